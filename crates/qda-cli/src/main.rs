@@ -1,1 +1,120 @@
-fn main() {}
+//! `qda`: the command line of the qda stack.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod wiredemo;
+
+/// qda — the Qualcomm DSP Accelerator (QDA / FastRPC) stack in userspace Rust.
+///
+/// Examples:
+///   qda run calculator             run the calculator example (sum and max of 0..999)
+///   qda sc 0x02020100              decode a FastRPC scalars word
+///   qda error 0x8000040d           explain an AEE code or an ioctl return value
+#[derive(Debug, Parser)]
+#[command(name = "qda", version, about, long_about, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an example application.
+    ///
+    /// Today this is a wire-level run: each call is packed exactly as the
+    /// driver packs it, decoded as the DSP decodes it, computed from the
+    /// decoded view, and unpacked as the driver unpacks it. The driver model
+    /// and the virtual DSP replace the middle part as they land.
+    Run {
+        /// The example to run.
+        example: Example,
+        /// DSP domain to target.
+        #[arg(long, short, default_value = "cdsp")]
+        domain: String,
+        /// Number of elements in the vector (0..N-1).
+        #[arg(short = 'n', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+        count: u32,
+        /// Print the message and the decoded payload of each call.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Decode a FastRPC scalars word (the `sc` of an invoke).
+    Sc {
+        /// The word, hex (0x…) or decimal.
+        #[arg(value_parser = parse_u32)]
+        word: u32,
+    },
+    /// Explain an AEE error code, a DSP return value or an ioctl result.
+    Error {
+        /// The code, hex (0x…) or decimal, negative for errno values.
+        #[arg(value_parser = parse_i64, allow_hyphen_values = true)]
+        code: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Example {
+    /// Sum and max of a vector, the Hexagon SDK's calculator example.
+    Calculator,
+}
+
+fn parse_i64(s: &str) -> Result<i64, String> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let v = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        Some(h) => i64::from_str_radix(h, 16),
+        None => body.parse::<i64>(),
+    }
+    .map_err(|e| format!("'{s}' is not a number: {e}"))?;
+    Ok(if neg { -v } else { v })
+}
+
+fn parse_u32(s: &str) -> Result<u32, String> {
+    let v = parse_i64(s)?;
+    u32::try_from(v).map_err(|_| format!("'{s}' does not fit in 32 bits"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            example: Example::Calculator,
+            domain,
+            count,
+            verbose,
+        } => wiredemo::calculator(&domain, count, verbose),
+        Command::Sc { word } => {
+            let sc = qda_proto::Scalars(word);
+            println!("{sc}");
+            println!(
+                "  attr {}  method {}  in buffers {}  out buffers {}  in handles {}  out handles {}  ({} arguments)",
+                sc.attr(),
+                sc.method(),
+                sc.inbufs(),
+                sc.outbufs(),
+                sc.in_handles(),
+                sc.out_handles(),
+                sc.len()
+            );
+            Ok(())
+        }
+        Command::Error { code } => match i32::try_from(code).or_else(|_| u32::try_from(code).map(|v| v as i32)) {
+            Ok(v) => {
+                println!("{}", qda_uapi::aee::describe(v));
+                Ok(())
+            }
+            Err(_) => Err(format!("{code} does not fit in 32 bits")),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qda: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
