@@ -1,0 +1,26 @@
+//! The QDA driver model in userspace.
+//!
+//! What the kernel would be for one board: devices from a device tree
+//! ([`platform`]), context banks with an SMMU model ([`smmu`]), memory
+//! backends ([`mem`]), GEM objects ([`gem`]), dma-bufs that are real file
+//! descriptors ([`dmabuf`]), dma-heaps and udmabuf ([`driver`]), a DMA-API
+//! debug checker ([`dmadebug`]), and the raw UAPI entry ([`ioctl`]) that
+//! answers every ioctl as the kernel does, errno for errno.
+#![warn(missing_docs)]
+
+pub mod dmabuf;
+pub mod dmadebug;
+pub mod driver;
+pub mod errno;
+pub mod gem;
+pub mod ioctl;
+pub mod mem;
+pub mod platform;
+pub mod smmu;
+pub mod sys;
+pub mod usermem;
+
+pub use driver::{Creds, Driver, DriverConfig, File, FileKind, Node, NodeKind, Stats};
+pub use errno::{Errno, Error, Result};
+pub use platform::Platform;
+pub use usermem::{LocalMemory, SegmentMemory, UserMemory};

@@ -1,0 +1,455 @@
+//! The few syscalls the driver model needs that have no safe wrapper:
+//! `mmap`/`munmap` of shared memory and `process_vm_readv`/`writev` on the
+//! own process (the in-process `copy_from_user` / `copy_to_user`).
+//!
+//! Every `unsafe` block of the crate lives here, each with its justification.
+#![allow(unsafe_code)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+use rustix::fs::{MemfdFlags, SealFlags};
+use rustix::mm::{MapFlags, ProtFlags};
+
+use crate::errno::{Errno, Error, Result};
+
+/// Page size of the host (4 KiB on the machines qda targets; checked at
+/// driver start).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Round up to a page, `None` on overflow.
+pub fn page_align(v: u64) -> Option<u64> {
+    v.checked_add(PAGE_SIZE - 1).map(|x| x & !(PAGE_SIZE - 1))
+}
+
+/// A fresh sealable memfd of `size` bytes (sparse: no page is touched), with
+/// its size sealed so nobody can shrink it under a mapping.
+pub fn memfd(name: &str, size: u64) -> Result<OwnedFd> {
+    let fd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+    rustix::fs::ftruncate(&fd, size)?;
+    rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)?;
+    Ok(fd)
+}
+
+/// A shared mapping, unmapped on drop.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    /// Bytes to unmap: `len` plus a trailing marker page, if any.
+    map_len: usize,
+    writable: bool,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value; access goes
+// through raw copies (`read_at`/`write_at`), never through references that
+// could alias across threads.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only permits raw copies.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
+    pub fn map(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        if len == 0 {
+            return Err(Error::new(Errno::EINVAL, "mmap of zero bytes"));
+        }
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        // SAFETY: a new mapping at an address the kernel chooses cannot alias
+        // any Rust object; the fd and bounds are checked by the kernel.
+        let p = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, fd, offset)? };
+        Ok(Mapping {
+            ptr: NonNull::new(p.cast()).expect("mmap never returns NULL on success"),
+            len,
+            map_len: len,
+            writable,
+        })
+    }
+
+    /// One contiguous mapping assembled from several fd ranges (a udmabuf over
+    /// several memfds): a reserved range, then each segment `MAP_FIXED` over
+    /// its part. Offsets and lengths must be page multiples. `marker`, if
+    /// given, is mapped as one inaccessible page after the segments so the
+    /// mapping shows up as a reference to that file in `/proc/self/maps`.
+    pub fn assemble(
+        segments: &[(BorrowedFd<'_>, u64, u64)],
+        writable: bool,
+        marker: Option<BorrowedFd<'_>>,
+    ) -> Result<Mapping> {
+        let total: u64 = segments.iter().map(|s| s.2).sum();
+        if total == 0 || segments.iter().any(|s| s.1 % PAGE_SIZE != 0 || s.2 % PAGE_SIZE != 0) {
+            return Err(Error::new(Errno::EINVAL, "segments must be non-empty whole pages"));
+        }
+        let len = usize::try_from(total).map_err(|_| Error::new(Errno::ENOMEM, "mapping too large"))?;
+        let map_len = len + if marker.is_some() { PAGE_SIZE as usize } else { 0 };
+        // SAFETY: reserves fresh address space the kernel chooses; nothing else refers to it.
+        let base = unsafe {
+            rustix::mm::mmap_anonymous(std::ptr::null_mut(), map_len, ProtFlags::empty(), MapFlags::PRIVATE)?
+        };
+        let map = Mapping {
+            ptr: NonNull::new(base.cast()).expect("mmap never returns NULL"),
+            len,
+            map_len,
+            writable,
+        };
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        let mut at = 0usize;
+        for (fd, off, l) in segments {
+            // SAFETY: the target range lies inside the reservation owned by
+            // `map` (at + l <= total), so MAP_FIXED replaces only our own pages.
+            unsafe {
+                rustix::mm::mmap(
+                    map.ptr.as_ptr().wrapping_add(at).cast(),
+                    *l as usize,
+                    prot,
+                    MapFlags::SHARED | MapFlags::FIXED,
+                    fd,
+                    *off,
+                )?;
+            }
+            at += *l as usize;
+        }
+        if let Some(m) = marker {
+            // SAFETY: the marker page lies inside the reservation, right after
+            // the segments (at == len < map_len).
+            unsafe {
+                rustix::mm::mmap(
+                    map.ptr.as_ptr().wrapping_add(at).cast(),
+                    PAGE_SIZE as usize,
+                    ProtFlags::empty(),
+                    MapFlags::SHARED | MapFlags::FIXED,
+                    m,
+                    0,
+                )?;
+            }
+        }
+        Ok(map)
+    }
+
+    /// Start address in this process.
+    pub fn addr(&self) -> u64 {
+        self.ptr.as_ptr() as u64
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Never true: zero-length mappings are refused.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Whether the mapping allows writes.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Copy `dst.len()` bytes at `offset` out of the mapping.
+    pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<()> {
+        self.check(offset, dst.len())?;
+        // SAFETY: bounds checked above; the source is mapped readable memory we
+        // own; the destination is a distinct Rust buffer.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr().wrapping_add(offset), dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    /// Copy `src` into the mapping at `offset`.
+    pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<()> {
+        if !self.writable {
+            return Err(Error::new(Errno::EACCES, "mapping is read-only"));
+        }
+        self.check(offset, src.len())?;
+        // SAFETY: bounds checked, the mapping is writable shared memory we own,
+        // and `src` is a distinct Rust buffer.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().wrapping_add(offset), src.len()) };
+        Ok(())
+    }
+
+    fn check(&self, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(Error::new(
+                Errno::EFAULT,
+                format!("access {offset}+{len} outside a {}-byte mapping", self.len),
+            )),
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: we own the range [ptr, ptr+map_len) since creation; after this
+        // call nothing refers to it (accessors take &self).
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };
+    }
+}
+
+/// Read `dst.len()` bytes at `addr` of this process's memory; an unmapped or
+/// unreadable address gives `EFAULT` (the kernel's `copy_from_user`), never a
+/// crash.
+pub fn copy_from_self(addr: u64, dst: &mut [u8]) -> Result<()> {
+    if dst.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec {
+        iov_base: dst.as_mut_ptr().cast(),
+        iov_len: dst.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: dst.len(),
+    };
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    // SAFETY: the local iovec describes `dst`, which we exclusively borrow; the
+    // kernel validates the remote range and reports EFAULT instead of faulting.
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    check_copy(n, dst.len(), addr)
+}
+
+/// Write `src` to `addr` of this process's memory (`copy_to_user`).
+pub fn copy_to_self(addr: u64, src: &[u8]) -> Result<()> {
+    if src.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec {
+        iov_base: src.as_ptr() as *mut libc::c_void,
+        iov_len: src.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: src.len(),
+    };
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    // SAFETY: the local iovec is only read; the kernel validates the remote
+    // range (EFAULT for unmapped or read-only pages).
+    let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
+    check_copy(n, src.len(), addr)
+}
+
+fn check_copy(n: isize, want: usize, addr: u64) -> Result<()> {
+    if n == want as isize {
+        return Ok(());
+    }
+    let why = if n < 0 {
+        std::io::Error::last_os_error().to_string()
+    } else {
+        format!("only {n} of {want} bytes")
+    };
+    Err(Error::new(Errno::EFAULT, format!("user address 0x{addr:x}: {why}")))
+}
+
+/// `(st_dev, st_ino)` of an fd: the identity of the file it refers to.
+pub fn file_id(fd: BorrowedFd<'_>) -> Result<(u64, u64)> {
+    let st = rustix::fs::fstat(fd).map_err(|e| {
+        if e == rustix::io::Errno::BADF {
+            Error::new(Errno::EBADF, "not an open file descriptor")
+        } else {
+            e.into()
+        }
+    })?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// Size of the file an fd refers to.
+pub fn file_size(fd: BorrowedFd<'_>) -> Result<u64> {
+    Ok(rustix::fs::fstat(fd)?.st_size as u64)
+}
+
+/// A new open file description of the same file (`open("/proc/self/fd/N")`),
+/// as distinct from `dup`, which shares one. `flags` carries O_RDWR/O_RDONLY
+/// and O_CLOEXEC.
+pub fn reopen(fd: BorrowedFd<'_>, flags: rustix::fs::OFlags) -> Result<OwnedFd> {
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    Ok(rustix::fs::open(path.as_str(), flags, rustix::fs::Mode::empty())?)
+}
+
+/// Borrow a raw fd number the caller vouches for only for the duration of a
+/// call; `EBADF` if it is not open (checked with `fcntl(F_GETFD)`).
+pub fn borrow_raw(fd: i32) -> Result<BorrowedFd<'static>> {
+    if fd < 0 {
+        return Err(Error::new(Errno::EBADF, format!("fd {fd} is negative")));
+    }
+    // SAFETY: F_GETFD on an arbitrary integer is harmless; it only tells
+    // whether the number is an open descriptor.
+    let ok = unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0;
+    if !ok {
+        return Err(Error::new(Errno::EBADF, format!("fd {fd} is not open")));
+    }
+    // SAFETY: the descriptor is open now; callers use the borrow only within
+    // the ioctl that named it, as the kernel's fdget/fdput pair does. A
+    // concurrent close by the application is the application's race, as in C.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// Keep `fd` open past this value's life: hand its number to the caller (the
+/// new owner is the application, as with an fd installed by the kernel).
+pub fn into_raw(fd: OwnedFd) -> i32 {
+    use std::os::fd::IntoRawFd;
+    fd.into_raw_fd()
+}
+
+/// Fd numbers the driver holds for itself (backings, dma-buf identity
+/// files, udmabuf segments): a scan for user-held references skips them.
+static INTERNAL_FDS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// An fd the driver keeps for itself. Its number is registered so that
+/// [`external_holders`] does not mistake it for a user's reference.
+#[derive(Debug)]
+pub struct InternalFd(OwnedFd);
+
+impl InternalFd {
+    /// Register `fd` as internal.
+    pub fn new(fd: OwnedFd) -> InternalFd {
+        INTERNAL_FDS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fd.as_raw_fd());
+        InternalFd(fd)
+    }
+    /// An internal close-on-exec duplicate of `fd`.
+    pub fn dup(fd: BorrowedFd<'_>) -> Result<InternalFd> {
+        Ok(InternalFd::new(rustix::io::fcntl_dupfd_cloexec(fd, 0)?))
+    }
+}
+
+impl AsFd for InternalFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl Drop for InternalFd {
+    fn drop(&mut self) {
+        // Unregister first: until the close below, a concurrent scan sees the
+        // number as a user reference, which only errs on keeping alive.
+        INTERNAL_FDS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0.as_raw_fd());
+    }
+}
+
+/// glibc's `makedev`, to compare `/proc/self/maps` devices with `st_dev`.
+fn makedev(major: u64, minor: u64) -> u64 {
+    ((major & 0xffff_f000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffff_ff00) << 12) | (minor & 0xff)
+}
+
+/// Which of the files `ids` (`(st_dev, st_ino)`) this process still
+/// references outside the driver: through an fd that is not an
+/// [`InternalFd`], or through a memory mapping. This is how the kernel's
+/// "the dma-buf lives while a file or mapping of it exists" is observed from
+/// userspace in one process.
+pub fn external_holders(ids: &HashSet<(u64, u64)>) -> HashSet<(u64, u64)> {
+    let mut held = HashSet::new();
+    if ids.is_empty() {
+        return held;
+    }
+    if let Ok(maps) = std::fs::read_to_string("/proc/self/maps") {
+        for line in maps.lines() {
+            let mut it = line.split_ascii_whitespace();
+            let (Some(_), Some(_), Some(_), Some(dev), Some(ino)) =
+                (it.next(), it.next(), it.next(), it.next(), it.next())
+            else {
+                continue;
+            };
+            let (Some((ma, mi)), Ok(ino)) = (dev.split_once(':'), ino.parse::<u64>()) else {
+                continue;
+            };
+            let (Ok(ma), Ok(mi)) = (u64::from_str_radix(ma, 16), u64::from_str_radix(mi, 16)) else {
+                continue;
+            };
+            let id = (makedev(ma, mi), ino);
+            if ids.contains(&id) {
+                held.insert(id);
+            }
+        }
+    }
+    let internal = INTERNAL_FDS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        for e in dir.flatten() {
+            let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            if internal.contains(&n) {
+                continue;
+            }
+            if let Ok(st) = rustix::fs::stat(format!("/proc/self/fd/{n}").as_str()) {
+                let id = (st.st_dev, st.st_ino);
+                if ids.contains(&id) {
+                    held.insert(id);
+                }
+            }
+        }
+    }
+    held
+}
+
+/// True if `fd` refers to a memfd/shmem file (sealing works on those only).
+pub fn is_memfd(fd: BorrowedFd<'_>) -> bool {
+    rustix::fs::fcntl_get_seals(fd.as_fd()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_from_self_faults_cleanly() {
+        let v = [1u8, 2, 3, 4];
+        let mut d = [0u8; 4];
+        copy_from_self(v.as_ptr() as u64, &mut d).unwrap();
+        assert_eq!(d, v);
+        assert_eq!(copy_from_self(0x10, &mut d).unwrap_err().errno, Errno::EFAULT);
+        assert_eq!(copy_to_self(0x10, &v).unwrap_err().errno, Errno::EFAULT);
+        let mut dst = [0u8; 4];
+        copy_to_self(dst.as_mut_ptr() as u64, &v).unwrap();
+        assert_eq!(dst, v);
+    }
+
+    #[test]
+    fn mappings_share_pages() {
+        let fd = memfd("t", 8192).unwrap();
+        let a = Mapping::map(fd.as_fd(), 0, 8192, true).unwrap();
+        let b = Mapping::map(fd.as_fd(), 4096, 4096, true).unwrap();
+        a.write_at(4096 + 10, b"hello").unwrap();
+        let mut got = [0u8; 5];
+        b.read_at(10, &mut got).unwrap();
+        assert_eq!(&got, b"hello");
+        assert_eq!(b.read_at(4095, &mut got).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    #[test]
+    fn assemble_joins_segments() {
+        let x = memfd("x", 8192).unwrap();
+        let y = memfd("y", 4096).unwrap();
+        let m = Mapping::assemble(&[(x.as_fd(), 4096, 4096), (y.as_fd(), 0, 4096)], true, None).unwrap();
+        m.write_at(0, b"xx").unwrap();
+        m.write_at(4096, b"yy").unwrap();
+        let mx = Mapping::map(x.as_fd(), 0, 8192, false).unwrap();
+        let my = Mapping::map(y.as_fd(), 0, 4096, false).unwrap();
+        let mut g = [0u8; 2];
+        mx.read_at(4096, &mut g).unwrap();
+        assert_eq!(&g, b"xx");
+        my.read_at(0, &mut g).unwrap();
+        assert_eq!(&g, b"yy");
+    }
+
+    #[test]
+    fn reopen_is_a_new_description_of_the_same_file() {
+        let fd = memfd("r", 4096).unwrap();
+        let r = reopen(fd.as_fd(), rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC).unwrap();
+        assert_eq!(file_id(fd.as_fd()).unwrap(), file_id(r.as_fd()).unwrap());
+        assert!(is_memfd(r.as_fd()));
+        assert_eq!(borrow_raw(-3).unwrap_err().errno, Errno::EBADF);
+        assert_eq!(borrow_raw(1_000_000).unwrap_err().errno, Errno::EBADF);
+    }
+}

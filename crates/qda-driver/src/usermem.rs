@@ -1,0 +1,165 @@
+//! User memory as the driver reaches it: `copy_from_user` / `copy_to_user`.
+//!
+//! In one process ([`LocalMemory`]) a bad pointer is `EFAULT`, never a crash
+//! (`process_vm_readv` on the own pid). A daemon serving other processes
+//! supplies [`SegmentMemory`]: the client copied the ranges the kernel would
+//! read, and collects what the driver writes back.
+
+use std::sync::Mutex;
+
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+use crate::errno::{Errno, Error, Result};
+use crate::sys;
+
+/// Access to the memory of the process an ioctl came from.
+pub trait UserMemory: Send + Sync {
+    /// `copy_from_user`: `EFAULT` if any byte is not readable.
+    fn read(&self, addr: u64, dst: &mut [u8]) -> Result<()>;
+    /// `copy_to_user`: `EFAULT` if any byte is not writable.
+    fn write(&self, addr: u64, src: &[u8]) -> Result<()>;
+}
+
+/// Read a UAPI struct from user memory.
+pub fn read_struct<T: FromBytes + IntoBytes>(um: &dyn UserMemory, addr: u64) -> Result<T> {
+    let mut v = T::new_zeroed();
+    um.read(addr, v.as_mut_bytes())?;
+    Ok(v)
+}
+
+/// Write a UAPI struct to user memory.
+pub fn write_struct<T: IntoBytes + Immutable>(um: &dyn UserMemory, addr: u64, v: &T) -> Result<()> {
+    um.write(addr, v.as_bytes())
+}
+
+/// Read a NUL-terminated string of at most `max` bytes (without the NUL);
+/// `EINVAL` if no NUL is found within `max + 1` bytes (`strndup_user`).
+pub fn read_cstr(um: &dyn UserMemory, addr: u64, max: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 64];
+    while out.len() <= max {
+        // Read byte-wise near the limit of the readable range: a string may
+        // end right before an unmapped page.
+        let n = chunk.len().min(max + 1 - out.len());
+        let got = match um.read(addr + out.len() as u64, &mut chunk[..n]) {
+            Ok(()) => &chunk[..n],
+            Err(_) => {
+                um.read(addr + out.len() as u64, &mut chunk[..1])?;
+                &chunk[..1]
+            }
+        };
+        if let Some(p) = got.iter().position(|b| *b == 0) {
+            out.extend_from_slice(&got[..p]);
+            return Ok(out);
+        }
+        out.extend_from_slice(got);
+    }
+    Err(Error::new(Errno::EINVAL, format!("string longer than {max} bytes")))
+}
+
+/// The calling process's own memory.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalMemory;
+
+impl UserMemory for LocalMemory {
+    fn read(&self, addr: u64, dst: &mut [u8]) -> Result<()> {
+        sys::copy_from_self(addr, dst)
+    }
+    fn write(&self, addr: u64, src: &[u8]) -> Result<()> {
+        sys::copy_to_self(addr, src)
+    }
+}
+
+/// Memory made of copied segments (what a daemon receives from a client).
+/// Reads must fall inside one segment; writes update the segment and are
+/// recorded so they can be sent back.
+#[derive(Debug, Default)]
+pub struct SegmentMemory {
+    segs: Mutex<Vec<(u64, Vec<u8>)>>,
+    written: Mutex<Vec<(u64, u64)>>,
+}
+
+impl SegmentMemory {
+    /// Memory with the given `(address, bytes)` segments.
+    pub fn new(segs: Vec<(u64, Vec<u8>)>) -> Self {
+        SegmentMemory {
+            segs: Mutex::new(segs),
+            written: Mutex::new(Vec::new()),
+        }
+    }
+    /// The segments (after writes).
+    pub fn into_segments(self) -> Vec<(u64, Vec<u8>)> {
+        self.segs.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Ranges written, in order.
+    pub fn written(&self) -> Vec<(u64, u64)> {
+        self.written.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn locate(segs: &[(u64, Vec<u8>)], addr: u64, len: usize) -> Result<(usize, usize)> {
+        segs.iter()
+            .enumerate()
+            .find_map(|(i, (base, b))| {
+                let off = addr.checked_sub(*base)?;
+                (off.checked_add(len as u64)? <= b.len() as u64).then_some((i, off as usize))
+            })
+            .ok_or_else(|| Error::new(Errno::EFAULT, format!("user address 0x{addr:x}+{len} was not supplied")))
+    }
+}
+
+impl UserMemory for SegmentMemory {
+    fn read(&self, addr: u64, dst: &mut [u8]) -> Result<()> {
+        let segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
+        let (i, o) = Self::locate(&segs, addr, dst.len())?;
+        dst.copy_from_slice(&segs[i].1[o..o + dst.len()]);
+        Ok(())
+    }
+    fn write(&self, addr: u64, src: &[u8]) -> Result<()> {
+        let mut segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
+        let (i, o) = Self::locate(&segs, addr, src.len())?;
+        segs[i].1[o..o + src.len()].copy_from_slice(src);
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((addr, src.len() as u64));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_memory_faults_are_efault() {
+        let um = LocalMemory;
+        let v = 0x1122_3344_5566_7788u64;
+        let got: u64 = read_struct(&um, &v as *const u64 as u64).unwrap();
+        assert_eq!(got, v);
+        assert_eq!(read_struct::<u64>(&um, 8).unwrap_err().errno, Errno::EFAULT);
+        assert_eq!(read_struct::<u64>(&um, u64::MAX - 3).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    #[test]
+    fn cstr_limits() {
+        let um = LocalMemory;
+        let s = b"hello\0";
+        assert_eq!(read_cstr(&um, s.as_ptr() as u64, 31).unwrap(), b"hello");
+        let long = [b'a'; 40];
+        assert_eq!(
+            read_cstr(&um, long.as_ptr() as u64, 31).unwrap_err().errno,
+            Errno::EINVAL
+        );
+        assert_eq!(read_cstr(&um, 16, 31).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    #[test]
+    fn segment_memory() {
+        let m = SegmentMemory::new(vec![(0x1000, vec![0; 16])]);
+        m.write(0x1004, &[1, 2]).unwrap();
+        let mut d = [0u8; 4];
+        m.read(0x1003, &mut d).unwrap();
+        assert_eq!(d, [0, 1, 2, 0]);
+        assert_eq!(m.read(0x100e, &mut d).unwrap_err().errno, Errno::EFAULT);
+        assert_eq!(m.written(), [(0x1004, 2)]);
+    }
+}
