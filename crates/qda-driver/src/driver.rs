@@ -11,7 +11,9 @@ use rustix::fs::SealFlags;
 use crate::dmabuf::{self, DmaBuf, Exporter, NewDmaBuf, Quirks, Shared};
 use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind};
 use crate::errno::{Errno, Error, Result, ebadf, ebadfd, ebusy, einval, enodev, enoent, enomem};
+use crate::fastrpc::{Channel, Transport};
 use crate::gem::{GemKind, GemObject, Handles, MMAP_OFFSET_START};
+use crate::invoke::RpcState;
 use crate::mem::{CmaBackend, CoherentBackend, Counter, MemoryBackend, SystemBackend};
 use crate::platform::{DomainDesc, Platform};
 use crate::smmu::{ContextBank, DmaRecord, IovaMapping, Perm, SegFile, Segment};
@@ -126,6 +128,8 @@ pub struct Domain {
     pub backend: Arc<dyn MemoryBackend>,
     /// The `memory-region` pool, if the node names one (legacy remote heap).
     pub remote_heap: Option<Arc<dyn MemoryBackend>>,
+    /// The rpmsg channel to the DSP.
+    pub channel: Arc<Channel>,
     mm_lock: Mutex<()>,
     removed: AtomicBool,
     session_ids: AtomicI32,
@@ -335,6 +339,7 @@ impl Driver {
                 sessions,
                 backend: system.clone(),
                 remote_heap,
+                channel: Arc::new(Channel::new(&d.label)),
                 mm_lock: Mutex::new(()),
                 removed: AtomicBool::new(false),
                 session_ids: AtomicI32::new(0),
@@ -424,6 +429,25 @@ impl Driver {
         }
     }
 
+    /// Attach a DSP to a domain's channel (rpmsg probe).
+    pub fn attach_dsp(&self, label: &str, t: Arc<dyn Transport>) -> Result<()> {
+        self.domain(label)
+            .ok_or_else(|| enoent(format!("no domain '{label}'")))?
+            .channel
+            .attach(t);
+        Ok(())
+    }
+
+    /// Subsystem restart of a domain: pending calls fail with `EPIPE`, the
+    /// DSP is detached until [`Driver::attach_dsp`] runs again.
+    pub fn restart_domain(&self, label: &str) -> Result<()> {
+        self.domain(label)
+            .ok_or_else(|| enoent(format!("no domain '{label}'")))?
+            .channel
+            .restart();
+        Ok(())
+    }
+
     /// Unplug a domain (subsystem removal): its files stay open but every
     /// ioctl on them fails with `ENODEV`; new opens fail with `ENODEV`.
     pub fn remove_domain(&self, label: &str) -> Result<()> {
@@ -452,6 +476,7 @@ impl Driver {
                     handles: Mutex::new(Handles::default()),
                     cb: Mutex::new(None),
                     session_id,
+                    rpc: RpcState::default(),
                 })
             }
             NodeKind::Fastrpc { domain, secure } => {
@@ -470,6 +495,7 @@ impl Driver {
                     secure_node: *secure,
                     slot,
                     client_id: slot as i32 + 1,
+                    rpc: RpcState::default(),
                 })
             }
             NodeKind::Heap { name } => FileKind::Heap(
@@ -562,6 +588,15 @@ pub struct AccelState {
     cb: Mutex<Option<Arc<ContextBank>>>,
     /// `remote_session_id`: per-device counter from 1.
     pub session_id: i32,
+    /// FastRPC state.
+    pub rpc: RpcState,
+}
+
+impl AccelState {
+    /// The CB assigned to this file, if any yet.
+    pub fn current_cb(&self) -> Option<Arc<ContextBank>> {
+        self.cb.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// State of a file on a legacy fastrpc node.
@@ -574,6 +609,8 @@ pub struct FastrpcState {
     slot: usize,
     /// `client_id`: session index + 1.
     pub client_id: i32,
+    /// FastRPC state.
+    pub rpc: RpcState,
 }
 
 impl FastrpcState {
@@ -622,6 +659,7 @@ impl fmt::Debug for File {
 
 impl Drop for FileInner {
     fn drop(&mut self) {
+        crate::invoke::release_session(&self.kind);
         match &self.kind {
             FileKind::Accel(a) => {
                 let objs = a.handles.lock().unwrap_or_else(|e| e.into_inner()).clear();

@@ -76,10 +76,10 @@ impl File {
                 uq::DRM_QDA_QUERY => (uq::DRM_IOCTL_QDA_QUERY, Some(h_query)),
                 uq::DRM_QDA_GEM_CREATE => (uq::DRM_IOCTL_QDA_GEM_CREATE, Some(h_gem_create)),
                 uq::DRM_QDA_GEM_MMAP_OFFSET => (uq::DRM_IOCTL_QDA_GEM_MMAP_OFFSET, Some(h_gem_mmap_offset)),
-                uq::DRM_QDA_REMOTE_SESSION_CREATE => (uq::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, Some(h_no_dsp)),
+                uq::DRM_QDA_REMOTE_SESSION_CREATE => (uq::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, Some(h_session_create)),
                 uq::DRM_QDA_REMOTE_MAP => (uq::DRM_IOCTL_QDA_REMOTE_MAP, Some(h_no_dsp)),
                 uq::DRM_QDA_REMOTE_MUNMAP => (uq::DRM_IOCTL_QDA_REMOTE_MUNMAP, Some(h_no_dsp)),
-                uq::DRM_QDA_REMOTE_INVOKE => (uq::DRM_IOCTL_QDA_REMOTE_INVOKE, Some(h_no_dsp)),
+                uq::DRM_QDA_REMOTE_INVOKE => (uq::DRM_IOCTL_QDA_REMOTE_INVOKE, Some(h_invoke)),
                 3 => (0, None), // reserved for INIT_ATTACH: empty slot
                 i => return Err(einval(format!("QDA driver ioctl index 0x{i:x} is past the table"))),
             }
@@ -117,26 +117,51 @@ impl File {
                 Ok(0)
             }
             uf::FASTRPC_IOCTL_GET_DSP_INFO => {
-                let cap: uf::FastrpcIoctlCapability = read_struct(um, arg)?;
+                let mut cap: uf::FastrpcIoctlCapability = read_struct(um, arg)?;
                 if cap.attribute_id >= uf::FASTRPC_MAX_DSP_ATTRIBUTES {
                     return Err(Error::new(
                         Errno::EOVERFLOW,
                         format!("GET_DSP_INFO: attribute {} >= 256", cap.attribute_id),
                     ));
                 }
-                Err(no_dsp(&f.domain.desc.label))
+                f.domain.enter()?;
+                if !f.domain.channel.is_up() {
+                    return Err(no_dsp(&f.domain.desc.label));
+                }
+                cap.capability = self.dsp_info(cap.attribute_id)?;
+                write_struct(um, arg, &cap)?;
+                Ok(0)
             }
             uf::FASTRPC_IOCTL_INVOKE
             | uf::FASTRPC_IOCTL_INIT_ATTACH
+            | uf::FASTRPC_IOCTL_INIT_ATTACH_SNS
             | uf::FASTRPC_IOCTL_INIT_CREATE
             | uf::FASTRPC_IOCTL_MMAP
             | uf::FASTRPC_IOCTL_MUNMAP
-            | uf::FASTRPC_IOCTL_INIT_ATTACH_SNS
             | uf::FASTRPC_IOCTL_INIT_CREATE_STATIC
             | uf::FASTRPC_IOCTL_MEM_MAP
             | uf::FASTRPC_IOCTL_MEM_UNMAP => {
                 f.domain.enter()?;
-                Err(no_dsp(&f.domain.desc.label))
+                if !f.domain.channel.is_up() {
+                    return Err(no_dsp(&f.domain.desc.label));
+                }
+                match cmd {
+                    uf::FASTRPC_IOCTL_INVOKE => {
+                        let inv: uf::FastrpcInvoke = read_struct(um, arg)?;
+                        let args = read_args(um, inv.sc, inv.args)?;
+                        self.invoke(inv.handle, inv.sc, &args, um)
+                    }
+                    uf::FASTRPC_IOCTL_INIT_ATTACH => self.attach_session(qda_proto::PdType::Root),
+                    uf::FASTRPC_IOCTL_INIT_ATTACH_SNS => self.attach_session(qda_proto::PdType::Sensors),
+                    uf::FASTRPC_IOCTL_INIT_CREATE => {
+                        let i: uf::FastrpcInitCreate = read_struct(um, arg)?;
+                        self.create_session(i.filelen, i.filefd, i.attrs, i.siglen, i.file, um)
+                    }
+                    _ => Err(Error::new(
+                        Errno::EOPNOTSUPP,
+                        format!("ioctl 0x{cmd:08x}: maps and static PDs are not implemented yet"),
+                    )),
+                }
             }
             _ => Err(enotty(format!("ioctl 0x{cmd:08x} is not a fastrpc ioctl"))),
         }
@@ -233,10 +258,52 @@ fn no_dsp(label: &str) -> Error {
 
 fn h_no_dsp(f: &File, _: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
     let a = f.accel()?;
-    Err(enodev(format!(
-        "{}: no rpmsg channel (no DSP is attached to this driver instance)",
-        a.domain.desc.label
-    )))
+    if !a.domain.channel.is_up() {
+        return Err(enodev(format!(
+            "{}: no rpmsg channel (no DSP is attached to this driver instance)",
+            a.domain.desc.label
+        )));
+    }
+    Err(Error::new(
+        Errno::EOPNOTSUPP,
+        "REMOTE_MAP/REMOTE_MUNMAP are not implemented yet",
+    ))
+}
+
+/// The invoke argument array: `REMOTE_SCALARS_LENGTH(sc)` × 24 bytes.
+fn read_args(um: &dyn UserMemory, sc: u32, ptr: u64) -> Result<Vec<crate::invoke::InvokeArg>> {
+    let n = qda_proto::Scalars(sc).len();
+    let mut raw = vec![0u8; n * size_of::<uf::FastrpcInvokeArgs>()];
+    um.read(ptr, &mut raw)?;
+    Ok(raw
+        .chunks_exact(size_of::<uf::FastrpcInvokeArgs>())
+        .map(|c| {
+            let a = uf::FastrpcInvokeArgs::read_from_bytes(c).expect("exact chunk");
+            crate::invoke::InvokeArg {
+                ptr: a.ptr,
+                len: a.length,
+                fd: a.fd,
+                attr: a.attr,
+            }
+        })
+        .collect())
+}
+
+fn h_invoke(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
+    let a = *as_struct::<uq::DrmQdaInvokeArgs>(buf);
+    if !f.accel()?.domain.channel.is_up() {
+        return h_no_dsp(f, buf, um);
+    }
+    let args = read_args(um, a.sc, a.args)?;
+    f.invoke(a.handle, a.sc, &args, um)
+}
+
+fn h_session_create(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
+    let i = *as_struct::<uq::DrmQdaInitCreate>(buf);
+    if !f.accel()?.domain.channel.is_up() {
+        return h_no_dsp(f, buf, um);
+    }
+    f.create_session(i.filelen, i.filefd, i.attrs, i.siglen, i.file, um)
 }
 
 fn h_query(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {

@@ -33,6 +33,57 @@ pub fn memfd(name: &str, size: u64) -> Result<OwnedFd> {
     Ok(fd)
 }
 
+/// Where a user address lies in a file mapping: `(start, len, file id, file
+/// offset of start)`.
+pub type MapInfo = (u64, u64, (u64, u64), u64);
+
+/// Mappings made through [`Mapping`], by start address: the fast path of
+/// `find_vma` for dma-buf arguments (the maps file is the fallback).
+static MAPPINGS: Mutex<std::collections::BTreeMap<u64, MapInfo>> = Mutex::new(std::collections::BTreeMap::new());
+
+fn register_mapping(start: u64, len: u64, fd: BorrowedFd<'_>, offset: u64) {
+    if let Ok(id) = file_id(fd) {
+        MAPPINGS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(start, (start, len, id, offset));
+    }
+}
+
+/// The file mapping that contains `addr` in this process (`find_vma` +
+/// `vma_lookup`): our own registry first, then `/proc/self/maps`.
+pub fn find_mapping(addr: u64) -> Option<MapInfo> {
+    {
+        let m = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, info)) = m.range(..=addr).next_back()
+            && addr < info.0 + info.1
+        {
+            return Some(*info);
+        }
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    for line in maps.lines() {
+        let mut it = line.split_ascii_whitespace();
+        let (Some(range), Some(_), Some(off), Some(dev), Some(ino)) =
+            (it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            continue;
+        };
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
+        if addr < a || addr >= b {
+            continue;
+        }
+        let (ma, mi) = dev.split_once(':')?;
+        let id = (
+            makedev(u64::from_str_radix(ma, 16).ok()?, u64::from_str_radix(mi, 16).ok()?),
+            ino.parse().ok()?,
+        );
+        return Some((a, b - a, id, u64::from_str_radix(off, 16).ok()?));
+    }
+    None
+}
+
 /// A shared mapping, unmapped on drop.
 #[derive(Debug)]
 pub struct Mapping {
@@ -117,6 +168,7 @@ impl Mapping {
                     *off,
                 )?;
             }
+            register_mapping(map.addr() + at as u64, *l, *fd, *off);
             at += *l as usize;
         }
         if let Some(m) = marker {
@@ -153,6 +205,24 @@ impl Mapping {
         self.writable
     }
 
+    /// The mapping as a mutable byte slice. Exclusive borrow of the mapping;
+    /// the caller must own the protocol-level right to the bytes (another
+    /// process mapping the same file must not write them meanwhile), as for
+    /// a payload buffer before it is sent.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        assert!(self.writable, "as_mut_slice on a read-only mapping");
+        // SAFETY: [ptr, ptr+len) is mapped readable and writable for the life
+        // of `self`, and `&mut self` makes this the only Rust reference to it.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapping as a byte slice (see [`Mapping::as_mut_slice`]).
+    pub fn as_slice(&mut self) -> &[u8] {
+        // SAFETY: as in `as_mut_slice`; the exclusive borrow keeps writers
+        // through this value away while the slice lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
     /// Copy `dst.len()` bytes at `offset` out of the mapping.
     pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<()> {
         self.check(offset, dst.len())?;
@@ -187,6 +257,14 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        {
+            let start = self.addr();
+            let mut m = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+            let keys: Vec<u64> = m.range(start..start + self.map_len as u64).map(|(k, _)| *k).collect();
+            for k in keys {
+                m.remove(&k);
+            }
+        }
         // SAFETY: we own the range [ptr, ptr+map_len) since creation; after this
         // call nothing refers to it (accessors take &self).
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };

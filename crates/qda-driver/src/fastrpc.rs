@@ -1,0 +1,309 @@
+//! The FastRPC core: per-channel invocation contexts, the transport to the
+//! DSP, and the invoke path shared by the QDA and legacy UAPIs.
+//!
+//! A [`Channel`] (one per domain, the rpmsg endpoint) owns the context ids:
+//! at most 255 calls are in flight, ids 1..=255 are reused, and a caller
+//! beyond that waits for a free id instead of failing. A call is sent as the
+//! 40-byte message through the [`Transport`]; the DSP side answers through
+//! [`Channel::on_response`]. Waiting has an optional timeout (kernel calls use
+//! 10 s, as the kernel does; user calls wait for ever unless configured) and
+//! a subsystem restart ([`Channel::restart`]) fails every pending call with
+//! `EPIPE`.
+
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use qda_proto::{CtxLayout, FastrpcMsg, InvokeRsp, PdType};
+
+use crate::errno::{Errno, Error, Result};
+
+/// The rpmsg side of a channel: sends the 40-byte message to the DSP.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// `rpmsg_send(ept, msg, 40)`.
+    fn send(&self, msg: &FastrpcMsg) -> Result<()>;
+}
+
+/// Timeout of kernel-originated calls (`wait_for_completion_timeout(10 * HZ)`).
+pub const KERNEL_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Context ids per channel: 1..=255 fit the DSP's 8-bit field.
+pub const MAX_CONTEXTS: usize = 255;
+
+#[derive(Debug, Default)]
+struct Pending {
+    done: Mutex<Option<i32>>,
+    cv: Condvar,
+}
+
+#[derive(Debug)]
+struct Table {
+    slots: Vec<Option<Arc<Pending>>>,
+    next: usize,
+    in_flight: usize,
+}
+
+/// One rpmsg channel to a DSP domain.
+#[derive(Debug)]
+pub struct Channel {
+    label: String,
+    transport: RwLock<Option<Arc<dyn Transport>>>,
+    table: Mutex<Table>,
+    freed: Condvar,
+    layout: CtxLayout,
+    /// Cached capability table (attributes 1..=255), per channel.
+    pub(crate) caps: Mutex<Option<Vec<u32>>>,
+}
+
+impl Channel {
+    /// A channel with no DSP attached.
+    pub fn new(label: &str) -> Self {
+        Channel {
+            label: label.to_string(),
+            transport: RwLock::new(None),
+            table: Mutex::new(Table {
+                slots: vec![None; MAX_CONTEXTS + 1],
+                next: 1,
+                in_flight: 0,
+            }),
+            freed: Condvar::new(),
+            layout: CtxLayout::KERNEL,
+            caps: Mutex::new(None),
+        }
+    }
+
+    /// Attach the DSP side (rpmsg probe).
+    pub fn attach(&self, t: Arc<dyn Transport>) {
+        *self.transport.write().unwrap_or_else(|e| e.into_inner()) = Some(t);
+    }
+
+    /// True when a DSP is attached.
+    pub fn is_up(&self) -> bool {
+        self.transport.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// The context-id layout.
+    pub fn layout(&self) -> CtxLayout {
+        self.layout
+    }
+
+    /// Calls in flight.
+    pub fn in_flight(&self) -> usize {
+        self.table.lock().unwrap_or_else(|e| e.into_inner()).in_flight
+    }
+
+    /// Subsystem restart: detach the DSP and fail every pending call with
+    /// `EPIPE`; calls made before a new [`Channel::attach`] fail the same way.
+    pub fn restart(&self) {
+        *self.transport.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.caps.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        for p in t.slots.iter().flatten() {
+            *p.done.lock().unwrap_or_else(|e| e.into_inner()) = Some(-Errno::EPIPE.0);
+            p.cv.notify_all();
+        }
+    }
+
+    /// The DSP's response (the rpmsg callback): at least 16 bytes, the
+    /// context is found by its index; unknown ids are `ENOENT` (dropped).
+    pub fn on_response(&self, bytes: &[u8]) -> Result<()> {
+        let rsp = InvokeRsp::parse(bytes).map_err(|e| Error::new(Errno::EINVAL, e.to_string()))?;
+        let idx = self.layout.index(rsp.ctx) as usize;
+        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let p = t.slots.get(idx).and_then(|p| p.clone()).ok_or_else(|| {
+            Error::new(
+                Errno::ENOENT,
+                format!("{}: response for unknown context 0x{:x}", self.label, rsp.ctx),
+            )
+        })?;
+        drop(t);
+        let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+        if d.is_none() {
+            *d = Some(rsp.retval);
+        }
+        p.cv.notify_all();
+        Ok(())
+    }
+
+    fn alloc(&self) -> (u8, Arc<Pending>) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        while t.in_flight == MAX_CONTEXTS {
+            t = self.freed.wait(t).unwrap_or_else(|e| e.into_inner());
+        }
+        // Cyclic allocation from 1, as idr_alloc_cyclic.
+        let mut i = t.next;
+        while t.slots[i].is_some() {
+            i = if i == MAX_CONTEXTS { 1 } else { i + 1 };
+        }
+        let p = Arc::new(Pending::default());
+        t.slots[i] = Some(p.clone());
+        t.in_flight += 1;
+        t.next = if i == MAX_CONTEXTS { 1 } else { i + 1 };
+        (i as u8, p)
+    }
+
+    fn free(&self, idx: u8) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if t.slots[idx as usize].take().is_some() {
+            t.in_flight -= 1;
+            self.freed.notify_one();
+        }
+    }
+
+    /// Send `msg` (its `ctx` is filled in from a fresh context and `pd`) and
+    /// wait for the DSP's return value.
+    pub fn call(&self, mut msg: FastrpcMsg, pd: PdType, timeout: Option<Duration>) -> Result<i32> {
+        let t = self.transport.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(t) = t else {
+            return Err(Error::new(Errno::EPIPE, format!("{}: DSP channel is down", self.label)));
+        };
+        let (idx, p) = self.alloc();
+        msg.ctx = self.layout.encode(idx, pd);
+        if let Err(e) = t.send(&msg) {
+            self.free(idx);
+            return Err(e);
+        }
+        let deadline = timeout.map(|d| Instant::now() + d);
+        let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+        let r = loop {
+            if let Some(v) = *d {
+                break Ok(v);
+            }
+            match deadline {
+                None => d = p.cv.wait(d).unwrap_or_else(|e| e.into_inner()),
+                Some(dl) => {
+                    let now = Instant::now();
+                    if now >= dl {
+                        break Err(Error::new(
+                            Errno::ETIMEDOUT,
+                            format!(
+                                "{}: DSP did not answer in {:?}",
+                                self.label,
+                                timeout.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    d = p.cv.wait_timeout(d, dl - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        };
+        drop(d);
+        self.free(idx);
+        match r {
+            Ok(v) if v == -Errno::EPIPE.0 => Err(Error::new(
+                Errno::EPIPE,
+                format!("{}: DSP restarted during the call", self.label),
+            )),
+            r => r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[derive(Debug)]
+    struct Loop(Mutex<mpsc::Sender<FastrpcMsg>>);
+    impl Transport for Loop {
+        fn send(&self, m: &FastrpcMsg) -> Result<()> {
+            self.0
+                .lock()
+                .unwrap()
+                .send(*m)
+                .map_err(|_| Error::new(Errno::EPIPE, "closed"))
+        }
+    }
+
+    fn answer(ch: &Channel, m: &FastrpcMsg, retval: i32) {
+        let r = InvokeRsp {
+            ctx: m.ctx,
+            retval,
+            pad: 0,
+        };
+        ch.on_response(zerocopy::IntoBytes::as_bytes(&r)).unwrap();
+    }
+
+    #[test]
+    fn more_than_255_callers_wait_and_all_complete() {
+        let ch = Arc::new(Channel::new("cdsp"));
+        let (tx, rx) = mpsc::channel();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let callers: Vec<_> = (0..300)
+            .map(|i| {
+                let ch = ch.clone();
+                std::thread::spawn(move || {
+                    ch.call(
+                        FastrpcMsg {
+                            handle: i,
+                            ..Default::default()
+                        },
+                        PdType::User,
+                        Some(Duration::from_secs(30)),
+                    )
+                })
+            })
+            .collect();
+        // Hold the first 255 unanswered: the rest must wait, not fail.
+        let mut held = Vec::new();
+        for _ in 0..255 {
+            held.push(rx.recv_timeout(Duration::from_secs(10)).unwrap());
+        }
+        assert!(
+            rx.recv_timeout(Duration::from_millis(100)).is_err(),
+            "a 256th context was handed out"
+        );
+        assert_eq!(ch.in_flight(), 255);
+        let ids: std::collections::HashSet<u8> = held.iter().map(|m| CtxLayout::KERNEL.index(m.ctx)).collect();
+        assert_eq!(ids.len(), 255, "ids are distinct");
+        assert!(!ids.contains(&0));
+        for m in &held {
+            answer(&ch, m, m.handle as i32);
+        }
+        for _ in 0..45 {
+            let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            answer(&ch, &m, m.handle as i32);
+        }
+        for (i, c) in callers.into_iter().enumerate() {
+            assert_eq!(c.join().unwrap().unwrap(), i as i32, "each caller gets its own answer");
+        }
+        assert_eq!(ch.in_flight(), 0);
+    }
+
+    #[test]
+    fn restart_fails_pending_calls_with_epipe() {
+        let ch = Arc::new(Channel::new("adsp"));
+        let (tx, rx) = mpsc::channel();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let c = {
+            let ch = ch.clone();
+            std::thread::spawn(move || ch.call(FastrpcMsg::default(), PdType::User, None))
+        };
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        ch.restart();
+        assert_eq!(c.join().unwrap().unwrap_err().errno, Errno::EPIPE);
+        assert_eq!(
+            ch.call(FastrpcMsg::default(), PdType::User, None).unwrap_err().errno,
+            Errno::EPIPE
+        );
+    }
+
+    #[test]
+    fn timeouts_and_bad_responses() {
+        let ch = Channel::new("sdsp");
+        let (tx, _rx) = mpsc::channel();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let e = ch
+            .call(FastrpcMsg::default(), PdType::Root, Some(Duration::from_millis(50)))
+            .unwrap_err();
+        assert_eq!(e.errno, Errno::ETIMEDOUT);
+        assert_eq!(ch.in_flight(), 0, "a timed-out context is released");
+        assert_eq!(ch.on_response(&[0; 15]).unwrap_err().errno, Errno::EINVAL);
+        assert_eq!(
+            ch.on_response(&[0x50, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+                .unwrap_err()
+                .errno,
+            Errno::ENOENT
+        );
+    }
+}

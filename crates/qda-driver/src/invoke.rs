@@ -1,0 +1,460 @@
+//! The invoke path: user arguments → descriptors → payload in the caller's
+//! CB → the channel → outputs back. Shared by `DRM_IOCTL_QDA_REMOTE_INVOKE`,
+//! `FASTRPC_IOCTL_INVOKE` and the kernel-originated calls (session
+//! create/attach/release, capability query).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use qda_proto::bodies::{Call, CreateProcess, ShellArg};
+use qda_proto::payload::PhyPage;
+use qda_proto::{ArgDesc, FastrpcMsg, PdType, Plan, Scalars};
+
+use crate::dmabuf::DmaBuf;
+use crate::dmadebug::{Direction, MapKind};
+use crate::driver::{Domain, File, FileKind};
+use crate::errno::{Errno, Error, Result, efault, einval, eperm};
+use crate::fastrpc::KERNEL_CALL_TIMEOUT;
+use crate::mem::Backing;
+use crate::smmu::{ContextBank, DmaRecord, IovaMapping, Perm, SegFile, Segment};
+use crate::sys::{self, Mapping};
+use crate::usermem::UserMemory;
+
+/// One invoke argument as userspace gives it (`fastrpc_invoke_args` and
+/// `drm_qda_fastrpc_invoke_args` have this layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InvokeArg {
+    /// User address.
+    pub ptr: u64,
+    /// Length.
+    pub len: u64,
+    /// dma-buf fd, or 0 / -1 for an inline buffer.
+    pub fd: i32,
+    /// Attributes.
+    pub attr: u32,
+}
+
+/// A dma-buf mapped for invokes, by dma-buf id.
+type MapEntry = (Arc<DmaBuf>, Arc<IovaMapping>);
+/// Supplies inline input `i`.
+type Fill<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), qda_proto::ProtoError> + 'a;
+/// Receives inline output `i`.
+type Sink<'a> = dyn FnMut(usize, &[u8]) -> Result<(), qda_proto::ProtoError> + 'a;
+
+/// A file's FastRPC state.
+#[derive(Debug, Default)]
+pub struct RpcState {
+    pd: AtomicU8,
+    init_mem: Mutex<Option<(Arc<Backing>, IovaMapping)>>,
+    maps: Mutex<HashMap<u64, MapEntry>>,
+    /// Timeout for user calls (`None`: wait for ever, as the kernel).
+    pub user_timeout: Mutex<Option<Duration>>,
+}
+
+impl RpcState {
+    /// PD type of the file's process on the DSP.
+    pub fn pd(&self) -> PdType {
+        PdType::from_bits(self.pd.load(Ordering::Acquire)).unwrap_or(PdType::Root)
+    }
+    fn set_pd(&self, pd: PdType) {
+        self.pd.store(pd as u8, Ordering::Release);
+    }
+}
+
+struct Ctx<'a> {
+    domain: &'a Arc<Domain>,
+    cb: Arc<ContextBank>,
+    client_id: i32,
+    rpc: &'a RpcState,
+    qda: bool,
+}
+
+fn current_tid() -> i32 {
+    rustix::thread::gettid().as_raw_nonzero().get()
+}
+
+fn comm() -> Vec<u8> {
+    std::fs::read("/proc/self/comm")
+        .map(|mut v| {
+            while v.last().is_some_and(|b| *b == b'\n' || *b == 0) {
+                v.pop();
+            }
+            v
+        })
+        .unwrap_or_else(|_| b"qda".to_vec())
+}
+
+impl File {
+    fn rpc_ctx(&self) -> Result<Ctx<'_>> {
+        match self.kind() {
+            FileKind::Accel(a) => {
+                a.domain.enter()?;
+                Ok(Ctx {
+                    domain: &a.domain,
+                    cb: self.context_bank()?,
+                    client_id: a.session_id,
+                    rpc: &a.rpc,
+                    qda: true,
+                })
+            }
+            FileKind::Fastrpc(f) => {
+                f.domain.enter()?;
+                Ok(Ctx {
+                    domain: &f.domain,
+                    cb: f.cb().clone(),
+                    client_id: f.client_id,
+                    rpc: &f.rpc,
+                    qda: false,
+                })
+            }
+            _ => Err(Error::new(Errno::ENOTTY, "not a FastRPC device")),
+        }
+    }
+
+    /// The file's FastRPC state, if it is a FastRPC file.
+    pub fn rpc_state(&self) -> Option<&RpcState> {
+        match self.kind() {
+            FileKind::Accel(a) => Some(&a.rpc),
+            FileKind::Fastrpc(f) => Some(&f.rpc),
+            _ => None,
+        }
+    }
+
+    /// Map a dma-buf fd for an invoke: QDA imports it through PRIME (the
+    /// handle stays in the file, as the posted driver does); the legacy node
+    /// keeps a per-file map, as `fastrpc_map_create` does.
+    fn map_fd(&self, c: &Ctx<'_>, fd: i32) -> Result<(Arc<DmaBuf>, u64)> {
+        let bfd = sys::borrow_raw(fd)?;
+        if c.qda {
+            let h = self.prime_fd_to_handle(bfd)?;
+            let obj = self.gem_object(h)?;
+            let buf = self.driver().dmabuf(bfd)?;
+            return Ok((buf, obj.dma_addr()));
+        }
+        let buf = self
+            .driver()
+            .dmabuf(bfd)
+            .map_err(|e| einval(format!("invoke: fd {fd}: {}", e.what)))?;
+        let mut maps = c.rpc.maps.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((b, m)) = maps.get(&buf.id()) {
+            return Ok((b.clone(), m.dsp_addr()));
+        }
+        let rec = DmaRecord {
+            kind: MapKind::Sg,
+            dir: Direction::Bidirectional,
+            nents: buf.segments().len() as u32,
+        };
+        let m = Arc::new(c.cb.map(buf.segments().to_vec(), Perm::RW, rec, Some(self.id()))?);
+        buf.attach(crate::dmabuf::Attachment {
+            cb: Arc::downgrade(&c.cb),
+            iova: m.iova(),
+            len: m.len(),
+        });
+        let addr = m.dsp_addr();
+        maps.insert(buf.id(), (buf.clone(), m));
+        Ok((buf, addr))
+    }
+
+    /// Offset of user pointer `ptr` inside `buf`, from the mapping it lies
+    /// in (`vma_lookup`); `EFAULT` if it is not inside a mapping of `buf`.
+    fn dma_offset(buf: &DmaBuf, ptr: u64, fd: i32) -> Result<u64> {
+        let (start, _, id, file_off) = sys::find_mapping(ptr)
+            .ok_or_else(|| efault(format!("pointer 0x{ptr:x} is not inside a mapping of dma-buf fd {fd}")))?;
+        let at = file_off + (ptr - start);
+        let mut pos = 0;
+        for s in buf.segments() {
+            if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at < s.offset + s.len {
+                return Ok(pos + at - s.offset);
+            }
+            pos += s.len;
+        }
+        Err(efault(format!(
+            "pointer 0x{ptr:x} lies in a mapping of another file than dma-buf fd {fd}"
+        )))
+    }
+
+    fn descs(&self, c: &Ctx<'_>, sc: Scalars, args: &[InvokeArg]) -> Result<Vec<ArgDesc>> {
+        let nbufs = sc.nbufs();
+        let mut out = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            let is_dma = if c.qda { a.fd > 0 } else { a.fd != 0 && a.fd != -1 };
+            if i < nbufs {
+                if is_dma && a.len > 0 {
+                    let (buf, buf_addr) = self.map_fd(c, a.fd)?;
+                    let offset = Self::dma_offset(&buf, a.ptr, a.fd)?;
+                    out.push(ArgDesc::DmaBuf {
+                        ptr: a.ptr,
+                        len: a.len,
+                        buf_addr,
+                        buf_size: buf.size(),
+                        offset,
+                    });
+                } else {
+                    out.push(ArgDesc::Inline { ptr: a.ptr, len: a.len });
+                }
+            } else {
+                let map = if is_dma && a.len > 0 {
+                    let (buf, addr) = self.map_fd(c, a.fd)?;
+                    Some(PhyPage { addr, size: buf.size() })
+                } else {
+                    None
+                };
+                out.push(ArgDesc::Handle {
+                    fd: a.fd,
+                    ptr: a.ptr,
+                    len: a.len,
+                    map,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Pack, send, wait, unpack. `fill(i, dst)` supplies inline input `i`;
+/// `sink(i, bytes)` receives inline output `i`.
+fn remote_call(
+    c: &Ctx<'_>,
+    handle: u32,
+    sc: Scalars,
+    descs: &[ArgDesc],
+    kernel: bool,
+    fill: &mut Fill<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<i32> {
+    let plan = Plan::new(sc, descs)?;
+    let size = plan.msg_size();
+    let backing = c.domain.backend.allocate(size)?;
+    let seg = vec![Segment {
+        file: SegFile::Backing(backing.clone()),
+        offset: 0,
+        len: size,
+    }];
+    let rec = DmaRecord {
+        kind: MapKind::Coherent,
+        dir: Direction::Bidirectional,
+        nents: 1,
+    };
+    let map = c.cb.map(seg, Perm::RW, rec, None)?;
+    let mut cpu = Mapping::map(backing.fd(), 0, size as usize, true)?;
+    plan.write(cpu.as_mut_slice(), map.dsp_addr(), fill)?;
+    let msg = FastrpcMsg {
+        client_id: if kernel { 0 } else { c.client_id },
+        tid: current_tid(),
+        ctx: 0,
+        handle,
+        sc: sc.0,
+        addr: map.dsp_addr(),
+        size,
+    };
+    let timeout = if kernel {
+        Some(KERNEL_CALL_TIMEOUT)
+    } else {
+        *c.rpc.user_timeout.lock().unwrap_or_else(|e| e.into_inner())
+    };
+    let retval = c.domain.channel.call(msg, c.rpc.pd(), timeout)?;
+    plan.unpack(cpu.as_slice(), sink)?;
+    Ok(retval)
+}
+
+/// A kernel-originated call on an owned [`Call`]; outputs by index.
+fn kernel_call(c: &Ctx<'_>, call: &Call) -> Result<(i32, Vec<Vec<u8>>)> {
+    let mut outs = vec![Vec::new(); call.args.len()];
+    let mut fill = |i: usize, dst: &mut [u8]| call.fill(i, dst);
+    let mut sink = |i: usize, src: &[u8]| {
+        outs[i] = src.to_vec();
+        Ok(())
+    };
+    let r = remote_call(c, call.handle, call.sc, &call.args, true, &mut fill, &mut sink)?;
+    Ok((r, outs))
+}
+
+/// INIT_RELEASE when a file closes (errors ignored, as the kernel ignores
+/// them). Accel files that never got a CB never had a DSP process.
+pub(crate) fn release_session(kind: &FileKind) {
+    let c = match kind {
+        FileKind::Accel(a) => match a.current_cb() {
+            Some(cb) => Ctx {
+                domain: &a.domain,
+                cb,
+                client_id: a.session_id,
+                rpc: &a.rpc,
+                qda: true,
+            },
+            None => return,
+        },
+        FileKind::Fastrpc(f) => Ctx {
+            domain: &f.domain,
+            cb: f.cb().clone(),
+            client_id: f.client_id,
+            rpc: &f.rpc,
+            qda: false,
+        },
+        _ => return,
+    };
+    if c.domain.channel.is_up() && !c.domain.is_removed() {
+        let _ = kernel_call(&c, &Call::init_release(c.client_id));
+    }
+}
+
+impl File {
+    /// A user invoke (`FASTRPC_IOCTL_INVOKE` / `DRM_IOCTL_QDA_REMOTE_INVOKE`):
+    /// the DSP's return value is the result, as the ioctl returns it.
+    pub fn invoke(&self, handle: u32, sc: u32, args: &[InvokeArg], um: &dyn UserMemory) -> Result<i64> {
+        let c = self.rpc_ctx()?;
+        let sc = Scalars(sc);
+        if handle == qda_proto::handles::INIT {
+            return Err(eperm("a user invoke may not use the kernel's handle 1"));
+        }
+        if args.len() != sc.len() {
+            return Err(einval(format!("{} arguments for scalars {sc}", args.len())));
+        }
+        let descs = self.descs(&c, sc, args)?;
+        let ptrs: Vec<u64> = args.iter().map(|a| a.ptr).collect();
+        let mut fill = |i: usize, dst: &mut [u8]| {
+            um.read(ptrs[i], dst)
+                .map_err(|_| qda_proto::ProtoError::Fault { index: i })
+        };
+        let mut sink = |i: usize, src: &[u8]| {
+            um.write(ptrs[i], src)
+                .map_err(|_| qda_proto::ProtoError::Fault { index: i })
+        };
+        let r = remote_call(&c, handle, sc, &descs, false, &mut fill, &mut sink)?;
+        Ok(r as i64)
+    }
+
+    /// Create the user PD (`REMOTE_SESSION_CREATE` / `INIT_CREATE`). The
+    /// shell comes from `filefd` (a dma-buf, `file` pointing into its
+    /// mapping) or is copied from `file`; `filelen` 0 means the DSP's own.
+    pub fn create_session(
+        &self,
+        filelen: u32,
+        filefd: i32,
+        attrs: u32,
+        siglen: u32,
+        file: u64,
+        um: &dyn UserMemory,
+    ) -> Result<i64> {
+        use qda_uapi::fastrpc::{FASTRPC_MODE_UNSIGNED_MODULE, INIT_FILELEN_MAX};
+        let c = self.rpc_ctx()?;
+        let max = if c.qda {
+            qda_uapi::qda::FASTRPC_INIT_FILELEN_MAX
+        } else {
+            INIT_FILELEN_MAX
+        };
+        if filelen > max {
+            return Err(einval(format!("shell of {filelen} bytes exceeds {max}")));
+        }
+        if let FileKind::Fastrpc(f) = self.kind() {
+            // is_session_rejected: a non-secure node on a secure channel may
+            // only create an unsigned PD, and only where those exist.
+            if !f.secure_node && !f.domain.desc.non_secure {
+                let unsigned = attrs & FASTRPC_MODE_UNSIGNED_MODULE != 0;
+                if !f.domain.desc.unsigned_pd_support() || !unsigned {
+                    return Err(Error::new(
+                        Errno::ECONNREFUSED,
+                        "untrusted application may only create an unsigned PD on this channel",
+                    ));
+                }
+            }
+        }
+        let is_dma = if c.qda { filefd > 0 } else { filefd != 0 && filefd != -1 };
+        let shell = if filelen == 0 {
+            ShellArg::None
+        } else if is_dma {
+            let (buf, buf_addr) = self.map_fd(&c, filefd)?;
+            let offset = Self::dma_offset(&buf, file, filefd)?;
+            ShellArg::DmaBuf {
+                ptr: file,
+                len: filelen as u64,
+                buf_addr,
+                buf_size: buf.size(),
+                offset,
+            }
+        } else {
+            let mut v = vec![0u8; filelen as usize];
+            um.read(file, &mut v)?;
+            ShellArg::Inline(v)
+        };
+        // Init memory: QDA 4 MiB; legacy ALIGN(max(2 MiB, filelen * 4), 1 MiB).
+        let size = if c.qda {
+            4 << 20
+        } else {
+            ((filelen as u64 * 4).max(2 << 20)).next_multiple_of(1 << 20)
+        };
+        let backing = c.domain.backend.allocate(size)?;
+        let seg = vec![Segment {
+            file: SegFile::Backing(backing.clone()),
+            offset: 0,
+            len: size,
+        }];
+        let rec = DmaRecord {
+            kind: MapKind::Coherent,
+            dir: Direction::Bidirectional,
+            nents: 1,
+        };
+        let map = c.cb.map(seg, Perm::RW, rec, None)?;
+        let name = comm();
+        let call = Call::init_create(&CreateProcess {
+            client_id: c.client_id,
+            name: &name,
+            shell,
+            init_mem: PhyPage {
+                addr: map.dsp_addr(),
+                size,
+            },
+            attrs,
+            siglen,
+        });
+        c.rpc.set_pd(PdType::User);
+        let (r, _) = kernel_call(&c, &call)?;
+        if r != 0 {
+            c.rpc.set_pd(PdType::Root);
+            return Ok(r as i64);
+        }
+        // Replacing an older init memory frees it (the posted QDA leaked it).
+        *c.rpc.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = Some((backing, map));
+        Ok(0)
+    }
+
+    /// Attach to the root PD (`INIT_ATTACH`) or the sensors PD (`INIT_ATTACH_SNS`).
+    pub fn attach_session(&self, pd: PdType) -> Result<i64> {
+        let c = self.rpc_ctx()?;
+        c.rpc.set_pd(pd);
+        let (r, _) = kernel_call(&c, &Call::init_attach(c.client_id))?;
+        Ok(r as i64)
+    }
+
+    /// `GET_DSP_INFO`: attribute `id` of the DSP (queried once per channel).
+    pub fn dsp_info(&self, id: u32) -> Result<u32> {
+        if id >= qda_uapi::fastrpc::FASTRPC_MAX_DSP_ATTRIBUTES {
+            return Err(Error::new(Errno::EOVERFLOW, format!("attribute {id} >= 256")));
+        }
+        let c = self.rpc_ctx()?;
+        if let Some(t) = &*c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Ok(t[id as usize]);
+        }
+        let (r, outs) = kernel_call(&c, &Call::dsp_capability())?;
+        if r as u32 == 0x8000_0414 {
+            return Err(Error::new(
+                Errno::EOPNOTSUPP,
+                "DSP does not support the capability query",
+            ));
+        }
+        if r != 0 {
+            return Err(Error::new(
+                Errno::EIO,
+                format!("capability query failed: {}", qda_uapi::aee::describe(r)),
+            ));
+        }
+        let mut t = vec![0u32; 256];
+        for (k, w) in outs[1].chunks_exact(4).enumerate().take(255) {
+            t[k + 1] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        }
+        let v = t[id as usize];
+        *c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        Ok(v)
+    }
+}
