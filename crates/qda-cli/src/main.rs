@@ -21,12 +21,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run an example application.
+    /// Run an example application on the embedded platform.
     ///
-    /// Today this is a wire-level run: each call is packed exactly as the
-    /// driver packs it, decoded as the DSP decodes it, computed from the
-    /// decoded view, and unpacked as the driver unpacks it. The driver model
-    /// and the virtual DSP replace the middle part as they land.
+    /// The driver model and a virtual DSP per domain start in this process;
+    /// the example talks to them through the raw QDA UAPI exactly as an
+    /// application talks to /dev/accel/accelN on a device.
     Run {
         /// The example to run.
         example: Example,
@@ -36,7 +35,7 @@ enum Command {
         /// Number of elements in the vector (0..N-1).
         #[arg(short = 'n', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
         count: u32,
-        /// Print the message and the decoded payload of each call.
+        /// Print each step and each invoke's result and time.
         #[arg(long, short)]
         verbose: bool,
     },

@@ -1,175 +1,165 @@
-//! The wire-level calculator run: host packing, DSP decoding and the
-//! calculator's arithmetic on the decoded view, host unpacking.
+//! `qda run calculator`: the Hexagon SDK calculator example on the embedded
+//! platform, through the same raw QDA UAPI an application on a device uses:
+//! QUERY, REMOTE_SESSION_CREATE, remotectl1 open, GEM_CREATE + mmap, PRIME
+//! export, REMOTE_INVOKE sum and max.
 
-use qda_proto::bodies::Call;
-use qda_proto::payload::{DspMemory, MemFault};
-use qda_proto::{ArgDesc, CtxLayout, DecodedArg, FastrpcMsg, PdType, Plan, Scalars, decode};
+use std::os::fd::{AsRawFd, OwnedFd};
 
-/// DSP address space of the demo: SID 3 (the first CDSP context bank).
-const SID: u64 = 3;
-const PAYLOAD_IOVA: u64 = 0x0004_0000;
-const VECTOR_IOVA: u64 = 0x0010_0000;
-/// Where the client's mapping of the vector buffer lives.
-const VECTOR_VA: u64 = 0x7f12_3450_0000;
-const CALCULATOR_HANDLE: u32 = 0x10;
+use qda_driver::{Creds, File, LocalMemory};
+use qda_dsp::Embedded;
+use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
+use qda_uapi::drm::*;
+use qda_uapi::fastrpc::FastrpcInvokeArgs;
+use qda_uapi::qda::*;
+use zerocopy::IntoBytes;
 
-/// The DSP's memory: regions by DSP address (what the SMMU will translate).
-#[derive(Debug, Default)]
-struct Regions(Vec<(u64, Vec<u8>)>);
+const DOMAINS: [&str; 7] = ["adsp", "mdsp", "sdsp", "cdsp", "cdsp1", "gdsp0", "gdsp1"];
 
-impl Regions {
-    fn find(&self, addr: u64, len: usize) -> Result<(usize, usize), MemFault> {
-        for (k, (base, r)) in self.0.iter().enumerate() {
-            if addr >= *base && (addr - base).saturating_add(len as u64) <= r.len() as u64 {
-                return Ok((k, (addr - base) as usize));
-            }
-        }
-        Err(MemFault { addr, len })
+fn ioctl<T>(f: &File, what: &str, cmd: u32, arg: &mut T) -> Result<i64, String> {
+    f.ioctl(cmd, arg as *mut T as u64, &LocalMemory)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+fn dsp_ok(what: &str, r: i64) -> Result<(), String> {
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(format!("{what}: DSP returned {}", qda_uapi::aee::describe(r as i32)))
     }
 }
 
-impl DspMemory for Regions {
-    fn read(&self, addr: u64, dst: &mut [u8]) -> Result<(), MemFault> {
-        let (k, o) = self.find(addr, dst.len())?;
-        dst.copy_from_slice(&self.0[k].1[o..o + dst.len()]);
-        Ok(())
+fn arg(ptr: *const u8, len: usize, fd: i32) -> FastrpcInvokeArgs {
+    FastrpcInvokeArgs {
+        ptr: ptr as u64,
+        length: len as u64,
+        fd,
+        attr: 0,
     }
-    fn write(&mut self, addr: u64, src: &[u8]) -> Result<(), MemFault> {
-        let (k, o) = self.find(addr, src.len())?;
-        self.0[k].1[o..o + src.len()].copy_from_slice(src);
-        Ok(())
+}
+
+fn invoke(f: &File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs], verbose: bool) -> Result<i64, String> {
+    let mut inv = DrmQdaInvokeArgs {
+        handle,
+        sc,
+        args: args.as_mut_ptr() as u64,
+    };
+    let t = std::time::Instant::now();
+    let r = ioctl(f, "REMOTE_INVOKE", DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)?;
+    if verbose {
+        println!(
+            "  invoke handle 0x{handle:x} sc {} -> {} ({:.1?})",
+            qda_proto::Scalars(sc),
+            qda_uapi::aee::describe(r as i32),
+            t.elapsed()
+        );
     }
+    Ok(r)
 }
 
 pub fn calculator(domain: &str, n: u32, verbose: bool) -> Result<(), String> {
-    const DOMAINS: [&str; 7] = ["adsp", "mdsp", "sdsp", "cdsp", "cdsp1", "gdsp0", "gdsp1"];
     if !DOMAINS.contains(&domain) {
         return Err(format!(
             "unknown domain '{domain}' (expected one of: {})",
             DOMAINS.join(", ")
         ));
     }
-    // rpcmem_alloc + fill 0..n-1, as the calculator example does.
-    let vector: Vec<u8> = (0..n as i32).flat_map(i32::to_le_bytes).collect();
-    let buf_size = (vector.len() as u64).next_multiple_of(4096);
-    let mut dsp = Regions::default();
-    let buf_addr = SID << 32 | VECTOR_IOVA;
-    let mut backing = vector.clone();
-    backing.resize(buf_size as usize, 0);
-    dsp.0.push((buf_addr, backing));
-
-    println!("qda run calculator on {domain}: wire-level run (the driver model and the virtual DSP");
-    println!("arrive with the next issues); every call below is real FastRPC bytes.");
-    let sum = call(&mut dsp, 2, n, buf_addr, buf_size, 8, verbose)?;
-    let sum = i64::from_le_bytes(sum.try_into().map_err(|_| "sum output is not 8 bytes")?);
-    println!("Sum = {sum}");
-    let max = call(&mut dsp, 3, n, buf_addr, buf_size, 4, verbose)?;
-    let max = i32::from_le_bytes(max.try_into().map_err(|_| "max output is not 4 bytes")?);
-    println!("Max value = {max}");
-    Ok(())
-}
-
-/// One calculator method: in0 = u32 count (inline), in1 = int32[count] by
-/// dma-buf, out0 = result (inline).
-fn call(
-    dsp: &mut Regions,
-    method: u8,
-    n: u32,
-    buf_addr: u64,
-    buf_size: u64,
-    out_len: u64,
-    verbose: bool,
-) -> Result<Vec<u8>, String> {
-    let sc = Scalars::make(method, 2, 1);
-    let call = Call::new(CALCULATOR_HANDLE, sc)
-        .input(n.to_le_bytes())
-        .arg(
-            ArgDesc::DmaBuf {
-                ptr: VECTOR_VA,
-                len: 4 * n as u64,
-                buf_addr,
-                buf_size,
-                offset: 0,
-            },
-            Vec::new(),
-        )
-        .output(out_len);
-    // Host: plan and pack into a payload buffer in the caller's context bank.
-    let payload_addr = SID << 32 | PAYLOAD_IOVA;
-    let (plan, payload) = call.pack(payload_addr).map_err(|e| format!("pack: {e}"))?;
-    let msg = FastrpcMsg {
-        client_id: 1,
-        tid: std::process::id() as i32,
-        ctx: CtxLayout::KERNEL.encode(1, PdType::User),
-        handle: call.handle,
-        sc: sc.0,
-        addr: payload_addr,
-        size: plan.msg_size(),
-    };
-    dsp.0.retain(|(b, _)| *b != payload_addr);
-    dsp.0.push((payload_addr, payload));
-
-    // DSP: read the metadata through its memory, decode, compute.
-    let mut meta = vec![0u8; plan.meta().metalen()];
-    dsp.read(msg.addr, &mut meta).map_err(|e| format!("DSP: {e}"))?;
-    let decoded = decode(Scalars(msg.sc), &meta).map_err(|e| format!("DSP decode: {e}"))?;
+    let emb = Embedded::start().map_err(|e| format!("starting the embedded platform: {e}"))?;
+    let d = emb.driver.domain(domain).ok_or_else(|| {
+        let have: Vec<&str> = emb.driver.domains().iter().map(|d| d.label()).collect();
+        format!("the board has no '{domain}' domain (it has: {})", have.join(", "))
+    })?;
+    let node = format!("/dev/accel/accel{}", d.minor);
+    let f = emb
+        .driver
+        .open(&node, Creds::current())
+        .map_err(|e| format!("open {node}: {e}"))?;
+    let mut q = DrmQdaQuery::default();
+    ioctl(&f, "QUERY", DRM_IOCTL_QDA_QUERY, &mut q)?;
     if verbose {
-        print_call(&msg, &plan, &decoded.args);
+        println!(
+            "  {node}: {}",
+            String::from_utf8_lossy(q.dsp_name.split(|b| *b == 0).next().unwrap_or_default())
+        );
     }
-    let count_bytes = decoded.read_buf(0, dsp).map_err(|e| format!("DSP: {e}"))?;
-    let count = u32::from_le_bytes(count_bytes.try_into().map_err(|_| "DSP: count is not 4 bytes")?);
-    let vec = decoded.read_buf(1, dsp).map_err(|e| format!("DSP: {e}"))?;
-    if vec.len() as u64 != 4 * count as u64 {
-        return Err(format!("DSP: vector of {} bytes for count {count}", vec.len()));
-    }
-    let values = vec
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-    let out: Vec<u8> = match method {
-        2 => values.map(i64::from).sum::<i64>().to_le_bytes().to_vec(),
-        _ => values.max().unwrap_or(i32::MIN).to_le_bytes().to_vec(),
+    let mut create = DrmQdaInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
     };
-    decoded
-        .write_out(2, &out, &mut meta, dsp)
-        .map_err(|e| format!("DSP: {e}"))?;
-    dsp.write(msg.addr, &meta).map_err(|e| format!("DSP: {e}"))?;
+    let r = ioctl(
+        &f,
+        "REMOTE_SESSION_CREATE",
+        DRM_IOCTL_QDA_REMOTE_SESSION_CREATE,
+        &mut create,
+    )?;
+    dsp_ok("REMOTE_SESSION_CREATE", r)?;
 
-    // Host: unpack from the payload after the response.
-    let idx = dsp
-        .find(payload_addr, plan.pkt_size() as usize)
-        .map_err(|e| e.to_string())?
-        .0;
-    let outs = Call::outputs(&plan, &dsp.0[idx].1).map_err(|e| format!("unpack: {e}"))?;
-    Ok(outs[2].clone())
-}
-
-fn print_call(msg: &FastrpcMsg, plan: &Plan, args: &[DecodedArg]) {
-    println!(
-        "  msg  client {} tid {} ctx 0x{:x} handle 0x{:x} sc {} addr 0x{:x} size {}",
-        msg.client_id,
-        msg.tid,
-        msg.ctx,
-        msg.handle,
-        Scalars(msg.sc),
-        msg.addr,
-        msg.size
-    );
-    println!(
-        "  payload {} bytes (metadata {} bytes)",
-        plan.pkt_size(),
-        plan.meta().metalen()
-    );
-    for (i, a) in args.iter().enumerate() {
-        match a {
-            DecodedArg::Buf { addr, len, pv, page } => println!(
-                "    arg {i}: buffer {len:>5} bytes at DSP 0x{addr:x} (pv 0x{pv:x}, page 0x{:x}+{}){}",
-                page.addr,
-                page.size,
-                if plan.slot(i).is_some() { " inline" } else { " dma-buf" }
-            ),
-            DecodedArg::Handle { fd, offset, len, .. } => {
-                println!("    arg {i}: handle fd {fd} offset {offset} len {len}")
-            }
-        }
+    // remotectl1 open1 (handle 8).
+    let uri = format!("file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom={domain}");
+    let mut name = uri.into_bytes();
+    name.push(0);
+    let inp = RemotectlOpenIn {
+        name_len: name.len() as u32,
+        dlerr_len: 255,
+    };
+    let mut out = RemotectlOpenOut::default();
+    let mut err = [0u8; 255];
+    let mut a = [
+        arg(inp.as_bytes().as_ptr(), 8, -1),
+        arg(name.as_ptr(), name.len(), -1),
+        arg(out.as_mut_bytes().as_mut_ptr(), 8, -1),
+        arg(err.as_mut_ptr(), 255, -1),
+    ];
+    dsp_ok("remotectl open", invoke(&f, 8, 0x0202_0200, &mut a, verbose)?)?;
+    if out.dlerr != 0 {
+        let text = String::from_utf8_lossy(err.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+        return Err(format!(
+            "opening the calculator skel: {} ({text})",
+            qda_uapi::aee::describe(out.dlerr as i32)
+        ));
     }
+
+    // The vector in a GEM buffer, mapped and filled with 0..n-1, passed by fd.
+    let size = 4 * n as usize;
+    let mut g = DrmQdaGemCreate {
+        size: size as u64,
+        handle: 0,
+        pad: 0,
+    };
+    ioctl(&f, "GEM_CREATE", DRM_IOCTL_QDA_GEM_CREATE, &mut g)?;
+    let mut o = DrmQdaGemMmapOffset {
+        offset: 0,
+        handle: g.handle,
+        pad: 0,
+    };
+    ioctl(&f, "GEM_MMAP_OFFSET", DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o)?;
+    let map = f.mmap(o.offset, size as u64, true).map_err(|e| format!("mmap: {e}"))?;
+    let bytes: Vec<u8> = (0..n as i32).flat_map(i32::to_le_bytes).collect();
+    map.write_at(0, &bytes).map_err(|e| e.to_string())?;
+    // PRIME export through the typed API (the same code as the ioctl), so
+    // the fd comes back owned.
+    let fd: OwnedFd = f
+        .prime_handle_to_fd(g.handle, DRM_CLOEXEC | DRM_RDWR)
+        .map_err(|e| format!("PRIME export: {e}"))?;
+
+    let count = n.to_le_bytes();
+    let mut res = [0u8; 8];
+    let mut a = [
+        arg(count.as_ptr(), 4, -1),
+        arg(map.addr() as *const u8, size, fd.as_raw_fd()),
+        arg(res.as_mut_ptr(), 8, -1),
+    ];
+    dsp_ok("sum", invoke(&f, out.handle, 0x0202_0100, &mut a, verbose)?)?;
+    println!("Sum = {}", i64::from_le_bytes(res));
+    let mut res = [0u8; 4];
+    let mut a = [
+        arg(count.as_ptr(), 4, -1),
+        arg(map.addr() as *const u8, size, fd.as_raw_fd()),
+        arg(res.as_mut_ptr(), 4, -1),
+    ];
+    dsp_ok("max", invoke(&f, out.handle, 0x0302_0100, &mut a, verbose)?)?;
+    println!("Max value = {}", i32::from_le_bytes(res));
+    Ok(())
 }

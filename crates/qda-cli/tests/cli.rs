@@ -27,7 +27,10 @@ fn run_calculator_with_n_and_verbose() {
     let (ok, out, _) = qda(&["run", "calculator", "-n", "10", "--verbose"]);
     assert!(ok);
     assert!(out.contains("Sum = 45") && out.contains("Max value = 9"), "{out}");
-    assert!(out.contains("sc 0x02020100") && out.contains("dma-buf"), "{out}");
+    assert!(
+        out.contains("sc 0x02020100") && out.contains("invoke handle 0x8"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -660,6 +660,9 @@ impl fmt::Debug for File {
 impl Drop for FileInner {
     fn drop(&mut self) {
         crate::invoke::release_session(&self.kind);
+        if let FileKind::Accel(AccelState { rpc, .. }) | FileKind::Fastrpc(FastrpcState { rpc, .. }) = &self.kind {
+            rpc.clear();
+        }
         match &self.kind {
             FileKind::Accel(a) => {
                 let objs = a.handles.lock().unwrap_or_else(|e| e.into_inner()).clear();

@@ -58,6 +58,11 @@ impl RpcState {
     pub fn pd(&self) -> PdType {
         PdType::from_bits(self.pd.load(Ordering::Acquire)).unwrap_or(PdType::Root)
     }
+    /// Drop the file's maps and init memory (file close).
+    pub(crate) fn clear(&self) {
+        self.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
     fn set_pd(&self, pd: PdType) {
         self.pd.store(pd as u8, Ordering::Release);
     }

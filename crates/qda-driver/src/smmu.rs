@@ -307,13 +307,15 @@ impl ContextBank {
     }
 
     fn unmap(&self, iova: u64, len: u64, rec: DmaRecord) {
-        self.pt.write().unwrap_or_else(|e| e.into_inner()).remove(&iova);
-        self.free_iova(iova, len);
+        // Tell the checker first: once the range is free another mapping may
+        // get the same IOVA at once.
         let dev = DeviceName(self.name.clone());
         match rec.kind {
             MapKind::Coherent => self.debug.free_coherent(&dev, iova, len, None),
             k => self.debug.unmap(&dev, k, iova, len, rec.dir, rec.nents),
         }
+        self.pt.write().unwrap_or_else(|e| e.into_inner()).remove(&iova);
+        self.free_iova(iova, len);
         self.live.dec();
     }
 

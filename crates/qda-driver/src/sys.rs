@@ -41,6 +41,15 @@ pub type MapInfo = (u64, u64, (u64, u64), u64);
 /// `find_vma` for dma-buf arguments (the maps file is the fallback).
 static MAPPINGS: Mutex<std::collections::BTreeMap<u64, MapInfo>> = Mutex::new(std::collections::BTreeMap::new());
 
+/// Address ranges of mappings the driver or an in-process DSP makes for
+/// itself: not user references to a dma-buf.
+static INTERNAL_MAPS: Mutex<std::collections::BTreeMap<u64, u64>> = Mutex::new(std::collections::BTreeMap::new());
+
+fn is_internal_addr(addr: u64) -> bool {
+    let m = INTERNAL_MAPS.lock().unwrap_or_else(|e| e.into_inner());
+    m.range(..=addr).next_back().is_some_and(|(s, l)| addr < s + l)
+}
+
 fn register_mapping(start: u64, len: u64, fd: BorrowedFd<'_>, offset: u64) {
     if let Ok(id) = file_id(fd) {
         MAPPINGS
@@ -121,6 +130,33 @@ impl Mapping {
             map_len: len,
             writable,
         })
+    }
+
+    /// A mapping the driver (or an in-process DSP) makes for itself: it does
+    /// not count as a user reference when dma-buf liveness is settled.
+    pub fn map_internal(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        let m = Mapping::map(fd, offset, len, writable)?;
+        INTERNAL_MAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(m.addr(), m.map_len as u64);
+        Ok(m)
+    }
+
+    /// [`Mapping::assemble`] as an internal mapping (see [`Mapping::map_internal`]).
+    pub fn assemble_internal(segments: &[(BorrowedFd<'_>, u64, u64)], writable: bool) -> Result<Mapping> {
+        let m = Mapping::assemble(segments, writable, None)?;
+        INTERNAL_MAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(m.addr(), m.map_len as u64);
+        Ok(m)
+    }
+
+    /// A raw pointer to byte `offset` (for handing to C skels, which read and
+    /// write the shared memory directly).
+    pub fn ptr_at(&self, offset: usize) -> *mut u8 {
+        self.ptr.as_ptr().wrapping_add(offset.min(self.len))
     }
 
     /// One contiguous mapping assembled from several fd ranges (a udmabuf over
@@ -265,6 +301,10 @@ impl Drop for Mapping {
                 m.remove(&k);
             }
         }
+        INTERNAL_MAPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.addr());
         // SAFETY: we own the range [ptr, ptr+map_len) since creation; after this
         // call nothing refers to it (accessors take &self).
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };
@@ -434,7 +474,7 @@ pub fn external_holders(ids: &HashSet<(u64, u64)>) -> HashSet<(u64, u64)> {
     if let Ok(maps) = std::fs::read_to_string("/proc/self/maps") {
         for line in maps.lines() {
             let mut it = line.split_ascii_whitespace();
-            let (Some(_), Some(_), Some(_), Some(dev), Some(ino)) =
+            let (Some(range), Some(_), Some(_), Some(dev), Some(ino)) =
                 (it.next(), it.next(), it.next(), it.next(), it.next())
             else {
                 continue;
@@ -445,8 +485,12 @@ pub fn external_holders(ids: &HashSet<(u64, u64)>) -> HashSet<(u64, u64)> {
             let (Ok(ma), Ok(mi)) = (u64::from_str_radix(ma, 16), u64::from_str_radix(mi, 16)) else {
                 continue;
             };
+            let start = range
+                .split_once('-')
+                .and_then(|(a, _)| u64::from_str_radix(a, 16).ok())
+                .unwrap_or(0);
             let id = (makedev(ma, mi), ino);
-            if ids.contains(&id) {
+            if ids.contains(&id) && !is_internal_addr(start) {
                 held.insert(id);
             }
         }

@@ -1,0 +1,98 @@
+/*
+ * The calculator skel, as a Hexagon SDK example would be on the DSP:
+ * method 0 open, 1 close, 2 sum(in u32 count, in int32[count], out int64),
+ * 3 max(in u32 count, in int32[count], out int32). Written for qda from the
+ * calling convention (remote.h LP64 layouts); not derived from any skel
+ * source.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct { void *pv; size_t nLen; } remote_buf;
+typedef union { remote_buf buf; uint32_t h; uint64_t h64; } remote_arg;
+
+#define AEE_EOFFSET 0x80000400u
+#define AEE_EBADPARM (AEE_EOFFSET + 0x00E)
+#define AEE_EUNSUPPORTED (AEE_EOFFSET + 0x014)
+
+#define SC_METHOD(sc) (((sc) >> 24) & 0x1f)
+#define SC_INBUFS(sc) (((sc) >> 16) & 0xff)
+#define SC_OUTBUFS(sc) (((sc) >> 8) & 0xff)
+#define SC_INHANDLES(sc) (((sc) >> 4) & 0x0f)
+#define SC_OUTHANDLES(sc) ((sc) & 0x0f)
+
+static uint64_t next_handle = 0x1000;
+
+static int check_vec(remote_arg *pra, uint32_t *count) {
+    if (pra[0].buf.nLen != 4)
+        return AEE_EBADPARM;
+    memcpy(count, pra[0].buf.pv, 4);
+    if (pra[1].buf.nLen != (size_t)*count * 4)
+        return AEE_EBADPARM;
+    return 0;
+}
+
+int calculator_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
+    uint32_t count;
+    int err;
+    (void)h;
+    switch (SC_METHOD(sc)) {
+    case 0: /* open(uri) -> handle */
+        if (SC_INBUFS(sc) != 2 || SC_OUTHANDLES(sc) != 1)
+            return AEE_EBADPARM;
+        pra[2].h64 = __atomic_fetch_add(&next_handle, 1, __ATOMIC_RELAXED);
+        return 0;
+    case 1: /* close(handle) */
+        return 0;
+    case 2: { /* sum */
+        const int32_t *v;
+        int64_t s = 0;
+        if (sc != 0x02020100u || (err = check_vec(pra, &count)))
+            return AEE_EBADPARM;
+        if (pra[2].buf.nLen != 8)
+            return AEE_EBADPARM;
+        v = (const int32_t *)pra[1].buf.pv;
+        for (uint32_t i = 0; i < count; i++)
+            s += v[i];
+        memcpy(pra[2].buf.pv, &s, 8);
+        return 0;
+    }
+    case 3: { /* max */
+        const int32_t *v;
+        int32_t m = INT32_MIN;
+        if (sc != 0x03020100u || (err = check_vec(pra, &count)))
+            return AEE_EBADPARM;
+        if (pra[2].buf.nLen != 4)
+            return AEE_EBADPARM;
+        v = (const int32_t *)pra[1].buf.pv;
+        for (uint32_t i = 0; i < count; i++)
+            if (v[i] > m)
+                m = v[i];
+        memcpy(pra[2].buf.pv, &m, 4);
+        return 0;
+    }
+    default:
+        return AEE_EUNSUPPORTED;
+    }
+}
+
+/* Test helper skel entry points for qda's own tests, in the same library:
+ * method 2 crashes the process (a PD crash), method 3 echoes in0 to out0. */
+int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
+    (void)h;
+    switch (SC_METHOD(sc)) {
+    case 0:
+        pra[2].h64 = 0x2000;
+        return 0;
+    case 1:
+        return 0;
+    case 3:
+        if (pra[1].buf.nLen < pra[0].buf.nLen)
+            return AEE_EBADPARM;
+        memcpy(pra[1].buf.pv, pra[0].buf.pv, pra[0].buf.nLen);
+        return 0;
+    default:
+        return AEE_EUNSUPPORTED;
+    }
+}

@@ -1,0 +1,541 @@
+//! A virtual Hexagon DSP for one domain of a [`qda_driver::Driver`].
+//!
+//! It receives the 40-byte FastRPC messages of its domain's channel, reads
+//! each payload **only through the SMMU translation** of the context bank the
+//! payload address names (a bad address is a reported SMMU fault and an error
+//! for that call; the DSP goes on), decodes it with `qda_proto`, and serves:
+//!
+//! | handle | interface | what |
+//! |---|---|---|
+//! | 1 | process management | attach, create (shell must be an ELF), release |
+//! | 2 | DSP utilities | capability query |
+//! | 0, 8 | remotectl, remotectl1 | open / close of skel modules by URI |
+//! | 4 | current process | exit (wakes the listener) |
+//! | 3, 7 | listener | init2; next2 blocks until the process exits, then `AEE_EBADSTATE` |
+//! | others | the process's open modules | `<X>_skel_handle_invoke(h, sc, remote_arg *)` |
+//!
+//! This version runs user PDs as threads of the host process (thread mode);
+//! skels are loaded with `RTLD_DEEPBIND` and get pointers into shared
+//! mappings of the client's buffers, so nothing is copied.
+
+pub mod loader;
+mod uri;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use qda_driver::fastrpc::Transport;
+use qda_driver::smmu::{Access, ContextBank, Run};
+use qda_driver::sys::{Mapping, PAGE_SIZE};
+use qda_driver::{Driver, Errno, Error};
+use qda_proto::bodies::{CreateProcessInbuf, RemotectlCloseIn, RemotectlOpenIn, parse_body};
+use qda_proto::handles::{self, init};
+use qda_proto::payload::{DecodedArg, decode};
+use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};
+use zerocopy::IntoBytes;
+
+pub use uri::ModuleUri;
+
+/// DSP-side error codes (`AEE_EOFFSET` 0x80000400 on the DSP).
+pub mod aee {
+    /// Add the DSP offset to a base code.
+    pub const fn dsp(base: u32) -> i32 {
+        (0x8000_0400u32 + base) as i32
+    }
+    /// Process or thread is not in the expected state.
+    pub const EBADSTATE: i32 = dsp(0x0d);
+    /// Invalid parameter.
+    pub const EBADPARM: i32 = dsp(0x0e);
+    /// API not implemented.
+    pub const EUNSUPPORTED: i32 = dsp(0x14);
+    /// No such module.
+    pub const ENOSUCHMOD: i32 = dsp(0x3e);
+    /// No such symbol.
+    pub const ENOSUCHSYMBOL: i32 = dsp(0x42);
+    /// No such handle.
+    pub const ENOSUCHHANDLE: i32 = dsp(0x46);
+    /// Bad ELF file.
+    pub const EBADELF: i32 = dsp(0x52);
+    /// Bad virtual address (the SMMU refused the payload or an argument).
+    pub const EBADVA: i32 = dsp(0x83);
+}
+
+/// Capabilities a domain reports (attribute id → value).
+pub fn capabilities(label: &str) -> Vec<u32> {
+    let mut t = vec![0u32; 256];
+    let compute = label.starts_with("cdsp") || label.starts_with("gdsp");
+    t[1] = u32::from(compute); // UNSIGNED_PD_SUPPORT
+    t[2] = if compute { 4 } else { 0 }; // HVX_SUPPORT_64B: units
+    t[3] = if compute { 4 } else { 0 }; // HVX_SUPPORT_128B
+    t[4] = if compute { 256 * 1024 } else { 0 }; // VTCM_PAGE
+    t[5] = u32::from(compute); // VTCM_COUNT
+    t[6] = 0x73; // ARCH_VER: v73
+    t[9] = 0; // ASYNC_FASTRPC_SUPPORT
+    t[10] = 0; // STATUS_NOTIFICATION_SUPPORT
+    t
+}
+
+/// A module opened in a process.
+#[derive(Debug)]
+struct Module {
+    skel: Arc<loader::LoadedSkel>,
+    /// What the skel's open returned.
+    skel_handle: u64,
+}
+
+#[derive(Debug, Default)]
+struct Process {
+    name: String,
+    modules: Mutex<HashMap<u32, Module>>,
+    exiting: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Process {
+    fn exit(&self) {
+        *self.exiting.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    label: String,
+    driver: Driver,
+    procs: Mutex<HashMap<i32, Arc<Process>>>,
+    root: Arc<Process>,
+    libs: Mutex<HashMap<(PathBuf, String), Arc<loader::LoadedSkel>>>,
+    next_handle: AtomicU32,
+    caps: Vec<u32>,
+    search: Vec<PathBuf>,
+}
+
+/// A virtual DSP attached to one domain.
+#[derive(Debug, Clone)]
+pub struct VirtualDsp {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Port(Arc<Inner>);
+
+impl Transport for Port {
+    fn send(&self, msg: &FastrpcMsg) -> qda_driver::Result<()> {
+        let inner = self.0.clone();
+        let msg = *msg;
+        std::thread::Builder::new()
+            .name(format!("{}-dsp", inner.label))
+            .spawn(move || inner.handle(msg))
+            .map_err(|e| Error::new(Errno::ENOMEM, format!("DSP thread: {e}")))?;
+        Ok(())
+    }
+}
+
+/// The directory of the skels built with this crate.
+pub fn builtin_skel_dir() -> PathBuf {
+    PathBuf::from(env!("QDA_BUILTIN_SKEL_DIR"))
+}
+
+/// The DSP library search path: `DSP_LIBRARY_PATH` or `ADSP_LIBRARY_PATH`
+/// (semicolon separated, as on devices), then the built-in skels.
+pub fn library_path() -> Vec<PathBuf> {
+    let var = std::env::var("DSP_LIBRARY_PATH")
+        .or_else(|_| std::env::var("ADSP_LIBRARY_PATH"))
+        .unwrap_or_default();
+    let mut v: Vec<PathBuf> = var.split(';').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+    v.push(builtin_skel_dir());
+    v
+}
+
+impl VirtualDsp {
+    /// Start a DSP for domain `label` and attach it to the driver's channel.
+    pub fn start(driver: &Driver, label: &str) -> qda_driver::Result<VirtualDsp> {
+        let inner = Arc::new(Inner {
+            label: label.to_string(),
+            driver: driver.clone(),
+            procs: Mutex::new(HashMap::new()),
+            root: Arc::new(Process {
+                name: "guestos".into(),
+                ..Default::default()
+            }),
+            libs: Mutex::new(HashMap::new()),
+            next_handle: AtomicU32::new(0x10),
+            caps: capabilities(label),
+            search: library_path(),
+        });
+        driver.attach_dsp(label, Arc::new(Port(inner.clone())))?;
+        Ok(VirtualDsp { inner })
+    }
+
+    /// Start one DSP per domain of the driver.
+    pub fn start_all(driver: &Driver) -> qda_driver::Result<Vec<VirtualDsp>> {
+        driver
+            .domains()
+            .iter()
+            .map(|d| VirtualDsp::start(driver, d.label()))
+            .collect()
+    }
+
+    /// Number of live user processes.
+    pub fn processes(&self) -> usize {
+        self.inner.procs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// One buffer argument mapped for the DSP.
+struct ArgMap {
+    map: Option<Mapping>,
+    off: usize,
+    len: usize,
+}
+
+impl ArgMap {
+    fn ptr(&self) -> *mut u8 {
+        self.map.as_ref().map_or(std::ptr::null_mut(), |m| m.ptr_at(self.off))
+    }
+    fn read(&self) -> Vec<u8> {
+        let mut v = vec![0u8; self.len];
+        if let Some(m) = &self.map {
+            let _ = m.read_at(self.off, &mut v);
+        }
+        v
+    }
+    fn write(&self, b: &[u8]) {
+        if let Some(m) = &self.map {
+            let _ = m.write_at(self.off, &b[..b.len().min(self.len)]);
+        }
+    }
+}
+
+/// Map translated runs contiguously (page-aligned cover), as the DSP's MMU would.
+fn map_runs(runs: &[Run], writable: bool) -> qda_driver::Result<(Mapping, usize)> {
+    let first = runs
+        .first()
+        .ok_or_else(|| Error::new(Errno::EINVAL, "empty translation"))?;
+    let lead = (first.offset % PAGE_SIZE) as usize;
+    let segs: Vec<_> = runs
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let start = if k == 0 { r.offset - lead as u64 } else { r.offset };
+            let end = (r.offset + r.len).next_multiple_of(PAGE_SIZE);
+            (r.file.fd(), start, end - start)
+        })
+        .collect();
+    Ok((Mapping::assemble_internal(&segs, writable)?, lead))
+}
+
+impl Inner {
+    fn cb(&self, addr: u64) -> Option<Arc<ContextBank>> {
+        let d = self.driver.domain(&self.label)?;
+        d.cbs.iter().find(|c| c.sid() as u64 == addr >> 32).cloned()
+    }
+
+    fn handle(&self, msg: FastrpcMsg) {
+        let retval = self.serve(&msg);
+        let rsp = InvokeRsp {
+            ctx: msg.ctx,
+            retval,
+            pad: 0,
+        };
+        if let Some(d) = self.driver.domain(&self.label) {
+            let _ = d.channel.on_response(rsp.as_bytes());
+        }
+    }
+
+    fn serve(&self, msg: &FastrpcMsg) -> i32 {
+        let sc = Scalars(msg.sc);
+        // The payload, through the SMMU.
+        let Some(cb) = self.cb(msg.addr) else {
+            return aee::EBADVA;
+        };
+        let meta_len = qda_proto::payload::MetaLayout::new(sc.len()).metalen() as u64;
+        if msg.size < meta_len {
+            return aee::EBADPARM;
+        }
+        let runs = match cb.translate(msg.addr, msg.size, Access::Write) {
+            Ok(r) => r,
+            Err(_) => return aee::EBADVA,
+        };
+        let Ok((mut payload, lead)) = map_runs(&runs, true) else {
+            return aee::EBADVA;
+        };
+        let meta = payload.as_mut_slice()[lead..lead + meta_len as usize].to_vec();
+        let Ok(decoded) = decode(sc, &meta) else {
+            return aee::EBADPARM;
+        };
+        // Every buffer argument, through the SMMU.
+        let mut args = Vec::with_capacity(decoded.args.len());
+        for (i, a) in decoded.args.iter().enumerate() {
+            match *a {
+                DecodedArg::Buf { addr, len, .. } if len > 0 => {
+                    let access = if sc.is_input(i) { Access::Read } else { Access::Write };
+                    let runs = match cb.translate(addr, len, access) {
+                        Ok(r) => r,
+                        Err(_) => return aee::EBADVA,
+                    };
+                    let Ok((m, off)) = map_runs(&runs, access == Access::Write) else {
+                        return aee::EBADVA;
+                    };
+                    args.push(ArgMap {
+                        map: Some(m),
+                        off,
+                        len: len as usize,
+                    });
+                }
+                _ => args.push(ArgMap {
+                    map: None,
+                    off: 0,
+                    len: 0,
+                }),
+            }
+        }
+        let retval = self.dispatch(msg, sc, &args);
+        // Outputs were written in place; their lengths stay as sent.
+        drop(payload);
+        retval
+    }
+
+    fn process(&self, client_id: i32) -> Arc<Process> {
+        self.procs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&client_id)
+            .cloned()
+            .unwrap_or_else(|| self.root.clone())
+    }
+
+    fn dispatch(&self, msg: &FastrpcMsg, sc: Scalars, args: &[ArgMap]) -> i32 {
+        match msg.handle {
+            handles::INIT => self.process_management(sc, args),
+            handles::DSP_UTILITIES => {
+                if sc != handles::sc::DSP_CAPABILITY {
+                    return aee::EUNSUPPORTED;
+                }
+                let n = u32::from_le_bytes(args[0].read().try_into().unwrap_or([0; 4])) as usize;
+                let words: Vec<u8> = self.caps[1..].iter().take(n).flat_map(|w| w.to_le_bytes()).collect();
+                args[1].write(&words);
+                0
+            }
+            handles::REMOTECTL1 | handles::REMOTECTL => self.remotectl(msg, sc, args),
+            handles::CURRENT_PROCESS => {
+                if sc.method() == handles::current_process::EXIT {
+                    self.process(msg.client_id).exit();
+                }
+                0
+            }
+            handles::LISTENER1 | handles::LISTENER => {
+                let (init2, next2) = if msg.handle == handles::LISTENER1 {
+                    (handles::listener1::INIT2, handles::listener1::NEXT2)
+                } else {
+                    (handles::listener::INIT2, handles::listener::NEXT2)
+                };
+                match sc.method() {
+                    m if m == init2 => 0,
+                    m if m == next2 => {
+                        // No reverse requests yet: block until the process exits.
+                        let p = self.process(msg.client_id);
+                        let mut ex = p.exiting.lock().unwrap_or_else(|e| e.into_inner());
+                        while !*ex {
+                            ex = p.cv.wait(ex).unwrap_or_else(|e| e.into_inner());
+                        }
+                        aee::EBADSTATE
+                    }
+                    _ => aee::EBADSTATE,
+                }
+            }
+            h if h <= handles::MAX_LIB_STATIC_HANDLE => aee::EUNSUPPORTED,
+            h => {
+                let p = self.process(msg.client_id);
+                let mods = p.modules.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(m) = mods.get(&h) else {
+                    return aee::ENOSUCHHANDLE;
+                };
+                let skel = m.skel.clone();
+                let sh = m.skel_handle;
+                drop(mods);
+                let mut pra: Vec<loader::RemoteArg> = args.iter().map(|a| loader::buf(a.ptr(), a.len)).collect();
+                skel.call(sh, sc.0, &mut pra)
+            }
+        }
+    }
+
+    fn process_management(&self, sc: Scalars, args: &[ArgMap]) -> i32 {
+        match sc.method() {
+            init::ATTACH => {
+                let id = i32::from_le_bytes(args[0].read().try_into().unwrap_or([0; 4]));
+                self.procs.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                    id,
+                    Arc::new(Process {
+                        name: "guestos".into(),
+                        ..Default::default()
+                    }),
+                );
+                0
+            }
+            init::RELEASE => {
+                let id = i32::from_le_bytes(args[0].read().try_into().unwrap_or([0; 4]));
+                if let Some(p) = self.procs.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+                    p.exit();
+                }
+                0
+            }
+            init::CREATE | init::CREATE_ATTR => {
+                let Ok(inbuf) = parse_body::<CreateProcessInbuf>("create inbuf", &args[0].read()) else {
+                    return aee::EBADPARM;
+                };
+                let name = args[1].read();
+                let name = String::from_utf8_lossy(name.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+                if inbuf.filelen > 0 {
+                    // A given shell must at least be an ELF.
+                    if args[2].len < 4 || args[2].read()[..4] != *b"\x7fELF" {
+                        return aee::EBADELF;
+                    }
+                }
+                let p = Arc::new(Process {
+                    name,
+                    ..Default::default()
+                });
+                if let Some(old) = self
+                    .procs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(inbuf.client_id, p)
+                {
+                    old.exit();
+                }
+                0
+            }
+            _ => aee::EUNSUPPORTED,
+        }
+    }
+
+    fn find_library(&self, name: &str) -> Option<PathBuf> {
+        let p = Path::new(name);
+        if p.is_absolute() {
+            return p.exists().then(|| p.to_path_buf());
+        }
+        self.search.iter().map(|d| d.join(name)).find(|c| c.exists())
+    }
+
+    fn remotectl(&self, msg: &FastrpcMsg, sc: Scalars, args: &[ArgMap]) -> i32 {
+        let (open, close) = if msg.handle == handles::REMOTECTL1 {
+            (handles::remotectl1::OPEN1, handles::remotectl1::CLOSE1)
+        } else {
+            (handles::remotectl::OPEN, handles::remotectl::CLOSE)
+        };
+        let p = self.process(msg.client_id);
+        if sc.method() == open && sc.inbufs() == 2 && sc.outbufs() == 2 {
+            let Ok(inp) = parse_body::<RemotectlOpenIn>("remotectl open", &args[0].read()) else {
+                return aee::EBADPARM;
+            };
+            let raw = args[1].read();
+            let uri = String::from_utf8_lossy(raw.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+            let (handle, dlerr, text) = match self.open_module(&p, &uri) {
+                Ok(h) => (h, 0, String::new()),
+                Err((code, text)) => (0, code as u32, text),
+            };
+            args[2].write(&[handle.to_le_bytes(), dlerr.to_le_bytes()].concat());
+            let mut t = text.into_bytes();
+            t.truncate((inp.dlerr_len as usize).saturating_sub(1));
+            t.push(0);
+            args[3].write(&t);
+            return 0;
+        }
+        if sc.method() == close && sc.inbufs() == 1 {
+            let Ok(inp) = parse_body::<RemotectlCloseIn>("remotectl close", &args[0].read()) else {
+                return aee::EBADPARM;
+            };
+            let m = p.modules.lock().unwrap_or_else(|e| e.into_inner()).remove(&inp.handle);
+            let dlerr = match m {
+                Some(m) => {
+                    let mut pra = [loader::h64(m.skel_handle)];
+                    m.skel.call(m.skel_handle, Scalars::makex(0, 1, 0, 0, 1, 0).0, &mut pra);
+                    0
+                }
+                None => aee::ENOSUCHHANDLE,
+            };
+            args[1].write(&(dlerr as u32).to_le_bytes());
+            return 0;
+        }
+        aee::EUNSUPPORTED
+    }
+
+    fn open_module(&self, p: &Process, uri: &str) -> Result<u32, (i32, String)> {
+        let u = ModuleUri::parse(uri).map_err(|e| (aee::EBADPARM, e))?;
+        let path = self.find_library(&u.library).ok_or_else(|| {
+            (
+                aee::ENOSUCHMOD,
+                format!(
+                    "{}: cannot open shared object file: No such file or directory (searched {:?})",
+                    u.library, self.search
+                ),
+            )
+        })?;
+        let key = (path.clone(), u.symbol.clone());
+        let skel = {
+            let mut libs = self.libs.lock().unwrap_or_else(|e| e.into_inner());
+            match libs.get(&key) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = Arc::new(
+                        loader::LoadedSkel::load(&path, &u.symbol, u.handle_style)
+                            .map_err(|e| (aee::ENOSUCHSYMBOL, e))?,
+                    );
+                    libs.insert(key, s.clone());
+                    s
+                }
+            }
+        };
+        // Method 0 (open): in u32 len, in uri; out handle64.
+        let mut name = uri.as_bytes().to_vec();
+        name.push(0);
+        let mut len = (name.len() as u32).to_le_bytes();
+        let mut out = [0u64; 1];
+        let mut pra = [
+            loader::buf(len.as_mut_ptr(), 4),
+            loader::buf(name.as_mut_ptr(), name.len()),
+            loader::h64(0),
+        ];
+        let r = skel.call(0, Scalars::makex(0, 0, 2, 0, 0, 1).0, &mut pra);
+        if r != 0 {
+            return Err((r, format!("{}: open failed", u.library)));
+        }
+        out[0] = loader::get_h64(&pra[2]);
+        let h = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        p.modules.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            h,
+            Module {
+                skel,
+                skel_handle: out[0],
+            },
+        );
+        let _ = &p.name;
+        Ok(h)
+    }
+}
+
+/// The embedded platform: a driver for the built-in board (or a given one)
+/// with a virtual DSP on every domain, all in this process.
+#[derive(Debug)]
+pub struct Embedded {
+    /// The driver.
+    pub driver: Driver,
+    /// One DSP per domain.
+    pub dsps: Vec<VirtualDsp>,
+}
+
+impl Embedded {
+    /// Start the built-in board.
+    pub fn start() -> qda_driver::Result<Embedded> {
+        Embedded::with_driver(Driver::builtin()?)
+    }
+
+    /// Start DSPs for every domain of `driver`.
+    pub fn with_driver(driver: Driver) -> qda_driver::Result<Embedded> {
+        let dsps = VirtualDsp::start_all(&driver)?;
+        Ok(Embedded { driver, dsps })
+    }
+}

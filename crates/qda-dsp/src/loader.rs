@@ -1,0 +1,133 @@
+//! Loading skel libraries as the DSP does (`dlopen` along the library path)
+//! and calling `<X>_skel_handle_invoke(handle, sc, remote_arg *)`.
+#![allow(unsafe_code)]
+
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW, Symbol};
+
+/// `remote_buf` (LP64): `{void *pv; size_t nLen;}`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteBuf {
+    /// Data.
+    pub pv: *mut c_void,
+    /// Length.
+    pub n_len: usize,
+}
+
+/// `remote_arg` (LP64): 16 bytes; buffers, 32- or 64-bit handles.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union RemoteArg {
+    /// A buffer.
+    pub buf: RemoteBuf,
+    /// A 32-bit handle.
+    pub h: u32,
+    /// A 64-bit handle.
+    pub h64: u64,
+}
+
+impl std::fmt::Debug for RemoteArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RemoteArg")
+    }
+}
+
+type HandleInvoke = unsafe extern "C" fn(u64, u32, *mut RemoteArg) -> i32;
+type Invoke = unsafe extern "C" fn(u32, *mut RemoteArg) -> i32;
+
+/// A loaded skel entry point.
+pub struct LoadedSkel {
+    // Keeps the library mapped while the symbol is used.
+    _lib: Arc<Library>,
+    entry: Entry,
+    /// The library file.
+    pub path: PathBuf,
+    /// The symbol name.
+    pub symbol: String,
+}
+
+enum Entry {
+    Handle(Symbol<HandleInvoke>),
+    Plain(Symbol<Invoke>),
+}
+
+impl std::fmt::Debug for LoadedSkel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedSkel")
+            .field("path", &self.path)
+            .field("symbol", &self.symbol)
+            .finish()
+    }
+}
+
+/// `RTLD_DEEPBIND`: the skel binds to its own symbols before the host's
+/// (a stub with the same function names may live in the same process).
+const RTLD_DEEPBIND: i32 = 0x8;
+
+impl LoadedSkel {
+    /// `dlopen(path)` and look `symbol` up; `handle_style` selects the
+    /// `(handle, sc, pra)` signature (`_modver=1.0` skels) over `(sc, pra)`.
+    /// Errors carry the loader's own text.
+    pub fn load(path: &Path, symbol: &str, handle_style: bool) -> Result<LoadedSkel, String> {
+        // SAFETY: loading a library runs its constructors; skel libraries are
+        // code the user asked the DSP to run, as dlopen on a real DSP does.
+        let lib =
+            unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) }.map_err(|e| e.to_string())?;
+        let lib = Arc::new(lib);
+        let entry = if handle_style {
+            // SAFETY: the symbol is declared with the skel ABI
+            // `int f(remote_handle64, uint32_t, remote_arg *)`.
+            let s = unsafe { lib.get::<HandleInvoke>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
+            Entry::Handle(s)
+        } else {
+            // SAFETY: as above, `int f(uint32_t, remote_arg *)`.
+            let s = unsafe { lib.get::<Invoke>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
+            Entry::Plain(s)
+        };
+        Ok(LoadedSkel {
+            _lib: lib,
+            entry,
+            path: path.to_path_buf(),
+            symbol: symbol.to_string(),
+        })
+    }
+
+    /// Call the entry point. `pra` must describe `sc`'s arguments with
+    /// buffers that stay valid for the call.
+    pub fn call(&self, handle: u64, sc: u32, pra: &mut [RemoteArg]) -> i32 {
+        let p = pra.as_mut_ptr();
+        match &self.entry {
+            // SAFETY: `pra` holds one entry per argument of `sc`, each buffer
+            // pointing into a live mapping of at least `nLen` bytes (the
+            // caller's contract); the skel follows the same ABI on the DSP.
+            Entry::Handle(f) => unsafe { f(handle, sc, p) },
+            // SAFETY: as above.
+            Entry::Plain(f) => unsafe { f(sc, p) },
+        }
+    }
+}
+
+/// A buffer argument for a C skel.
+pub fn buf(ptr: *mut u8, len: usize) -> RemoteArg {
+    RemoteArg {
+        buf: RemoteBuf {
+            pv: ptr.cast(),
+            n_len: len,
+        },
+    }
+}
+
+/// A 64-bit handle argument.
+pub fn h64(v: u64) -> RemoteArg {
+    RemoteArg { h64: v }
+}
+
+/// Read a 64-bit handle argument back.
+pub fn get_h64(a: &RemoteArg) -> u64 {
+    // SAFETY: every bit pattern is a valid u64 and all variants are plain data.
+    unsafe { a.h64 }
+}
