@@ -22,6 +22,9 @@ use crate::errno::{Errno, Error, Result};
 pub trait Transport: Send + Sync + fmt::Debug {
     /// `rpmsg_send(ept, msg, 40)`.
     fn send(&self, msg: &FastrpcMsg) -> Result<()>;
+    /// The channel is going away (subsystem restart or removal): the remote
+    /// side drops its processes. Default: nothing.
+    fn shutdown(&self) {}
 }
 
 /// Timeout of kernel-originated calls (`wait_for_completion_timeout(10 * HZ)`).
@@ -94,7 +97,9 @@ impl Channel {
     /// Subsystem restart: detach the DSP and fail every pending call with
     /// `EPIPE`; calls made before a new [`Channel::attach`] fail the same way.
     pub fn restart(&self) {
-        *self.transport.write().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(t) = self.transport.write().unwrap_or_else(|e| e.into_inner()).take() {
+            t.shutdown();
+        }
         *self.caps.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         for p in t.slots.iter().flatten() {

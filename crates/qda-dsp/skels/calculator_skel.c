@@ -77,8 +77,15 @@ int calculator_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     }
 }
 
-/* Test helper skel entry points for qda's own tests, in the same library:
- * method 2 crashes the process (a PD crash), method 3 echoes in0 to out0. */
+/* Test helper entry points for qda's own tests, in the same library:
+ * 2 crash (a PD crash), 3 echo in0 to out0, 4 barrier (in0 = u32 target:
+ * wait until that many callers are inside, out0 = u32 count seen),
+ * 5 reset the barrier, 6 where (in0 = buffer; out0 = u64 address the skel
+ * sees it at, u64 its first 8 bytes). */
+static uint32_t barrier_count;
+
+#include <time.h>
+
 int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     (void)h;
     switch (SC_METHOD(sc)) {
@@ -87,11 +94,38 @@ int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         return 0;
     case 1:
         return 0;
+    case 2:
+        *(volatile int *)0 = 1; /* segfault */
+        return 0;
     case 3:
         if (pra[1].buf.nLen < pra[0].buf.nLen)
             return AEE_EBADPARM;
         memcpy(pra[1].buf.pv, pra[0].buf.pv, pra[0].buf.nLen);
         return 0;
+    case 4: {
+        uint32_t target, seen;
+        struct timespec ts = {0, 1000000};
+        if (pra[0].buf.nLen != 4 || pra[1].buf.nLen != 4)
+            return AEE_EBADPARM;
+        memcpy(&target, pra[0].buf.pv, 4);
+        seen = __atomic_add_fetch(&barrier_count, 1, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < 30000 && __atomic_load_n(&barrier_count, __ATOMIC_SEQ_CST) < target; i++)
+            nanosleep(&ts, NULL);
+        seen = __atomic_load_n(&barrier_count, __ATOMIC_SEQ_CST);
+        memcpy(pra[1].buf.pv, &seen, 4);
+        return seen >= target ? 0 : (int)(AEE_EOFFSET + 0x00D);
+    }
+    case 5:
+        __atomic_store_n(&barrier_count, 0, __ATOMIC_SEQ_CST);
+        return 0;
+    case 6: {
+        uint64_t where[2] = {(uint64_t)(uintptr_t)pra[0].buf.pv, 0};
+        if (pra[1].buf.nLen != 16)
+            return AEE_EBADPARM;
+        memcpy(&where[1], pra[0].buf.pv, pra[0].buf.nLen < 8 ? pra[0].buf.nLen : 8);
+        memcpy(pra[1].buf.pv, where, 16);
+        return 0;
+    }
     default:
         return AEE_EUNSUPPORTED;
     }

@@ -131,6 +131,22 @@ impl Transport for Port {
             .map_err(|e| Error::new(Errno::ENOMEM, format!("DSP thread: {e}")))?;
         Ok(())
     }
+
+    fn shutdown(&self) {
+        // Subsystem restart: every process dies, blocked listeners return.
+        let procs: Vec<_> = self
+            .0
+            .procs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, p)| p)
+            .collect();
+        for p in procs {
+            p.exit();
+        }
+        self.0.root.exit();
+    }
 }
 
 /// The directory of the skels built with this crate.

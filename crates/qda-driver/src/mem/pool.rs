@@ -218,7 +218,9 @@ impl CoherentPool {
             return Err(outside);
         };
         let run = 1u64.checked_shl(a.order).filter(|&r| r <= self.npages as u64);
-        let end = run.and_then(|r| r.checked_mul(PAGE_SIZE)).and_then(|b| off.checked_add(b));
+        let end = run
+            .and_then(|r| r.checked_mul(PAGE_SIZE))
+            .and_then(|b| off.checked_add(b));
         let (Some(run), Some(end)) = (run, end) else {
             return Err(outside);
         };
@@ -315,9 +317,17 @@ mod tests {
         let b = p.alloc(4 << 10).unwrap();
         assert_eq!((b.page, b.order, b.addr), (4, 0, BASE + 0x4000));
         let c = p.alloc(20 << 10).unwrap();
-        assert_eq!((c.page, c.order, c.addr), (8, 3, BASE + 0x8000), "order 3 skips the part-used 0-7");
+        assert_eq!(
+            (c.page, c.order, c.addr),
+            (8, 3, BASE + 0x8000),
+            "order 3 skips the part-used 0-7"
+        );
         let d = p.alloc(8 << 10).unwrap();
-        assert_eq!((d.page, d.order), (6, 1), "pages 5-7 stayed free for order <= 1: order 1 lands at 6");
+        assert_eq!(
+            (d.page, d.order),
+            (6, 1),
+            "pages 5-7 stayed free for order <= 1: order 1 lands at 6"
+        );
         let e = p.alloc(4 << 10).unwrap();
         assert_eq!(e.page, 5);
         let f = p.alloc(16 << 10).unwrap();
@@ -421,7 +431,13 @@ mod tests {
                 },
             ),
             (bad(BASE, 0, 200, 1), PoolError::Outside { addr: BASE, order: 200 }),
-            (bad(u64::MAX, 0, 63, 1), PoolError::Outside { addr: u64::MAX, order: 63 }),
+            (
+                bad(u64::MAX, 0, 63, 1),
+                PoolError::Outside {
+                    addr: u64::MAX,
+                    order: 63,
+                },
+            ),
             (
                 bad(BASE + PAGE_SIZE, 1, 1, 2 * PAGE_SIZE),
                 PoolError::Misaligned {
@@ -429,7 +445,13 @@ mod tests {
                     order: 1,
                 },
             ),
-            (bad(BASE + 5, 0, 0, 1), PoolError::Misaligned { addr: BASE + 5, order: 0 }),
+            (
+                bad(BASE + 5, 0, 0, 1),
+                PoolError::Misaligned {
+                    addr: BASE + 5,
+                    order: 0,
+                },
+            ),
             (
                 bad(BASE, 3, 1, 2 * PAGE_SIZE),
                 PoolError::Inconsistent {
@@ -464,7 +486,11 @@ mod tests {
             assert_eq!(p.used_pages(), 3);
         }
         p.free(&a).unwrap();
-        assert_eq!(p.free(&a), Err(PoolError::NotAllocated { page: 0, order: 1 }), "double free");
+        assert_eq!(
+            p.free(&a),
+            Err(PoolError::NotAllocated { page: 0, order: 1 }),
+            "double free"
+        );
         assert_eq!(p.used_pages(), 1);
         p.free(&b).unwrap();
         assert_eq!(p.free(&b), Err(PoolError::NotAllocated { page: 2, order: 0 }));
