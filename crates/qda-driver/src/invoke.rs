@@ -36,6 +36,8 @@ pub struct InvokeArg {
     pub attr: u32,
 }
 
+/// A MEM_MAP: (DSP VA, fd, length, buffer).
+type MemMapEntry = (u64, i32, u64, Arc<DmaBuf>);
 /// A dma-buf mapped for invokes, by dma-buf id.
 type MapEntry = (Arc<DmaBuf>, Arc<IovaMapping>);
 /// Supplies inline input `i`.
@@ -49,6 +51,8 @@ pub struct RpcState {
     pd: AtomicU8,
     init_mem: Mutex<Option<(Arc<Backing>, IovaMapping)>>,
     maps: Mutex<HashMap<u64, MapEntry>>,
+    mmaps: Mutex<Vec<MmapBuf>>,
+    mem_maps: Mutex<Vec<MemMapEntry>>,
     /// Timeout for user calls (`None`: wait for ever, as the kernel).
     pub user_timeout: Mutex<Option<Duration>>,
 }
@@ -60,6 +64,8 @@ impl RpcState {
     }
     /// Drop the file's maps and init memory (file close).
     pub(crate) fn clear(&self) {
+        self.mmaps.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
         *self.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -461,5 +467,188 @@ impl File {
         let v = t[id as usize];
         *c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
         Ok(v)
+    }
+}
+
+/// A legacy `FASTRPC_IOCTL_MMAP` buffer: kernel-allocated pages the DSP mapped.
+#[derive(Debug)]
+pub(crate) struct MmapBuf {
+    raddr: u64,
+    size: u64,
+    _backing: Arc<Backing>,
+    _map: IovaMapping,
+}
+
+fn check_dsp(r: i32, what: &str) -> Result<()> {
+    if r == 0 {
+        Ok(())
+    } else {
+        // The DSP's code travels back as the ioctl's value in the kernel;
+        // for map calls the kernel turns it into an error, so do we.
+        Err(Error::new(
+            Errno::EIO,
+            format!("{what}: DSP returned {}", qda_uapi::aee::describe(r)),
+        ))
+    }
+}
+
+fn rsp_vaddr(out: &[u8]) -> u64 {
+    out.get(..8)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+}
+
+impl File {
+    /// `FASTRPC_IOCTL_MMAP`: the kernel allocates `size` bytes in the
+    /// session's CB and asks the DSP to map them (flags `ADD_PAGES` or
+    /// `REMOTE_HEAP_ADDR` only, `vaddrin` must be 0). Returns the DSP VA.
+    pub fn legacy_mmap(&self, flags: u32, vaddrin: u64, size: u64) -> Result<u64> {
+        use qda_uapi::fastrpc::{ADSP_MMAP_ADD_PAGES, ADSP_MMAP_REMOTE_HEAP_ADDR};
+        let c = self.rpc_ctx()?;
+        if flags != ADSP_MMAP_ADD_PAGES && flags != ADSP_MMAP_REMOTE_HEAP_ADDR {
+            return Err(einval(format!(
+                "MMAP: flags 0x{flags:x} are neither ADD_PAGES nor REMOTE_HEAP_ADDR"
+            )));
+        }
+        if vaddrin != 0 {
+            return Err(einval(
+                "MMAP: adding user-allocated pages (vaddrin != 0) is not supported",
+            ));
+        }
+        let size = sys::page_align(size)
+            .filter(|s| *s != 0)
+            .ok_or_else(|| einval("MMAP: size is 0"))?;
+        let backend = match (flags, &c.domain.remote_heap) {
+            (ADSP_MMAP_REMOTE_HEAP_ADDR, Some(h)) => h.clone(),
+            _ => c.domain.backend.clone(),
+        };
+        let backing = backend.allocate(size)?;
+        let seg = vec![Segment {
+            file: SegFile::Backing(backing.clone()),
+            offset: 0,
+            len: size,
+        }];
+        let rec = DmaRecord {
+            kind: MapKind::Coherent,
+            dir: Direction::Bidirectional,
+            nents: 1,
+        };
+        let map = c.cb.map(seg, Perm::RW, rec, None)?;
+        let (r, outs) = kernel_call(
+            &c,
+            &Call::init_mmap(
+                c.client_id,
+                flags,
+                0,
+                PhyPage {
+                    addr: map.dsp_addr(),
+                    size,
+                },
+            ),
+        )?;
+        check_dsp(r, "MMAP")?;
+        let raddr = rsp_vaddr(&outs[2]);
+        c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).push(MmapBuf {
+            raddr,
+            size,
+            _backing: backing,
+            _map: map,
+        });
+        Ok(raddr)
+    }
+
+    /// `FASTRPC_IOCTL_MUNMAP`: the buffer with exactly this DSP VA and size.
+    pub fn legacy_munmap(&self, vaddrout: u64, size: u64) -> Result<()> {
+        let c = self.rpc_ctx()?;
+        let idx = {
+            let m = c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner());
+            m.iter().position(|b| b.raddr == vaddrout && b.size == size)
+        };
+        let idx = idx.ok_or_else(|| einval(format!("MUNMAP: no buffer at DSP 0x{vaddrout:x} of {size} bytes")))?;
+        // Take it off the list first, so two racing unmaps cannot both send
+        // (CVE-2026-74647).
+        let buf = c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).remove(idx);
+        let (r, _) = kernel_call(&c, &Call::init_munmap(c.client_id, buf.raddr, buf.size))?;
+        if r != 0 {
+            c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).push(buf);
+            return check_dsp(r, "MUNMAP");
+        }
+        Ok(())
+    }
+
+    /// `FASTRPC_IOCTL_MEM_MAP` / QDA `REMOTE_MAP` (ATTR): map dma-buf `fd`
+    /// into the process; `len` bytes from `offset` (0: the whole buffer).
+    pub fn mem_map(&self, fd: i32, offset: u32, flags: u32, vaddrin: u64, len: u64) -> Result<u64> {
+        let c = self.rpc_ctx()?;
+        let (buf, addr) = self.map_fd(&c, fd)?;
+        let len = if len == 0 { buf.size() } else { len };
+        if (offset as u64).checked_add(len).is_none_or(|e| e > buf.size()) {
+            return Err(einval(format!(
+                "MEM_MAP: {len} bytes at offset {offset} exceed the {}-byte buffer",
+                buf.size()
+            )));
+        }
+        let page = PhyPage { addr, size: buf.size() };
+        let call = Call::init_mem_map(c.client_id, fd, offset as i32, flags, vaddrin, page);
+        let (r, outs) = kernel_call(&c, &call)?;
+        check_dsp(r, "MEM_MAP")?;
+        let raddr = rsp_vaddr(&outs[3]);
+        c.rpc
+            .mem_maps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((raddr, fd, len, buf));
+        Ok(raddr)
+    }
+
+    /// `FASTRPC_IOCTL_MEM_UNMAP` / QDA `REMOTE_MUNMAP` (ATTR).
+    pub fn mem_unmap(&self, fd: i32, vaddr: u64, len: u64) -> Result<()> {
+        let c = self.rpc_ctx()?;
+        let entry = {
+            let mut m = c.rpc.mem_maps.lock().unwrap_or_else(|e| e.into_inner());
+            let i = m
+                .iter()
+                .position(|(r, f, _, _)| *r == vaddr && (fd < 0 || *f == fd))
+                .ok_or_else(|| einval(format!("MEM_UNMAP: nothing mapped at DSP 0x{vaddr:x}")))?;
+            m.remove(i)
+        };
+        let len = if len == 0 { entry.2 } else { len };
+        let (r, _) = kernel_call(&c, &Call::init_mem_unmap(c.client_id, entry.1, entry.0, len))?;
+        if r != 0 {
+            c.rpc.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+            return check_dsp(r, "MEM_UNMAP");
+        }
+        Ok(())
+    }
+
+    /// QDA `REMOTE_MAP` with the LEGACY request: the DSP maps the dma-buf's
+    /// pages (`size` bytes, 0 = all of it) at a VA it chooses.
+    pub fn qda_map_legacy(&self, fd: i32, flags: u32, vaddrin: u64, size: u64) -> Result<u64> {
+        let c = self.rpc_ctx()?;
+        let page = if fd > 0 {
+            let (buf, addr) = self.map_fd(&c, fd)?;
+            let size = if size == 0 { buf.size() } else { size };
+            if size > buf.size() {
+                return Err(einval(format!(
+                    "REMOTE_MAP: size {size} exceeds the {}-byte buffer",
+                    buf.size()
+                )));
+            }
+            PhyPage {
+                addr,
+                size: sys::page_align(size).unwrap_or(size),
+            }
+        } else {
+            PhyPage::default()
+        };
+        let (r, outs) = kernel_call(&c, &Call::init_mmap(c.client_id, flags, vaddrin, page))?;
+        check_dsp(r, "REMOTE_MAP")?;
+        Ok(rsp_vaddr(&outs[2]))
+    }
+
+    /// QDA `REMOTE_MUNMAP` with the LEGACY request.
+    pub fn qda_munmap_legacy(&self, vaddrout: u64, size: u64) -> Result<()> {
+        let c = self.rpc_ctx()?;
+        let (r, _) = kernel_call(&c, &Call::init_munmap(c.client_id, vaddrout, size))?;
+        check_dsp(r, "REMOTE_MUNMAP")
     }
 }

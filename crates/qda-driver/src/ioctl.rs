@@ -77,8 +77,8 @@ impl File {
                 uq::DRM_QDA_GEM_CREATE => (uq::DRM_IOCTL_QDA_GEM_CREATE, Some(h_gem_create)),
                 uq::DRM_QDA_GEM_MMAP_OFFSET => (uq::DRM_IOCTL_QDA_GEM_MMAP_OFFSET, Some(h_gem_mmap_offset)),
                 uq::DRM_QDA_REMOTE_SESSION_CREATE => (uq::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, Some(h_session_create)),
-                uq::DRM_QDA_REMOTE_MAP => (uq::DRM_IOCTL_QDA_REMOTE_MAP, Some(h_no_dsp)),
-                uq::DRM_QDA_REMOTE_MUNMAP => (uq::DRM_IOCTL_QDA_REMOTE_MUNMAP, Some(h_no_dsp)),
+                uq::DRM_QDA_REMOTE_MAP => (uq::DRM_IOCTL_QDA_REMOTE_MAP, Some(h_remote_map)),
+                uq::DRM_QDA_REMOTE_MUNMAP => (uq::DRM_IOCTL_QDA_REMOTE_MUNMAP, Some(h_remote_munmap)),
                 uq::DRM_QDA_REMOTE_INVOKE => (uq::DRM_IOCTL_QDA_REMOTE_INVOKE, Some(h_invoke)),
                 3 => (0, None), // reserved for INIT_ATTACH: empty slot
                 i => return Err(einval(format!("QDA driver ioctl index 0x{i:x} is past the table"))),
@@ -157,9 +157,31 @@ impl File {
                         let i: uf::FastrpcInitCreate = read_struct(um, arg)?;
                         self.create_session(i.filelen, i.filefd, i.attrs, i.siglen, i.file, um)
                     }
+                    uf::FASTRPC_IOCTL_MMAP => {
+                        let mut m: uf::FastrpcReqMmap = read_struct(um, arg)?;
+                        m.vaddrout = self.legacy_mmap(m.flags, m.vaddrin, m.size)?;
+                        write_struct(um, arg, &m)?;
+                        Ok(0)
+                    }
+                    uf::FASTRPC_IOCTL_MUNMAP => {
+                        let m: uf::FastrpcReqMunmap = read_struct(um, arg)?;
+                        self.legacy_munmap(m.vaddrout, m.size)?;
+                        Ok(0)
+                    }
+                    uf::FASTRPC_IOCTL_MEM_MAP => {
+                        let mut m: uf::FastrpcMemMap = read_struct(um, arg)?;
+                        m.vaddrout = self.mem_map(m.fd, m.offset as u32, m.flags, m.vaddrin, m.length)?;
+                        write_struct(um, arg, &m)?;
+                        Ok(0)
+                    }
+                    uf::FASTRPC_IOCTL_MEM_UNMAP => {
+                        let m: uf::FastrpcMemUnmap = read_struct(um, arg)?;
+                        self.mem_unmap(m.fd, m.vaddr, m.length)?;
+                        Ok(0)
+                    }
                     _ => Err(Error::new(
                         Errno::EOPNOTSUPP,
-                        format!("ioctl 0x{cmd:08x}: maps and static PDs are not implemented yet"),
+                        format!("ioctl 0x{cmd:08x}: static PDs are not implemented yet"),
                     )),
                 }
             }
@@ -296,6 +318,46 @@ fn h_invoke(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
     }
     let args = read_args(um, a.sc, a.args)?;
     f.invoke(a.handle, a.sc, &args, um)
+}
+
+fn h_remote_map(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
+    let m = as_struct::<uq::DrmQdaMemMap>(buf);
+    if m.pad != 0 {
+        return Err(einval("REMOTE_MAP: pad must be zero"));
+    }
+    // `attrs` are SMMU attributes: the only one defined is SECUREMAP, which
+    // needs a hypervisor qda does not have. The posted driver ignored them.
+    if m.attrs & !qda_uapi::fastrpc::FASTRPC_ATTR_SECUREMAP != 0 {
+        return Err(einval(format!("REMOTE_MAP: unknown attrs 0x{:x}", m.attrs)));
+    }
+    if m.attrs != 0 {
+        return Err(Error::new(
+            Errno::EOPNOTSUPP,
+            "REMOTE_MAP: secure mappings need a hypervisor",
+        ));
+    }
+    if !f.accel()?.domain.channel.is_up() {
+        return h_no_dsp(f, &mut [], um);
+    }
+    m.vaddrout = match m.request {
+        uq::QDA_MAP_REQUEST_LEGACY => f.qda_map_legacy(m.fd, m.flags, m.vaddrin, m.size)?,
+        uq::QDA_MAP_REQUEST_ATTR => f.mem_map(m.fd, m.offset, m.flags, m.vaddrin, m.size)?,
+        r => return Err(einval(format!("REMOTE_MAP: unknown request {r}"))),
+    };
+    Ok(0)
+}
+
+fn h_remote_munmap(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
+    let m = *as_struct::<uq::DrmQdaMemUnmap>(buf);
+    if !f.accel()?.domain.channel.is_up() {
+        return h_no_dsp(f, &mut [], um);
+    }
+    match m.request {
+        uq::QDA_MUNMAP_REQUEST_LEGACY => f.qda_munmap_legacy(m.vaddrout, m.size)?,
+        uq::QDA_MUNMAP_REQUEST_ATTR => f.mem_unmap(m.fd, m.vaddr, m.size)?,
+        r => return Err(einval(format!("REMOTE_MUNMAP: unknown request {r}"))),
+    }
+    Ok(0)
 }
 
 fn h_session_create(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {

@@ -60,6 +60,10 @@ pub mod aee {
     pub const EBADELF: i32 = dsp(0x52);
     /// Bad virtual address (the SMMU refused the payload or an argument).
     pub const EBADVA: i32 = dsp(0x83);
+    /// No such process.
+    pub const ENOSUCHPROCESS: i32 = dsp(0x41);
+    /// No mapping exists for this address on the DSP.
+    pub const ENOSUCHMAP: i32 = dsp(0x48);
 }
 
 /// Capabilities a domain reports (attribute id → value).
@@ -89,6 +93,8 @@ struct Module {
 struct Process {
     name: String,
     modules: Mutex<HashMap<u32, Module>>,
+    /// DSP virtual mappings: VA → (length, DSP address mapped).
+    vmaps: Mutex<std::collections::BTreeMap<u64, (u64, u64)>>,
     exiting: Mutex<bool>,
     cv: Condvar,
 }
@@ -308,7 +314,7 @@ impl Inner {
                 }),
             }
         }
-        let retval = self.dispatch(msg, sc, &args);
+        let retval = self.dispatch(msg, sc, &args, &cb);
         // Outputs were written in place; their lengths stay as sent.
         drop(payload);
         retval
@@ -323,9 +329,9 @@ impl Inner {
             .unwrap_or_else(|| self.root.clone())
     }
 
-    fn dispatch(&self, msg: &FastrpcMsg, sc: Scalars, args: &[ArgMap]) -> i32 {
+    fn dispatch(&self, msg: &FastrpcMsg, sc: Scalars, args: &[ArgMap], cb: &ContextBank) -> i32 {
         match msg.handle {
-            handles::INIT => self.process_management(sc, args),
+            handles::INIT => self.process_management(sc, args, cb),
             handles::DSP_UTILITIES => {
                 if sc != handles::sc::DSP_CAPABILITY {
                     return aee::EUNSUPPORTED;
@@ -378,8 +384,83 @@ impl Inner {
         }
     }
 
-    fn process_management(&self, sc: Scalars, args: &[ArgMap]) -> i32 {
+    /// First VA of a process's mappings (above the 1 GiB of code and heap).
+    const VA_BASE: u64 = 0x4000_0000;
+
+    fn map_into(
+        &self,
+        client_id: i32,
+        vaddr: u64,
+        page: qda_proto::payload::PhyPage,
+        cb: &ContextBank,
+    ) -> Result<u64, i32> {
+        let procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        let p = procs.get(&client_id).ok_or(aee::ENOSUCHPROCESS)?.clone();
+        drop(procs);
+        if page.size > 0 && cb.translate(page.addr, page.size, Access::Read).is_err() {
+            return Err(aee::EBADVA);
+        }
+        let mut m = p.vmaps.lock().unwrap_or_else(|e| e.into_inner());
+        let len = page.size.max(PAGE_SIZE).next_multiple_of(PAGE_SIZE);
+        let va = if vaddr != 0 {
+            vaddr
+        } else {
+            m.iter().next_back().map_or(Self::VA_BASE, |(v, (l, _))| v + l)
+        };
+        if m.range(..va + len).next_back().is_some_and(|(v, (l, _))| v + l > va) {
+            return Err(aee::EBADPARM);
+        }
+        m.insert(va, (len, page.addr));
+        Ok(va)
+    }
+
+    fn unmap_from(&self, client_id: i32, vaddr: u64) -> i32 {
+        let procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(p) = procs.get(&client_id).cloned() else {
+            return aee::ENOSUCHPROCESS;
+        };
+        drop(procs);
+        match p.vmaps.lock().unwrap_or_else(|e| e.into_inner()).remove(&vaddr) {
+            Some(_) => 0,
+            None => aee::ENOSUCHMAP,
+        }
+    }
+
+    fn process_management(&self, sc: Scalars, args: &[ArgMap], cb: &ContextBank) -> i32 {
+        use qda_proto::bodies::{MemMapReq, MemUnmapReq, MmapReq, MunmapReq};
+        use qda_proto::payload::PhyPage;
         match sc.method() {
+            init::MMAP | init::MEM_MAP => {
+                let page = parse_body::<PhyPage>("page", &args[1].read());
+                let (client, vaddr) = if sc.method() == init::MMAP {
+                    match parse_body::<MmapReq>("mmap", &args[0].read()) {
+                        Ok(r) => (r.client_id, r.vaddr),
+                        Err(_) => return aee::EBADPARM,
+                    }
+                } else {
+                    match parse_body::<MemMapReq>("mem_map", &args[0].read()) {
+                        Ok(r) => (r.client_id, r.vaddrin),
+                        Err(_) => return aee::EBADPARM,
+                    }
+                };
+                let Ok(page) = page else { return aee::EBADPARM };
+                match self.map_into(client, vaddr, page, cb) {
+                    Ok(va) => {
+                        let out = if sc.method() == init::MMAP { 2 } else { 3 };
+                        args[out].write(&va.to_le_bytes());
+                        0
+                    }
+                    Err(e) => e,
+                }
+            }
+            init::MUNMAP => match parse_body::<MunmapReq>("munmap", &args[0].read()) {
+                Ok(r) => self.unmap_from(r.client_id, r.vaddr),
+                Err(_) => aee::EBADPARM,
+            },
+            init::MEM_UNMAP => match parse_body::<MemUnmapReq>("mem_unmap", &args[0].read()) {
+                Ok(r) => self.unmap_from(r.client_id, r.vaddrin),
+                Err(_) => aee::EBADPARM,
+            },
             init::ATTACH => {
                 let id = i32::from_le_bytes(args[0].read().try_into().unwrap_or([0; 4]));
                 self.procs.lock().unwrap_or_else(|e| e.into_inner()).insert(

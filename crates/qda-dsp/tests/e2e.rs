@@ -512,3 +512,168 @@ fn subsystem_restart_fails_pending_calls_and_recovers() {
     drop(f2);
     assert_clean(&drv);
 }
+
+/// Persistent maps: legacy MMAP / MUNMAP and MEM_MAP / MEM_UNMAP, QDA
+/// REMOTE_MAP / REMOTE_MUNMAP with both requests, and their error paths.
+#[test]
+fn persistent_maps_on_both_uapis() {
+    use qda_driver::Errno;
+    let drv = Driver::builtin().unwrap();
+    let _dsp = VirtualDsp::start_all(&drv).unwrap();
+    let (f, _) = test_session(&drv);
+    let raw = |cmd: u32, p: u64| f.ioctl(cmd, p, &LocalMemory).map_err(|e| e.errno);
+    // MMAP: kernel pages mapped by the DSP.
+    let mut m = FastrpcReqMmap {
+        fd: -1,
+        flags: ADSP_MMAP_ADD_PAGES,
+        vaddrin: 0,
+        size: 10_000,
+        vaddrout: 0,
+    };
+    assert_eq!(raw(FASTRPC_IOCTL_MMAP, &mut m as *mut _ as u64), Ok(0));
+    assert_ne!(m.vaddrout, 0);
+    let mut bad = FastrpcReqMmap { flags: 0x2, ..m };
+    assert_eq!(
+        raw(FASTRPC_IOCTL_MMAP, &mut bad as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "flags"
+    );
+    let mut bad = FastrpcReqMmap { vaddrin: 0x1000, ..m };
+    assert_eq!(
+        raw(FASTRPC_IOCTL_MMAP, &mut bad as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "vaddrin"
+    );
+    let mut un = FastrpcReqMunmap {
+        vaddrout: m.vaddrout,
+        size: 4096,
+    };
+    assert_eq!(
+        raw(FASTRPC_IOCTL_MUNMAP, &mut un as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "size must match"
+    );
+    let mut un = FastrpcReqMunmap {
+        vaddrout: m.vaddrout,
+        size: 12_288,
+    };
+    assert_eq!(raw(FASTRPC_IOCTL_MUNMAP, &mut un as *mut _ as u64), Ok(0));
+    assert_eq!(
+        raw(FASTRPC_IOCTL_MUNMAP, &mut un as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "already unmapped"
+    );
+    // MEM_MAP of a heap buffer.
+    let heap = drv.open("/dev/dma_heap/system", Creds::current()).unwrap();
+    let buf = heap.heap_alloc(8192, 0, 2, 0).unwrap();
+    let mut mm = FastrpcMemMap {
+        fd: buf.as_raw_fd(),
+        length: 8192,
+        ..Default::default()
+    };
+    assert_eq!(raw(FASTRPC_IOCTL_MEM_MAP, &mut mm as *mut _ as u64), Ok(0));
+    let mut big = FastrpcMemMap {
+        fd: buf.as_raw_fd(),
+        length: 3 * 4096,
+        ..Default::default()
+    };
+    assert_eq!(
+        raw(FASTRPC_IOCTL_MEM_MAP, &mut big as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "longer than the buffer"
+    );
+    let mut mu = FastrpcMemUnmap {
+        fd: buf.as_raw_fd(),
+        vaddr: mm.vaddrout + 4096,
+        length: 8192,
+        ..Default::default()
+    };
+    assert_eq!(
+        raw(FASTRPC_IOCTL_MEM_UNMAP, &mut mu as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "wrong address"
+    );
+    mu.vaddr = mm.vaddrout;
+    assert_eq!(raw(FASTRPC_IOCTL_MEM_UNMAP, &mut mu as *mut _ as u64), Ok(0));
+
+    // QDA: both requests.
+    let node = format!("/dev/accel/accel{}", drv.domain("cdsp").unwrap().minor);
+    let a = drv.open(&node, Creds::current()).unwrap();
+    let mut create = DrmQdaInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&a, DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut create), 0);
+    let araw = |cmd: u32, p: u64| a.ioctl(cmd, p, &LocalMemory).map_err(|e| e.errno);
+    let mut qm = DrmQdaMemMap {
+        request: QDA_MAP_REQUEST_ATTR,
+        fd: buf.as_raw_fd(),
+        size: 4096,
+        ..Default::default()
+    };
+    assert_eq!(araw(DRM_IOCTL_QDA_REMOTE_MAP, &mut qm as *mut _ as u64), Ok(0));
+    let mut qu = DrmQdaMemUnmap {
+        request: QDA_MUNMAP_REQUEST_ATTR,
+        fd: buf.as_raw_fd(),
+        vaddr: qm.vaddrout,
+        vaddrout: 0,
+        size: 4096,
+    };
+    assert_eq!(araw(DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut qu as *mut _ as u64), Ok(0));
+    let mut ql = DrmQdaMemMap {
+        request: QDA_MAP_REQUEST_LEGACY,
+        fd: buf.as_raw_fd(),
+        ..Default::default()
+    };
+    assert_eq!(araw(DRM_IOCTL_QDA_REMOTE_MAP, &mut ql as *mut _ as u64), Ok(0));
+    let mut qlu = DrmQdaMemUnmap {
+        request: QDA_MUNMAP_REQUEST_LEGACY,
+        fd: -1,
+        vaddr: 0,
+        vaddrout: ql.vaddrout,
+        size: 8192,
+    };
+    assert_eq!(araw(DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut qlu as *mut _ as u64), Ok(0));
+    assert_eq!(
+        araw(DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut qlu as *mut _ as u64),
+        Err(Errno::EIO),
+        "the DSP has no such map"
+    );
+    let mut pad = DrmQdaMemMap {
+        request: QDA_MAP_REQUEST_ATTR,
+        fd: buf.as_raw_fd(),
+        pad: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        araw(DRM_IOCTL_QDA_REMOTE_MAP, &mut pad as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "pad"
+    );
+    let mut req = DrmQdaMemMap {
+        request: 3,
+        fd: buf.as_raw_fd(),
+        ..Default::default()
+    };
+    assert_eq!(
+        araw(DRM_IOCTL_QDA_REMOTE_MAP, &mut req as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "request"
+    );
+    let mut attrs = DrmQdaMemMap {
+        request: QDA_MAP_REQUEST_ATTR,
+        fd: buf.as_raw_fd(),
+        attrs: 0x10,
+        ..Default::default()
+    };
+    assert_eq!(
+        araw(DRM_IOCTL_QDA_REMOTE_MAP, &mut attrs as *mut _ as u64),
+        Err(Errno::EINVAL),
+        "attrs"
+    );
+    drop((a, buf, heap, f));
+    assert_clean(&drv);
+}
