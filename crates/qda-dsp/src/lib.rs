@@ -19,6 +19,7 @@
 //! mappings of the client's buffers, so nothing is copied.
 
 pub mod loader;
+pub mod pd;
 mod uri;
 
 use std::collections::HashMap;
@@ -36,6 +37,7 @@ use qda_proto::payload::{DecodedArg, decode};
 use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};
 use zerocopy::IntoBytes;
 
+pub use pd::pd_host_path;
 pub use uri::ModuleUri;
 
 /// DSP-side error codes (`AEE_EOFFSET` 0x80000400 on the DSP).
@@ -62,6 +64,10 @@ pub mod aee {
     pub const EBADVA: i32 = dsp(0x83);
     /// No such process.
     pub const ENOSUCHPROCESS: i32 = dsp(0x41);
+    /// A CPU exception occurred (the PD crashed).
+    pub const ECPUEXCEPTION: i32 = dsp(0x30);
+    /// Unable to load (the PD process could not start).
+    pub const EUNABLETOLOAD: i32 = dsp(0x06);
     /// No mapping exists for this address on the DSP.
     pub const ENOSUCHMAP: i32 = dsp(0x48);
 }
@@ -81,12 +87,38 @@ pub fn capabilities(label: &str) -> Vec<u32> {
     t
 }
 
+/// How user PDs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PdMode {
+    /// Each user PD is a `qda-pd-host` child process: a crashing skel takes
+    /// down its PD only.
+    #[default]
+    Process,
+    /// User PDs are threads of this process: fastest, no isolation.
+    Thread,
+}
+
+impl PdMode {
+    /// `QDA_PD_MODE=thread|process`, else the default.
+    pub fn from_env() -> PdMode {
+        match std::env::var("QDA_PD_MODE").as_deref() {
+            Ok("thread") => PdMode::Thread,
+            _ => PdMode::Process,
+        }
+    }
+}
+
 /// A module opened in a process.
 #[derive(Debug)]
-struct Module {
-    skel: Arc<loader::LoadedSkel>,
-    /// What the skel's open returned.
-    skel_handle: u64,
+enum Module {
+    /// Loaded in this process (thread PDs).
+    Local {
+        skel: Arc<loader::LoadedSkel>,
+        /// What the skel's open returned.
+        skel_handle: u64,
+    },
+    /// Loaded in the PD process.
+    Remote { ix: u32, skel_handle: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +127,8 @@ struct Process {
     modules: Mutex<HashMap<u32, Module>>,
     /// DSP virtual mappings: VA → (length, DSP address mapped).
     vmaps: Mutex<std::collections::BTreeMap<u64, (u64, u64)>>,
+    /// The PD process (process mode).
+    host: Option<Arc<pd::PdProcess>>,
     exiting: Mutex<bool>,
     cv: Condvar,
 }
@@ -116,6 +150,7 @@ struct Inner {
     next_handle: AtomicU32,
     caps: Vec<u32>,
     search: Vec<PathBuf>,
+    mode: PdMode,
 }
 
 /// A virtual DSP attached to one domain.
@@ -172,8 +207,20 @@ pub fn library_path() -> Vec<PathBuf> {
 }
 
 impl VirtualDsp {
-    /// Start a DSP for domain `label` and attach it to the driver's channel.
+    /// Start a DSP for domain `label` and attach it to the driver's channel
+    /// (PD mode from `QDA_PD_MODE`, default: processes).
     pub fn start(driver: &Driver, label: &str) -> qda_driver::Result<VirtualDsp> {
+        VirtualDsp::start_with(driver, label, PdMode::from_env())
+    }
+
+    /// Start a DSP with an explicit PD mode. Process mode needs the PD host
+    /// program ([`pd_host_path`]); without it the DSP falls back to threads.
+    pub fn start_with(driver: &Driver, label: &str, mode: PdMode) -> qda_driver::Result<VirtualDsp> {
+        let mode = if mode == PdMode::Process && pd_host_path().is_none() {
+            PdMode::Thread
+        } else {
+            mode
+        };
         let inner = Arc::new(Inner {
             label: label.to_string(),
             driver: driver.clone(),
@@ -186,6 +233,7 @@ impl VirtualDsp {
             next_handle: AtomicU32::new(0x10),
             caps: capabilities(label),
             search: library_path(),
+            mode,
         });
         driver.attach_dsp(label, Arc::new(Port(inner.clone())))?;
         Ok(VirtualDsp { inner })
@@ -200,44 +248,78 @@ impl VirtualDsp {
             .collect()
     }
 
+    /// How user PDs run.
+    pub fn mode(&self) -> PdMode {
+        self.inner.mode
+    }
+
+    /// The running PD processes: `(pid, process name)`.
+    pub fn pd_processes(&self) -> Vec<(u32, String)> {
+        let procs = self.inner.procs.lock().unwrap_or_else(|e| e.into_inner());
+        procs
+            .values()
+            .filter_map(|p| p.host.as_ref().map(|h| (h.pid(), p.name.clone())))
+            .collect()
+    }
+
     /// Number of live user processes.
     pub fn processes(&self) -> usize {
         self.inner.procs.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
-/// One buffer argument mapped for the DSP.
+/// One buffer argument as the DSP's MMU sees it: translated runs, mapped
+/// in this process on first use (thread PDs and static handles) or handed to
+/// a PD process as they are.
 struct ArgMap {
-    map: Option<Mapping>,
-    off: usize,
+    runs: Vec<Run>,
     len: usize,
+    writable: bool,
+    map: std::sync::OnceLock<Option<(Mapping, usize)>>,
 }
 
 impl ArgMap {
+    fn empty() -> ArgMap {
+        ArgMap {
+            runs: Vec::new(),
+            len: 0,
+            writable: false,
+            map: std::sync::OnceLock::new(),
+        }
+    }
+    fn mapping(&self) -> Option<&(Mapping, usize)> {
+        self.map
+            .get_or_init(|| {
+                if self.runs.is_empty() {
+                    None
+                } else {
+                    map_runs(&self.runs, self.writable).ok()
+                }
+            })
+            .as_ref()
+    }
     fn ptr(&self) -> *mut u8 {
-        self.map.as_ref().map_or(std::ptr::null_mut(), |m| m.ptr_at(self.off))
+        self.mapping().map_or(std::ptr::null_mut(), |(m, off)| m.ptr_at(*off))
     }
     fn read(&self) -> Vec<u8> {
         let mut v = vec![0u8; self.len];
-        if let Some(m) = &self.map {
-            let _ = m.read_at(self.off, &mut v);
+        if let Some((m, off)) = self.mapping() {
+            let _ = m.read_at(*off, &mut v);
         }
         v
     }
     fn write(&self, b: &[u8]) {
-        if let Some(m) = &self.map {
-            let _ = m.write_at(self.off, &b[..b.len().min(self.len)]);
+        if let Some((m, off)) = self.mapping() {
+            let _ = m.write_at(*off, &b[..b.len().min(self.len)]);
         }
     }
 }
 
-/// Map translated runs contiguously (page-aligned cover), as the DSP's MMU would.
-fn map_runs(runs: &[Run], writable: bool) -> qda_driver::Result<(Mapping, usize)> {
-    let first = runs
-        .first()
-        .ok_or_else(|| Error::new(Errno::EINVAL, "empty translation"))?;
-    let lead = (first.offset % PAGE_SIZE) as usize;
-    let segs: Vec<_> = runs
+/// Page-aligned cover of translated runs: `(fd, offset, length)` pieces and
+/// the in-page offset of the first byte.
+fn aligned_runs(runs: &[Run]) -> (Vec<(std::os::fd::BorrowedFd<'_>, u64, u64)>, usize) {
+    let lead = runs.first().map_or(0, |r| (r.offset % PAGE_SIZE) as usize);
+    let segs = runs
         .iter()
         .enumerate()
         .map(|(k, r)| {
@@ -246,6 +328,15 @@ fn map_runs(runs: &[Run], writable: bool) -> qda_driver::Result<(Mapping, usize)
             (r.file.fd(), start, end - start)
         })
         .collect();
+    (segs, lead)
+}
+
+/// Map translated runs contiguously (page-aligned cover), as the DSP's MMU would.
+fn map_runs(runs: &[Run], writable: bool) -> qda_driver::Result<(Mapping, usize)> {
+    if runs.is_empty() {
+        return Err(Error::new(Errno::EINVAL, "empty translation"));
+    }
+    let (segs, lead) = aligned_runs(runs);
     Ok((Mapping::assemble_internal(&segs, writable)?, lead))
 }
 
@@ -298,20 +389,14 @@ impl Inner {
                         Ok(r) => r,
                         Err(_) => return aee::EBADVA,
                     };
-                    let Ok((m, off)) = map_runs(&runs, access == Access::Write) else {
-                        return aee::EBADVA;
-                    };
                     args.push(ArgMap {
-                        map: Some(m),
-                        off,
+                        runs,
                         len: len as usize,
+                        writable: access == Access::Write,
+                        map: std::sync::OnceLock::new(),
                     });
                 }
-                _ => args.push(ArgMap {
-                    map: None,
-                    off: 0,
-                    len: 0,
-                }),
+                _ => args.push(ArgMap::empty()),
             }
         }
         let retval = self.dispatch(msg, sc, &args, &cb);
@@ -372,14 +457,29 @@ impl Inner {
             h => {
                 let p = self.process(msg.client_id);
                 let mods = p.modules.lock().unwrap_or_else(|e| e.into_inner());
-                let Some(m) = mods.get(&h) else {
-                    return aee::ENOSUCHHANDLE;
-                };
-                let skel = m.skel.clone();
-                let sh = m.skel_handle;
-                drop(mods);
-                let mut pra: Vec<loader::RemoteArg> = args.iter().map(|a| loader::buf(a.ptr(), a.len)).collect();
-                skel.call(sh, sc.0, &mut pra)
+                match mods.get(&h) {
+                    None => aee::ENOSUCHHANDLE,
+                    Some(Module::Local { skel, skel_handle }) => {
+                        let (skel, sh) = (skel.clone(), *skel_handle);
+                        drop(mods);
+                        let mut pra: Vec<loader::RemoteArg> =
+                            args.iter().map(|a| loader::buf(a.ptr(), a.len)).collect();
+                        skel.call(sh, sc.0, &mut pra)
+                    }
+                    Some(Module::Remote { ix, skel_handle }) => {
+                        let (ix, sh) = (*ix, *skel_handle);
+                        drop(mods);
+                        let Some(host) = p.host.clone() else {
+                            return aee::EBADSTATE;
+                        };
+                        let pargs: Vec<pd::PdArg<'_>> =
+                            args.iter().map(|a| pd::PdArg::Buffer(&a.runs, a.len as u64)).collect();
+                        match host.invoke(ix, sh, sc.0, &pargs) {
+                            Ok((r, _)) => r,
+                            Err(_) => aee::ECPUEXCEPTION,
+                        }
+                    }
+                }
             }
         }
     }
@@ -491,8 +591,16 @@ impl Inner {
                         return aee::EBADELF;
                     }
                 }
+                let host = match self.mode {
+                    PdMode::Thread => None,
+                    PdMode::Process => match pd::PdProcess::spawn(&name) {
+                        Ok(h) => Some(h),
+                        Err(_) => return aee::EUNABLETOLOAD,
+                    },
+                };
                 let p = Arc::new(Process {
                     name,
+                    host,
                     ..Default::default()
                 });
                 if let Some(old) = self
@@ -546,12 +654,19 @@ impl Inner {
                 return aee::EBADPARM;
             };
             let m = p.modules.lock().unwrap_or_else(|e| e.into_inner()).remove(&inp.handle);
+            let close_sc = Scalars::makex(0, 1, 0, 0, 1, 0).0;
             let dlerr = match m {
-                Some(m) => {
-                    let mut pra = [loader::h64(m.skel_handle)];
-                    m.skel.call(m.skel_handle, Scalars::makex(0, 1, 0, 0, 1, 0).0, &mut pra);
+                Some(Module::Local { skel, skel_handle }) => {
+                    let mut pra = [loader::h64(skel_handle)];
+                    skel.call(skel_handle, close_sc, &mut pra);
                     0
                 }
+                Some(Module::Remote { ix, skel_handle }) => match &p.host {
+                    Some(h) => h
+                        .invoke(ix, skel_handle, close_sc, &[pd::PdArg::Handle(skel_handle)])
+                        .map_or(aee::ECPUEXCEPTION, |_| 0),
+                    None => aee::EBADSTATE,
+                },
                 None => aee::ENOSUCHHANDLE,
             };
             args[1].write(&(dlerr as u32).to_le_bytes());
@@ -571,6 +686,26 @@ impl Inner {
                 ),
             )
         })?;
+        let mut name = uri.as_bytes().to_vec();
+        name.push(0);
+        let open_sc = Scalars::makex(0, 0, 2, 0, 0, 1).0;
+        if let Some(host) = &p.host {
+            let ix = host.open(&path, &u.symbol, u.handle_style)?;
+            let len = (name.len() as u32).to_le_bytes();
+            let args = [pd::PdArg::Bytes(&len), pd::PdArg::Bytes(&name), pd::PdArg::Handle(0)];
+            let (r, skel_handle) = host
+                .invoke(ix, 0, open_sc, &args)
+                .map_err(|e| (aee::ECPUEXCEPTION, e))?;
+            if r != 0 {
+                return Err((r, format!("{}: open failed", u.library)));
+            }
+            let h = self.next_handle.fetch_add(1, Ordering::Relaxed);
+            p.modules
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(h, Module::Remote { ix, skel_handle });
+            return Ok(h);
+        }
         let key = (path.clone(), u.symbol.clone());
         let skel = {
             let mut libs = self.libs.lock().unwrap_or_else(|e| e.into_inner());
@@ -587,8 +722,6 @@ impl Inner {
             }
         };
         // Method 0 (open): in u32 len, in uri; out handle64.
-        let mut name = uri.as_bytes().to_vec();
-        name.push(0);
         let mut len = (name.len() as u32).to_le_bytes();
         let mut out = [0u64; 1];
         let mut pra = [
@@ -596,7 +729,7 @@ impl Inner {
             loader::buf(name.as_mut_ptr(), name.len()),
             loader::h64(0),
         ];
-        let r = skel.call(0, Scalars::makex(0, 0, 2, 0, 0, 1).0, &mut pra);
+        let r = skel.call(0, open_sc, &mut pra);
         if r != 0 {
             return Err((r, format!("{}: open failed", u.library)));
         }
@@ -604,12 +737,11 @@ impl Inner {
         let h = self.next_handle.fetch_add(1, Ordering::Relaxed);
         p.modules.lock().unwrap_or_else(|e| e.into_inner()).insert(
             h,
-            Module {
+            Module::Local {
                 skel,
                 skel_handle: out[0],
             },
         );
-        let _ = &p.name;
         Ok(h)
     }
 }

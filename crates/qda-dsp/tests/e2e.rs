@@ -677,3 +677,107 @@ fn persistent_maps_on_both_uapis() {
     drop((a, buf, heap, f));
     assert_clean(&drv);
 }
+
+/// A skel that segfaults takes down its own PD process only: that session's
+/// calls fail with AEE_ECPUEXCEPTION, another session keeps working.
+#[test]
+fn a_crashing_skel_kills_only_its_pd() {
+    let drv = Driver::builtin().unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", qda_dsp::PdMode::Process).unwrap();
+    assert_eq!(dsp.mode(), qda_dsp::PdMode::Process);
+    let (a, ha) = test_session(&drv);
+    let (b, hb) = test_session(&drv);
+    assert_eq!(dsp.pd_processes().len(), 2, "one process per PD");
+    assert_eq!(
+        legacy_invoke(&a, ha, 0x0200_0000, &mut []).unwrap() as u32,
+        0x8000_0430,
+        "the crash"
+    );
+    assert_eq!(
+        legacy_invoke(&a, ha, 0x0200_0000, &mut []).unwrap() as u32,
+        0x8000_0430,
+        "later calls fail too"
+    );
+    let src = *b"still alive";
+    let mut dst = [0u8; 11];
+    let mut args = [arg(src.as_ptr(), 11, -1), arg(dst.as_mut_ptr(), 11, -1)];
+    assert_eq!(legacy_invoke(&b, hb, 0x0301_0100, &mut args).unwrap(), 0);
+    assert_eq!(dst, src);
+    drop((a, b));
+    assert_clean(&drv);
+    for _ in 0..200 {
+        if dsp.pd_processes().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(dsp.pd_processes().is_empty(), "released PDs exit");
+}
+
+/// The same calculator in thread mode (PDs as threads, for speed).
+#[test]
+fn thread_mode_runs_the_calculator() {
+    let drv = Driver::builtin().unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", qda_dsp::PdMode::Thread).unwrap();
+    assert_eq!(dsp.mode(), qda_dsp::PdMode::Thread);
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
+    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
+        let mut inv = FastrpcInvoke {
+            handle,
+            sc,
+            args: args.as_mut_ptr() as u64,
+        };
+        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
+    };
+    let h = open_module(invoke, URI).unwrap();
+    let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+    let sum = calc(&invoke, h, 2, v.as_ptr(), -1, 1000);
+    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
+    assert!(dsp.pd_processes().is_empty());
+    drop(f);
+    assert_clean(&drv);
+}
+
+/// A shell that is given must be an ELF: the DSP refuses anything else.
+#[test]
+fn a_shell_that_is_not_an_elf_is_refused() {
+    let drv = Driver::builtin().unwrap();
+    let _dsp = VirtualDsp::start_all(&drv).unwrap();
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let shell = b"#!/bin/sh\necho not an elf\n";
+    let mut create = FastrpcInitCreate {
+        filelen: shell.len() as u32,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: shell.as_ptr() as u64,
+    };
+    assert_eq!(
+        ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create) as u32,
+        0x8000_0452,
+        "AEE_EBADELF"
+    );
+    let elf = b"\x7fELF\x02\x01\x01\0rest of a shell";
+    let mut create = FastrpcInitCreate {
+        filelen: elf.len() as u32,
+        filefd: -1,
+        attrs: 8,
+        siglen: 0,
+        file: elf.as_ptr() as u64,
+    };
+    assert_eq!(
+        ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create),
+        0,
+        "CREATE_ATTR with an ELF"
+    );
+    drop(f);
+    assert_clean(&drv);
+}

@@ -1,0 +1,238 @@
+//! User PDs as child processes: the `qda-pd-host` program, one per PD.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+use qda_driver::smmu::Run;
+
+/// Where the PD host program is: `QDA_PD_HOST`, next to the running
+/// executable (or its parent, for test binaries in `deps/`), `../lib/qda/`
+/// beside it when installed, else the one built with this crate.
+pub fn pd_host_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("QDA_PD_HOST") {
+        return Some(PathBuf::from(p));
+    }
+    let mut cands = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        cands.push(dir.join("qda-pd-host"));
+        cands.push(dir.join("../lib/qda/qda-pd-host"));
+    }
+    cands.push(PathBuf::from(env!("QDA_BUILTIN_PD_HOST")));
+    cands.into_iter().find(|p| p.is_file())
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    pending: Mutex<HashMap<u64, mpsc::Sender<Vec<u8>>>>,
+    dead: Mutex<Option<String>>,
+}
+
+/// A running PD process.
+#[derive(Debug)]
+pub struct PdProcess {
+    tx: Mutex<UnixStream>,
+    shared: Arc<Shared>,
+    next: AtomicU64,
+    pid: u32,
+}
+
+/// One argument for the PD.
+#[derive(Debug)]
+pub enum PdArg<'a> {
+    /// A 64-bit handle value.
+    Handle(u64),
+    /// Bytes passed by value.
+    Bytes(&'a [u8]),
+    /// A buffer: translated runs (of this process's fds), length.
+    Buffer(&'a [Run], u64),
+}
+
+impl PdProcess {
+    /// Start a PD named `name`.
+    pub fn spawn(name: &str) -> Result<Arc<PdProcess>, String> {
+        let host = pd_host_path().ok_or("the PD host program qda-pd-host was not found (set QDA_PD_HOST)")?;
+        let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let mut child = Command::new(&host)
+            .arg0_name(name)
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", host.display()))?;
+        let pid = child.id();
+        let shared = Arc::new(Shared::default());
+        let mut rx = ours.try_clone().map_err(|e| format!("socket: {e}"))?;
+        let sh = shared.clone();
+        let label = name.to_string();
+        std::thread::Builder::new()
+            .name(format!("pd-{pid}"))
+            .spawn(move || {
+                loop {
+                    let mut len = [0u8; 4];
+                    if rx.read_exact(&mut len).is_err() {
+                        break;
+                    }
+                    let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+                    if rx.read_exact(&mut body).is_err() || body.len() < 8 {
+                        break;
+                    }
+                    let id = u64::from_le_bytes(body[..8].try_into().expect("8 bytes"));
+                    if let Some(tx) = sh.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+                        let _ = tx.send(body[8..].to_vec());
+                    }
+                }
+                // The PD is gone: reap it and say why.
+                let why = match child.wait() {
+                    Ok(st) => match std::os::unix::process::ExitStatusExt::signal(&st) {
+                        Some(sig) => format!("PD '{label}' (pid {pid}) crashed with signal {sig}"),
+                        None => format!("PD '{label}' (pid {pid}) exited ({st})"),
+                    },
+                    Err(e) => format!("PD '{label}' (pid {pid}) is gone: {e}"),
+                };
+                *sh.dead.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                sh.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            })
+            .map_err(|e| format!("PD reader thread: {e}"))?;
+        Ok(Arc::new(PdProcess {
+            tx: Mutex::new(ours),
+            shared,
+            next: AtomicU64::new(1),
+            pid,
+        }))
+    }
+
+    /// The PD's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Why the PD is dead, if it is.
+    pub fn dead(&self) -> Option<String> {
+        self.shared.dead.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn request(&self, kind: u32, body: &[u8]) -> Result<Vec<u8>, String> {
+        if let Some(d) = self.dead() {
+            return Err(d);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel();
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
+        let mut msg = Vec::with_capacity(body.len() + 16);
+        msg.extend_from_slice(&((body.len() + 12) as u32).to_le_bytes());
+        msg.extend_from_slice(&id.to_le_bytes());
+        msg.extend_from_slice(&kind.to_le_bytes());
+        msg.extend_from_slice(body);
+        if self
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write_all(&msg)
+            .is_err()
+        {
+            self.shared
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        }
+        rx.recv()
+            .map_err(|_| self.dead().unwrap_or_else(|| "PD connection lost".into()))
+    }
+
+    /// Load a skel: `(skel index)` or `(AEE code, loader text)`.
+    pub fn open(&self, path: &std::path::Path, symbol: &str, handle_style: bool) -> Result<u32, (i32, String)> {
+        let mut b = Vec::new();
+        let p = path.as_os_str().as_encoded_bytes();
+        b.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        b.extend_from_slice(p);
+        b.extend_from_slice(&(symbol.len() as u32).to_le_bytes());
+        b.extend_from_slice(symbol.as_bytes());
+        b.extend_from_slice(&u32::from(handle_style).to_le_bytes());
+        let r = self.request(1, &b).map_err(|e| (crate::aee::ECPUEXCEPTION, e))?;
+        let word = |k: usize| {
+            r.get(4 * k..4 * k + 4)
+                .map_or(0, |w| u32::from_le_bytes(w.try_into().expect("4")))
+        };
+        if word(0) != 0 {
+            let n = word(2) as usize;
+            let text = String::from_utf8_lossy(r.get(12..12 + n).unwrap_or_default()).into_owned();
+            return Err((word(0) as i32, text));
+        }
+        Ok(word(1))
+    }
+
+    /// Call skel `ix` with `handle`, `sc`, `args`: `(retval, out handle of
+    /// argument 2)`, or the crash text.
+    pub fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[PdArg<'_>]) -> Result<(i32, u64), String> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&ix.to_le_bytes());
+        b.extend_from_slice(&handle.to_le_bytes());
+        b.extend_from_slice(&sc.to_le_bytes());
+        b.extend_from_slice(&(args.len() as u32).to_le_bytes());
+        for a in args {
+            match a {
+                PdArg::Handle(h) => {
+                    b.extend_from_slice(&0u32.to_le_bytes());
+                    b.extend_from_slice(&h.to_le_bytes());
+                }
+                PdArg::Bytes(v) => {
+                    b.extend_from_slice(&2u32.to_le_bytes());
+                    b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    b.extend_from_slice(v);
+                }
+                PdArg::Buffer(runs, len) => {
+                    let (segs, lead) = crate::aligned_runs(runs);
+                    b.extend_from_slice(&1u32.to_le_bytes());
+                    b.extend_from_slice(&(lead as u64).to_le_bytes());
+                    b.extend_from_slice(&len.to_le_bytes());
+                    b.extend_from_slice(&(segs.len() as u32).to_le_bytes());
+                    for (fd, off, l) in segs {
+                        b.extend_from_slice(&(fd.as_raw_fd() as u32).to_le_bytes());
+                        b.extend_from_slice(&off.to_le_bytes());
+                        b.extend_from_slice(&l.to_le_bytes());
+                    }
+                }
+            }
+        }
+        let r = self.request(2, &b)?;
+        let ret = r
+            .get(..4)
+            .map_or(crate::aee::EBADPARM, |w| i32::from_le_bytes(w.try_into().expect("4")));
+        let h = r.get(4..12).map_or(0, |w| u64::from_le_bytes(w.try_into().expect("8")));
+        Ok((ret, h))
+    }
+}
+
+impl Drop for PdProcess {
+    fn drop(&mut self) {
+        // Closing our end makes the host's read fail and exit; the reader
+        // thread reaps it.
+        let _ = self
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .shutdown(std::net::Shutdown::Both);
+    }
+}
+
+trait Arg0 {
+    fn arg0_name(&mut self, name: &str) -> &mut Self;
+}
+
+impl Arg0 for Command {
+    fn arg0_name(&mut self, name: &str) -> &mut Self {
+        std::os::unix::process::CommandExt::arg0(self, format!("qda-pd:{name}"))
+    }
+}
