@@ -130,6 +130,8 @@ pub struct Domain {
     pub remote_heap: Option<Arc<dyn MemoryBackend>>,
     /// The rpmsg channel to the DSP.
     pub channel: Arc<Channel>,
+    /// The remote heap given to static PDs (`cctx->remote_heap`), once allocated.
+    pub(crate) static_heap: Mutex<Option<(Arc<crate::mem::Backing>, IovaMapping)>>,
     mm_lock: Mutex<()>,
     removed: AtomicBool,
     session_ids: AtomicI32,
@@ -340,6 +342,7 @@ impl Driver {
                 backend: system.clone(),
                 remote_heap,
                 channel: Arc::new(Channel::new(&d.label)),
+                static_heap: Mutex::new(None),
                 mm_lock: Mutex::new(()),
                 removed: AtomicBool::new(false),
                 session_ids: AtomicI32::new(0),
@@ -569,7 +572,11 @@ impl Driver {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Device removal: anything still recorded on a CB is a leak.
+        // Device removal: channel resources go first, then anything still
+        // recorded on a CB is a leak.
+        for d in &self.domains {
+            *d.static_heap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
         for d in &self.domains {
             for cb in &d.cbs {
                 self.debug.device_removed(&DeviceName(cb.name().to_string()));

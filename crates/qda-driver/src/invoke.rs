@@ -652,3 +652,44 @@ impl File {
         check_dsp(r, "REMOTE_MUNMAP")
     }
 }
+
+impl File {
+    /// `FASTRPC_IOCTL_INIT_CREATE_STATIC`: attach to (create) the static PD
+    /// `name` (e.g. `audiopd`), giving it the channel's remote heap of
+    /// `memlen` bytes from the `memory-region` pool (or system memory).
+    pub fn create_static(&self, name: &[u8], memlen: u32) -> Result<i64> {
+        let c = self.rpc_ctx()?;
+        let mut heap = c.domain.static_heap.lock().unwrap_or_else(|e| e.into_inner());
+        if heap.is_none() && memlen > 0 {
+            let size = sys::page_align(memlen as u64).ok_or_else(|| einval("CREATE_STATIC: memlen overflows"))?;
+            let backend = c.domain.remote_heap.clone().unwrap_or_else(|| c.domain.backend.clone());
+            let backing = backend.allocate(size)?;
+            let seg = vec![Segment {
+                file: SegFile::Backing(backing.clone()),
+                offset: 0,
+                len: size,
+            }];
+            let rec = DmaRecord {
+                kind: MapKind::Coherent,
+                dir: Direction::Bidirectional,
+                nents: 1,
+            };
+            let map = c.cb.map(seg, Perm::RW, rec, None)?;
+            *heap = Some((backing, map));
+        }
+        let page = heap.as_ref().map_or(PhyPage::default(), |(b, m)| PhyPage {
+            addr: m.dsp_addr(),
+            size: b.size(),
+        });
+        let created = heap.is_some();
+        drop(heap);
+        c.rpc.set_pd(PdType::User);
+        let (r, _) = kernel_call(&c, &Call::init_create_static(c.client_id, name, page))?;
+        if r != 0 && created {
+            // The error path frees the heap and forgets it (the double free
+            // of CVE-2026-31730 came from not clearing it).
+            *c.domain.static_heap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Ok(r as i64)
+    }
+}

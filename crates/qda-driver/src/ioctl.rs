@@ -179,10 +179,19 @@ impl File {
                         self.mem_unmap(m.fd, m.vaddr, m.length)?;
                         Ok(0)
                     }
-                    _ => Err(Error::new(
-                        Errno::EOPNOTSUPP,
-                        format!("ioctl 0x{cmd:08x}: static PDs are not implemented yet"),
-                    )),
+                    uf::FASTRPC_IOCTL_INIT_CREATE_STATIC => {
+                        let i: uf::FastrpcInitCreateStatic = read_struct(um, arg)?;
+                        if i.namelen > uf::INIT_FILE_NAMELEN_MAX {
+                            return Err(einval(format!(
+                                "CREATE_STATIC: name of {} bytes exceeds 128",
+                                i.namelen
+                            )));
+                        }
+                        let mut name = vec![0u8; i.namelen as usize];
+                        um.read(i.name, &mut name)?;
+                        self.create_static(&name, i.memlen)
+                    }
+                    _ => unreachable!("every command of the outer match is handled"),
                 }
             }
             _ => Err(enotty(format!("ioctl 0x{cmd:08x} is not a fastrpc ioctl"))),

@@ -20,6 +20,7 @@
 
 pub mod loader;
 pub mod pd;
+pub mod skel;
 mod uri;
 
 use std::collections::HashMap;
@@ -119,6 +120,11 @@ enum Module {
     },
     /// Loaded in the PD process.
     Remote { ix: u32, skel_handle: u64 },
+    /// A Rust skel registered with the DSP.
+    Builtin {
+        skel: Arc<dyn skel::Skel>,
+        skel_handle: u64,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -151,6 +157,7 @@ struct Inner {
     caps: Vec<u32>,
     search: Vec<PathBuf>,
     mode: PdMode,
+    builtins: Mutex<HashMap<String, Arc<dyn skel::Skel>>>,
 }
 
 /// A virtual DSP attached to one domain.
@@ -234,6 +241,7 @@ impl VirtualDsp {
             caps: capabilities(label),
             search: library_path(),
             mode,
+            builtins: Mutex::new(HashMap::new()),
         });
         driver.attach_dsp(label, Arc::new(Port(inner.clone())))?;
         Ok(VirtualDsp { inner })
@@ -246,6 +254,16 @@ impl VirtualDsp {
             .iter()
             .map(|d| VirtualDsp::start(driver, d.label()))
             .collect()
+    }
+
+    /// Serve library `name` (as a URI names it, e.g. `libreverse_skel.so`)
+    /// with a Rust skel.
+    pub fn register_skel(&self, name: &str, skel: Arc<dyn skel::Skel>) {
+        self.inner
+            .builtins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), skel);
     }
 
     /// How user PDs run.
@@ -466,6 +484,21 @@ impl Inner {
                             args.iter().map(|a| loader::buf(a.ptr(), a.len)).collect();
                         skel.call(sh, sc.0, &mut pra)
                     }
+                    Some(Module::Builtin { skel, skel_handle }) => {
+                        let (skel, sh) = (skel.clone(), *skel_handle);
+                        drop(mods);
+                        let nbufs = sc.nbufs().min(args.len());
+                        let nin = (sc.inbufs() as usize).min(nbufs);
+                        let mut a = skel::Args {
+                            inputs: args[..nin].iter().map(|a| a.read()).collect(),
+                            outputs: args[nin..nbufs].iter().map(|a| vec![0u8; a.len]).collect(),
+                        };
+                        let r = skel.invoke(sh, sc, &mut a);
+                        for (o, m) in a.outputs.iter().zip(&args[nin..nbufs]) {
+                            m.write(o);
+                        }
+                        r
+                    }
                     Some(Module::Remote { ix, skel_handle }) => {
                         let (ix, sh) = (*ix, *skel_handle);
                         drop(mods);
@@ -552,6 +585,32 @@ impl Inner {
                     }
                     Err(e) => e,
                 }
+            }
+            init::CREATE_STATIC => {
+                let Ok(inbuf) = parse_body::<qda_proto::bodies::CreateStaticInbuf>("create_static", &args[0].read())
+                else {
+                    return aee::EBADPARM;
+                };
+                let raw = args[1].read();
+                let name = String::from_utf8_lossy(raw.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+                // Static PDs are firmware PDs: served by the DSP itself.
+                let known = ["audiopd", "sensorspd", "oispd", "rootpd", "securepd"];
+                if !known.contains(&name.as_str()) {
+                    return aee::ENOSUCHPROCESS;
+                }
+                let p = Arc::new(Process {
+                    name,
+                    ..Default::default()
+                });
+                if let Some(old) = self
+                    .procs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(inbuf.client_id, p)
+                {
+                    old.exit();
+                }
+                0
             }
             init::MUNMAP => match parse_body::<MunmapReq>("munmap", &args[0].read()) {
                 Ok(r) => self.unmap_from(r.client_id, r.vaddr),
@@ -661,6 +720,7 @@ impl Inner {
                     skel.call(skel_handle, close_sc, &mut pra);
                     0
                 }
+                Some(Module::Builtin { skel, skel_handle }) => skel.close(skel_handle),
                 Some(Module::Remote { ix, skel_handle }) => match &p.host {
                     Some(h) => h
                         .invoke(ix, skel_handle, close_sc, &[pd::PdArg::Handle(skel_handle)])
@@ -677,6 +737,21 @@ impl Inner {
 
     fn open_module(&self, p: &Process, uri: &str) -> Result<u32, (i32, String)> {
         let u = ModuleUri::parse(uri).map_err(|e| (aee::EBADPARM, e))?;
+        let builtin = self
+            .builtins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&u.library)
+            .cloned();
+        if let Some(skel) = builtin {
+            let skel_handle = skel.open(uri).map_err(|r| (r, format!("{}: open failed", u.library)))?;
+            let h = self.next_handle.fetch_add(1, Ordering::Relaxed);
+            p.modules
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(h, Module::Builtin { skel, skel_handle });
+            return Ok(h);
+        }
         let path = self.find_library(&u.library).ok_or_else(|| {
             (
                 aee::ENOSUCHMOD,

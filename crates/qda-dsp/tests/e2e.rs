@@ -781,3 +781,109 @@ fn a_shell_that_is_not_an_elf_is_refused() {
     drop(f);
     assert_clean(&drv);
 }
+
+/// Static PDs: INIT_CREATE_STATIC with the remote heap from the ADSP's
+/// memory-region pool; unknown names are refused by the DSP.
+#[test]
+fn static_pd_with_the_remote_heap() {
+    let drv = Driver::builtin().unwrap();
+    let _dsp = VirtualDsp::start_all(&drv).unwrap();
+    let f = drv.open("/dev/fastrpc-adsp", Creds::current()).unwrap();
+    let name = b"audiopd";
+    let mut cs = FastrpcInitCreateStatic {
+        namelen: 7,
+        memlen: 3 << 20,
+        name: name.as_ptr() as u64,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE_STATIC, &mut cs), 0);
+    let heap = drv
+        .domain("adsp")
+        .unwrap()
+        .remote_heap
+        .clone()
+        .expect("adsp has a memory-region");
+    assert_eq!(
+        heap.usage().used,
+        4 << 20,
+        "3 MiB from the coherent pool rounds to 2^10 pages"
+    );
+    let bad = b"nosuchpd";
+    let mut cs = FastrpcInitCreateStatic {
+        namelen: 8,
+        memlen: 0,
+        name: bad.as_ptr() as u64,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE_STATIC, &mut cs) as u32, 0x8000_0441);
+    let mut long = FastrpcInitCreateStatic {
+        namelen: 129,
+        memlen: 0,
+        name: bad.as_ptr() as u64,
+    };
+    assert_eq!(
+        f.ioctl(
+            FASTRPC_IOCTL_INIT_CREATE_STATIC,
+            &mut long as *mut _ as u64,
+            &LocalMemory
+        )
+        .unwrap_err()
+        .errno,
+        qda_driver::Errno::EINVAL
+    );
+    drop(f);
+    drv.restart_domain("adsp").unwrap();
+    assert_eq!(heap.usage().used, 0, "the remote heap goes with the channel");
+    assert_clean(&drv);
+}
+
+/// A skel written in Rust, registered with the DSP.
+#[test]
+fn a_rust_skel() {
+    #[derive(Debug)]
+    struct Reverse;
+    impl qda_dsp::skel::Skel for Reverse {
+        fn invoke(&self, _h: u64, sc: qda_proto::Scalars, a: &mut qda_dsp::skel::Args) -> i32 {
+            if sc.method() != 2 || a.inputs.len() != 1 || a.outputs.len() != 1 {
+                return qda_dsp::aee::EBADPARM;
+            }
+            let mut v = a.inputs[0].clone();
+            v.reverse();
+            let n = v.len().min(a.outputs[0].len());
+            a.outputs[0][..n].copy_from_slice(&v[..n]);
+            0
+        }
+    }
+    let drv = Driver::builtin().unwrap();
+    let dsps = VirtualDsp::start_all(&drv).unwrap();
+    for d in &dsps {
+        d.register_skel("libreverse_skel.so", std::sync::Arc::new(Reverse));
+    }
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
+    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
+        let mut inv = FastrpcInvoke {
+            handle,
+            sc,
+            args: args.as_mut_ptr() as u64,
+        };
+        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
+    };
+    let h = open_module(
+        invoke,
+        "file:///libreverse_skel.so?reverse_skel_handle_invoke&_modver=1.0",
+    )
+    .unwrap();
+    let src = *b"stressed";
+    let mut dst = [0u8; 8];
+    let mut a = [arg(src.as_ptr(), 8, -1), arg(dst.as_mut_ptr(), 8, -1)];
+    assert_eq!(invoke(h, 0x0201_0100, &mut a), 0);
+    assert_eq!(&dst, b"desserts");
+    drop(f);
+    assert_clean(&drv);
+}
