@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod wiredemo;
+mod calculator;
 
 /// qda — the Qualcomm DSP Accelerator (QDA / FastRPC) stack in userspace Rust.
 ///
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
             domain,
             count,
             verbose,
-        } => wiredemo::calculator(&domain, count, verbose),
+        } => calculator::calculator(&domain, count, verbose),
         Command::Sc { word } => {
             let sc = qda_proto::Scalars(word);
             println!("{sc}");
