@@ -56,6 +56,8 @@ pub struct DriverConfig {
     pub udmabuf_list_limit: u32,
     /// Where the reusable default CMA area is placed when the DT gives only a size.
     pub cma_default_base: u64,
+    /// Which posted revision of the QDA UAPI the accel nodes answer.
+    pub qda_revision: qda_uapi::qda::Revision,
 }
 
 impl DriverConfig {
@@ -68,6 +70,7 @@ impl DriverConfig {
             udmabuf_size_limit_mb: qda_uapi::udmabuf::UDMABUF_SIZE_LIMIT_MB_DEFAULT as u64,
             udmabuf_list_limit: qda_uapi::udmabuf::UDMABUF_LIST_LIMIT_DEFAULT,
             cma_default_base: 0xf000_0000,
+            qda_revision: qda_uapi::qda::Revision::May2026,
         }
     }
 }
@@ -559,6 +562,11 @@ impl Driver {
     /// assembled for udmabufs).
     pub fn map_dmabuf(&self, fd: BorrowedFd<'_>, writable: bool) -> Result<Mapping> {
         self.dmabuf(fd)?.map(writable)
+    }
+
+    /// The QDA UAPI revision the accel nodes answer.
+    pub fn qda_revision(&self) -> qda_uapi::qda::Revision {
+        self.inner.cfg.qda_revision
     }
 
     pub(crate) fn next_id(&self) -> u64 {

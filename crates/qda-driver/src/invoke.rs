@@ -137,6 +137,12 @@ impl File {
     /// handle stays in the file, as the posted driver does); the legacy node
     /// keeps a per-file map, as `fastrpc_map_create` does.
     fn map_fd(&self, c: &Ctx<'_>, fd: i32) -> Result<(Arc<DmaBuf>, u64)> {
+        if c.qda && self.driver().qda_revision() == qda_uapi::qda::Revision::Rfc2026Feb {
+            // The RFC's `fd` fields are GEM handles of this file.
+            let obj = self.gem_object(fd as u32)?;
+            let buf = obj.dmabuf(self.driver().shared(), true)?;
+            return Ok((buf, obj.dma_addr()));
+        }
         let bfd = sys::borrow_raw(fd)?;
         if c.qda {
             let h = self.prime_fd_to_handle(bfd)?;

@@ -80,7 +80,11 @@ impl File {
                 uq::DRM_QDA_REMOTE_MAP => (uq::DRM_IOCTL_QDA_REMOTE_MAP, Some(h_remote_map)),
                 uq::DRM_QDA_REMOTE_MUNMAP => (uq::DRM_IOCTL_QDA_REMOTE_MUNMAP, Some(h_remote_munmap)),
                 uq::DRM_QDA_REMOTE_INVOKE => (uq::DRM_IOCTL_QDA_REMOTE_INVOKE, Some(h_invoke)),
-                3 => (0, None), // reserved for INIT_ATTACH: empty slot
+                // The RFC's INIT_ATTACH; reserved (an empty slot) since May 2026.
+                3 if self.driver().qda_revision() == uq::Revision::Rfc2026Feb => {
+                    (uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH, Some(h_init_attach))
+                }
+                3 => (0, None),
                 i => return Err(einval(format!("QDA driver ioctl index 0x{i:x} is past the table"))),
             }
         } else {
@@ -382,7 +386,20 @@ fn h_query(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
     Ok(0)
 }
 
+fn h_init_attach(f: &File, _: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
+    if !f.accel()?.domain.channel.is_up() {
+        return h_no_dsp(f, &mut [], um);
+    }
+    f.attach_session(qda_proto::PdType::Root)
+}
+
 fn h_gem_create(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
+    if f.driver().qda_revision() == uq::Revision::Rfc2026Feb {
+        // RFC layout {handle, pad, size}; the RFC checked no pad.
+        let a = as_struct::<uq::rfc2026::GemCreate>(buf);
+        a.handle = f.gem_create(a.size)?;
+        return Ok(0);
+    }
     let a = as_struct::<uq::DrmQdaGemCreate>(buf);
     if a.pad != 0 {
         return Err(einval("GEM_CREATE: pad must be zero"));
@@ -392,6 +409,11 @@ fn h_gem_create(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
 }
 
 fn h_gem_mmap_offset(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
+    if f.driver().qda_revision() == uq::Revision::Rfc2026Feb {
+        let a = as_struct::<uq::rfc2026::GemMmapOffset>(buf);
+        a.offset = f.gem_mmap_offset(a.handle)?;
+        return Ok(0);
+    }
     let a = as_struct::<uq::DrmQdaGemMmapOffset>(buf);
     if a.pad != 0 {
         return Err(einval("GEM_MMAP_OFFSET: pad must be zero"));

@@ -8,6 +8,7 @@ use qda_dsp::VirtualDsp;
 use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
 use qda_uapi::drm::*;
 use qda_uapi::fastrpc::*;
+use qda_uapi::qda::Revision;
 use qda_uapi::qda::*;
 use zerocopy::IntoBytes;
 
@@ -885,5 +886,61 @@ fn a_rust_skel() {
     assert_eq!(invoke(h, 0x0201_0100, &mut a), 0);
     assert_eq!(&dst, b"desserts");
     drop(f);
+    assert_clean(&drv);
+}
+
+/// The Feb-2026 RFC revision of the QDA UAPI: INIT_ATTACH at 0x03, the GEM
+/// structs with the handle first, and `fd` fields that are GEM handles.
+#[test]
+fn the_rfc_revision_of_the_qda_uapi() {
+    use qda_uapi::qda::rfc2026;
+    let mut cfg = qda_driver::DriverConfig::new(qda_driver::Platform::builtin());
+    cfg.qda_revision = Revision::Rfc2026Feb;
+    let drv = Driver::new(cfg).unwrap();
+    let _dsp = VirtualDsp::start_all(&drv).unwrap();
+    let node = format!("/dev/accel/accel{}", drv.domain("cdsp").unwrap().minor);
+    // A daemon-style attach to the root PD.
+    let d = drv.open(&node, Creds::current()).unwrap();
+    d.gem_create(4096).unwrap(); // the CB is assigned on first allocation
+    assert_eq!(d.ioctl(rfc2026::DRM_IOCTL_QDA_INIT_ATTACH, 0, &LocalMemory).unwrap(), 0);
+    drop(d);
+    // An application: create, GEM by handle, invoke with the handle in `fd`.
+    let f = drv.open(&node, Creds::current()).unwrap();
+    let mut create = DrmQdaInitCreate {
+        filelen: 0,
+        filefd: 0,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&f, rfc2026::DRM_IOCTL_QDA_INIT_CREATE, &mut create), 0);
+    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
+        let mut inv = DrmQdaInvokeArgs {
+            handle,
+            sc,
+            args: args.as_mut_ptr() as u64,
+        };
+        ioctl(&f, rfc2026::DRM_IOCTL_QDA_INVOKE, &mut inv)
+    };
+    let h = open_module(invoke, URI).unwrap();
+    let mut g = rfc2026::GemCreate {
+        handle: 0,
+        pad: 0,
+        size: 4000,
+    };
+    ioctl(&f, rfc2026::DRM_IOCTL_QDA_GEM_CREATE, &mut g);
+    assert_eq!(g.handle, 1);
+    let mut o = rfc2026::GemMmapOffset {
+        handle: g.handle,
+        pad: 0,
+        offset: 0,
+    };
+    ioctl(&f, rfc2026::DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o);
+    let map = f.mmap(o.offset, 4096, true).unwrap();
+    let bytes: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+    map.write_at(0, &bytes).unwrap();
+    let sum = calc(&invoke, h, 2, map.addr() as *const u8, g.handle as i32, 1000);
+    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
+    drop((map, f));
     assert_clean(&drv);
 }
