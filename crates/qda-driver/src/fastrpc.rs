@@ -33,9 +33,18 @@ pub const KERNEL_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_CONTEXTS: usize = 255;
 
 #[derive(Debug, Default)]
+struct State {
+    result: Option<i32>,
+    interrupted: bool,
+    /// The caller left (interrupted): the response frees the context.
+    abandoned: bool,
+}
+
+#[derive(Debug, Default)]
 struct Pending {
-    done: Mutex<Option<i32>>,
+    done: Mutex<State>,
     cv: Condvar,
+    tid: i32,
 }
 
 #[derive(Debug)]
@@ -101,11 +110,36 @@ impl Channel {
             t.shutdown();
         }
         *self.caps.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        for p in t.slots.iter().flatten() {
-            *p.done.lock().unwrap_or_else(|e| e.into_inner()) = Some(-Errno::EPIPE.0);
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        for i in 1..=MAX_CONTEXTS {
+            let Some(p) = t.slots[i].clone() else { continue };
+            let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+            d.result = Some(-Errno::EPIPE.0);
+            if d.abandoned {
+                t.slots[i] = None;
+                t.in_flight -= 1;
+                self.freed.notify_one();
+            }
             p.cv.notify_all();
         }
+    }
+
+    /// Interrupt the calls thread `tid` is waiting in (what a signal does
+    /// to `wait_for_completion_interruptible`): they return `ERESTARTSYS`,
+    /// their contexts stay allocated until the DSP answers. Returns how many
+    /// calls were interrupted.
+    pub fn interrupt(&self, tid: i32) -> usize {
+        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = 0;
+        for p in t.slots.iter().flatten().filter(|p| p.tid == tid) {
+            let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+            if d.result.is_none() && !d.abandoned {
+                d.interrupted = true;
+                n += 1;
+                p.cv.notify_all();
+            }
+        }
+        n
     }
 
     /// The DSP's response (the rpmsg callback): at least 16 bytes, the
@@ -113,17 +147,22 @@ impl Channel {
     pub fn on_response(&self, bytes: &[u8]) -> Result<()> {
         let rsp = InvokeRsp::parse(bytes).map_err(|e| Error::new(Errno::EINVAL, e.to_string()))?;
         let idx = self.layout.index(rsp.ctx) as usize;
-        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let p = t.slots.get(idx).and_then(|p| p.clone()).ok_or_else(|| {
             Error::new(
                 Errno::ENOENT,
                 format!("{}: response for unknown context 0x{:x}", self.label, rsp.ctx),
             )
         })?;
-        drop(t);
         let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
-        if d.is_none() {
-            *d = Some(rsp.retval);
+        if d.result.is_none() {
+            d.result = Some(rsp.retval);
+        }
+        if d.abandoned {
+            // Nobody waits any more: the response releases the context.
+            t.slots[idx] = None;
+            t.in_flight -= 1;
+            self.freed.notify_one();
         }
         p.cv.notify_all();
         Ok(())
@@ -139,7 +178,10 @@ impl Channel {
         while t.slots[i].is_some() {
             i = if i == MAX_CONTEXTS { 1 } else { i + 1 };
         }
-        let p = Arc::new(Pending::default());
+        let p = Arc::new(Pending {
+            tid: rustix::thread::gettid().as_raw_nonzero().get(),
+            ..Pending::default()
+        });
         t.slots[i] = Some(p.clone());
         t.in_flight += 1;
         t.next = if i == MAX_CONTEXTS { 1 } else { i + 1 };
@@ -170,8 +212,18 @@ impl Channel {
         let deadline = timeout.map(|d| Instant::now() + d);
         let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
         let r = loop {
-            if let Some(v) = *d {
+            if let Some(v) = d.result {
                 break Ok(v);
+            }
+            if d.interrupted {
+                d.abandoned = true;
+                return Err(Error::new(
+                    Errno::ERESTARTSYS,
+                    format!(
+                        "{}: call interrupted; its context stays until the DSP answers",
+                        self.label
+                    ),
+                ));
             }
             match deadline {
                 None => d = p.cv.wait(d).unwrap_or_else(|e| e.into_inner()),
@@ -291,6 +343,29 @@ mod tests {
             ch.call(FastrpcMsg::default(), PdType::User, None).unwrap_err().errno,
             Errno::EPIPE
         );
+    }
+
+    #[test]
+    fn an_interrupted_call_keeps_its_context_until_the_dsp_answers() {
+        let ch = Arc::new(Channel::new("cdsp"));
+        let (tx, rx) = mpsc::channel();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let c = {
+            let ch = ch.clone();
+            std::thread::spawn(move || {
+                tid_tx.send(rustix::thread::gettid().as_raw_nonzero().get()).unwrap();
+                ch.call(FastrpcMsg::default(), PdType::User, None)
+            })
+        };
+        let tid = tid_rx.recv().unwrap();
+        let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(ch.interrupt(tid), 1);
+        assert_eq!(c.join().unwrap().unwrap_err().errno, Errno::ERESTARTSYS);
+        assert_eq!(ch.in_flight(), 1, "the DSP still owns the context");
+        answer(&ch, &m, 0);
+        assert_eq!(ch.in_flight(), 0, "the late answer frees it");
+        assert_eq!(ch.interrupt(tid), 0);
     }
 
     #[test]

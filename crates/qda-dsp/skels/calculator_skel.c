@@ -130,3 +130,26 @@ int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         return AEE_EUNSUPPORTED;
     }
 }
+
+/* An old-style entry point, `<X>_skel_invoke(sc, pra)` without a handle:
+ * method 2 adds the two u32 inputs into the u32 output. */
+int qdaplain_skel_invoke(uint32_t sc, remote_arg *pra) {
+    uint32_t a, b, s;
+    switch (SC_METHOD(sc)) {
+    case 0:
+        pra[2].h64 = 0x3000;
+        return 0;
+    case 1:
+        return 0;
+    case 2:
+        if (pra[0].buf.nLen != 4 || pra[1].buf.nLen != 4 || pra[2].buf.nLen != 4)
+            return AEE_EBADPARM;
+        memcpy(&a, pra[0].buf.pv, 4);
+        memcpy(&b, pra[1].buf.pv, 4);
+        s = a + b;
+        memcpy(pra[2].buf.pv, &s, 4);
+        return 0;
+    default:
+        return AEE_EUNSUPPORTED;
+    }
+}

@@ -944,3 +944,39 @@ fn the_rfc_revision_of_the_qda_uapi() {
     drop((map, f));
     assert_clean(&drv);
 }
+
+/// Old-style skels: no `_modver=1.0`, entry `<X>_skel_invoke(sc, pra)`.
+#[test]
+fn an_old_style_skel_entry_point() {
+    let drv = Driver::builtin().unwrap();
+    let _dsp = VirtualDsp::start_all(&drv).unwrap();
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
+    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
+        let mut inv = FastrpcInvoke {
+            handle,
+            sc,
+            args: args.as_mut_ptr() as u64,
+        };
+        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
+    };
+    let h = open_module(invoke, "file:///libcalculator_skel.so?qdaplain_skel_invoke").unwrap();
+    let (x, y) = (40u32.to_le_bytes(), 2u32.to_le_bytes());
+    let mut s = [0u8; 4];
+    let mut a = [
+        arg(x.as_ptr(), 4, -1),
+        arg(y.as_ptr(), 4, -1),
+        arg(s.as_mut_ptr(), 4, -1),
+    ];
+    assert_eq!(invoke(h, 0x0202_0100, &mut a), 0);
+    assert_eq!(u32::from_le_bytes(s), 42);
+    drop(f);
+    assert_clean(&drv);
+}
