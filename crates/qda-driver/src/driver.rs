@@ -785,18 +785,7 @@ impl File {
         }
         let size = sys::page_align(size).ok_or_else(|| einval("GEM_CREATE: size overflows when page-aligned"))?;
         let cb = self.context_bank()?;
-        let backing = a.domain.backend.allocate(size)?;
-        let segs = vec![Segment {
-            file: SegFile::Backing(backing.clone()),
-            offset: 0,
-            len: size,
-        }];
-        let rec = DmaRecord {
-            kind: MapKind::Coherent,
-            dir: Direction::Bidirectional,
-            nents: 1,
-        };
-        let map = cb.map(segs, Perm::RW, rec, None)?;
+        let (backing, map) = cb.alloc_coherent(a.domain.backend.as_ref(), size)?;
         let offset = {
             let mut o = a.domain.offsets.lock().unwrap_or_else(|e| e.into_inner());
             o.1.retain(|_, (_, w)| w.strong_count() > 0);
@@ -1082,18 +1071,12 @@ impl File {
         let size = sys::page_align(size)
             .filter(|s| *s != 0)
             .ok_or_else(|| einval("ALLOC_DMA_BUFF: size is 0"))?;
-        let backing = f.domain.backend.allocate(size)?;
+        let (backing, map) = f.cb().alloc_coherent(f.domain.backend.as_ref(), size)?;
         let segs = vec![Segment {
             file: SegFile::Backing(backing.clone()),
             offset: 0,
             len: size,
         }];
-        let rec = DmaRecord {
-            kind: MapKind::Coherent,
-            dir: Direction::Bidirectional,
-            nents: 1,
-        };
-        let map: IovaMapping = f.cb().map(segs.clone(), Perm::RW, rec, None)?;
         let file = Arc::new(sys::InternalFd::dup(backing.fd())?);
         let buf = DmaBuf::create(
             self.driver().shared(),

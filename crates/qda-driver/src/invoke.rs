@@ -18,7 +18,7 @@ use crate::driver::{Domain, File, FileKind};
 use crate::errno::{Errno, Error, Result, efault, einval, eperm};
 use crate::fastrpc::KERNEL_CALL_TIMEOUT;
 use crate::mem::Backing;
-use crate::smmu::{ContextBank, DmaRecord, IovaMapping, Perm, SegFile, Segment};
+use crate::smmu::{ContextBank, DmaRecord, IovaMapping, Perm};
 use crate::sys::{self, Mapping};
 use crate::usermem::UserMemory;
 
@@ -243,18 +243,7 @@ fn remote_call(
 ) -> Result<i32> {
     let plan = Plan::new(sc, descs)?;
     let size = plan.msg_size();
-    let backing = c.domain.backend.allocate(size)?;
-    let seg = vec![Segment {
-        file: SegFile::Backing(backing.clone()),
-        offset: 0,
-        len: size,
-    }];
-    let rec = DmaRecord {
-        kind: MapKind::Coherent,
-        dir: Direction::Bidirectional,
-        nents: 1,
-    };
-    let map = c.cb.map(seg, Perm::RW, rec, None)?;
+    let (backing, map) = c.cb.alloc_coherent(c.domain.backend.as_ref(), size)?;
     let mut cpu = Mapping::map(backing.fd(), 0, size as usize, true)?;
     plan.write(cpu.as_mut_slice(), map.dsp_addr(), fill)?;
     let msg = FastrpcMsg {
@@ -401,18 +390,7 @@ impl File {
         } else {
             ((filelen as u64 * 4).max(2 << 20)).next_multiple_of(1 << 20)
         };
-        let backing = c.domain.backend.allocate(size)?;
-        let seg = vec![Segment {
-            file: SegFile::Backing(backing.clone()),
-            offset: 0,
-            len: size,
-        }];
-        let rec = DmaRecord {
-            kind: MapKind::Coherent,
-            dir: Direction::Bidirectional,
-            nents: 1,
-        };
-        let map = c.cb.map(seg, Perm::RW, rec, None)?;
+        let (backing, map) = c.cb.alloc_coherent(c.domain.backend.as_ref(), size)?;
         let name = comm();
         let call = Call::init_create(&CreateProcess {
             client_id: c.client_id,
@@ -527,18 +505,7 @@ impl File {
             (ADSP_MMAP_REMOTE_HEAP_ADDR, Some(h)) => h.clone(),
             _ => c.domain.backend.clone(),
         };
-        let backing = backend.allocate(size)?;
-        let seg = vec![Segment {
-            file: SegFile::Backing(backing.clone()),
-            offset: 0,
-            len: size,
-        }];
-        let rec = DmaRecord {
-            kind: MapKind::Coherent,
-            dir: Direction::Bidirectional,
-            nents: 1,
-        };
-        let map = c.cb.map(seg, Perm::RW, rec, None)?;
+        let (backing, map) = c.cb.alloc_coherent(backend.as_ref(), size)?;
         let (r, outs) = kernel_call(
             &c,
             &Call::init_mmap(
@@ -669,18 +636,7 @@ impl File {
         if heap.is_none() && memlen > 0 {
             let size = sys::page_align(memlen as u64).ok_or_else(|| einval("CREATE_STATIC: memlen overflows"))?;
             let backend = c.domain.remote_heap.clone().unwrap_or_else(|| c.domain.backend.clone());
-            let backing = backend.allocate(size)?;
-            let seg = vec![Segment {
-                file: SegFile::Backing(backing.clone()),
-                offset: 0,
-                len: size,
-            }];
-            let rec = DmaRecord {
-                kind: MapKind::Coherent,
-                dir: Direction::Bidirectional,
-                nents: 1,
-            };
-            let map = c.cb.map(seg, Perm::RW, rec, None)?;
+            let (backing, map) = c.cb.alloc_coherent(backend.as_ref(), size)?;
             *heap = Some((backing, map));
         }
         let page = heap.as_ref().map_or(PhyPage::default(), |(b, m)| PhyPage {

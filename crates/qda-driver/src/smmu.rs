@@ -380,6 +380,30 @@ impl ContextBank {
     }
 }
 
+impl ContextBank {
+    /// `dma_alloc_coherent` on this CB: `size` bytes from `backend`, mapped
+    /// read/write at a fresh IOVA and recorded as a coherent allocation.
+    pub fn alloc_coherent(
+        self: &Arc<Self>,
+        backend: &dyn crate::mem::MemoryBackend,
+        size: u64,
+    ) -> Result<(Arc<Backing>, IovaMapping)> {
+        let backing = backend.allocate(size)?;
+        let seg = vec![Segment {
+            file: SegFile::Backing(backing.clone()),
+            offset: 0,
+            len: size,
+        }];
+        let rec = DmaRecord {
+            kind: MapKind::Coherent,
+            dir: Direction::Bidirectional,
+            nents: 1,
+        };
+        let map = self.map(seg, Perm::RW, rec, None)?;
+        Ok((backing, map))
+    }
+}
+
 /// A live IOVA mapping; unmapped on drop.
 #[derive(Debug)]
 pub struct IovaMapping {
