@@ -46,7 +46,7 @@ fn invoke(f: &File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs], verbos
     let t = std::time::Instant::now();
     let r = ioctl(f, "REMOTE_INVOKE", DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)?;
     if verbose {
-        println!(
+        crate::out!(
             "  invoke handle 0x{handle:x} sc {} -> {} ({:.1?})",
             qda_proto::Scalars(sc),
             qda_uapi::aee::describe(r as i32),
@@ -76,7 +76,7 @@ pub fn calculator(domain: &str, n: u32, verbose: bool) -> Result<(), String> {
     let mut q = DrmQdaQuery::default();
     ioctl(&f, "QUERY", DRM_IOCTL_QDA_QUERY, &mut q)?;
     if verbose {
-        println!(
+        crate::out!(
             "  {node}: {}",
             String::from_utf8_lossy(q.dsp_name.split(|b| *b == 0).next().unwrap_or_default())
         );
@@ -152,7 +152,7 @@ pub fn calculator(domain: &str, n: u32, verbose: bool) -> Result<(), String> {
         arg(res.as_mut_ptr(), 8, -1),
     ];
     dsp_ok("sum", invoke(&f, out.handle, 0x0202_0100, &mut a, verbose)?)?;
-    println!("Sum = {}", i64::from_le_bytes(res));
+    crate::out!("Sum = {}", i64::from_le_bytes(res));
     let mut res = [0u8; 4];
     let mut a = [
         arg(count.as_ptr(), 4, -1),
@@ -160,6 +160,6 @@ pub fn calculator(domain: &str, n: u32, verbose: bool) -> Result<(), String> {
         arg(res.as_mut_ptr(), 4, -1),
     ];
     dsp_ok("max", invoke(&f, out.handle, 0x0302_0100, &mut a, verbose)?)?;
-    println!("Max value = {}", i32::from_le_bytes(res));
+    crate::out!("Max value = {}", i32::from_le_bytes(res));
     Ok(())
 }

@@ -4,12 +4,24 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `println!` that ends quietly when stdout is gone (`qda info | head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+pub(crate) use out;
+
 mod calculator;
+mod info;
 
 /// qda — the Qualcomm DSP Accelerator (QDA / FastRPC) stack in userspace Rust.
 ///
 /// Examples:
 ///   qda run calculator             run the calculator example (sum and max of 0..999)
+///   qda info                       the board: domains, context banks, capabilities, heaps
+///   qda heap alloc system 16M      allocate from a dma-heap
 ///   qda sc 0x02020100              decode a FastRPC scalars word
 ///   qda error 0x8000040d           explain an AEE code or an ioctl return value
 #[derive(Debug, Parser)]
@@ -39,6 +51,21 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Show the board: DSP domains with their device nodes, context banks
+    /// and capabilities, and the dma-heaps.
+    Info {
+        /// A device tree blob describing the board (default: the built-in board).
+        #[arg(long)]
+        dtb: Option<std::path::PathBuf>,
+    },
+    /// dma-heaps: list them, or allocate from one.
+    Heap {
+        #[command(subcommand)]
+        cmd: HeapCmd,
+        /// A device tree blob describing the board (default: the built-in board).
+        #[arg(long, global = true)]
+        dtb: Option<std::path::PathBuf>,
+    },
     /// Decode a FastRPC scalars word (the `sc` of an invoke).
     Sc {
         /// The word, hex (0x…) or decimal.
@@ -50,6 +77,20 @@ enum Command {
         /// The code, hex (0x…) or decimal, negative for errno values.
         #[arg(value_parser = parse_i64, allow_hyphen_values = true)]
         code: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HeapCmd {
+    /// List the heaps (/dev/dma_heap/*) with their kind and size.
+    List,
+    /// Allocate SIZE bytes (4096, 64K, 16M, 1G) from heap NAME and report where.
+    Alloc {
+        /// Heap name, e.g. system, default_cma_region, dsp-pool@8b000000.
+        name: String,
+        /// Size, e.g. 4096, 64K, 16M.
+        #[arg(value_parser = info::parse_size)]
+        size: u64,
     },
 }
 
@@ -86,10 +127,19 @@ fn main() -> ExitCode {
             count,
             verbose,
         } => calculator::calculator(&domain, count, verbose),
+        Command::Info { dtb } => info::info(dtb.as_deref()),
+        Command::Heap {
+            cmd: HeapCmd::List,
+            dtb,
+        } => info::heap_list(dtb.as_deref()),
+        Command::Heap {
+            cmd: HeapCmd::Alloc { name, size },
+            dtb,
+        } => info::heap_alloc(dtb.as_deref(), &name, size),
         Command::Sc { word } => {
             let sc = qda_proto::Scalars(word);
-            println!("{sc}");
-            println!(
+            out!("{sc}");
+            out!(
                 "  attr {}  method {}  in buffers {}  out buffers {}  in handles {}  out handles {}  ({} arguments)",
                 sc.attr(),
                 sc.method(),
@@ -103,7 +153,7 @@ fn main() -> ExitCode {
         }
         Command::Error { code } => match i32::try_from(code).or_else(|_| u32::try_from(code).map(|v| v as i32)) {
             Ok(v) => {
-                println!("{}", qda_uapi::aee::describe(v));
+                out!("{}", qda_uapi::aee::describe(v));
                 Ok(())
             }
             Err(_) => Err(format!("{code} does not fit in 32 bits")),

@@ -53,3 +53,44 @@ fn sc_and_error_explain_values() {
     let (ok, out, _) = qda(&["error", "-22"]);
     assert!(ok && out.contains("EINVAL"), "{out}");
 }
+
+#[test]
+fn info_lists_domains_heaps_and_capabilities() {
+    let (ok, out, err) = qda(&["info"]);
+    assert!(ok, "{err}");
+    for want in [
+        "cdsp",
+        "/dev/accel/accel1",
+        "/dev/fastrpc-cdsp-secure",
+        "3×3",
+        "unsigned PD yes",
+        "/dev/dma_heap/system",
+        "default_cma_region",
+        "no-map",
+    ] {
+        assert!(out.contains(want), "missing {want}: {out}");
+    }
+    let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../platforms/qda-virt.dtb");
+    let (ok, out2, _) = qda(&["info", "--dtb", dtb]);
+    assert!(ok && out2.contains("qda-virt.dtb"));
+    let (ok, _, err) = qda(&["info", "--dtb", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")]);
+    assert!(!ok && err.contains("not a valid device tree blob"), "{err}");
+}
+
+#[test]
+fn heap_alloc_reports_placement_and_exhaustion() {
+    let (ok, out, err) = qda(&["heap", "alloc", "dsp-pool@8b000000", "12K"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("physical 0x8b000000") && out.contains("16 KiB of 16 MiB"),
+        "{out}"
+    );
+    let (ok, _, err) = qda(&["heap", "alloc", "dsp-pool@8b000000", "32M"]);
+    assert!(!ok && err.contains("ENOMEM"), "{err}");
+    let (ok, _, err) = qda(&["heap", "alloc", "nosuch", "4K"]);
+    assert!(!ok && err.contains("heaps: system"), "{err}");
+    let (ok, _, err) = qda(&["heap", "alloc", "system", "lots"]);
+    assert!(!ok && err.contains("not a size"), "{err}");
+    let (ok, out, _) = qda(&["heap", "list"]);
+    assert!(ok && out.contains("coherent pool, 16 MiB at 0x8b000000"), "{out}");
+}

@@ -1,0 +1,187 @@
+//! `qda info` and `qda heap`: what a platform has, from the backend in use
+//! (today the embedded platform).
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use qda_driver::mem::BackendKind;
+use qda_driver::{Creds, Driver, DriverConfig, Platform};
+use qda_dsp::Embedded;
+
+fn platform(dtb: Option<&Path>) -> Result<(Platform, String), String> {
+    match dtb {
+        None => Ok((Platform::builtin(), "built-in".into())),
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+            let plat = Platform::from_dtb(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok((plat, p.display().to_string()))
+        }
+    }
+}
+
+fn size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
+    }
+}
+
+/// Start the embedded platform for a board.
+fn start(dtb: Option<&Path>) -> Result<(Embedded, String), String> {
+    let (plat, src) = platform(dtb)?;
+    let drv = Driver::new(DriverConfig::new(plat)).map_err(|e| format!("starting the driver: {e}"))?;
+    let emb = Embedded::with_driver(drv).map_err(|e| format!("starting the DSPs: {e}"))?;
+    Ok((emb, src))
+}
+
+pub fn info(dtb: Option<&Path>) -> Result<(), String> {
+    let (emb, src) = start(dtb)?;
+    let drv = &emb.driver;
+    let p = drv.platform();
+    crate::out!("backend   embedded (driver model and virtual DSPs in this process)");
+    crate::out!("board     {} ({src})", p.model);
+    crate::out!();
+    crate::out!("domains");
+    for d in drv.domains() {
+        let desc = &d.desc;
+        let nodes: Vec<String> = drv
+            .nodes()
+            .iter()
+            .filter(|n| match &n.kind {
+                qda_driver::NodeKind::Accel { domain } | qda_driver::NodeKind::Fastrpc { domain, .. } => {
+                    domain == d.label()
+                }
+                _ => false,
+            })
+            .map(|n| n.path.clone())
+            .collect();
+        crate::out!(
+            "  {:<6} {}  channel {}  {} session{}",
+            d.label(),
+            nodes.join(" "),
+            if desc.non_secure { "non-secure" } else { "secure" },
+            desc.sessions(),
+            if desc.sessions() == 1 { "" } else { "s" }
+        );
+        let cbs: Vec<String> = desc
+            .cbs
+            .iter()
+            .map(|c| {
+                if c.nsessions > 1 {
+                    format!("{}×{}", c.sid, c.nsessions)
+                } else {
+                    c.sid.to_string()
+                }
+            })
+            .collect();
+        crate::out!("         context banks (SID×sessions): {}", cbs.join(", "));
+        if let Some(r) = &desc.memory_region {
+            crate::out!("         memory-region: {r}");
+        }
+        // Capabilities, asked of the DSP through GET_DSP_INFO on the legacy node.
+        let legacy = nodes.iter().find(|n| n.starts_with("/dev/fastrpc-"));
+        if let Some(node) = legacy
+            && let Ok(f) = drv.open(node, Creds::current())
+        {
+            let cap = |id| f.dsp_info(id).unwrap_or(0);
+            crate::out!(
+                "         capabilities: arch v{:x}, HVX 64B×{} 128B×{}, VTCM {}, unsigned PD {}",
+                cap(6),
+                cap(2),
+                cap(3),
+                if cap(5) > 0 {
+                    size(cap(4) as u64 * cap(5) as u64)
+                } else {
+                    "none".into()
+                },
+                if cap(1) != 0 { "yes" } else { "no" }
+            );
+        }
+    }
+    crate::out!();
+    crate::out!("heaps");
+    heaps(drv);
+    Ok(())
+}
+
+fn heaps(drv: &Driver) {
+    for h in drv.heaps() {
+        let u = h.backend.usage();
+        let kind = match h.backend.kind() {
+            BackendKind::System => "system".to_string(),
+            BackendKind::Coherent => "coherent pool".to_string(),
+            BackendKind::Cma => "CMA".to_string(),
+        };
+        let region = drv
+            .platform()
+            .reserved
+            .iter()
+            .find(|r| r.name == h.name || (r.cma_default && h.name == "default_cma_region"));
+        let at = region
+            .and_then(|r| r.base())
+            .map_or(String::new(), |b| format!(" at 0x{b:x}"));
+        let nomap = if region.is_some_and(|r| r.no_map) {
+            ", no-map (no CPU mapping)"
+        } else {
+            ""
+        };
+        let total = u.total.map_or("unbounded".to_string(), size);
+        crate::out!("  /dev/dma_heap/{:<32} {kind}, {total}{at}{nomap}", h.name);
+    }
+}
+
+pub fn heap_list(dtb: Option<&Path>) -> Result<(), String> {
+    let (emb, _) = start(dtb)?;
+    heaps(&emb.driver);
+    Ok(())
+}
+
+/// Parse `4096`, `64K`, `16M`, `1G`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mul) = match s.trim().chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
+        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (examples: 4096, 64K, 16M)"))?;
+    n.checked_mul(mul).ok_or_else(|| format!("'{s}' is too large"))
+}
+
+pub fn heap_alloc(dtb: Option<&Path>, name: &str, bytes: u64) -> Result<(), String> {
+    let (emb, _) = start(dtb)?;
+    let drv = &emb.driver;
+    let path = format!("/dev/dma_heap/{name}");
+    let heap = drv.open(&path, Creds::current()).map_err(|e| {
+        let have: Vec<&str> = drv.heaps().iter().map(|h| h.name.as_str()).collect();
+        format!("{path}: {e} (heaps: {})", have.join(", "))
+    })?;
+    let fd = heap
+        .heap_alloc(bytes, 0, 2 | 0x80000, 0)
+        .map_err(|e| format!("allocating {bytes} bytes from {name}: {e}"))?;
+    let buf = drv.dmabuf(fd.as_fd()).map_err(|e| e.to_string())?;
+    let h = drv.heaps().iter().find(|h| h.name == name).expect("opened");
+    crate::out!(
+        "allocated {} from {path} (dma-buf of {} bytes)",
+        size(bytes),
+        buf.size()
+    );
+    if let Some(phys) = buf.segments().first().and_then(|s| match &s.file {
+        qda_driver::smmu::SegFile::Backing(b) => b.phys(),
+        _ => None,
+    }) {
+        crate::out!("  placed at physical 0x{phys:x}");
+    }
+    let u = h.backend.usage();
+    crate::out!(
+        "  heap usage now {} of {}",
+        size(u.used),
+        u.total.map_or("unbounded".into(), size)
+    );
+    Ok(())
+}
