@@ -27,8 +27,20 @@ mod info;
 #[derive(Debug, Parser)]
 #[command(name = "qda", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
+    /// Force a backend: a real kernel's accel nodes, or the embedded platform
+    /// (default: a kernel node if one answers, else embedded).
+    #[arg(long, global = true, value_enum)]
+    backend: Option<Backend>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Backend {
+    /// /dev/accel/accelN of a real QDA driver.
+    Kernel,
+    /// The driver model and virtual DSPs in this process.
+    Embedded,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,7 +138,13 @@ fn main() -> ExitCode {
             domain,
             count,
             verbose,
-        } => calculator::calculator(&domain, count, verbose),
+        } => {
+            let backend = cli.backend.map(|b| match b {
+                Backend::Kernel => qda::BackendKind::Kernel,
+                Backend::Embedded => qda::BackendKind::Embedded,
+            });
+            calculator::calculator(&domain, count, verbose, backend)
+        }
         Command::Info { dtb } => info::info(dtb.as_deref()),
         Command::Heap {
             cmd: HeapCmd::List,

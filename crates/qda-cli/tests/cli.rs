@@ -28,7 +28,7 @@ fn run_calculator_with_n_and_verbose() {
     assert!(ok);
     assert!(out.contains("Sum = 45") && out.contains("Max value = 9"), "{out}");
     assert!(
-        out.contains("sc 0x02020100") && out.contains("invoke handle 0x8"),
+        out.contains("on the embedded backend") && out.contains("calculator skel opened"),
         "{out}"
     );
 }
@@ -93,4 +93,18 @@ fn heap_alloc_reports_placement_and_exhaustion() {
     assert!(!ok && err.contains("not a size"), "{err}");
     let (ok, out, _) = qda(&["heap", "list"]);
     assert!(ok && out.contains("coherent pool, 16 MiB at 0x8b000000"), "{out}");
+}
+
+#[test]
+fn backends_can_be_forced() {
+    let (ok, out, err) = qda(&["--backend", "embedded", "run", "calculator", "-n", "3"]);
+    assert!(ok && out.contains("Sum = 3"), "{out}{err}");
+    // This machine has no QDA kernel driver: forcing it says so in one line.
+    if !std::path::Path::new("/dev/accel").exists() {
+        let (ok, _, err) = qda(&["--backend", "kernel", "run", "calculator"]);
+        assert!(
+            !ok && err.trim().lines().count() == 1 && err.contains("kernel backend"),
+            "{err}"
+        );
+    }
 }

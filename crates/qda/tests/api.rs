@@ -1,0 +1,100 @@
+//! The client library on the embedded backend.
+
+use std::os::fd::AsFd;
+
+use qda::{Arg, BackendKind, Device, Domain, Error};
+
+const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
+
+fn vector(n: i32) -> Vec<u8> {
+    (0..n).flat_map(i32::to_le_bytes).collect()
+}
+
+#[test]
+fn calculator_through_the_library() {
+    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    assert_eq!(dev.backend(), BackendKind::Embedded);
+    assert_eq!(dev.domain(), Domain::Cdsp);
+    let session = dev.session().unwrap();
+    let calc = session.open(CALC).unwrap();
+    let buf = dev.alloc(4000).unwrap();
+    buf.write(0, &vector(1000)).unwrap();
+    let n = 1000u32.to_le_bytes();
+    let mut sum = [0u8; 8];
+    calc.invoke(2, &mut [Arg::In(&n), Arg::buf_in(&buf, 0, 4000), Arg::Out(&mut sum)])
+        .unwrap();
+    assert_eq!(i64::from_le_bytes(sum), 499_500);
+    let mut max = [0u8; 4];
+    calc.invoke(3, &mut [Arg::In(&n), Arg::buf_in(&buf, 0, 4000), Arg::Out(&mut max)])
+        .unwrap();
+    assert_eq!(i32::from_le_bytes(max), 999);
+    // Inline only, every domain that has the calculator.
+    for d in [Domain::Adsp, Domain::Sdsp, Domain::Gdsp0, Domain::Gdsp1] {
+        let dev = Device::open_on(d, BackendKind::Embedded).unwrap();
+        let calc = dev.session().unwrap().open(CALC).unwrap();
+        let v = vector(10);
+        let n = 10u32.to_le_bytes();
+        let mut sum = [0u8; 8];
+        calc.invoke(2, &mut [Arg::In(&n), Arg::In(&v), Arg::Out(&mut sum)])
+            .unwrap();
+        assert_eq!(i64::from_le_bytes(sum), 45, "{d}");
+    }
+}
+
+#[test]
+fn errors_name_their_cause() {
+    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let session = dev.session().unwrap();
+    let e = session
+        .open("file:///libnope_skel.so?nope_skel_handle_invoke&_modver=1.0")
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Module { text, .. } if text.contains("libnope_skel.so")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("AEE_ENOSUCHMOD"), "{e}");
+    let calc = session.open(CALC).unwrap();
+    let mut out = [0u8; 8];
+    let n = 1u32.to_le_bytes();
+    let e = calc.invoke(2, &mut [Arg::Out(&mut out), Arg::In(&n)]).unwrap_err();
+    assert!(matches!(e, Error::Arg { index: 1, .. }), "{e}");
+    let buf = dev.alloc(16).unwrap();
+    let e = calc
+        .invoke(2, &mut [Arg::In(&n), Arg::buf_in(&buf, 8, 4096), Arg::Out(&mut out)])
+        .unwrap_err();
+    assert!(matches!(e, Error::Arg { index: 1, .. }), "{e}");
+    // A wrong size: the skel answers AEE_EBADPARM.
+    let e = calc
+        .invoke(2, &mut [Arg::In(&n), Arg::In(&[0u8; 8]), Arg::Out(&mut out)])
+        .unwrap_err();
+    assert!(e.to_string().contains("AEE_EBADPARM"), "{e}");
+    assert!(calc.invoke(1, &mut []).is_err(), "method 1 is close");
+    assert!("xdsp".parse::<Domain>().is_err());
+    assert_eq!("gdsp1".parse::<Domain>().unwrap(), Domain::Gdsp1);
+}
+
+#[test]
+fn a_heap_buffer_imported_and_shared_between_devices() {
+    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let emb = qda::embedded_platform().unwrap();
+    let heap = emb
+        .embedded()
+        .driver
+        .open("/dev/dma_heap/system", qda_driver::Creds::current())
+        .unwrap();
+    let fd = heap.heap_alloc(4096, 0, 2, 0).unwrap();
+    let buf = dev.import(fd.as_fd()).unwrap();
+    buf.write(0, &vector(100)).unwrap();
+    // A second device file imports the exported fd: same pages.
+    let other = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let again = other.import(buf.export().unwrap()).unwrap();
+    let mut first = [0u8; 8];
+    again.read(4, &mut first).unwrap();
+    assert_eq!(first, [1, 0, 0, 0, 2, 0, 0, 0]);
+    let calc = other.session().unwrap().open(CALC).unwrap();
+    let n = 100u32.to_le_bytes();
+    let mut sum = [0u8; 8];
+    calc.invoke(2, &mut [Arg::In(&n), Arg::buf_in(&again, 0, 400), Arg::Out(&mut sum)])
+        .unwrap();
+    assert_eq!(i64::from_le_bytes(sum), 4950);
+}
