@@ -108,6 +108,71 @@ fn open(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A client file mapped whole, kept across calls ("mapped once and cached
+/// until unmapped"): most arguments are then a pointer into it, no syscall.
+struct Cached {
+    file: std::fs::File,
+    base: *mut c_void,
+    size: usize,
+}
+// SAFETY: a shared mapping and its file; used only through raw pointers
+// handed to skels, as on the DSP.
+unsafe impl Send for Cached {}
+// SAFETY: as above.
+unsafe impl Sync for Cached {}
+impl Drop for Cached {
+    fn drop(&mut self) {
+        // SAFETY: our own whole-file mapping; no argument of a running call
+        // uses it (the cache only drops entries nobody else holds).
+        unsafe { munmap(self.base, self.size) };
+    }
+}
+
+/// Bounds of the mapping cache.
+const CACHE_FILES: usize = 64;
+const CACHE_BYTES: usize = 256 << 20;
+
+#[derive(Default)]
+struct Cache {
+    files: HashMap<(u64, u64), Arc<Cached>>,
+    order: std::collections::VecDeque<(u64, u64)>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn get(&mut self, ppid: c_int, fd: u32, id: (u64, u64), size: u64) -> Option<Arc<Cached>> {
+        if let Some(c) = self.files.get(&id) {
+            return Some(c.clone());
+        }
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(format!("/proc/{ppid}/fd/{fd}")).ok()?;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let size = size as usize;
+        // SAFETY: a fresh shared mapping of the whole file at an address the
+        // kernel chooses.
+        let base = unsafe { mmap(std::ptr::null_mut(), size.max(1), PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0) };
+        if base as isize == -1 {
+            return None;
+        }
+        let c = Arc::new(Cached { file, base, size: size.max(1) });
+        self.files.insert(id, c.clone());
+        self.order.push_back(id);
+        self.bytes += c.size;
+        // Evict the oldest entries no running call uses.
+        let mut scan = self.order.len();
+        while (self.files.len() > CACHE_FILES || self.bytes > CACHE_BYTES) && scan > 0 {
+            scan -= 1;
+            let Some(old) = self.order.pop_front() else { break };
+            let in_use = self.files.get(&old).is_some_and(|e| Arc::strong_count(e) > 1) || old == id;
+            if in_use {
+                self.order.push_back(old);
+            } else if let Some(e) = self.files.remove(&old) {
+                self.bytes -= e.size;
+            }
+        }
+        Some(c)
+    }
+}
+
 struct Region(*mut c_void, usize);
 impl Drop for Region {
     fn drop(&mut self) {
@@ -116,14 +181,14 @@ impl Drop for Region {
     }
 }
 
-fn invoke(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>, ppid: c_int) -> Option<Vec<u8>> {
+fn invoke(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>, cache: &Mutex<Cache>, ppid: c_int) -> Option<Vec<u8>> {
     let skel_ix = r.u32()? as usize;
     let handle = r.u64()?;
     let sc = r.u32()?;
     let nargs = r.u32()? as usize;
     let mut regions = Vec::new();
     let mut inline: Vec<Vec<u8>> = Vec::new();
-    let mut files = HashMap::new();
+    let mut held: Vec<Arc<Cached>> = Vec::new();
     let mut pra = vec![[0u64; 2]; nargs];
     for a in pra.iter_mut() {
         let kind = r.u32()?;
@@ -146,11 +211,21 @@ fn invoke(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>, ppid: c_int) -> Option<V
         let mut runs = Vec::with_capacity(nruns);
         let mut total = 0u64;
         for _ in 0..nruns {
-            let (fd, off, l) = (r.u32()?, r.u64()?, r.u64()?);
-            runs.push((fd, off, l));
+            let (fd, dev, ino, fsize, off, l) = (r.u32()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+            let c = cache.lock().unwrap_or_else(|e| e.into_inner()).get(ppid, fd, (dev, ino), fsize)?;
+            runs.push((c, off, l));
             total += l;
         }
         if nruns == 0 {
+            continue;
+        }
+        if let [(c, off, l)] = runs.as_slice()
+            && off + l <= c.size as u64
+        {
+            // One run: a pointer into the cached whole-file mapping.
+            a[0] = c.base as u64 + off + lead;
+            a[1] = len;
+            held.push(c.clone());
             continue;
         }
         let prot = PROT_READ | PROT_WRITE;
@@ -161,15 +236,8 @@ fn invoke(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>, ppid: c_int) -> Option<V
         }
         regions.push(Region(base, total as usize));
         let mut at = 0u64;
-        for (fd, off, l) in runs {
-            let file = match files.get(&fd) {
-                Some(f) => f,
-                None => {
-                    let f = std::fs::OpenOptions::new().read(true).write(true).open(format!("/proc/{ppid}/fd/{fd}")).ok()?;
-                    files.entry(fd).or_insert(f)
-                }
-            };
-            let raw = std::os::fd::AsRawFd::as_raw_fd(file);
+        for (c, off, l) in runs {
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&c.file);
             // SAFETY: MAP_FIXED inside our own reservation [base, base+total).
             let p = unsafe { mmap(base.cast::<u8>().add(at as usize).cast(), l as usize, prot, MAP_SHARED | MAP_FIXED, raw, off as i64) };
             if p as isize == -1 {
@@ -197,6 +265,7 @@ fn invoke(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>, ppid: c_int) -> Option<V
     out.extend_from_slice(&pra.get(2).map_or(0, |a| a[0]).to_le_bytes());
     drop(regions);
     drop(inline);
+    drop(held);
     Some(out)
 }
 
@@ -206,6 +275,7 @@ fn main() {
     let mut input = sock.try_clone().expect("dup socket");
     let out = Arc::new(Mutex::new(sock));
     let skels = Arc::new(Mutex::new(Vec::new()));
+    let cache = Arc::new(Mutex::new(Cache::default()));
     // SAFETY: getppid has no preconditions.
     let ppid = unsafe { getppid() };
     loop {
@@ -217,13 +287,13 @@ fn main() {
         if input.read_exact(&mut msg).is_err() {
             return;
         }
-        let (out, skels) = (out.clone(), skels.clone());
+        let (out, skels, cache) = (out.clone(), skels.clone(), cache.clone());
         std::thread::spawn(move || {
             let mut r = Reader(&msg);
             let Some(id) = r.u64() else { return };
             let body = match r.u32() {
                 Some(1) => open(&mut r, &skels),
-                Some(2) => invoke(&mut r, &skels, ppid),
+                Some(2) => invoke(&mut r, &skels, &cache, ppid),
                 _ => None,
             };
             let mut b = id.to_le_bytes().to_vec();

@@ -199,7 +199,12 @@ impl PdProcess {
                     b.extend_from_slice(&len.to_le_bytes());
                     b.extend_from_slice(&(segs.len() as u32).to_le_bytes());
                     for (fd, off, l) in segs {
+                        let (dev, ino) = qda_driver::sys::file_id(fd).map_err(|e| e.to_string())?;
+                        let size = qda_driver::sys::file_size(fd).map_err(|e| e.to_string())?;
                         b.extend_from_slice(&(fd.as_raw_fd() as u32).to_le_bytes());
+                        b.extend_from_slice(&dev.to_le_bytes());
+                        b.extend_from_slice(&ino.to_le_bytes());
+                        b.extend_from_slice(&size.to_le_bytes());
                         b.extend_from_slice(&off.to_le_bytes());
                         b.extend_from_slice(&l.to_le_bytes());
                     }
