@@ -96,15 +96,14 @@ impl Sys for Kernel {
         // command encodes (the caller's contract, as for C callers); the
         // kernel validates everything else.
         let r = unsafe { libc::ioctl(fd, cmd as libc::c_ulong, arg as *mut libc::c_void) };
-        if r < 0 {
+        // -1 with errno is a kernel error; any other value (a DSP's AEE code
+        // such as 0x80000414 is negative as an int) is the call's result.
+        if r == -1 {
             let e = std::io::Error::last_os_error();
-            // A DSP's AEE code comes back as a large value that is not -1.
-            if r == -1 {
-                return Err(qda_driver::Error::new(
-                    Errno(e.raw_os_error().unwrap_or(5)),
-                    format!("ioctl 0x{cmd:08x}"),
-                ));
-            }
+            return Err(qda_driver::Error::new(
+                Errno(e.raw_os_error().unwrap_or(5)),
+                format!("ioctl 0x{cmd:08x}"),
+            ));
         }
         Ok(r as i64)
     }
