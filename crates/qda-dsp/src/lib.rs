@@ -842,4 +842,14 @@ impl Embedded {
         let dsps = VirtualDsp::start_all(&driver)?;
         Ok(Embedded { driver, dsps })
     }
+
+    /// Start DSPs for every domain of `driver` with user PDs run as `mode` says.
+    pub fn with_mode(driver: Driver, mode: PdMode) -> qda_driver::Result<Embedded> {
+        let dsps = driver
+            .domains()
+            .iter()
+            .map(|d| VirtualDsp::start_with(&driver, d.label(), mode))
+            .collect::<qda_driver::Result<_>>()?;
+        Ok(Embedded { driver, dsps })
+    }
 }

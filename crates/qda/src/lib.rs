@@ -196,6 +196,34 @@ struct Inner {
     dev: sys::Dev,
     domain: Domain,
     path: String,
+    /// GEM handle → number of `Buffer`s using it. PRIME gives one handle per
+    /// dma-buf per file, so two imports share a handle; it is closed when
+    /// the last user goes (what Mesa does on top of the same UAPI).
+    handles: std::sync::Mutex<std::collections::HashMap<u32, usize>>,
+}
+
+impl Inner {
+    fn hold(&self, handle: u32) {
+        *self
+            .handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(handle)
+            .or_insert(0) += 1;
+    }
+    fn release(&self, handle: u32) {
+        let mut h = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        let n = h.get_mut(&handle).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if n == Some(0) {
+            h.remove(&handle);
+            drop(h);
+            let mut c = DrmGemClose { handle, pad: 0 };
+            let _ = self.ioctl("GEM_CLOSE", DRM_IOCTL_GEM_CLOSE, &mut c);
+        }
+    }
 }
 
 impl Inner {
@@ -238,6 +266,13 @@ impl Device {
             BackendKind::Kernel => Arc::new(sys::Kernel::default()),
             BackendKind::Embedded => embedded()?,
         };
+        Device::open_with(domain, sys)
+    }
+
+    /// Open `domain` through a given syscall layer (e.g. an embedded
+    /// platform of one's own, as the conformance tests do).
+    pub fn open_with(domain: Domain, sys: Arc<dyn sys::Sys>) -> Result<Device, Error> {
+        let backend = sys.kind();
         let nodes = sys.accel_nodes();
         if nodes.is_empty() {
             return Err(Error::NoDevice {
@@ -252,6 +287,7 @@ impl Device {
                 dev,
                 domain,
                 path,
+                handles: Default::default(),
             });
             let mut q = DrmQdaQuery::default();
             if inner.ioctl("QUERY", DRM_IOCTL_QDA_QUERY, &mut q).is_ok()
@@ -340,6 +376,7 @@ impl Device {
                 return Err(e);
             }
         };
+        self.inner.hold(g.handle);
         Ok(Buffer {
             inner: self.inner.clone(),
             handle: g.handle,
@@ -372,6 +409,7 @@ impl Device {
         })?;
         let cell = OnceLock::new();
         let _ = cell.set(own);
+        self.inner.hold(p.handle);
         Ok(Buffer {
             inner: self.inner.clone(),
             handle: p.handle,
@@ -426,6 +464,56 @@ impl Session {
             inner: self.inner.clone(),
             handle: out.handle,
         })
+    }
+}
+
+impl Session {
+    /// Map a buffer into the PD persistently (`REMOTE_MAP`, ATTR request);
+    /// unmapped when the returned value drops.
+    pub fn map<'b>(&self, buf: &'b Buffer) -> Result<RemoteMap<'b>, Error> {
+        let fd = buf.export()?.as_raw_fd();
+        let mut m = DrmQdaMemMap {
+            request: QDA_MAP_REQUEST_ATTR,
+            fd,
+            size: buf.size as u64,
+            ..Default::default()
+        };
+        self.inner.ioctl("REMOTE_MAP", DRM_IOCTL_QDA_REMOTE_MAP, &mut m)?;
+        Ok(RemoteMap {
+            inner: self.inner.clone(),
+            buf,
+            vaddr: m.vaddrout,
+        })
+    }
+}
+
+/// A buffer mapped into the PD; unmapped on drop.
+#[derive(Debug)]
+pub struct RemoteMap<'b> {
+    inner: Arc<Inner>,
+    buf: &'b Buffer,
+    vaddr: u64,
+}
+
+impl RemoteMap<'_> {
+    /// The DSP virtual address.
+    pub fn vaddr(&self) -> u64 {
+        self.vaddr
+    }
+}
+
+impl Drop for RemoteMap<'_> {
+    fn drop(&mut self) {
+        if let Ok(fd) = self.buf.export() {
+            let mut u = DrmQdaMemUnmap {
+                request: QDA_MUNMAP_REQUEST_ATTR,
+                fd: fd.as_raw_fd(),
+                vaddr: self.vaddr,
+                vaddrout: 0,
+                size: self.buf.size as u64,
+            };
+            let _ = self.inner.ioctl("REMOTE_MUNMAP", DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut u);
+        }
     }
 }
 
@@ -608,11 +696,7 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        let mut c = DrmGemClose {
-            handle: self.handle,
-            pad: 0,
-        };
-        let _ = self.inner.ioctl("GEM_CLOSE", DRM_IOCTL_GEM_CLOSE, &mut c);
+        self.inner.release(self.handle);
     }
 }
 

@@ -1,0 +1,162 @@
+//! One conformance suite, run against every backend this machine can host:
+//! the embedded platform with user PDs as processes, and with PDs as
+//! threads. Each run has a platform of its own and ends by checking that
+//! the driver's live-object counts are zero and the DMA-API checker is quiet.
+//! (The kernel backend needs hardware; qdad joins with issue 5's daemon.)
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use qda::sys::{Emulated, Sys};
+use qda::{Arg, Device, Domain, Error};
+use qda_driver::Driver;
+use qda_dsp::{Embedded, PdMode};
+
+const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
+
+fn backend(mode: PdMode) -> Arc<Emulated> {
+    Arc::new(Emulated::new(
+        Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
+    ))
+}
+
+fn open(sys: &Arc<Emulated>, d: Domain) -> Device {
+    Device::open_with(d, sys.clone() as Arc<dyn Sys>).unwrap()
+}
+
+fn check_clean(sys: &Arc<Emulated>) {
+    let drv = &sys.embedded().driver;
+    let mut s = drv.stats();
+    for _ in 0..200 {
+        if s.is_idle() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        s = drv.stats();
+    }
+    assert!(drv.dma_debug().reports().is_empty(), "{:?}", drv.dma_debug().reports());
+    assert!(s.is_idle(), "{s:?}");
+}
+
+fn sessions_and_invokes(sys: &Arc<Emulated>) {
+    for d in [Domain::Adsp, Domain::Cdsp, Domain::Sdsp, Domain::Gdsp0] {
+        let dev = open(sys, d);
+        let calc = dev.session().unwrap().open(CALC).unwrap();
+        let v: Vec<u8> = (0..100i32).flat_map(i32::to_le_bytes).collect();
+        let n = 100u32.to_le_bytes();
+        let mut sum = [0u8; 8];
+        calc.invoke(2, &mut [Arg::In(&n), Arg::In(&v), Arg::Out(&mut sum)])
+            .unwrap();
+        assert_eq!(i64::from_le_bytes(sum), 4950, "{d}");
+    }
+    check_clean(sys);
+}
+
+fn buffers_by_reference(sys: &Arc<Emulated>) {
+    let dev = open(sys, Domain::Cdsp);
+    let calc = dev.session().unwrap().open(CALC).unwrap();
+    let buf = dev.alloc(64 * 1024).unwrap();
+    let v: Vec<u8> = (0..16384i32).flat_map(i32::to_le_bytes).collect();
+    buf.write(0, &v).unwrap();
+    let n = 1000u32.to_le_bytes();
+    let mut max = [0u8; 4];
+    // A window in the middle of the buffer: elements 5000..6000.
+    calc.invoke(
+        3,
+        &mut [Arg::In(&n), Arg::buf_in(&buf, 20_000, 4000), Arg::Out(&mut max)],
+    )
+    .unwrap();
+    assert_eq!(i32::from_le_bytes(max), 5999);
+    drop((calc, buf, dev));
+    check_clean(sys);
+}
+
+fn prime_dedup(sys: &Arc<Emulated>) {
+    let dev = open(sys, Domain::Cdsp);
+    let a = dev.alloc(4096).unwrap();
+    let b = dev.import(a.export().unwrap()).unwrap();
+    assert_eq!(a.handle(), b.handle(), "our own export comes back as the same handle");
+    drop(a);
+    b.write(0, b"still here").unwrap();
+    let calc = dev.session().unwrap().open(CALC).unwrap();
+    let n = 1u32.to_le_bytes();
+    let mut sum = [0u8; 8];
+    calc.invoke(2, &mut [Arg::In(&n), Arg::buf_in(&b, 0, 4), Arg::Out(&mut sum)])
+        .unwrap();
+    assert_eq!(sum[..4], *b"stil");
+    let other = open(sys, Domain::Cdsp);
+    let c = other.import(b.export().unwrap()).unwrap();
+    let mut got = [0u8; 10];
+    c.read(0, &mut got).unwrap();
+    assert_eq!(&got, b"still here");
+    drop((calc, b, c, other, dev));
+    check_clean(sys);
+}
+
+fn persistent_maps(sys: &Arc<Emulated>) {
+    let dev = open(sys, Domain::Cdsp);
+    let session = dev.session().unwrap();
+    let buf = dev.alloc(8192).unwrap();
+    let m = session.map(&buf).unwrap();
+    assert_ne!(m.vaddr(), 0);
+    let m2 = session.map(&buf).unwrap();
+    assert_ne!(m.vaddr(), m2.vaddr());
+    drop((m, m2));
+    drop((buf, session, dev));
+    check_clean(sys);
+}
+
+fn error_paths(sys: &Arc<Emulated>) {
+    let dev = open(sys, Domain::Cdsp);
+    let session = dev.session().unwrap();
+    assert!(matches!(
+        session.open("file:///libmissing_skel.so?x&_modver=1.0"),
+        Err(Error::Module { .. })
+    ));
+    let calc = session.open(CALC).unwrap();
+    let n = 4u32.to_le_bytes();
+    let mut out = [0u8; 8];
+    let e = calc
+        .invoke(2, &mut [Arg::In(&n), Arg::In(&[0u8; 3]), Arg::Out(&mut out)])
+        .unwrap_err();
+    assert!(matches!(e, Error::Dsp { .. }), "{e}");
+    let heap = sys
+        .embedded()
+        .driver
+        .open("/dev/dma_heap/system", qda_driver::Creds::current())
+        .unwrap();
+    let fd = heap.heap_alloc(4096, 0, 2, 0).unwrap();
+    let imported = dev.import(fd.as_fd()).unwrap();
+    assert_eq!(imported.size(), 4096);
+    let (r, _w) = rustix_pipe();
+    assert_eq!(
+        dev.import(r.as_fd()).unwrap_err().errno(),
+        Some(22),
+        "a pipe is not a dma-buf: EINVAL"
+    );
+    drop((imported, fd, heap, calc, session, dev));
+    check_clean(sys);
+}
+
+fn rustix_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    let (r, w) = std::io::pipe().unwrap();
+    (r.into(), w.into())
+}
+
+macro_rules! conformance {
+    ($($backend:ident: $mode:expr;)*) => {$(
+        mod $backend {
+            use super::*;
+            #[test] fn sessions_and_invokes() { super::sessions_and_invokes(&backend($mode)) }
+            #[test] fn buffers_by_reference() { super::buffers_by_reference(&backend($mode)) }
+            #[test] fn prime_dedup() { super::prime_dedup(&backend($mode)) }
+            #[test] fn persistent_maps() { super::persistent_maps(&backend($mode)) }
+            #[test] fn error_paths() { super::error_paths(&backend($mode)) }
+        }
+    )*};
+}
+
+conformance! {
+    embedded_process_pd: PdMode::Process;
+    embedded_thread_pd: PdMode::Thread;
+}
