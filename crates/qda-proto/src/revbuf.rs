@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::ProtoError;
 
 fn pad8(v: &mut Vec<u8>) {
-    while v.len() % 8 != 0 {
+    while !v.len().is_multiple_of(8) {
         v.push(0);
     }
 }

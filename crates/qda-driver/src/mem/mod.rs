@@ -154,7 +154,7 @@ pub trait MemoryBackend: Send + Sync + fmt::Debug {
 }
 
 fn check_size(size: u64) -> Result<()> {
-    if size == 0 || size % PAGE_SIZE != 0 {
+    if size == 0 || !size.is_multiple_of(PAGE_SIZE) {
         return Err(Error::new(
             Errno::EINVAL,
             format!("allocation size {size} is not a non-zero page multiple"),

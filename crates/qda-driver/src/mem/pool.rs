@@ -228,7 +228,7 @@ impl CoherentPool {
             return Err(outside);
         }
         let page = (off / PAGE_SIZE) as usize;
-        if off % PAGE_SIZE != 0 || page as u64 % run != 0 {
+        if off % PAGE_SIZE != 0 || !(page as u64).is_multiple_of(run) {
             return Err(PoolError::Misaligned {
                 addr: a.addr,
                 order: a.order,

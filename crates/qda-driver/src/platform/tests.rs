@@ -799,7 +799,7 @@ impl St {
         self = self.tok(BEGIN);
         self.0.extend(name);
         self.0.push(0);
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0);
         }
         self
@@ -807,7 +807,7 @@ impl St {
     fn prop(mut self, nameoff: u32, value: &[u8]) -> St {
         self = self.tok(PROP).tok(value.len() as u32).tok(nameoff);
         self.0.extend(value);
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0);
         }
         self

@@ -669,12 +669,11 @@ proptest! {
         let mut seen = vec![None; nbufs];
         plan.unpack(&final_payload, |i, b| { seen[i] = Some(b.to_vec()); Ok(()) }).unwrap();
         for i in inb as usize..nbufs {
-            if let ArgDesc::Inline { len, .. } = descs[i] {
-                if len > 0 {
+            if let ArgDesc::Inline { len, .. } = descs[i]
+                && len > 0 {
                     let expect = d.read_buf(i, &mem).unwrap();
                     prop_assert_eq!(seen[i].as_deref(), Some(&expect[..]));
                 }
-            }
         }
     }
 }
@@ -719,7 +718,7 @@ fn decode_survives_mutated_valid_payloads() {
             let at = (rng.next() % 160) as usize; // the metadata words
             p[at] = rng.next() as u8;
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             p.truncate((rng.next() % good.len() as u64) as usize);
         }
         match decode(Scalars(0x0202_0100), &p) {
