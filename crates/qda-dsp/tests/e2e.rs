@@ -79,6 +79,32 @@ fn calc<F: Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64>(
     out[..out_len].to_vec()
 }
 
+/// Opens the secure CDSP legacy node and creates the default dynamic PD.
+fn legacy_session(drv: &Driver) -> qda_driver::File {
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
+    f
+}
+
+/// An invoke function over the legacy INVOKE ioctl of `f`.
+fn invoker(f: &qda_driver::File) -> impl Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64 + Copy + '_ {
+    move |handle, sc, args| {
+        let mut inv = FastrpcInvoke {
+            handle,
+            sc,
+            args: args.as_mut_ptr() as u64,
+        };
+        ioctl(f, FASTRPC_IOCTL_INVOKE, &mut inv)
+    }
+}
+
 fn assert_clean(drv: &Driver) {
     // DSP threads finishing a call may still hold a payload for a moment.
     let mut s = drv.stats();
@@ -158,23 +184,8 @@ fn calculator_through_the_qda_uapi() {
 fn calculator_through_the_legacy_uapi_with_a_heap_buffer() {
     let drv = Driver::builtin().unwrap();
     let _dsp = VirtualDsp::start_all(&drv).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = FastrpcInvoke {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
-    };
+    let f = legacy_session(&drv);
+    let invoke = invoker(&f);
     let h = open_module(invoke, URI).unwrap();
     let heap = drv.open("/dev/dma_heap/system", Creds::current()).unwrap();
     let buf = heap.heap_alloc(4000, 0, 2 | 0x80000, 0).unwrap();
@@ -226,36 +237,14 @@ fn a_missing_skel_names_itself() {
 fn a_thousand_invokes_from_eight_threads() {
     let drv = Driver::builtin().unwrap();
     let _dsp = VirtualDsp::start_all(&drv).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = FastrpcInvoke {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
-    };
+    let f = legacy_session(&drv);
+    let invoke = invoker(&f);
     let h = open_module(invoke, URI).unwrap();
     std::thread::scope(|s| {
         for t in 0..8u32 {
             let f = &f;
             s.spawn(move || {
-                let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-                    let mut inv = FastrpcInvoke {
-                        handle,
-                        sc,
-                        args: args.as_mut_ptr() as u64,
-                    };
-                    ioctl(f, FASTRPC_IOCTL_INVOKE, &mut inv)
-                };
+                let invoke = invoker(f);
                 for i in 0..125u32 {
                     let n = 1 + (t * 125 + i) % 50;
                     let v: Vec<u8> = (0..n as i32).flat_map(i32::to_le_bytes).collect();
@@ -276,26 +265,8 @@ const TEST_URI: &str = "file:///libcalculator_skel.so?qdatest_skel_handle_invoke
 
 /// A legacy session with the test skel open.
 fn test_session(drv: &Driver) -> (qda_driver::File, u32) {
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    let h = {
-        let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-            let mut inv = FastrpcInvoke {
-                handle,
-                sc,
-                args: args.as_mut_ptr() as u64,
-            };
-            ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
-        };
-        open_module(invoke, TEST_URI).unwrap()
-    };
+    let f = legacy_session(drv);
+    let h = open_module(invoker(&f), TEST_URI).unwrap();
     (f, h)
 }
 
@@ -721,23 +692,8 @@ fn thread_mode_runs_the_calculator() {
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", qda_dsp::PdMode::Thread).unwrap();
     assert_eq!(dsp.mode(), qda_dsp::PdMode::Thread);
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = FastrpcInvoke {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
-    };
+    let f = legacy_session(&drv);
+    let invoke = invoker(&f);
     let h = open_module(invoke, URI).unwrap();
     let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
     let sum = calc(&invoke, h, 2, v.as_ptr(), -1, 1000);
@@ -858,23 +814,8 @@ fn a_rust_skel() {
     for d in &dsps {
         d.register_skel("libreverse_skel.so", std::sync::Arc::new(Reverse));
     }
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = FastrpcInvoke {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
-    };
+    let f = legacy_session(&drv);
+    let invoke = invoker(&f);
     let h = open_module(
         invoke,
         "file:///libreverse_skel.so?reverse_skel_handle_invoke&_modver=1.0",
@@ -950,23 +891,8 @@ fn the_rfc_revision_of_the_qda_uapi() {
 fn an_old_style_skel_entry_point() {
     let drv = Driver::builtin().unwrap();
     let _dsp = VirtualDsp::start_all(&drv).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = FastrpcInvoke {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, FASTRPC_IOCTL_INVOKE, &mut inv)
-    };
+    let f = legacy_session(&drv);
+    let invoke = invoker(&f);
     let h = open_module(invoke, "file:///libcalculator_skel.so?qdaplain_skel_invoke").unwrap();
     let (x, y) = (40u32.to_le_bytes(), 2u32.to_le_bytes());
     let mut s = [0u8; 4];
