@@ -22,6 +22,7 @@
 //! else the embedded platform) or forced with `QDA_BACKEND=kernel|embedded`
 //! or [`Device::open_on`]. (The `qdad` daemon backend comes next.)
 
+pub mod bench;
 pub mod sys;
 
 use std::fmt;

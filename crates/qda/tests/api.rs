@@ -98,3 +98,22 @@ fn a_heap_buffer_imported_and_shared_between_devices() {
         .unwrap();
     assert_eq!(i64::from_le_bytes(sum), 4950);
 }
+
+/// The benchmark workloads run and check their results (so `cargo bench`
+/// and `qda bench` cannot silently measure failing calls).
+#[test]
+fn the_benchmark_workloads_run() {
+    use qda::bench::*;
+    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let other = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let mut w = Invokes::new(&dev, true).unwrap();
+    w.null().unwrap();
+    w.inline().unwrap();
+    w.by_fd_small().unwrap();
+    w.by_fd_large().unwrap();
+    gem_cycle(&dev).unwrap();
+    let b = dev.alloc(4096).unwrap();
+    prime_cycle(&b, &other).unwrap();
+    let small = Invokes::new(&dev, false).unwrap();
+    assert!(matches!(small.by_fd_large(), Err(Error::Usage(_))));
+}

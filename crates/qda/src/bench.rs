@@ -1,0 +1,251 @@
+//! The workloads behind `cargo bench` and `qda bench`, in one place so the
+//! two measure the same thing: invokes of the test skel through the public
+//! API, GEM and PRIME round trips, and the raw baselines they are compared
+//! with (a thread ping-pong, a Unix-socket round trip, a memcpy).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::{Arg, Buffer, Device, Error, RemoteHandle, Session};
+
+/// The test skel: method 5 takes no arguments (a null call), method 3
+/// copies its input into its output, method 6 reads 8 bytes of its input
+/// and writes 16 (constant work whatever the input's size).
+pub const TEST_SKEL: &str = "file:///libcalculator_skel.so?qdatest_skel_handle_invoke&_modver=1.0";
+
+/// An open session with the test skel and buffers for the by-fd calls.
+#[derive(Debug)]
+pub struct Invokes {
+    // Field order is drop order: the handle before its session.
+    skel: RemoteHandle,
+    _session: Session,
+    small: Buffer,
+    large: Option<Buffer>,
+    inline_in: Vec<u8>,
+    inline_out: Vec<u8>,
+}
+
+/// Bytes copied inline each way by [`Invokes::inline`].
+pub const INLINE: usize = 64 * 1024;
+/// The small by-fd buffer.
+pub const SMALL_FD: usize = 4 * 1024;
+/// The large by-fd buffer.
+pub const LARGE_FD: usize = 64 * 1024 * 1024;
+
+impl Invokes {
+    /// Open a session on `dev`, the test skel and a 4 KiB buffer; with
+    /// `large`, a 64 MiB buffer too.
+    pub fn new(dev: &Device, large: bool) -> Result<Invokes, Error> {
+        let session = dev.session()?;
+        let skel = session.open(TEST_SKEL)?;
+        let small = dev.alloc(SMALL_FD)?;
+        small.write(0, &[7u8; 8])?;
+        let large = if large {
+            let b = dev.alloc(LARGE_FD)?;
+            b.write(0, &[7u8; 8])?;
+            Some(b)
+        } else {
+            None
+        };
+        Ok(Invokes {
+            skel,
+            _session: session,
+            small,
+            large,
+            inline_in: vec![0x5a; INLINE],
+            inline_out: vec![0; INLINE],
+        })
+    }
+
+    /// A call with no arguments.
+    pub fn null(&self) -> Result<(), Error> {
+        self.skel.invoke(5, &mut [])
+    }
+
+    /// 64 KiB in and 64 KiB out, copied through the payload.
+    pub fn inline(&mut self) -> Result<(), Error> {
+        self.skel
+            .invoke(3, &mut [Arg::In(&self.inline_in), Arg::Out(&mut self.inline_out)])
+    }
+
+    /// The whole 4 KiB buffer by fd (the skel reads 8 bytes of it).
+    pub fn by_fd_small(&self) -> Result<(), Error> {
+        by_fd(&self.skel, &self.small)
+    }
+
+    /// The whole 64 MiB buffer by fd (the skel reads 8 bytes of it).
+    pub fn by_fd_large(&self) -> Result<(), Error> {
+        match &self.large {
+            Some(b) => by_fd(&self.skel, b),
+            None => Err(Error::Usage("no large buffer: create Invokes with large = true".into())),
+        }
+    }
+}
+
+fn by_fd(skel: &RemoteHandle, buf: &Buffer) -> Result<(), Error> {
+    let mut out = [0u8; 16];
+    skel.invoke(6, &mut [Arg::buf_in(buf, 0, buf.size()), Arg::Out(&mut out)])?;
+    if out[8..] != [7u8; 8] {
+        return Err(Error::Usage(format!(
+            "the skel read {:?}, not the buffer's bytes",
+            &out[8..]
+        )));
+    }
+    Ok(())
+}
+
+/// GEM create, map and close of a 4 KiB buffer.
+pub fn gem_cycle(dev: &Device) -> Result<(), Error> {
+    let b = dev.alloc(SMALL_FD)?;
+    b.write(0, &[1])?;
+    Ok(())
+}
+
+/// PRIME export of `buf` and import on `other` (a second file on the same
+/// domain, so the import is a real one, not the exporter's own handle).
+pub fn prime_cycle(buf: &Buffer, other: &Device) -> Result<(), Error> {
+    let fd = buf.export()?;
+    let imported = other.import(fd)?;
+    drop(imported);
+    Ok(())
+}
+
+/// A thread that answers each message on a channel: the raw cost of the
+/// hand-off the embedded platform makes between a caller and a DSP thread.
+#[derive(Debug)]
+pub struct ThreadPingPong {
+    tx: Option<mpsc::Sender<u64>>,
+    rx: mpsc::Receiver<u64>,
+    peer: Option<JoinHandle<()>>,
+}
+
+impl ThreadPingPong {
+    /// Start the answering thread.
+    pub fn new() -> ThreadPingPong {
+        let (tx, peer_rx) = mpsc::channel::<u64>();
+        let (peer_tx, rx) = mpsc::channel();
+        let peer = std::thread::spawn(move || {
+            while let Ok(v) = peer_rx.recv() {
+                if peer_tx.send(v + 1).is_err() {
+                    break;
+                }
+            }
+        });
+        ThreadPingPong {
+            tx: Some(tx),
+            rx,
+            peer: Some(peer),
+        }
+    }
+
+    /// One round trip.
+    pub fn round_trip(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(1);
+            let _ = self.rx.recv();
+        }
+    }
+}
+
+impl Default for ThreadPingPong {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ThreadPingPong {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(p) = self.peer.take() {
+            let _ = p.join();
+        }
+    }
+}
+
+/// An echo over a Unix stream socket pair: the raw cost of one hop to a
+/// PD host and back (the process-PD path adds this to the thread hand-off).
+#[derive(Debug)]
+pub struct SocketPingPong {
+    ours: UnixStream,
+    peer: Option<JoinHandle<()>>,
+}
+
+impl SocketPingPong {
+    /// Start the echoing thread.
+    pub fn new() -> std::io::Result<SocketPingPong> {
+        let (ours, mut theirs) = UnixStream::pair()?;
+        let peer = std::thread::spawn(move || {
+            let mut b = [0u8; 64];
+            while let Ok(n @ 1..) = theirs.read(&mut b) {
+                if theirs.write_all(&b[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(SocketPingPong { ours, peer: Some(peer) })
+    }
+
+    /// One 64-byte round trip (about a FastRPC message's size).
+    pub fn round_trip(&mut self) -> std::io::Result<()> {
+        let mut b = [0u8; 64];
+        self.ours.write_all(&b)?;
+        self.ours.read_exact(&mut b)
+    }
+}
+
+impl Drop for SocketPingPong {
+    fn drop(&mut self) {
+        let _ = self.ours.shutdown(std::net::Shutdown::Both);
+        if let Some(p) = self.peer.take() {
+            let _ = p.join();
+        }
+    }
+}
+
+/// Run `f` `iters` times after a warm-up of `iters / 10` and return the
+/// median of 5 batches' mean time per call.
+pub fn measure<E>(iters: u32, mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
+    let iters = iters.max(1);
+    for _ in 0..iters / 10 {
+        f()?;
+    }
+    let mut batches = Vec::with_capacity(5);
+    for _ in 0..5 {
+        let t = Instant::now();
+        for _ in 0..iters {
+            f()?;
+        }
+        batches.push(t.elapsed() / iters);
+    }
+    batches.sort();
+    Ok(batches[2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baselines_answer() {
+        ThreadPingPong::new().round_trip();
+        let mut s = SocketPingPong::new().unwrap();
+        s.round_trip().unwrap();
+        let d = measure(10, || Ok::<(), ()>(())).unwrap();
+        assert!(d < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn measure_stops_at_the_first_error() {
+        let mut n = 0;
+        assert_eq!(
+            measure(10, || {
+                n += 1;
+                if n == 3 { Err(n) } else { Ok(()) }
+            }),
+            Err(3)
+        );
+    }
+}
