@@ -13,6 +13,7 @@ macro_rules! out {
 }
 pub(crate) use out;
 
+mod bench;
 mod calculator;
 mod info;
 
@@ -22,6 +23,7 @@ mod info;
 ///   qda run calculator             run the calculator example (sum and max of 0..999)
 ///   qda info                       the board: domains, context banks, capabilities, heaps
 ///   qda heap alloc system 16M      allocate from a dma-heap
+///   qda bench                      invoke, GEM and PRIME latencies beside raw IPC
 ///   qda sc 0x02020100              decode a FastRPC scalars word
 ///   qda error 0x8000040d           explain an AEE code or an ioctl return value
 #[derive(Debug, Parser)]
@@ -78,6 +80,22 @@ enum Command {
         #[arg(long, global = true)]
         dtb: Option<std::path::PathBuf>,
     },
+    /// A quick latency table: invokes (null, 64 KiB inline, by fd), GEM and
+    /// PRIME on the backend in use, beside a thread ping-pong, a Unix-socket
+    /// round trip and a memcpy measured in the same run, with the ratios.
+    ///
+    /// For the full statistics run `cargo bench -p qda`.
+    Bench {
+        /// DSP domain to target.
+        #[arg(long, short, default_value = "cdsp")]
+        domain: String,
+        /// Calls per batch (5 batches, after a warm-up of a tenth).
+        #[arg(short = 'n', long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        iters: u32,
+        /// Skip the 64 MiB buffer.
+        #[arg(long)]
+        no_large: bool,
+    },
     /// Decode a FastRPC scalars word (the `sc` of an invoke).
     Sc {
         /// The word, hex (0x…) or decimal.
@@ -132,19 +150,22 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let backend = cli.backend.map(|b| match b {
+        Backend::Kernel => qda::BackendKind::Kernel,
+        Backend::Embedded => qda::BackendKind::Embedded,
+    });
     let result = match cli.command {
         Command::Run {
             example: Example::Calculator,
             domain,
             count,
             verbose,
-        } => {
-            let backend = cli.backend.map(|b| match b {
-                Backend::Kernel => qda::BackendKind::Kernel,
-                Backend::Embedded => qda::BackendKind::Embedded,
-            });
-            calculator::calculator(&domain, count, verbose, backend)
-        }
+        } => calculator::calculator(&domain, count, verbose, backend),
+        Command::Bench {
+            domain,
+            iters,
+            no_large,
+        } => bench::bench(&domain, iters, !no_large, backend),
         Command::Info { dtb } => info::info(dtb.as_deref()),
         Command::Heap {
             cmd: HeapCmd::List,

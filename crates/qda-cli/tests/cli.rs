@@ -108,3 +108,19 @@ fn backends_can_be_forced() {
         );
     }
 }
+
+#[test]
+fn bench_prints_a_table_with_ratios() {
+    let (ok, out, err) = qda(&["bench", "-n", "3", "--no-large"]);
+    assert!(ok, "{err}");
+    for row in [
+        "thread ping-pong",
+        "null invoke",
+        "× the raw hops",
+        "4 KiB by fd",
+        "PRIME export + import",
+    ] {
+        assert!(out.contains(row), "no '{row}' in:\n{out}");
+    }
+    assert!(!out.lines().any(|l| l.starts_with("64 MiB by fd")), "{out}");
+}

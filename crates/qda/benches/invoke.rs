@@ -100,10 +100,6 @@ mod baseline {
         let src = vec![0x5au8; bench::INLINE];
         let mut dst = vec![0u8; bench::INLINE];
         b.counter(divan::counter::BytesCount::new(2 * bench::INLINE))
-            .bench_local(|| {
-                dst.copy_from_slice(divan::black_box(&src));
-                divan::black_box(&mut dst);
-                dst.copy_from_slice(divan::black_box(&src));
-            });
+            .bench_local(|| bench::copy_in_and_out(&src, &mut dst));
     }
 }

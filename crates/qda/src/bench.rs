@@ -113,6 +113,13 @@ pub fn prime_cycle(buf: &Buffer, other: &Device) -> Result<(), Error> {
     Ok(())
 }
 
+/// Copy `src` into `dst` twice (the bytes an inline call moves in and
+/// out), in a way the optimiser cannot drop.
+pub fn copy_in_and_out(src: &[u8], dst: &mut [u8]) {
+    std::hint::black_box(&mut *dst).copy_from_slice(std::hint::black_box(src));
+    std::hint::black_box(&mut *dst).copy_from_slice(std::hint::black_box(src));
+}
+
 /// A thread that answers each message on a channel: the raw cost of the
 /// hand-off the embedded platform makes between a caller and a DSP thread.
 #[derive(Debug)]
