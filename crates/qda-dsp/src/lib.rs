@@ -22,6 +22,7 @@ pub mod loader;
 pub mod pd;
 pub mod skel;
 mod uri;
+mod workers;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -166,24 +167,34 @@ pub struct VirtualDsp {
     inner: Arc<Inner>,
 }
 
+/// The DSP's end of the channel: messages go to a pool of DSP threads.
 #[derive(Debug)]
-struct Port(Arc<Inner>);
+struct Port {
+    inner: Arc<Inner>,
+    workers: workers::Workers<FastrpcMsg>,
+}
+
+impl Port {
+    fn new(inner: Arc<Inner>) -> Port {
+        let dsp = inner.clone();
+        Port {
+            workers: workers::Workers::new(format!("{}-dsp", inner.label), move |msg| dsp.handle(msg)),
+            inner,
+        }
+    }
+}
 
 impl Transport for Port {
     fn send(&self, msg: &FastrpcMsg) -> qda_driver::Result<()> {
-        let inner = self.0.clone();
-        let msg = *msg;
-        std::thread::Builder::new()
-            .name(format!("{}-dsp", inner.label))
-            .spawn(move || inner.handle(msg))
-            .map_err(|e| Error::new(Errno::ENOMEM, format!("DSP thread: {e}")))?;
-        Ok(())
+        self.workers
+            .submit(*msg)
+            .map_err(|e| Error::new(Errno::ENOMEM, format!("DSP thread: {e}")))
     }
 
     fn shutdown(&self) {
         // Subsystem restart: every process dies, blocked listeners return.
         let procs: Vec<_> = self
-            .0
+            .inner
             .procs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -193,7 +204,7 @@ impl Transport for Port {
         for p in procs {
             p.exit();
         }
-        self.0.root.exit();
+        self.inner.root.exit();
     }
 }
 
@@ -243,7 +254,7 @@ impl VirtualDsp {
             mode,
             builtins: Mutex::new(HashMap::new()),
         });
-        driver.attach_dsp(label, Arc::new(Port(inner.clone())))?;
+        driver.attach_dsp(label, Arc::new(Port::new(inner.clone())))?;
         Ok(VirtualDsp { inner })
     }
 
