@@ -60,10 +60,9 @@ pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<BackendKind>
     let t_sock = bench::measure(iters, || sock.round_trip()).map_err(io)?;
     drop(sock);
     row("unix socket round trip (64 B)", t_sock, None);
-    let src = vec![0x5au8; bench::INLINE];
-    let mut dst = vec![0u8; bench::INLINE];
+    let mut copy = bench::CopyBaseline::new(bench::INLINE);
     let t_copy = bench::measure(iters, || {
-        bench::copy_in_and_out(&src, &mut dst);
+        copy.run();
         Ok::<(), ()>(())
     })
     .map_err(|_| "memcpy".to_string())?;

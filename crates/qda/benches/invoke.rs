@@ -97,9 +97,8 @@ mod baseline {
 
     #[divan::bench]
     fn memcpy_64k_twice(b: divan::Bencher) {
-        let src = vec![0x5au8; bench::INLINE];
-        let mut dst = vec![0u8; bench::INLINE];
+        let mut copy = bench::CopyBaseline::new(bench::INLINE);
         b.counter(divan::counter::BytesCount::new(2 * bench::INLINE))
-            .bench_local(|| bench::copy_in_and_out(&src, &mut dst));
+            .bench_local(|| copy.run());
     }
 }
