@@ -30,16 +30,13 @@ pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<BackendKind>
     let other = open().map_err(|e| e.to_string())?;
     let e = |e: qda::Error| e.to_string();
     let io = |e: std::io::Error| format!("baseline: {e}");
-    let mode = match dev.backend() {
-        BackendKind::Embedded => format!(
-            ", user PDs as {}",
-            if std::env::var("QDA_PD_MODE").is_ok_and(|m| m == "thread") {
-                "threads"
-            } else {
-                "processes (QDA_PD_MODE=thread for threads)"
-            }
-        ),
-        _ => String::new(),
+    // The embedded platform runs user PDs as QDA_PD_MODE says.
+    let embedded = dev.backend() == BackendKind::Embedded;
+    let thread_pds = embedded && qda_dsp::PdMode::from_env() == qda_dsp::PdMode::Thread;
+    let mode = match (embedded, thread_pds) {
+        (true, true) => ", user PDs as threads",
+        (true, false) => ", user PDs as processes (QDA_PD_MODE=thread for threads)",
+        _ => "",
     };
     crate::out!(
         "{domain} on the {} backend ({}){mode}; {iters} calls per batch, median of 5 batches",
@@ -67,11 +64,9 @@ pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<BackendKind>
     })
     .map_err(|_| "memcpy".to_string())?;
     row("memcpy 64 KiB, twice", t_copy, None);
-    let hops = if mode.contains("threads") {
-        t_ping
-    } else {
-        t_ping + t_sock
-    };
+    // The embedded path hands each call to a DSP thread and back; a process
+    // PD adds a socket round trip to the PD host.
+    let hops = if thread_pds { t_ping } else { t_ping + t_sock };
 
     crate::out!("");
     crate::out!("invokes");
