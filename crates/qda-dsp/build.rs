@@ -25,6 +25,7 @@ fn main() {
 
     // The PD host program: std only, compiled with the same rustc.
     println!("cargo:rerun-if-changed=pd-host/main.rs");
+    println!("cargo:rerun-if-changed=src/workers.rs");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let host = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("qda-pd-host");
     let status = std::process::Command::new(rustc)

@@ -3,7 +3,7 @@
 //!
 //! It talks to its DSP over the socket on fd 0. Requests and replies are
 //! little-endian: `u32 len` then `len` bytes, the first `u64` of each being a
-//! request id (replies may come back in any order; requests run on threads).
+//! request id (replies may come back in any order; requests run on a pool of threads).
 //!
 //! * open   (kind 1): path, symbol, handle-style → retval, skel handle, error text
 //! * invoke (kind 2): skel, handle, sc, arguments as runs of the DSP's own
@@ -19,6 +19,10 @@ use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
+
+// The DSP's thread pool, shared with the library (one piece of code).
+#[path = "../src/workers.rs"]
+mod workers;
 
 unsafe extern "C" {
     fn dlopen(filename: *const c_char, flag: c_int) -> *mut c_void;
@@ -278,6 +282,20 @@ fn main() {
     let cache = Arc::new(Mutex::new(Cache::default()));
     // SAFETY: getppid has no preconditions.
     let ppid = unsafe { getppid() };
+    // Requests run on a pool of threads: one may block in a skel while
+    // others go on, and the steady state spawns no thread per request.
+    let pool = workers::Workers::new("pd".into(), move |msg: Vec<u8>| {
+        let mut r = Reader(&msg);
+        let Some(id) = r.u64() else { return };
+        let body = match r.u32() {
+            Some(1) => open(&mut r, &skels),
+            Some(2) => invoke(&mut r, &skels, &cache, ppid),
+            _ => None,
+        };
+        let mut b = id.to_le_bytes().to_vec();
+        b.extend_from_slice(&body.unwrap_or_else(|| 0x8000_040eu32.to_le_bytes().to_vec()));
+        reply(&out, &b);
+    });
     loop {
         let mut len = [0u8; 4];
         if input.read_exact(&mut len).is_err() {
@@ -287,18 +305,8 @@ fn main() {
         if input.read_exact(&mut msg).is_err() {
             return;
         }
-        let (out, skels, cache) = (out.clone(), skels.clone(), cache.clone());
-        std::thread::spawn(move || {
-            let mut r = Reader(&msg);
-            let Some(id) = r.u64() else { return };
-            let body = match r.u32() {
-                Some(1) => open(&mut r, &skels),
-                Some(2) => invoke(&mut r, &skels, &cache, ppid),
-                _ => None,
-            };
-            let mut b = id.to_le_bytes().to_vec();
-            b.extend_from_slice(&body.unwrap_or_else(|| 0x8000_040eu32.to_le_bytes().to_vec()));
-            reply(&out, &b);
-        });
+        if pool.submit(msg).is_err() {
+            return; // no thread to run it: end the PD rather than lose the call silently
+        }
     }
 }
