@@ -135,6 +135,8 @@ pub struct Domain {
     pub channel: Arc<Channel>,
     /// The remote heap given to static PDs (`cctx->remote_heap`), once allocated.
     pub(crate) static_heap: Mutex<Option<(Arc<crate::mem::Backing>, IovaMapping)>>,
+    /// Payload buffers allocated so far (a running total; most calls reuse one).
+    pub(crate) payload_allocs: crate::mem::Counter,
     mm_lock: Mutex<()>,
     removed: AtomicBool,
     session_ids: AtomicI32,
@@ -193,6 +195,9 @@ pub struct Stats {
     pub dma_debug_live: usize,
     /// DMA-API debug errors so far.
     pub dma_debug_errors: usize,
+    /// Invoke payload buffers allocated so far, all domains (a running
+    /// total, not a live count: files keep a few for reuse).
+    pub payloads_allocated: u64,
 }
 
 impl Stats {
@@ -346,6 +351,7 @@ impl Driver {
                 remote_heap,
                 channel: Arc::new(Channel::new(&d.label)),
                 static_heap: Mutex::new(None),
+                payload_allocs: Default::default(),
                 mm_lock: Mutex::new(()),
                 removed: AtomicBool::new(false),
                 session_ids: AtomicI32::new(0),
@@ -432,6 +438,7 @@ impl Driver {
             pinned_exports: i.shared.registry.pinned(),
             dma_debug_live: i.debug.live(),
             dma_debug_errors: i.debug.error_count(),
+            payloads_allocated: i.domains.iter().map(|d| d.payload_allocs.get()).sum(),
         }
     }
 

@@ -55,7 +55,29 @@ pub struct RpcState {
     mem_maps: Mutex<Vec<MemMapEntry>>,
     /// Timeout for user calls (`None`: wait for ever, as the kernel).
     pub user_timeout: Mutex<Option<Duration>>,
+    /// Payload buffers kept between calls (see [`Payload`]).
+    payloads: Mutex<Vec<Payload>>,
 }
+
+/// A payload buffer: coherent memory in the caller's CB and the driver's
+/// CPU view of it. Allocating one per call (a memfd, its pages, two maps)
+/// was most of a small invoke's cost, so each file keeps a few for reuse,
+/// in power-of-two sizes up to [`PAYLOAD_POOL_LARGEST`]. A buffer goes back
+/// to the pool only after the DSP answered: after a timeout or an interrupt
+/// the DSP may still write it, so it is unmapped instead, as before.
+#[derive(Debug)]
+struct Payload {
+    cb: Arc<ContextBank>,
+    cap: u64,
+    map: IovaMapping,
+    cpu: Mapping,
+    _backing: Arc<Backing>,
+}
+
+/// Payload buffers kept per file.
+const PAYLOAD_POOL_MAX: usize = 8;
+/// The largest payload buffer kept for reuse.
+const PAYLOAD_POOL_LARGEST: u64 = 1 << 20;
 
 impl RpcState {
     /// PD type of the file's process on the DSP.
@@ -68,6 +90,7 @@ impl RpcState {
         self.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
         *self.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.payloads.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
     fn set_pd(&self, pd: PdType) {
         self.pd.store(pd as u8, Ordering::Release);
@@ -243,16 +266,20 @@ fn remote_call(
 ) -> Result<i32> {
     let plan = Plan::new(sc, descs)?;
     let size = plan.msg_size();
-    let (backing, map) = c.cb.alloc_coherent(c.domain.backend.as_ref(), size)?;
-    let mut cpu = Mapping::map(backing.fd(), 0, size as usize, true)?;
-    plan.write(cpu.as_mut_slice(), map.dsp_addr(), fill)?;
+    let mut payload = take_payload(c, size)?;
+    let addr = payload.map.dsp_addr();
+    let buf = &mut payload.cpu.as_mut_slice()[..size as usize];
+    // Zeroed, as a fresh coherent allocation is: nothing of an earlier call
+    // shows through an output the DSP does not write.
+    buf.fill(0);
+    plan.write(buf, addr, fill)?;
     let msg = FastrpcMsg {
         client_id: if kernel { 0 } else { c.client_id },
         tid: current_tid(),
         ctx: 0,
         handle,
         sc: sc.0,
-        addr: map.dsp_addr(),
+        addr,
         size,
     };
     let timeout = if kernel {
@@ -261,8 +288,50 @@ fn remote_call(
         *c.rpc.user_timeout.lock().unwrap_or_else(|e| e.into_inner())
     };
     let retval = c.domain.channel.call(msg, c.rpc.pd(), timeout)?;
-    plan.unpack(cpu.as_slice(), sink)?;
+    plan.unpack(&payload.cpu.as_slice()[..size as usize], sink)?;
+    give_payload(c.rpc, payload);
     Ok(retval)
+}
+
+/// A payload buffer of at least `size` bytes in `c`'s CB: the smallest
+/// pooled one that fits, else a new one.
+fn take_payload(c: &Ctx<'_>, size: u64) -> Result<Payload> {
+    {
+        let mut pool = c.rpc.payloads.lock().unwrap_or_else(|e| e.into_inner());
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.cap >= size && Arc::ptr_eq(&p.cb, &c.cb))
+            .min_by_key(|(_, p)| p.cap)
+            .map(|(i, _)| i);
+        if let Some(i) = best {
+            return Ok(pool.swap_remove(i));
+        }
+    }
+    let cap = if size <= PAYLOAD_POOL_LARGEST {
+        size.next_power_of_two().max(sys::PAGE_SIZE)
+    } else {
+        size
+    };
+    let (backing, map) = c.cb.alloc_coherent(c.domain.backend.as_ref(), cap)?;
+    let cpu = Mapping::map(backing.fd(), 0, cap as usize, true)?;
+    c.domain.payload_allocs.inc();
+    Ok(Payload {
+        cb: c.cb.clone(),
+        cap,
+        map,
+        cpu,
+        _backing: backing,
+    })
+}
+
+fn give_payload(rpc: &RpcState, p: Payload) {
+    if p.cap <= PAYLOAD_POOL_LARGEST {
+        let mut pool = rpc.payloads.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < PAYLOAD_POOL_MAX {
+            pool.push(p);
+        }
+    }
 }
 
 /// A kernel-originated call on an owned [`Call`]; outputs by index.

@@ -906,3 +906,36 @@ fn an_old_style_skel_entry_point() {
     drop(f);
     assert_clean(&drv);
 }
+
+/// Payload buffers are reused between calls: after the first few calls no
+/// invoke allocates, and closing the file frees what the pool kept.
+#[test]
+fn payload_buffers_are_reused_and_freed_at_close() {
+    let drv = Driver::builtin().unwrap();
+    let _dsp = VirtualDsp::start_all(&drv).unwrap();
+    let f = legacy_session(&drv);
+    let invoke = invoker(&f);
+    let h = open_module(invoke, URI).unwrap();
+    let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+    let sum = |n: u32| {
+        let s = calc(&invoke, h, 2, v.as_ptr(), -1, n);
+        i64::from_le_bytes(s.try_into().unwrap())
+    };
+    assert_eq!(sum(1000), 499_500);
+    let before = drv.stats();
+    for n in 1..=200u32 {
+        let n = n % 1000 + 1;
+        assert_eq!(sum(n), (n as i64) * (n as i64 - 1) / 2);
+    }
+    let after = drv.stats();
+    assert_eq!(
+        after.payloads_allocated, before.payloads_allocated,
+        "200 calls allocated payloads"
+    );
+    assert_eq!(
+        (after.backings, after.iova_mappings),
+        (before.backings, before.iova_mappings)
+    );
+    drop(f);
+    assert_clean(&drv);
+}
