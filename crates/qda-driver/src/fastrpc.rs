@@ -106,9 +106,11 @@ impl Channel {
     /// Subsystem restart: detach the DSP and fail every pending call with
     /// `EPIPE`; calls made before a new [`Channel::attach`] fail the same way.
     pub fn restart(&self) {
-        if let Some(t) = self.transport.write().unwrap_or_else(|e| e.into_inner()).take() {
-            t.shutdown();
-        }
+        // Detach first (no new sends), fail what is pending, then stop the
+        // DSP. In that order an answer the dying DSP still sends (stopping
+        // it wakes calls blocked inside it) finds the call already failed
+        // and is dropped, as after the kernel's rpmsg remove.
+        let transport = self.transport.write().unwrap_or_else(|e| e.into_inner()).take();
         *self.caps.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         for i in 1..=MAX_CONTEXTS {
@@ -121,6 +123,10 @@ impl Channel {
                 self.freed.notify_one();
             }
             p.cv.notify_all();
+        }
+        drop(t);
+        if let Some(tr) = transport {
+            tr.shutdown();
         }
     }
 
