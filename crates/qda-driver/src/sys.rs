@@ -38,7 +38,8 @@ pub fn memfd(name: &str, size: u64) -> Result<OwnedFd> {
 pub type MapInfo = (u64, u64, (u64, u64), u64);
 
 /// Mappings made through [`Mapping`], by start address: the fast path of
-/// `find_vma` for dma-buf arguments (the maps file is the fallback).
+/// `find_vma` for dma-buf arguments (the maps file is the fallback, for
+/// mappings made some other way).
 static MAPPINGS: Mutex<std::collections::BTreeMap<u64, MapInfo>> = Mutex::new(std::collections::BTreeMap::new());
 
 /// Address ranges of mappings the driver or an in-process DSP makes for
@@ -124,12 +125,16 @@ impl Mapping {
         // SAFETY: a new mapping at an address the kernel chooses cannot alias
         // any Rust object; the fd and bounds are checked by the kernel.
         let p = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, fd, offset)? };
-        Ok(Mapping {
+        let m = Mapping {
             ptr: NonNull::new(p.cast()).expect("mmap never returns NULL on success"),
             len,
             map_len: len,
             writable,
-        })
+        };
+        // What /proc/self/maps would say of it, without reading that file on
+        // every by-fd invoke (it was one open and ~10 reads per call).
+        register_mapping(m.addr(), len as u64, fd, offset);
+        Ok(m)
     }
 
     /// A mapping the driver (or an in-process DSP) makes for itself: it does
