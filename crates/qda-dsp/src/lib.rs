@@ -929,3 +929,68 @@ impl Embedded {
         Ok(Embedded { driver, dsps })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qda_driver::smmu::SegFile;
+    use qda_driver::sys::InternalFd;
+
+    fn file(pages: u64) -> SegFile {
+        SegFile::Fd(Arc::new(InternalFd::new(
+            qda_driver::sys::memfd("t", pages * PAGE_SIZE).unwrap(),
+        )))
+    }
+
+    fn run(f: &SegFile, offset: u64, len: u64) -> Run {
+        Run {
+            file: f.clone(),
+            offset,
+            len,
+        }
+    }
+
+    #[test]
+    fn the_payload_map_cache_hits_only_the_same_range() {
+        let c = MapCache::default();
+        let (a, b) = (file(4), file(4));
+        let (m1, lead) = c.map(&[run(&a, 100, 50)], true).unwrap();
+        assert_eq!(lead, 100);
+        m1.write_at(lead, b"payload").unwrap();
+        // The same range: the same mapping.
+        let (m2, _) = c.map(&[run(&a, 100, 50)], true).unwrap();
+        assert!(Arc::ptr_eq(&m1, &m2));
+        // Another file, another page, or read-only: new mappings.
+        assert!(!Arc::ptr_eq(&m1, &c.map(&[run(&b, 100, 50)], true).unwrap().0));
+        assert!(!Arc::ptr_eq(&m1, &c.map(&[run(&a, PAGE_SIZE, 50)], true).unwrap().0));
+        assert!(!Arc::ptr_eq(&m1, &c.map(&[run(&a, 100, 50)], false).unwrap().0));
+        // A fresh mapping of the range sees the same memory.
+        let mut got = [0u8; 7];
+        c.map(&[run(&a, 100, 50)], false)
+            .unwrap()
+            .0
+            .read_at(lead, &mut got)
+            .unwrap();
+        assert_eq!(&got, b"payload");
+    }
+
+    #[test]
+    fn the_payload_map_cache_is_bounded() {
+        let c = MapCache::default();
+        let f = file(64);
+        let first = c.map(&[run(&f, 0, 8)], true).unwrap().0;
+        for p in 1..=MAP_CACHE_ENTRIES as u64 {
+            c.map(&[run(&f, p * PAGE_SIZE, 8)], true).unwrap();
+        }
+        assert_eq!(c.entries.lock().unwrap().len(), MAP_CACHE_ENTRIES);
+        // The oldest was evicted: mapping it again makes a new mapping.
+        assert!(!Arc::ptr_eq(&first, &c.map(&[run(&f, 0, 8)], true).unwrap().0));
+        // Ranges above the limit are mapped but never kept.
+        let big = file(MAP_CACHE_LARGEST / PAGE_SIZE + 1);
+        let m = c.map(&[run(&big, 0, MAP_CACHE_LARGEST + 1)], true).unwrap().0;
+        assert!(!Arc::ptr_eq(
+            &m,
+            &c.map(&[run(&big, 0, MAP_CACHE_LARGEST + 1)], true).unwrap().0
+        ));
+    }
+}
