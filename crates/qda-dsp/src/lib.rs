@@ -42,36 +42,36 @@ use zerocopy::IntoBytes;
 pub use pd::pd_host_path;
 pub use uri::ModuleUri;
 
-/// DSP-side error codes (`AEE_EOFFSET` 0x80000400 on the DSP).
+/// The AEE codes the virtual DSP returns, in their DSP form (`AEE_EOFFSET`
+/// 0x80000400 + base), as the `i32` a skel returns. The values come from
+/// the one AEE table, [`qda_uapi::aee::AeeCode`].
 pub mod aee {
-    /// Add the DSP offset to a base code.
-    pub const fn dsp(base: u32) -> i32 {
-        (0x8000_0400u32 + base) as i32
-    }
+    use qda_uapi::aee::AeeCode;
+
     /// Process or thread is not in the expected state.
-    pub const EBADSTATE: i32 = dsp(0x0d);
+    pub const EBADSTATE: i32 = AeeCode::EBADSTATE.to_dsp().as_i32();
     /// Invalid parameter.
-    pub const EBADPARM: i32 = dsp(0x0e);
+    pub const EBADPARM: i32 = AeeCode::EBADPARM.to_dsp().as_i32();
     /// API not implemented.
-    pub const EUNSUPPORTED: i32 = dsp(0x14);
+    pub const EUNSUPPORTED: i32 = AeeCode::EUNSUPPORTED.to_dsp().as_i32();
     /// No such module.
-    pub const ENOSUCHMOD: i32 = dsp(0x3e);
+    pub const ENOSUCHMOD: i32 = AeeCode::ENOSUCHMOD.to_dsp().as_i32();
     /// No such symbol.
-    pub const ENOSUCHSYMBOL: i32 = dsp(0x42);
+    pub const ENOSUCHSYMBOL: i32 = AeeCode::ENOSUCHSYMBOL.to_dsp().as_i32();
     /// No such handle.
-    pub const ENOSUCHHANDLE: i32 = dsp(0x46);
+    pub const ENOSUCHHANDLE: i32 = AeeCode::ENOSUCHHANDLE.to_dsp().as_i32();
     /// Bad ELF file.
-    pub const EBADELF: i32 = dsp(0x52);
+    pub const EBADELF: i32 = AeeCode::EBADELF.to_dsp().as_i32();
     /// Bad virtual address (the SMMU refused the payload or an argument).
-    pub const EBADVA: i32 = dsp(0x83);
+    pub const EBADVA: i32 = AeeCode::EBADVA.to_dsp().as_i32();
     /// No such process.
-    pub const ENOSUCHPROCESS: i32 = dsp(0x41);
+    pub const ENOSUCHPROCESS: i32 = AeeCode::ENOSUCHPROCESS.to_dsp().as_i32();
     /// A CPU exception occurred (the PD crashed).
-    pub const ECPUEXCEPTION: i32 = dsp(0x30);
+    pub const ECPUEXCEPTION: i32 = AeeCode::ECPUEXCEPTION.to_dsp().as_i32();
     /// Unable to load (the PD process could not start).
-    pub const EUNABLETOLOAD: i32 = dsp(0x06);
+    pub const EUNABLETOLOAD: i32 = AeeCode::EUNABLETOLOAD.to_dsp().as_i32();
     /// No mapping exists for this address on the DSP.
-    pub const ENOSUCHMAP: i32 = dsp(0x48);
+    pub const ENOSUCHMAP: i32 = AeeCode::ENOSUCHMAP.to_dsp().as_i32();
 }
 
 /// Capabilities a domain reports (attribute id → value).
