@@ -42,6 +42,15 @@ impl SegFile {
             SegFile::Fd(f) => f.as_fd(),
         }
     }
+
+    /// `(st_dev, st_ino)` of the file: a backing's is known, a user memfd's
+    /// is asked with `fstat`.
+    pub fn file_id(&self) -> Result<(u64, u64)> {
+        match self {
+            SegFile::Backing(b) => Ok(b.file_id()),
+            SegFile::Fd(f) => crate::sys::file_id(f.as_fd()),
+        }
+    }
 }
 
 /// A run of a file: `len` bytes at `offset`.

@@ -383,12 +383,17 @@ const MAP_CACHE_LARGEST: u64 = 1 << 20;
 impl MapCache {
     fn map(&self, runs: &[Run], writable: bool) -> qda_driver::Result<(Arc<Mapping>, usize)> {
         let (segs, lead) = aligned_runs(runs);
-        if segs.is_empty() || segs.iter().map(|s| s.2).sum::<u64>() > MAP_CACHE_LARGEST {
-            return map_runs(runs, writable).map(|(m, o)| (Arc::new(m), o));
+        if segs.is_empty() {
+            return Err(Error::new(Errno::EINVAL, "empty translation"));
         }
+        if segs.iter().map(|s| s.2).sum::<u64>() > MAP_CACHE_LARGEST {
+            return Ok((Arc::new(Mapping::assemble_internal(&segs, writable)?), lead));
+        }
+        // A payload is a driver backing: its identity is known, no fstat.
         let key: MapKey = (
-            segs.iter()
-                .map(|(fd, off, len)| Ok((qda_driver::sys::file_id(*fd)?, *off, *len)))
+            runs.iter()
+                .zip(&segs)
+                .map(|(r, (_, off, len))| Ok((r.file.file_id()?, *off, *len)))
                 .collect::<qda_driver::Result<_>>()?,
             writable,
         );
@@ -985,6 +990,8 @@ mod tests {
         assert_eq!(c.entries.lock().unwrap().len(), MAP_CACHE_ENTRIES);
         // The oldest was evicted: mapping it again makes a new mapping.
         assert!(!Arc::ptr_eq(&first, &c.map(&[run(&f, 0, 8)], true).unwrap().0));
+        // Nothing to map is an error, not a cached empty mapping.
+        assert_eq!(c.map(&[], true).unwrap_err().errno, Errno::EINVAL);
         // Ranges above the limit are mapped but never kept.
         let big = file(MAP_CACHE_LARGEST / PAGE_SIZE + 1);
         let m = c.map(&[run(&big, 0, MAP_CACHE_LARGEST + 1)], true).unwrap().0;
