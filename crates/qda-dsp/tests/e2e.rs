@@ -96,12 +96,7 @@ fn legacy_session(drv: &Driver) -> qda_driver::File {
 /// An invoke function over the legacy INVOKE ioctl of `f`.
 fn invoker(f: &qda_driver::File) -> impl Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64 + Copy + '_ {
     move |handle, sc, args| {
-        let mut inv = FastrpcInvoke {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(f, FASTRPC_IOCTL_INVOKE, &mut inv)
+        legacy_invoke(f, handle, sc, args).unwrap_or_else(|e| panic!("INVOKE of handle {handle}: {e}"))
     }
 }
 
