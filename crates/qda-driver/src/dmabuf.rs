@@ -6,17 +6,22 @@
 //! memfd of its size (its pages live in the user's memfds and are reached
 //! through the segment list, see `NOTES-emulation.md`).
 //!
-//! **Lifetime.** The kernel keeps a dma-buf alive while any fd or mapping of
-//! it exists. qda does the same: an export is a fresh open file description
-//! (`open("/proc/self/fd/N")`) handed to the caller, and the registry pins the
-//! object until [`Registry::settle`] finds no fd (other than the driver's own
-//! [`sys::InternalFd`]s) and no mapping of the file left in the process.
-//! Settling scans `/proc/self/fd` and `/proc/self/maps`; it runs on
-//! `Driver::settle` and `Driver::stats`, so a close takes effect there.
-//! (inotify close events were tried first: the kernel merges identical
-//! consecutive events, so two closes in a row count as one.)
+//! **Lifetime.** The kernel keeps a dma-buf alive while any file reference
+//! to it exists: an fd in any process, an fd in flight in a Unix socket, or
+//! a mapping. qda does the same with open-file-description (OFD) locks:
+//! every export is a fresh open file description
+//! (`open("/proc/self/fd/N")`) that takes a shared OFD lock on one byte far
+//! past the buffer ([`sys::mark_export`]). The kernel releases such a lock
+//! only when the description itself is released, i.e. on the last close,
+//! munmap or in-flight drop, in whatever process. The registry pins an
+//! exported object until [`Registry::settle`] probes (`F_OFD_GETLK`, one
+//! syscall per pinned buffer) and finds no export lock left. This works
+//! across processes, so a daemon serving many clients settles exactly.
+//! (Tried before: inotify close events, which the kernel merges when two are
+//! identical and consecutive; then a scan of `/proc/self/fd` and `maps`,
+//! which sees one process only.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -243,7 +248,7 @@ impl DmaBuf {
 
     /// Map the buffer into this process (what `mmap` of the fd gives, and
     /// for udmabufs the assembled segments).
-    pub fn map(&self, writable: bool) -> Result<Mapping> {
+    pub fn map(self: &Arc<Self>, writable: bool) -> Result<Mapping> {
         if !self.cpu_mappable {
             return Err(Error::new(
                 Errno::ENXIO,
@@ -253,17 +258,20 @@ impl DmaBuf {
         if writable && !self.writable {
             return Err(Error::new(Errno::EACCES, "dma-buf was exported read-only"));
         }
+        // The mapping holds an export description, as a mapping of a
+        // dma-buf holds the dma-buf's file.
+        let desc = self.export(true)?;
         match self.segments.as_slice() {
             [s] if matches!(
                 self.exporter,
                 Exporter::Gem(_) | Exporter::Heap(_) | Exporter::Fastrpc(_) | Exporter::Foreign
-            ) =>
+            ) && s.file.file_id()? == self.ino =>
             {
-                Mapping::map(s.file.fd(), s.offset, s.len as usize, writable)
+                Mapping::map(desc.as_fd(), s.offset, s.len as usize, writable)
             }
             segs => {
                 let parts: Vec<_> = segs.iter().map(|s| (s.file.fd(), s.offset, s.len)).collect();
-                Mapping::assemble(&parts, writable, Some(self.file.as_fd()))
+                Mapping::assemble(&parts, writable, Some(desc.as_fd()))
             }
         }
     }
@@ -367,6 +375,9 @@ struct Entry {
     id: u64,
     buf: Weak<DmaBuf>,
     pin: Option<Arc<DmaBuf>>,
+    /// Exports made so far: a settle only unpins if none was made while it
+    /// probed.
+    exports: u64,
 }
 
 /// inode → dma-buf, and the pins that exported fds hold.
@@ -388,6 +399,7 @@ impl Registry {
                 id: buf.id,
                 buf: Arc::downgrade(buf),
                 pin: None,
+                exports: 0,
             },
         );
     }
@@ -400,39 +412,44 @@ impl Registry {
     }
 
     fn export(&self, buf: &Arc<DmaBuf>, flags: OFlags) -> Result<OwnedFd> {
-        // Pin before the fd exists, so a concurrent settle cannot miss it.
+        // Pin and count before the fd exists, so a concurrent settle cannot
+        // miss it.
         if let Some(e) = self.inner.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&buf.ino) {
             e.pin = Some(buf.clone());
+            e.exports += 1;
         }
-        sys::reopen(buf.file.as_fd(), flags)
+        let fd = sys::reopen(buf.file.as_fd(), flags)?;
+        sys::mark_export(fd.as_fd())?;
+        Ok(fd)
     }
 
-    /// Unpin every exported dma-buf the process no longer references outside
-    /// the driver. Returns how many pins were dropped.
+    /// Unpin every exported dma-buf with no export description left in any
+    /// process. Returns how many pins were dropped.
     pub fn settle(&self) -> usize {
-        let pinned: HashSet<(u64, u64)> = self
+        let pinned: Vec<(Arc<DmaBuf>, u64)> = self
             .inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|(_, e)| e.pin.is_some())
-            .map(|(k, _)| *k)
+            .values()
+            .filter_map(|e| Some((e.pin.clone()?, e.exports)))
             .collect();
-        if pinned.is_empty() {
-            return 0;
-        }
-        let held = sys::external_holders(&pinned);
-        let mut released = Vec::new();
-        {
+        // Probe outside the lock; a failed probe keeps the pin.
+        let dead: Vec<(Arc<DmaBuf>, u64)> = pinned
+            .into_iter()
+            .filter(|(b, _)| matches!(sys::exports_alive(b.file.as_fd()), Ok(false)))
+            .collect();
+        let released: Vec<Arc<DmaBuf>> = {
             let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            for ino in pinned.difference(&held) {
-                if let Some(p) = g.get_mut(ino).and_then(|e| e.pin.take()) {
-                    released.push(p);
-                }
-            }
-        }
+            dead.iter()
+                .filter_map(|(b, n)| {
+                    let e = g.get_mut(&b.ino)?;
+                    (e.id == b.id && e.exports == *n).then(|| e.pin.take()).flatten()
+                })
+                .collect()
+        };
         // Drop outside the lock: a release re-enters the registry.
         let n = released.len();
+        drop(dead);
         drop(released);
         n
     }
@@ -509,6 +526,39 @@ mod tests {
         ctx.registry.settle();
         assert!(weak.upgrade().is_none(), "released after the last close");
         assert_eq!(ctx.live.get(), 0);
+    }
+
+    #[test]
+    fn an_export_held_by_another_process_keeps_the_buffer_alive() {
+        let ctx = Shared::new(Arc::new(DmaDebug::new()), Quirks::default()).unwrap();
+        let buf = heap_buf(&ctx, 4096);
+        // Not close-on-exec: the child inherits it.
+        let fd = buf.export(false).unwrap();
+        let weak = Arc::downgrade(&buf);
+        drop(buf);
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        drop(fd);
+        ctx.registry.settle();
+        assert!(weak.upgrade().is_some(), "the child still holds the export");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        ctx.registry.settle();
+        assert!(weak.upgrade().is_none(), "released when the child is gone");
+        assert_eq!(ctx.live.get(), 0);
+    }
+
+    #[test]
+    fn a_mapping_made_by_the_driver_holds_the_buffer() {
+        let ctx = Shared::new(Arc::new(DmaDebug::new()), Quirks::default()).unwrap();
+        let buf = heap_buf(&ctx, 4096);
+        let m = buf.map(true).unwrap();
+        let weak = Arc::downgrade(&buf);
+        drop(buf);
+        ctx.registry.settle();
+        assert!(weak.upgrade().is_some());
+        drop(m);
+        ctx.registry.settle();
+        assert!(weak.upgrade().is_none());
     }
 
     #[test]

@@ -547,7 +547,7 @@ impl Driver {
         if size == 0 || size % PAGE_SIZE != 0 {
             return Err(einval(format!("memfd of {size} bytes is not a whole number of pages")));
         }
-        let file = Arc::new(sys::InternalFd::dup(fd)?);
+        let file = Arc::new(sys::InternalFd::reopen(fd)?);
         DmaBuf::create(
             &self.inner.shared,
             NewDmaBuf {
@@ -1043,7 +1043,7 @@ impl File {
             if size == 0 {
                 continue;
             }
-            let dup = Arc::new(sys::InternalFd::dup(bfd)?);
+            let dup = Arc::new(sys::InternalFd::reopen(bfd)?);
             segments.push(Segment {
                 file: SegFile::Fd(dup),
                 offset: off,

@@ -5,7 +5,6 @@
 //! Every `unsafe` block of the crate lives here, each with its justification.
 #![allow(unsafe_code)]
 
-use std::collections::{BTreeSet, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::Mutex;
@@ -41,15 +40,6 @@ pub type MapInfo = (u64, u64, (u64, u64), u64);
 /// `find_vma` for dma-buf arguments (the maps file is the fallback, for
 /// mappings made some other way).
 static MAPPINGS: Mutex<std::collections::BTreeMap<u64, MapInfo>> = Mutex::new(std::collections::BTreeMap::new());
-
-/// Address ranges of mappings the driver or an in-process DSP makes for
-/// itself: not user references to a dma-buf.
-static INTERNAL_MAPS: Mutex<std::collections::BTreeMap<u64, u64>> = Mutex::new(std::collections::BTreeMap::new());
-
-fn is_internal_addr(addr: u64) -> bool {
-    let m = INTERNAL_MAPS.lock().unwrap_or_else(|e| e.into_inner());
-    m.range(..=addr).next_back().is_some_and(|(s, l)| addr < s + l)
-}
 
 fn register_mapping(start: u64, len: u64, fd: BorrowedFd<'_>, offset: u64) {
     if let Ok(id) = file_id(fd) {
@@ -114,6 +104,16 @@ unsafe impl Sync for Mapping {}
 impl Mapping {
     /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
     pub fn map(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        let m = Mapping::map_internal(fd, offset, len, writable)?;
+        // What /proc/self/maps would say of it, without reading that file on
+        // every by-fd invoke (it was one open and ~10 reads per call).
+        register_mapping(m.addr(), len as u64, fd, offset);
+        Ok(m)
+    }
+
+    /// A mapping the driver (or an in-process DSP) makes for itself: not a
+    /// user's VMA, so `find_vma` ([`find_mapping`]) does not list it.
+    pub fn map_internal(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
         if len == 0 {
             return Err(Error::new(Errno::EINVAL, "mmap of zero bytes"));
         }
@@ -125,37 +125,17 @@ impl Mapping {
         // SAFETY: a new mapping at an address the kernel chooses cannot alias
         // any Rust object; the fd and bounds are checked by the kernel.
         let p = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, fd, offset)? };
-        let m = Mapping {
+        Ok(Mapping {
             ptr: NonNull::new(p.cast()).expect("mmap never returns NULL on success"),
             len,
             map_len: len,
             writable,
-        };
-        // What /proc/self/maps would say of it, without reading that file on
-        // every by-fd invoke (it was one open and ~10 reads per call).
-        register_mapping(m.addr(), len as u64, fd, offset);
-        Ok(m)
-    }
-
-    /// A mapping the driver (or an in-process DSP) makes for itself: it does
-    /// not count as a user reference when dma-buf liveness is settled.
-    pub fn map_internal(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
-        let m = Mapping::map(fd, offset, len, writable)?;
-        INTERNAL_MAPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(m.addr(), m.map_len as u64);
-        Ok(m)
+        })
     }
 
     /// [`Mapping::assemble`] as an internal mapping (see [`Mapping::map_internal`]).
     pub fn assemble_internal(segments: &[(BorrowedFd<'_>, u64, u64)], writable: bool) -> Result<Mapping> {
-        let m = Mapping::assemble(segments, writable, None)?;
-        INTERNAL_MAPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(m.addr(), m.map_len as u64);
-        Ok(m)
+        Mapping::assemble_inner(segments, writable, None, false)
     }
 
     /// A raw pointer to byte `offset` (for handing to C skels, which read and
@@ -167,12 +147,22 @@ impl Mapping {
     /// One contiguous mapping assembled from several fd ranges (a udmabuf over
     /// several memfds): a reserved range, then each segment `MAP_FIXED` over
     /// its part. Offsets and lengths must be page multiples. `marker`, if
-    /// given, is mapped as one inaccessible page after the segments so the
-    /// mapping shows up as a reference to that file in `/proc/self/maps`.
+    /// given, is mapped as one inaccessible page after the segments: the
+    /// mapping then holds that open file (a dma-buf export description), as
+    /// a mapping of a dma-buf holds the dma-buf.
     pub fn assemble(
         segments: &[(BorrowedFd<'_>, u64, u64)],
         writable: bool,
         marker: Option<BorrowedFd<'_>>,
+    ) -> Result<Mapping> {
+        Mapping::assemble_inner(segments, writable, marker, true)
+    }
+
+    fn assemble_inner(
+        segments: &[(BorrowedFd<'_>, u64, u64)],
+        writable: bool,
+        marker: Option<BorrowedFd<'_>>,
+        user: bool,
     ) -> Result<Mapping> {
         let total: u64 = segments.iter().map(|s| s.2).sum();
         if total == 0 || segments.iter().any(|s| s.1 % PAGE_SIZE != 0 || s.2 % PAGE_SIZE != 0) {
@@ -209,7 +199,9 @@ impl Mapping {
                     *off,
                 )?;
             }
-            register_mapping(map.addr() + at as u64, *l, *fd, *off);
+            if user {
+                register_mapping(map.addr() + at as u64, *l, *fd, *off);
+            }
             at += *l as usize;
         }
         if let Some(m) = marker {
@@ -306,10 +298,6 @@ impl Drop for Mapping {
                 m.remove(&k);
             }
         }
-        INTERNAL_MAPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.addr());
         // SAFETY: we own the range [ptr, ptr+map_len) since creation; after this
         // call nothing refers to it (accessors take &self).
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };
@@ -420,27 +408,32 @@ pub fn into_raw(fd: OwnedFd) -> i32 {
     fd.into_raw_fd()
 }
 
-/// Fd numbers the driver holds for itself (backings, dma-buf identity
-/// files, udmabuf segments): a scan for user-held references skips them.
-static INTERNAL_FDS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
-
-/// An fd the driver keeps for itself. Its number is registered so that
-/// [`external_holders`] does not mistake it for a user's reference.
+/// An fd the driver keeps for itself (backings, dma-buf identity files,
+/// udmabuf segments). It never holds an export lock, so it does not keep a
+/// dma-buf alive.
 #[derive(Debug)]
 pub struct InternalFd(OwnedFd);
 
 impl InternalFd {
-    /// Register `fd` as internal.
+    /// Wrap `fd`.
     pub fn new(fd: OwnedFd) -> InternalFd {
-        INTERNAL_FDS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(fd.as_raw_fd());
         InternalFd(fd)
     }
-    /// An internal close-on-exec duplicate of `fd`.
+    /// An internal close-on-exec duplicate of `fd` (the same open file
+    /// description).
     pub fn dup(fd: BorrowedFd<'_>) -> Result<InternalFd> {
         Ok(InternalFd::new(rustix::io::fcntl_dupfd_cloexec(fd, 0)?))
+    }
+    /// An internal new open file description of the user's file `fd`, so
+    /// that keeping it does not keep the user's description (and whatever
+    /// export lock it holds) alive.
+    pub fn reopen(fd: BorrowedFd<'_>) -> Result<InternalFd> {
+        let flags = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
+        match reopen(fd, flags) {
+            Ok(f) => Ok(InternalFd::new(f)),
+            // A read-only file (sealed against writes): share the description.
+            Err(_) => InternalFd::dup(fd),
+        }
     }
 }
 
@@ -450,74 +443,50 @@ impl AsFd for InternalFd {
     }
 }
 
-impl Drop for InternalFd {
-    fn drop(&mut self) {
-        // Unregister first: until the close below, a concurrent scan sees the
-        // number as a user reference, which only errs on keeping alive.
-        INTERNAL_FDS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.0.as_raw_fd());
+/// The byte of a dma-buf's file that every export description read-locks.
+/// Far beyond any buffer, so it never meets a lock an application takes.
+const EXPORT_LOCK_BYTE: i64 = i64::MAX - 1;
+
+fn ofd_lock(fd: BorrowedFd<'_>, cmd: i32, ty: i32) -> Result<libc::flock> {
+    let mut fl = libc::flock {
+        l_type: ty as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: EXPORT_LOCK_BYTE,
+        l_len: 1,
+        l_pid: 0,
+    };
+    // SAFETY: `fl` is a valid, initialised `struct flock` that lives across
+    // the call; F_OFD_SETLK/F_OFD_GETLK read and write only that struct.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error::new(
+            Errno(e.raw_os_error().unwrap_or(5)),
+            "open-file-description lock on a dma-buf",
+        ));
     }
+    Ok(fl)
+}
+
+/// Mark `fd` (a fresh open file description) as an export of its dma-buf:
+/// it takes a shared open-file-description lock on [`EXPORT_LOCK_BYTE`].
+/// The kernel drops that lock when the description is released, that is
+/// when the last fd of it (in any process, in flight in a socket, or held
+/// by a mapping) is gone: exactly when a dma-buf file's last reference
+/// goes.
+pub fn mark_export(fd: BorrowedFd<'_>) -> Result<()> {
+    ofd_lock(fd, libc::F_OFD_SETLK, libc::F_RDLCK).map(|_| ())
+}
+
+/// Whether any export description of `fd`'s file is still alive anywhere
+/// (one `F_OFD_GETLK` probe; `fd` must not itself be an export).
+pub fn exports_alive(fd: BorrowedFd<'_>) -> Result<bool> {
+    Ok(ofd_lock(fd, libc::F_OFD_GETLK, libc::F_WRLCK)?.l_type != libc::F_UNLCK as libc::c_short)
 }
 
 /// glibc's `makedev`, to compare `/proc/self/maps` devices with `st_dev`.
 fn makedev(major: u64, minor: u64) -> u64 {
     ((major & 0xffff_f000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffff_ff00) << 12) | (minor & 0xff)
-}
-
-/// Which of the files `ids` (`(st_dev, st_ino)`) this process still
-/// references outside the driver: through an fd that is not an
-/// [`InternalFd`], or through a memory mapping. This is how the kernel's
-/// "the dma-buf lives while a file or mapping of it exists" is observed from
-/// userspace in one process.
-pub fn external_holders(ids: &HashSet<(u64, u64)>) -> HashSet<(u64, u64)> {
-    let mut held = HashSet::new();
-    if ids.is_empty() {
-        return held;
-    }
-    if let Ok(maps) = std::fs::read_to_string("/proc/self/maps") {
-        for line in maps.lines() {
-            let mut it = line.split_ascii_whitespace();
-            let (Some(range), Some(_), Some(_), Some(dev), Some(ino)) =
-                (it.next(), it.next(), it.next(), it.next(), it.next())
-            else {
-                continue;
-            };
-            let (Some((ma, mi)), Ok(ino)) = (dev.split_once(':'), ino.parse::<u64>()) else {
-                continue;
-            };
-            let (Ok(ma), Ok(mi)) = (u64::from_str_radix(ma, 16), u64::from_str_radix(mi, 16)) else {
-                continue;
-            };
-            let start = range
-                .split_once('-')
-                .and_then(|(a, _)| u64::from_str_radix(a, 16).ok())
-                .unwrap_or(0);
-            let id = (makedev(ma, mi), ino);
-            if ids.contains(&id) && !is_internal_addr(start) {
-                held.insert(id);
-            }
-        }
-    }
-    let internal = INTERNAL_FDS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
-        for e in dir.flatten() {
-            let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            if internal.contains(&n) {
-                continue;
-            }
-            if let Ok(st) = rustix::fs::stat(format!("/proc/self/fd/{n}").as_str()) {
-                let id = (st.st_dev, st.st_ino);
-                if ids.contains(&id) {
-                    held.insert(id);
-                }
-            }
-        }
-    }
-    held
 }
 
 /// True if `fd` refers to a memfd/shmem file (sealing works on those only).
