@@ -10,7 +10,7 @@ use rustix::fs::SealFlags;
 
 use crate::dmabuf::{self, DmaBuf, Exporter, NewDmaBuf, Quirks, Shared};
 use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind};
-use crate::errno::{Errno, Error, Result, ebadf, ebadfd, ebusy, einval, enodev, enoent, enomem};
+use crate::errno::{Errno, Error, Result, ebadfd, ebusy, einval, enodev, enoent, enomem};
 use crate::fastrpc::{Channel, Transport};
 use crate::gem::{GemKind, GemObject, Handles, MMAP_OFFSET_START};
 use crate::invoke::RpcState;
@@ -18,6 +18,7 @@ use crate::mem::{CmaBackend, CoherentBackend, Counter, MemoryBackend, SystemBack
 use crate::platform::{DomainDesc, Platform};
 use crate::smmu::{ContextBank, DmaRecord, IovaMapping, Perm, SegFile, Segment};
 use crate::sys::{self, Mapping, PAGE_SIZE};
+use crate::usermem::UserMemory;
 
 /// Who opened a file (the kernel's `current` at open time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -996,7 +997,7 @@ impl File {
 
     /// `UDMABUF_CREATE_LIST` (and `UDMABUF_CREATE`, a one-item list), with
     /// the kernel's checks and errnos. Returns the new dma-buf fd.
-    pub fn udmabuf_create(&self, flags: u32, items: &[(i32, u64, u64)]) -> Result<OwnedFd> {
+    pub fn udmabuf_create(&self, flags: u32, items: &[(i32, u64, u64)], um: &dyn UserMemory) -> Result<OwnedFd> {
         let FileKind::Udmabuf = &self.inner.kind else {
             return Err(Error::new(Errno::ENOTTY, "not /dev/udmabuf"));
         };
@@ -1025,7 +1026,9 @@ impl File {
         }
         let mut segments = Vec::with_capacity(items.len());
         for (i, &(fd, off, size)) in items.iter().enumerate() {
-            let bfd = sys::borrow_raw(fd).map_err(|_| ebadfd(format!("udmabuf item {i}: fd {fd} is not open")))?;
+            let bfd = um
+                .fd(fd)
+                .map_err(|_| ebadfd(format!("udmabuf item {i}: fd {fd} is not open")))?;
             let seals = rustix::fs::fcntl_get_seals(bfd)
                 .map_err(|_| ebadfd(format!("udmabuf item {i}: fd {fd} is not a memfd")))?;
             if !seals.contains(SealFlags::SHRINK) {
@@ -1098,10 +1101,5 @@ impl File {
         )?;
         // dma_buf_fd(buf, O_ACCMODE): no O_CLOEXEC.
         buf.export(false)
-    }
-
-    /// Whether this legacy file may use `fd` as a dma-buf (for later use).
-    pub fn check_fd(&self, fd: i32) -> Result<BorrowedFd<'static>> {
-        sys::borrow_raw(fd).map_err(|_| ebadf(format!("fd {fd} is not open")))
     }
 }

@@ -159,14 +159,14 @@ impl File {
     /// Map a dma-buf fd for an invoke: QDA imports it through PRIME (the
     /// handle stays in the file, as the posted driver does); the legacy node
     /// keeps a per-file map, as `fastrpc_map_create` does.
-    fn map_fd(&self, c: &Ctx<'_>, fd: i32) -> Result<(Arc<DmaBuf>, u64)> {
+    fn map_fd(&self, c: &Ctx<'_>, fd: i32, um: &dyn UserMemory) -> Result<(Arc<DmaBuf>, u64)> {
         if c.qda && self.driver().qda_revision() == qda_uapi::qda::Revision::Rfc2026Feb {
             // The RFC's `fd` fields are GEM handles of this file.
             let obj = self.gem_object(fd as u32)?;
             let buf = obj.dmabuf(self.driver().shared(), true)?;
             return Ok((buf, obj.dma_addr()));
         }
-        let bfd = sys::borrow_raw(fd)?;
+        let bfd = um.fd(fd)?;
         if c.qda {
             let h = self.prime_fd_to_handle(bfd)?;
             let obj = self.gem_object(h)?;
@@ -199,8 +199,9 @@ impl File {
 
     /// Offset of user pointer `ptr` inside `buf`, from the mapping it lies
     /// in (`vma_lookup`); `EFAULT` if it is not inside a mapping of `buf`.
-    fn dma_offset(buf: &DmaBuf, ptr: u64, fd: i32) -> Result<u64> {
-        let (start, _, id, file_off) = sys::find_mapping(ptr)
+    fn dma_offset(buf: &DmaBuf, ptr: u64, fd: i32, um: &dyn UserMemory) -> Result<u64> {
+        let (start, _, id, file_off) = um
+            .find_vma(ptr)
             .ok_or_else(|| efault(format!("pointer 0x{ptr:x} is not inside a mapping of dma-buf fd {fd}")))?;
         let at = file_off + (ptr - start);
         let mut pos = 0;
@@ -215,15 +216,15 @@ impl File {
         )))
     }
 
-    fn descs(&self, c: &Ctx<'_>, sc: Scalars, args: &[InvokeArg]) -> Result<Vec<ArgDesc>> {
+    fn descs(&self, c: &Ctx<'_>, sc: Scalars, args: &[InvokeArg], um: &dyn UserMemory) -> Result<Vec<ArgDesc>> {
         let nbufs = sc.nbufs();
         let mut out = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
             let is_dma = if c.qda { a.fd > 0 } else { a.fd != 0 && a.fd != -1 };
             if i < nbufs {
                 if is_dma && a.len > 0 {
-                    let (buf, buf_addr) = self.map_fd(c, a.fd)?;
-                    let offset = Self::dma_offset(&buf, a.ptr, a.fd)?;
+                    let (buf, buf_addr) = self.map_fd(c, a.fd, um)?;
+                    let offset = Self::dma_offset(&buf, a.ptr, a.fd, um)?;
                     out.push(ArgDesc::DmaBuf {
                         ptr: a.ptr,
                         len: a.len,
@@ -236,7 +237,7 @@ impl File {
                 }
             } else {
                 let map = if is_dma && a.len > 0 {
-                    let (buf, addr) = self.map_fd(c, a.fd)?;
+                    let (buf, addr) = self.map_fd(c, a.fd, um)?;
                     Some(PhyPage { addr, size: buf.size() })
                 } else {
                     None
@@ -386,7 +387,7 @@ impl File {
         if args.len() != sc.len() {
             return Err(einval(format!("{} arguments for scalars {sc}", args.len())));
         }
-        let descs = self.descs(&c, sc, args)?;
+        let descs = self.descs(&c, sc, args, um)?;
         let ptrs: Vec<u64> = args.iter().map(|a| a.ptr).collect();
         let mut fill = |i: usize, dst: &mut [u8]| {
             um.read(ptrs[i], dst)
@@ -439,8 +440,8 @@ impl File {
         let shell = if filelen == 0 {
             ShellArg::None
         } else if is_dma {
-            let (buf, buf_addr) = self.map_fd(&c, filefd)?;
-            let offset = Self::dma_offset(&buf, file, filefd)?;
+            let (buf, buf_addr) = self.map_fd(&c, filefd, um)?;
+            let offset = Self::dma_offset(&buf, file, filefd, um)?;
             ShellArg::DmaBuf {
                 ptr: file,
                 len: filelen as u64,
@@ -619,9 +620,17 @@ impl File {
 
     /// `FASTRPC_IOCTL_MEM_MAP` / QDA `REMOTE_MAP` (ATTR): map dma-buf `fd`
     /// into the process; `len` bytes from `offset` (0: the whole buffer).
-    pub fn mem_map(&self, fd: i32, offset: u32, flags: u32, vaddrin: u64, len: u64) -> Result<u64> {
+    pub fn mem_map(
+        &self,
+        fd: i32,
+        offset: u32,
+        flags: u32,
+        vaddrin: u64,
+        len: u64,
+        um: &dyn UserMemory,
+    ) -> Result<u64> {
         let c = self.rpc_ctx()?;
-        let (buf, addr) = self.map_fd(&c, fd)?;
+        let (buf, addr) = self.map_fd(&c, fd, um)?;
         let len = if len == 0 { buf.size() } else { len };
         if (offset as u64).checked_add(len).is_none_or(|e| e > buf.size()) {
             return Err(einval(format!(
@@ -664,10 +673,10 @@ impl File {
 
     /// QDA `REMOTE_MAP` with the LEGACY request: the DSP maps the dma-buf's
     /// pages (`size` bytes, 0 = all of it) at a VA it chooses.
-    pub fn qda_map_legacy(&self, fd: i32, flags: u32, vaddrin: u64, size: u64) -> Result<u64> {
+    pub fn qda_map_legacy(&self, fd: i32, flags: u32, vaddrin: u64, size: u64, um: &dyn UserMemory) -> Result<u64> {
         let c = self.rpc_ctx()?;
         let page = if fd > 0 {
-            let (buf, addr) = self.map_fd(&c, fd)?;
+            let (buf, addr) = self.map_fd(&c, fd, um)?;
             let size = if size == 0 { buf.size() } else { size };
             if size > buf.size() {
                 return Err(einval(format!(

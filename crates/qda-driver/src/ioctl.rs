@@ -14,8 +14,6 @@
 //! Facts from `drm_ioctl()`, `dma_heap_ioctl()`, `dma_buf_ioctl()`,
 //! `udmabuf_ioctl()` and `fastrpc_device_ioctl()` of 6.14–6.18-era trees.
 
-use std::os::fd::OwnedFd;
-
 use zerocopy::{FromBytes, IntoBytes, KnownLayout};
 
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_nr, ioc_size, ioc_type};
@@ -23,7 +21,6 @@ use qda_uapi::{dma_buf as ub, dma_heap as uh, drm as ud, fastrpc as uf, qda as u
 
 use crate::driver::{Driver, File, FileKind};
 use crate::errno::{Errno, Error, Result, efault, einval, enodev, enotty};
-use crate::sys;
 use crate::usermem::{UserMemory, read_cstr, read_struct, write_struct};
 
 /// Version numbers `DRM_IOCTL_VERSION` reports (qda's own).
@@ -44,10 +41,6 @@ fn as_struct<T: FromBytes + IntoBytes + KnownLayout>(buf: &mut [u8]) -> &mut T {
     T::mut_from_prefix(buf)
         .expect("buffer holds at least the table's struct size")
         .0
-}
-
-fn put_fd(fd: OwnedFd) -> i32 {
-    sys::into_raw(fd)
 }
 
 impl File {
@@ -114,7 +107,7 @@ impl File {
             uf::FASTRPC_IOCTL_ALLOC_DMA_BUFF => {
                 let mut req: uf::FastrpcAllocDmaBuf = read_struct(um, arg)?;
                 let fd = self.fastrpc_alloc_dma_buf(req.size)?;
-                req.fd = put_fd(fd);
+                req.fd = um.install_fd(fd)?;
                 // If the copy-out faults the fd stays installed (and leaks),
                 // as the CVE-2022-48821 fix chose over a double fput.
                 write_struct(um, arg, &req)?;
@@ -174,7 +167,7 @@ impl File {
                     }
                     uf::FASTRPC_IOCTL_MEM_MAP => {
                         let mut m: uf::FastrpcMemMap = read_struct(um, arg)?;
-                        m.vaddrout = self.mem_map(m.fd, m.offset as u32, m.flags, m.vaddrin, m.length)?;
+                        m.vaddrout = self.mem_map(m.fd, m.offset as u32, m.flags, m.vaddrin, m.length, um)?;
                         write_struct(um, arg, &m)?;
                         Ok(0)
                     }
@@ -213,8 +206,8 @@ impl File {
         match cmd {
             uu::UDMABUF_CREATE => {
                 let c: uu::UdmabufCreate = read_struct(um, arg)?;
-                let fd = self.udmabuf_create(c.flags, &[(c.memfd as i32, c.offset, c.size)])?;
-                Ok(put_fd(fd) as i64)
+                let fd = self.udmabuf_create(c.flags, &[(c.memfd as i32, c.offset, c.size)], um)?;
+                Ok(um.install_fd(fd)? as i64)
             }
             uu::UDMABUF_CREATE_LIST => {
                 let head: uu::UdmabufCreateList = read_struct(um, arg)?;
@@ -234,8 +227,8 @@ impl File {
                         (it.memfd as i32, it.offset, it.size)
                     })
                     .collect();
-                let fd = self.udmabuf_create(head.flags, &items)?;
-                Ok(put_fd(fd) as i64)
+                let fd = self.udmabuf_create(head.flags, &items, um)?;
+                Ok(um.install_fd(fd)? as i64)
             }
             _ => Err(enotty(format!("ioctl 0x{cmd:08x} is not a udmabuf ioctl"))),
         }
@@ -247,7 +240,7 @@ impl Driver {
     /// answer `ENOTTY`, as a kernel without `CONFIG_SYNC_FILE` does (qda has
     /// no fences yet). An fd that is not one of qda's dma-bufs is `ENOTTY`.
     pub fn dmabuf_ioctl(&self, fd: i32, cmd: u32, arg: u64, um: &dyn UserMemory) -> Result<i64> {
-        let bfd = sys::borrow_raw(fd)?;
+        let bfd = um.fd(fd)?;
         let Some(buf) = self.shared().registry.lookup(bfd)? else {
             return Err(enotty(format!("fd {fd} is not a qda dma-buf")));
         };
@@ -353,8 +346,8 @@ fn h_remote_map(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
         return h_no_dsp(f, &mut [], um);
     }
     m.vaddrout = match m.request {
-        uq::QDA_MAP_REQUEST_LEGACY => f.qda_map_legacy(m.fd, m.flags, m.vaddrin, m.size)?,
-        uq::QDA_MAP_REQUEST_ATTR => f.mem_map(m.fd, m.offset, m.flags, m.vaddrin, m.size)?,
+        uq::QDA_MAP_REQUEST_LEGACY => f.qda_map_legacy(m.fd, m.flags, m.vaddrin, m.size, um)?,
+        uq::QDA_MAP_REQUEST_ATTR => f.mem_map(m.fd, m.offset, m.flags, m.vaddrin, m.size, um)?,
         r => return Err(einval(format!("REMOTE_MAP: unknown request {r}"))),
     };
     Ok(0)
@@ -469,22 +462,22 @@ fn h_gem_close(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
     Ok(0)
 }
 
-fn h_prime_handle_to_fd(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
+fn h_prime_handle_to_fd(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
     let p = as_struct::<ud::DrmPrimeHandle>(buf);
-    p.fd = put_fd(f.prime_handle_to_fd(p.handle, p.flags)?);
+    p.fd = um.install_fd(f.prime_handle_to_fd(p.handle, p.flags)?)?;
     Ok(0)
 }
 
-fn h_prime_fd_to_handle(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
+fn h_prime_fd_to_handle(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
     let p = as_struct::<ud::DrmPrimeHandle>(buf);
-    let fd = sys::borrow_raw(p.fd)?;
+    let fd = um.fd(p.fd)?;
     p.handle = f.prime_fd_to_handle(fd)?;
     Ok(0)
 }
 
-fn h_heap_alloc(f: &File, buf: &mut [u8], _: &dyn UserMemory) -> Result<i64> {
+fn h_heap_alloc(f: &File, buf: &mut [u8], um: &dyn UserMemory) -> Result<i64> {
     let a = as_struct::<uh::DmaHeapAllocationData>(buf);
     let fd = f.heap_alloc(a.len, a.fd, a.fd_flags, a.heap_flags)?;
-    a.fd = put_fd(fd) as u32;
+    a.fd = um.install_fd(fd)? as u32;
     Ok(0)
 }

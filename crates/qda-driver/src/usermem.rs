@@ -1,10 +1,17 @@
-//! User memory as the driver reaches it: `copy_from_user` / `copy_to_user`.
+//! The calling process as the driver reaches it, the emulator's `current`:
+//! its memory (`copy_from_user` / `copy_to_user`), its fd table (`fdget`,
+//! `fd_install`) and its mappings (`find_vma`).
 //!
 //! In one process ([`LocalMemory`]) a bad pointer is `EFAULT`, never a crash
-//! (`process_vm_readv` on the own pid). A daemon serving other processes
-//! supplies [`SegmentMemory`]: the client copied the ranges the kernel would
-//! read, and collects what the driver writes back.
+//! (`process_vm_readv` on the own pid), fds are this process's, and VMAs come
+//! from the mapping registry. A daemon serving other processes supplies
+//! [`SegmentMemory`]: the client copied the ranges the kernel would read,
+//! sent the fds the call names (under the client's numbers) and the VMAs its
+//! pointers lie in; it collects what the driver writes and the fds it
+//! installs.
 
+use std::collections::HashMap;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 
 use zerocopy::{FromBytes, Immutable, IntoBytes};
@@ -18,6 +25,18 @@ pub trait UserMemory: Send + Sync {
     fn read(&self, addr: u64, dst: &mut [u8]) -> Result<()>;
     /// `copy_to_user`: `EFAULT` if any byte is not writable.
     fn write(&self, addr: u64, src: &[u8]) -> Result<()>;
+    /// `fdget(n)`: the caller's open file `n`; `EBADF` if there is none.
+    fn fd(&self, n: i32) -> Result<BorrowedFd<'_>> {
+        sys::borrow_raw(n)
+    }
+    /// `fd_install`: give the caller `fd`; returns the number it has there.
+    fn install_fd(&self, fd: OwnedFd) -> Result<i32> {
+        Ok(sys::into_raw(fd))
+    }
+    /// `find_vma` + `vma_lookup`: the file mapping `addr` lies in.
+    fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
+        sys::find_mapping(addr)
+    }
 }
 
 /// Read a UAPI struct from user memory.
@@ -70,13 +89,23 @@ impl UserMemory for LocalMemory {
     }
 }
 
-/// Memory made of copied segments (what a daemon receives from a client).
-/// Reads must fall inside one segment; writes update the segment and are
-/// recorded so they can be sent back.
+/// First number [`SegmentMemory::install_fd`] hands out: above any real fd
+/// (the kernel's `nr_open` ceiling is 2^20), so a client can tell it apart.
+pub const FD_PLACEHOLDER_BASE: i32 = 0x4000_0000;
+
+/// The calling process as a daemon sees it: copied memory segments, the fds
+/// the client sent (under its own numbers), the VMAs it described. Reads
+/// must fall inside one segment; writes update the segment and are recorded
+/// so they can be sent back. Installed fds get placeholder numbers
+/// ([`FD_PLACEHOLDER_BASE`] + i) that the client replaces with the numbers
+/// the fds receive on its side.
 #[derive(Debug, Default)]
 pub struct SegmentMemory {
     segs: Mutex<Vec<(u64, Vec<u8>)>>,
     written: Mutex<Vec<(u64, u64)>>,
+    fds: HashMap<i32, OwnedFd>,
+    vmas: Vec<sys::MapInfo>,
+    installed: Mutex<Vec<OwnedFd>>,
 }
 
 impl SegmentMemory {
@@ -84,12 +113,34 @@ impl SegmentMemory {
     pub fn new(segs: Vec<(u64, Vec<u8>)>) -> Self {
         SegmentMemory {
             segs: Mutex::new(segs),
-            written: Mutex::new(Vec::new()),
+            ..Default::default()
         }
+    }
+    /// With the client's fds, by the numbers it knows them under.
+    pub fn with_fds(mut self, fds: HashMap<i32, OwnedFd>) -> Self {
+        self.fds = fds;
+        self
+    }
+    /// With the client's mappings that its pointers lie in.
+    pub fn with_vmas(mut self, vmas: Vec<sys::MapInfo>) -> Self {
+        self.vmas = vmas;
+        self
     }
     /// The segments (after writes).
     pub fn into_segments(self) -> Vec<(u64, Vec<u8>)> {
         self.segs.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Take the fds the driver installed, in placeholder order.
+    pub fn take_installed(&self) -> Vec<OwnedFd> {
+        std::mem::take(&mut *self.installed.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    /// Read back a segment's bytes.
+    pub fn segment(&self, i: usize) -> Option<Vec<u8>> {
+        self.segs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(i)
+            .map(|s| s.1.clone())
     }
     /// Ranges written, in order.
     pub fn written(&self) -> Vec<(u64, u64)> {
@@ -108,12 +159,18 @@ impl SegmentMemory {
 
 impl UserMemory for SegmentMemory {
     fn read(&self, addr: u64, dst: &mut [u8]) -> Result<()> {
+        if dst.is_empty() {
+            return Ok(());
+        }
         let segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
         let (i, o) = Self::locate(&segs, addr, dst.len())?;
         dst.copy_from_slice(&segs[i].1[o..o + dst.len()]);
         Ok(())
     }
     fn write(&self, addr: u64, src: &[u8]) -> Result<()> {
+        if src.is_empty() {
+            return Ok(());
+        }
         let mut segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
         let (i, o) = Self::locate(&segs, addr, src.len())?;
         segs[i].1[o..o + src.len()].copy_from_slice(src);
@@ -122,6 +179,20 @@ impl UserMemory for SegmentMemory {
             .unwrap_or_else(|e| e.into_inner())
             .push((addr, src.len() as u64));
         Ok(())
+    }
+    fn fd(&self, n: i32) -> Result<BorrowedFd<'_>> {
+        self.fds
+            .get(&n)
+            .map(|f| f.as_fd())
+            .ok_or_else(|| Error::new(Errno::EBADF, format!("fd {n} is not open")))
+    }
+    fn install_fd(&self, fd: OwnedFd) -> Result<i32> {
+        let mut v = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+        v.push(fd);
+        Ok(FD_PLACEHOLDER_BASE + v.len() as i32 - 1)
+    }
+    fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
+        self.vmas.iter().find(|v| addr >= v.0 && addr - v.0 < v.1).copied()
     }
 }
 

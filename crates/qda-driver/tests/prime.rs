@@ -84,7 +84,11 @@ fn foreign_import_maps_every_segment() {
     let b = memfd_sealed(2 * 4096);
     let u = open(&drv, "/dev/udmabuf");
     let ub = u
-        .udmabuf_create(0, &[(a.as_raw_fd(), 4096, 3 * 4096), (b.as_raw_fd(), 0, 2 * 4096)])
+        .udmabuf_create(
+            0,
+            &[(a.as_raw_fd(), 4096, 3 * 4096), (b.as_raw_fd(), 0, 2 * 4096)],
+            &qda_driver::LocalMemory,
+        )
         .unwrap();
     let h = import(&f, ub.as_raw_fd()).unwrap();
     let obj = f.gem_object(h).unwrap();
