@@ -426,6 +426,13 @@ impl Driver {
         }
     }
 
+    /// Observe every FastRPC call on every domain (`None` stops).
+    pub fn set_tracer(&self, t: Option<crate::fastrpc::Tracer>) {
+        for d in self.domains() {
+            d.channel.set_tracer(t.clone());
+        }
+    }
+
     /// Live-object counts (after [`Driver::settle`]).
     pub fn stats(&self) -> Stats {
         self.settle();
@@ -855,12 +862,30 @@ impl File {
     /// `mmap(file, len, offset)` on an accel file: the object at that fake
     /// offset, if this file holds a handle to it.
     pub fn mmap(&self, offset: u64, len: u64, writable: bool) -> Result<Mapping> {
+        let (backing, delta, len) = self.mmap_target(offset, len)?;
+        Mapping::map(backing.fd(), delta, len, writable)
+    }
+
+    /// What [`File::mmap`] would map, for a process elsewhere to map itself
+    /// (the daemon's clients): a new open file description of the object's
+    /// memory (read-only unless `writable`) and the offset in it.
+    pub fn mmap_file(&self, offset: u64, len: u64, writable: bool) -> Result<(OwnedFd, u64)> {
+        let (backing, delta, _) = self.mmap_target(offset, len)?;
+        let mode = if writable {
+            rustix::fs::OFlags::RDWR
+        } else {
+            rustix::fs::OFlags::RDONLY
+        };
+        Ok((sys::reopen(backing.fd(), mode | rustix::fs::OFlags::CLOEXEC)?, delta))
+    }
+
+    fn mmap_target(&self, offset: u64, len: u64) -> Result<(Arc<crate::mem::Backing>, u64, usize)> {
         let a = self.accel()?;
         let obj = {
             let o = a.domain.offsets.lock().unwrap_or_else(|e| e.into_inner());
             o.1.range(..=offset)
                 .next_back()
-                .filter(|(start, (size, _))| offset - **start + len <= *size)
+                .filter(|(start, (size, _))| (offset - **start).checked_add(len).is_some_and(|end| end <= *size))
                 .and_then(|(start, (_, w))| w.upgrade().map(|obj| (offset - start, obj)))
         };
         let (delta, obj) =
@@ -875,7 +900,7 @@ impl File {
             return Err(Error::new(Errno::ENXIO, "mmap: object lives in a no-map region"));
         }
         let len = usize::try_from(len).map_err(|_| einval("mmap: length too large"))?;
-        Mapping::map(backing.fd(), delta, len, writable)
+        Ok((backing.clone(), delta, len))
     }
 
     /// `PRIME_HANDLE_TO_FD`.

@@ -27,6 +27,29 @@ pub trait Transport: Send + Sync + fmt::Debug {
     fn shutdown(&self) {}
 }
 
+/// One FastRPC call as the host saw it, for `--trace` and other observers.
+#[derive(Debug)]
+pub struct CallTrace<'a> {
+    /// Domain label (`cdsp`).
+    pub domain: &'a str,
+    /// The message sent (its `ctx` is the context the call used).
+    pub msg: FastrpcMsg,
+    /// Argument lengths, in scalars order; `by_fd[i]` when argument `i`
+    /// travelled in a dma-buf rather than through the payload.
+    pub lens: &'a [u64],
+    /// Which arguments were dma-bufs.
+    pub by_fd: &'a [bool],
+    /// A kernel-originated call (process management) rather than a user invoke.
+    pub kernel: bool,
+    /// The DSP's return value, or the errno the call failed with.
+    pub result: std::result::Result<i32, Errno>,
+    /// From send to answer.
+    pub elapsed: Duration,
+}
+
+/// Receives every completed call of a channel.
+pub type Tracer = Arc<dyn Fn(&CallTrace<'_>) + Send + Sync>;
+
 /// Timeout of kernel-originated calls (`wait_for_completion_timeout(10 * HZ)`).
 pub const KERNEL_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Context ids per channel: 1..=255 fit the DSP's 8-bit field.
@@ -64,6 +87,16 @@ pub struct Channel {
     layout: CtxLayout,
     /// Cached capability table (attributes 1..=255), per channel.
     pub(crate) caps: Mutex<Option<Vec<u32>>>,
+    tracer: RwLock<TraceSlot>,
+}
+
+#[derive(Default)]
+struct TraceSlot(Option<Tracer>);
+
+impl fmt::Debug for TraceSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "tracing" } else { "off" })
+    }
 }
 
 impl Channel {
@@ -80,7 +113,18 @@ impl Channel {
             freed: Condvar::new(),
             layout: CtxLayout::KERNEL,
             caps: Mutex::new(None),
+            tracer: RwLock::new(TraceSlot(None)),
         }
+    }
+
+    /// Observe every completed call (`None` stops).
+    pub fn set_tracer(&self, t: Option<Tracer>) {
+        self.tracer.write().unwrap_or_else(|e| e.into_inner()).0 = t;
+    }
+
+    /// The current observer.
+    pub fn tracer(&self) -> Option<Tracer> {
+        self.tracer.read().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 
     /// Attach the DSP side (rpmsg probe).

@@ -288,7 +288,23 @@ fn remote_call(
     } else {
         *c.rpc.user_timeout.lock().unwrap_or_else(|e| e.into_inner())
     };
-    let retval = c.domain.channel.call(msg, c.rpc.pd(), timeout)?;
+    let tracer = c.domain.channel.tracer();
+    let start = tracer.as_ref().map(|_| std::time::Instant::now());
+    let r = c.domain.channel.call(msg, c.rpc.pd(), timeout);
+    if let (Some(t), Some(start)) = (tracer, start) {
+        let lens: Vec<u64> = descs.iter().map(|d| d.len()).collect();
+        let by_fd: Vec<bool> = descs.iter().map(|d| !matches!(d, ArgDesc::Inline { .. })).collect();
+        t(&crate::fastrpc::CallTrace {
+            domain: &c.domain.desc.label,
+            msg,
+            lens: &lens,
+            by_fd: &by_fd,
+            kernel,
+            result: r.as_ref().map(|v| *v).map_err(|e| e.errno),
+            elapsed: start.elapsed(),
+        });
+    }
+    let retval = r?;
     plan.unpack(&payload.cpu.as_slice()[..size as usize], sink)?;
     give_payload(c.rpc, payload);
     Ok(retval)
