@@ -715,6 +715,17 @@ impl Drop for FileInner {
 }
 
 impl File {
+    /// Interrupt the calls thread `tid` is waiting in on this file's DSP
+    /// channel, as a signal to that thread would (see
+    /// [`Channel::interrupt`]). Returns how many were interrupted.
+    pub fn interrupt(&self, tid: i32) -> usize {
+        match &self.inner.kind {
+            FileKind::Accel(a) => a.domain.channel.interrupt(tid),
+            FileKind::Fastrpc(f) => f.domain.channel.interrupt(tid),
+            FileKind::Heap(_) | FileKind::Udmabuf => 0,
+        }
+    }
+
     /// Unique id (used as the owner in DMA-debug records).
     pub fn id(&self) -> u64 {
         self.inner.id

@@ -1,0 +1,56 @@
+//! `qdad`: the qda daemon. See `qdad --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// qdad — one emulated QDA platform (driver model and a virtual DSP per
+/// domain) shared by many processes, as a kernel driver is.
+///
+/// Every device node of the platform (/dev/accel/accelN, /dev/fastrpc-*,
+/// /dev/dma_heap/*, /dev/udmabuf) is served on one Unix socket. A
+/// connection is an open file: a client that exits or crashes closes it,
+/// and everything it held is freed. Clients (the qda library, `qda` itself)
+/// find the daemon through QDA_SOCKET or the default socket.
+///
+/// Examples:
+///   qdad                                   built-in board, default socket
+///   qdad --socket /tmp/q.sock --trace      log every FastRPC call
+///   QDA_SOCKET=/tmp/q.sock qda run calculator
+///
+/// SIGTERM, SIGINT or SIGHUP shut it down in order: no new clients, every
+/// client's file closed (calls in flight interrupted), DSPs stopped, socket
+/// removed.
+#[derive(Debug, Parser)]
+#[command(name = "qdad", version, about, long_about, verbatim_doc_comment)]
+struct Args {
+    /// A device tree blob describing the board (default: the built-in board).
+    #[arg(long)]
+    dtb: Option<PathBuf>,
+    /// The socket to listen on (default: $XDG_RUNTIME_DIR/qda/qdad.sock,
+    /// else /run/qda/qdad.sock).
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Log every FastRPC call on stderr, decoded: domain, client, handle,
+    /// method, scalars, argument sizes, result and time.
+    #[arg(long)]
+    trace: bool,
+}
+
+fn main() -> ExitCode {
+    let a = Args::parse();
+    let cfg = qdad::server::Config {
+        dtb: a.dtb,
+        socket: a.socket.unwrap_or_else(qdad::client::default_socket),
+        trace: a.trace,
+        pd_mode: None,
+    };
+    match qdad::server::run(cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qdad: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

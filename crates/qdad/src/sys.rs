@@ -1,0 +1,42 @@
+//! Shutdown signals: blocked in every thread, taken by one `sigwait`.
+#![allow(unsafe_code)]
+
+use std::mem::MaybeUninit;
+
+fn shutdown_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given.
+    unsafe { libc::sigemptyset(set.as_mut_ptr()) };
+    // SAFETY: initialised by sigemptyset just above.
+    let mut set = unsafe { set.assume_init() };
+    for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: `set` is an initialised sigset_t; the signal numbers are valid.
+        unsafe { libc::sigaddset(&mut set, s) };
+    }
+    set
+}
+
+/// Block SIGTERM, SIGINT and SIGHUP in the calling thread; threads it
+/// starts afterwards inherit the mask.
+pub fn block_shutdown_signals() -> std::io::Result<()> {
+    let set = shutdown_set();
+    // SAFETY: `set` is a valid sigset_t; the old mask is not asked for.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(std::io::Error::from_raw_os_error(r));
+    }
+    Ok(())
+}
+
+/// Wait for one of the blocked shutdown signals; returns its number.
+pub fn wait_shutdown_signal() -> i32 {
+    let set = shutdown_set();
+    let mut sig = 0;
+    loop {
+        // SAFETY: `set` is a valid sigset_t and `sig` a valid out pointer.
+        let r = unsafe { libc::sigwait(&set, &mut sig) };
+        if r == 0 {
+            return sig;
+        }
+    }
+}
