@@ -1,5 +1,6 @@
-//! `qda info` and `qda heap`: what a platform has, from the backend in use
-//! (today the embedded platform).
+//! `qda info` and `qda heap`: what a platform has, from the backend in use:
+//! the embedded platform (the built-in board or `--dtb`), or a running qdad
+//! (the board it was started with, read back from it).
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -36,12 +37,105 @@ fn start(dtb: Option<&Path>) -> Result<(Embedded, String), String> {
     Ok((emb, src))
 }
 
-pub fn info(dtb: Option<&Path>) -> Result<(), String> {
-    let (emb, src) = start(dtb)?;
-    let drv = &emb.driver;
+/// Where the board comes from.
+enum Source {
+    Embedded(Embedded, String),
+    Daemon {
+        socket: std::path::PathBuf,
+        info: qdad::client::Info,
+        /// The daemon's board, laid out by a driver of our own (no DSPs):
+        /// the same node names and CBs the daemon has.
+        layout: Driver,
+    },
+}
+
+impl Source {
+    fn open(dtb: Option<&Path>, backend: Option<qda::BackendKind>) -> Result<Source, String> {
+        use qda::BackendKind as B;
+        let daemon = |why_forced: bool| -> Result<Source, String> {
+            if why_forced && dtb.is_some() {
+                return Err(
+                    "--dtb describes a board for the embedded platform; a daemon serves the board \
+                            it was started with (qda daemon --dtb FILE)"
+                        .into(),
+                );
+            }
+            let socket = qdad::client::socket_path();
+            let info = qdad::client::Client::connect(&socket)
+                .and_then(|c| c.info())
+                .map_err(|e| e.to_string())?;
+            let plat = Platform::from_dtb(&info.dtb).map_err(|e| format!("the daemon's board: {e}"))?;
+            let layout = Driver::new(DriverConfig::new(plat)).map_err(|e| format!("laying out the board: {e}"))?;
+            Ok(Source::Daemon { socket, info, layout })
+        };
+        match backend {
+            Some(B::Daemon) => daemon(true),
+            Some(B::Embedded) => start(dtb).map(|(e, s)| Source::Embedded(e, s)),
+            Some(B::Kernel) => Err(
+                "qda info and qda heap read the board from the embedded platform or qdad; \
+                                    a kernel's board is in /sys/class/accel"
+                    .into(),
+            ),
+            None if dtb.is_none() => daemon(false).or_else(|_| start(None).map(|(e, s)| Source::Embedded(e, s))),
+            None => start(dtb).map(|(e, s)| Source::Embedded(e, s)),
+        }
+    }
+
+    fn driver(&self) -> &Driver {
+        match self {
+            Source::Embedded(e, _) => &e.driver,
+            Source::Daemon { layout, .. } => layout,
+        }
+    }
+
+    /// Attributes 1..=6 of a domain's DSP, through its legacy node.
+    fn caps(&self, node: &str) -> Option<[u32; 7]> {
+        let mut out = [0u32; 7];
+        match self {
+            Source::Embedded(e, _) => {
+                let f = e.driver.open(node, Creds::current()).ok()?;
+                for (id, v) in out.iter_mut().enumerate().skip(1) {
+                    *v = f.dsp_info(id as u32).unwrap_or(0);
+                }
+            }
+            Source::Daemon { socket, .. } => {
+                let f = qdad::client::DaemonFile::open(socket, node).ok()?;
+                for (id, v) in out.iter_mut().enumerate().skip(1) {
+                    let mut c = qda_uapi::fastrpc::FastrpcIoctlCapability {
+                        attribute_id: id as u32,
+                        ..Default::default()
+                    };
+                    if f.ioctl(qda_uapi::fastrpc::FASTRPC_IOCTL_GET_DSP_INFO, &mut c as *mut _ as u64)
+                        .is_ok()
+                    {
+                        *v = c.capability;
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+pub fn info(dtb: Option<&Path>, backend: Option<qda::BackendKind>) -> Result<(), String> {
+    let src = Source::open(dtb, backend)?;
+    let drv = src.driver();
     let p = drv.platform();
-    crate::out!("backend   embedded (driver model and virtual DSPs in this process)");
-    crate::out!("board     {} ({src})", p.model);
+    match &src {
+        Source::Embedded(_, from) => {
+            crate::out!("backend   embedded (driver model and virtual DSPs in this process)");
+            crate::out!("board     {} ({from})", p.model);
+        }
+        Source::Daemon { socket, info, .. } => {
+            crate::out!(
+                "backend   daemon: qdad pid {} on {}, user PDs as {}",
+                info.pid,
+                socket.display(),
+                if info.thread_pds { "threads" } else { "processes" }
+            );
+            crate::out!("board     {} ({})", p.model, info.source);
+        }
+    }
     crate::out!();
     crate::out!("domains");
     for d in drv.domains() {
@@ -81,22 +175,20 @@ pub fn info(dtb: Option<&Path>) -> Result<(), String> {
             crate::out!("         memory-region: {r}");
         }
         // Capabilities, asked of the DSP through GET_DSP_INFO on the legacy node.
-        let legacy = nodes.iter().find(|n| n.starts_with("/dev/fastrpc-"));
-        if let Some(node) = legacy
-            && let Ok(f) = drv.open(node, Creds::current())
+        if let Some(node) = nodes.iter().find(|n| n.starts_with("/dev/fastrpc-"))
+            && let Some(cap) = src.caps(node)
         {
-            let cap = |id| f.dsp_info(id).unwrap_or(0);
             crate::out!(
                 "         capabilities: arch v{:x}, HVX 64B×{} 128B×{}, VTCM {}, unsigned PD {}",
-                cap(6),
-                cap(2),
-                cap(3),
-                if cap(5) > 0 {
-                    size(cap(4) as u64 * cap(5) as u64)
+                cap[6],
+                cap[2],
+                cap[3],
+                if cap[5] > 0 {
+                    size(cap[4] as u64 * cap[5] as u64)
                 } else {
                     "none".into()
                 },
-                if cap(1) != 0 { "yes" } else { "no" }
+                if cap[1] != 0 { "yes" } else { "no" }
             );
         }
     }
@@ -132,9 +224,8 @@ fn heaps(drv: &Driver) {
     }
 }
 
-pub fn heap_list(dtb: Option<&Path>) -> Result<(), String> {
-    let (emb, _) = start(dtb)?;
-    heaps(&emb.driver);
+pub fn heap_list(dtb: Option<&Path>, backend: Option<qda::BackendKind>) -> Result<(), String> {
+    heaps(Source::open(dtb, backend)?.driver());
     Ok(())
 }
 
@@ -153,14 +244,44 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mul).ok_or_else(|| format!("'{s}' is too large"))
 }
 
-pub fn heap_alloc(dtb: Option<&Path>, name: &str, bytes: u64) -> Result<(), String> {
-    let (emb, _) = start(dtb)?;
-    let drv = &emb.driver;
+pub fn heap_alloc(dtb: Option<&Path>, backend: Option<qda::BackendKind>, name: &str, bytes: u64) -> Result<(), String> {
+    let src = Source::open(dtb, backend)?;
+    let drv = src.driver();
     let path = format!("/dev/dma_heap/{name}");
-    let heap = drv.open(&path, Creds::current()).map_err(|e| {
-        let have: Vec<&str> = drv.heaps().iter().map(|h| h.name.as_str()).collect();
-        format!("{path}: {e} (heaps: {})", have.join(", "))
-    })?;
+    let have = || {
+        drv.heaps()
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let emb = match &src {
+        Source::Embedded(e, _) => e,
+        Source::Daemon { socket, .. } => {
+            let f = qdad::client::DaemonFile::open(socket, &path)
+                .map_err(|e| format!("{path}: {e} (heaps: {})", have()))?;
+            let mut a = qda_uapi::dma_heap::DmaHeapAllocationData {
+                len: bytes,
+                fd_flags: 2 | 0x80000,
+                ..Default::default()
+            };
+            f.ioctl(qda_uapi::dma_heap::DMA_HEAP_IOCTL_ALLOC, &mut a as *mut _ as u64)
+                .map_err(|e| format!("allocating {bytes} bytes from {name}: {e}"))?;
+            let fd = qda::sys::adopt(a.fd as i32).map_err(|e| e.to_string())?;
+            let got = qda_driver::sys::file_size(fd.as_fd()).map_err(|e| e.to_string())?;
+            crate::out!(
+                "allocated {} from {path} through qdad (dma-buf fd {} of {} bytes, freed when this command exits)",
+                size(bytes),
+                a.fd,
+                got
+            );
+            return Ok(());
+        }
+    };
+    let drv = &emb.driver;
+    let heap = drv
+        .open(&path, Creds::current())
+        .map_err(|e| format!("{path}: {e} (heaps: {})", have()))?;
     let fd = heap
         .heap_alloc(bytes, 0, 2 | 0x80000, 0)
         .map_err(|e| format!("allocating {bytes} bytes from {name}: {e}"))?;

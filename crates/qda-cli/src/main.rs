@@ -22,6 +22,8 @@ mod info;
 /// Examples:
 ///   qda run calculator             run the calculator example (sum and max of 0..999)
 ///   qda info                       the board: domains, context banks, capabilities, heaps
+///   qda daemon --socket S          serve the platform to other processes (see qdad)
+///   QDA_SOCKET=S qda run calculator   run the example through that daemon
 ///   qda heap alloc system 16M      allocate from a dma-heap
 ///   qda bench                      invoke, GEM and PRIME latencies beside raw IPC
 ///   qda sc 0x02020100              decode a FastRPC scalars word
@@ -29,8 +31,10 @@ mod info;
 #[derive(Debug, Parser)]
 #[command(name = "qda", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
-    /// Force a backend: a real kernel's accel nodes, or the embedded platform
-    /// (default: a kernel node if one answers, else embedded).
+    /// Force a backend: a real kernel's accel nodes, a running qdad (its
+    /// socket: QDA_SOCKET, else the default), or the embedded platform
+    /// (default: kernel if a node answers, else qdad if one listens, else
+    /// embedded).
     #[arg(long, global = true, value_enum)]
     backend: Option<Backend>,
     #[command(subcommand)]
@@ -41,6 +45,8 @@ struct Cli {
 enum Backend {
     /// /dev/accel/accelN of a real QDA driver.
     Kernel,
+    /// A running qdad, through its socket.
+    Daemon,
     /// The driver model and virtual DSPs in this process.
     Embedded,
 }
@@ -71,6 +77,19 @@ enum Command {
         /// A device tree blob describing the board (default: the built-in board).
         #[arg(long)]
         dtb: Option<std::path::PathBuf>,
+    },
+    /// Serve the platform to other processes on a Unix socket (the same as
+    /// `qdad`). Runs until SIGTERM or Ctrl-C, then shuts down in order.
+    Daemon {
+        /// A device tree blob describing the board (default: the built-in board).
+        #[arg(long)]
+        dtb: Option<std::path::PathBuf>,
+        /// The socket (default: $XDG_RUNTIME_DIR/qda/qdad.sock, else /run/qda/qdad.sock).
+        #[arg(long)]
+        socket: Option<std::path::PathBuf>,
+        /// Log every FastRPC call on stderr, decoded.
+        #[arg(long)]
+        trace: bool,
     },
     /// dma-heaps: list them, or allocate from one.
     Heap {
@@ -152,6 +171,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let backend = cli.backend.map(|b| match b {
         Backend::Kernel => qda::BackendKind::Kernel,
+        Backend::Daemon => qda::BackendKind::Daemon,
         Backend::Embedded => qda::BackendKind::Embedded,
     });
     let result = match cli.command {
@@ -166,15 +186,21 @@ fn main() -> ExitCode {
             iters,
             no_large,
         } => bench::bench(&domain, iters, !no_large, backend),
-        Command::Info { dtb } => info::info(dtb.as_deref()),
+        Command::Info { dtb } => info::info(dtb.as_deref(), backend),
         Command::Heap {
             cmd: HeapCmd::List,
             dtb,
-        } => info::heap_list(dtb.as_deref()),
+        } => info::heap_list(dtb.as_deref(), backend),
         Command::Heap {
             cmd: HeapCmd::Alloc { name, size },
             dtb,
-        } => info::heap_alloc(dtb.as_deref(), &name, size),
+        } => info::heap_alloc(dtb.as_deref(), backend, &name, size),
+        Command::Daemon { dtb, socket, trace } => qdad::server::run(qdad::server::Config {
+            dtb,
+            socket: socket.unwrap_or_else(qdad::client::default_socket),
+            trace,
+            pd_mode: None,
+        }),
         Command::Sc { word } => {
             let sc = qda_proto::Scalars(word);
             out!("{sc}");

@@ -19,8 +19,9 @@
 //! [`sys::Sys`]: real syscalls for the kernel backend, or the embedded
 //! driver's raw entry point for the embedded backend. Backends are chosen
 //! automatically (a kernel node that answers QUERY with the domain's name,
-//! else the embedded platform) or forced with `QDA_BACKEND=kernel|embedded`
-//! or [`Device::open_on`]. (The `qdad` daemon backend comes next.)
+//! else a running `qdad` found through `QDA_SOCKET` or its default socket,
+//! else the embedded platform) or forced with
+//! `QDA_BACKEND=kernel|daemon|embedded` or [`Device::open_on`].
 
 pub mod bench;
 pub mod sys;
@@ -247,17 +248,19 @@ pub struct Device {
 
 impl Device {
     /// Open `domain` on the best backend: `QDA_BACKEND` if set, else a real
-    /// kernel node if one answers for the domain, else the embedded platform.
+    /// kernel node if one answers for the domain, else a running qdad (its
+    /// socket: `QDA_SOCKET`, else the default), else the embedded platform.
     pub fn open(domain: Domain) -> Result<Device, Error> {
         match std::env::var("QDA_BACKEND").as_deref() {
             Ok("kernel") => Device::open_on(domain, BackendKind::Kernel),
             Ok("embedded") => Device::open_on(domain, BackendKind::Embedded),
+            Ok("daemon") => Device::open_on(domain, BackendKind::Daemon),
             Ok(other) => Err(Error::Usage(format!(
-                "QDA_BACKEND={other}: expected kernel or embedded"
+                "QDA_BACKEND={other}: expected kernel, daemon or embedded"
             ))),
-            Err(_) => {
-                Device::open_on(domain, BackendKind::Kernel).or_else(|_| Device::open_on(domain, BackendKind::Embedded))
-            }
+            Err(_) => Device::open_on(domain, BackendKind::Kernel)
+                .or_else(|_| Device::open_on(domain, BackendKind::Daemon))
+                .or_else(|_| Device::open_on(domain, BackendKind::Embedded)),
         }
     }
 
@@ -266,6 +269,13 @@ impl Device {
         let sys: Arc<dyn sys::Sys> = match backend {
             BackendKind::Kernel => Arc::new(sys::Kernel::default()),
             BackendKind::Embedded => embedded()?,
+            BackendKind::Daemon => {
+                let socket = qdad::client::socket_path();
+                Arc::new(sys::Daemon::connect(&socket).map_err(|e| Error::NoDevice {
+                    domain,
+                    why: e.to_string(),
+                })?)
+            }
         };
         Device::open_with(domain, sys)
     }

@@ -2,7 +2,7 @@
 //! nodes. [`Kernel`] issues real syscalls on `/dev/accel/*`; [`Emulated`]
 //! routes the very same ioctl numbers and argument structs into the embedded
 //! driver's raw UAPI entry, so the library's marshalling is exercised byte
-//! for byte with no hardware.
+//! for byte with no hardware; [`Daemon`] sends them to a running qdad.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ pub enum BackendKind {
     Kernel,
     /// The embedded platform: driver model and virtual DSPs in this process.
     Embedded,
+    /// A running `qdad`, through its socket.
+    Daemon,
 }
 
 impl fmt::Display for BackendKind {
@@ -29,6 +31,7 @@ impl fmt::Display for BackendKind {
         f.write_str(match self {
             BackendKind::Kernel => "kernel",
             BackendKind::Embedded => "embedded",
+            BackendKind::Daemon => "daemon",
         })
     }
 }
@@ -174,6 +177,79 @@ impl Sys for Emulated {
     }
     fn mmap(&self, dev: Dev, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
         self.file(dev)?.mmap(offset, len as u64, true)
+    }
+    fn close(&self, dev: Dev) {
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(&dev);
+    }
+}
+
+/// A running qdad: every device file is a connection to its socket (a real
+/// fd of this process, whose number is the [`Dev`]).
+#[derive(Debug)]
+pub struct Daemon {
+    socket: std::path::PathBuf,
+    nodes: Vec<(String, String)>,
+    files: Mutex<HashMap<Dev, std::sync::Arc<qdad::client::DaemonFile>>>,
+}
+
+impl Daemon {
+    /// Connect to the daemon at `socket` and learn its nodes.
+    pub fn connect(socket: &std::path::Path) -> Result<Daemon, qda_driver::Error> {
+        let nodes = qdad::client::Client::connect(socket)?.nodes()?;
+        Ok(Daemon {
+            socket: socket.to_path_buf(),
+            nodes,
+            files: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The socket.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
+    /// A control connection (info, stats, dma-buf ioctls).
+    pub fn client(&self) -> Result<qdad::client::Client, qda_driver::Error> {
+        qdad::client::Client::connect(&self.socket)
+    }
+
+    /// The file, cloned out of the table so calls on one device run
+    /// concurrently.
+    fn file(&self, dev: Dev) -> Result<std::sync::Arc<qdad::client::DaemonFile>, qda_driver::Error> {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&dev)
+            .cloned()
+            .ok_or_else(|| qda_driver::Error::new(Errno::EBADF, "device not open"))
+    }
+}
+
+impl Sys for Daemon {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Daemon
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|(_, k)| k == "accel")
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+    fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
+        let f = qdad::client::DaemonFile::open(&self.socket, path)?;
+        let n = f.connection().socket().as_raw_fd();
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(n, std::sync::Arc::new(f));
+        Ok(n)
+    }
+    fn ioctl(&self, dev: Dev, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
+        self.file(dev)?.ioctl(cmd, arg)
+    }
+    fn mmap(&self, dev: Dev, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
+        self.file(dev)?.mmap(offset, len, true)
     }
     fn close(&self, dev: Dev) {
         self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(&dev);

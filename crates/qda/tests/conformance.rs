@@ -1,8 +1,8 @@
 //! One conformance suite, run against every backend this machine can host:
-//! the embedded platform with user PDs as processes, and with PDs as
-//! threads. Each run has a platform of its own and ends by checking that
-//! the driver's live-object counts are zero and the DMA-API checker is quiet.
-//! (The kernel backend needs hardware; qdad joins with issue 5's daemon.)
+//! the embedded platform with user PDs as processes and as threads, and a
+//! qdad daemon (a server in this process, reached only through its socket).
+//! Each run has a platform of its own and ends by checking that the
+//! driver's live-object counts are zero and the DMA-API checker is quiet.
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -14,20 +14,61 @@ use qda_dsp::{Embedded, PdMode};
 
 const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
 
-fn backend(mode: PdMode) -> Arc<Emulated> {
-    Arc::new(Emulated::new(
-        Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
-    ))
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Embedded(PdMode),
+    Daemon,
 }
 
-fn open(sys: &Arc<Emulated>, d: Domain) -> Device {
-    Device::open_with(d, sys.clone() as Arc<dyn Sys>).unwrap()
+/// A backend and the driver behind it (to check its counts).
+struct Backend {
+    sys: Arc<dyn Sys>,
+    driver: Driver,
+    _server: Option<qdad::server::Server>,
 }
 
-fn check_clean(sys: &Arc<Emulated>) {
-    let drv = &sys.embedded().driver;
+fn backend(kind: Kind) -> Backend {
+    match kind {
+        Kind::Embedded(mode) => {
+            let e = Arc::new(Emulated::new(
+                Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
+            ));
+            Backend {
+                driver: e.embedded().driver.clone(),
+                sys: e,
+                _server: None,
+            }
+        }
+        Kind::Daemon => {
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "qda-conf-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let server = qdad::server::Server::start(qdad::server::Config {
+                socket: dir.join("qdad.sock"),
+                pd_mode: Some(PdMode::Process),
+                ..Default::default()
+            })
+            .unwrap();
+            Backend {
+                driver: server.embedded().driver.clone(),
+                sys: Arc::new(qda::sys::Daemon::connect(server.socket()).unwrap()),
+                _server: Some(server),
+            }
+        }
+    }
+}
+
+fn open(b: &Backend, d: Domain) -> Device {
+    Device::open_with(d, b.sys.clone()).unwrap()
+}
+
+fn check_clean(b: &Backend) {
+    let drv = &b.driver;
     let mut s = drv.stats();
-    for _ in 0..200 {
+    for _ in 0..300 {
         if s.is_idle() {
             break;
         }
@@ -38,9 +79,9 @@ fn check_clean(sys: &Arc<Emulated>) {
     assert!(s.is_idle(), "{s:?}");
 }
 
-fn sessions_and_invokes(sys: &Arc<Emulated>) {
+fn sessions_and_invokes(b: &Backend) {
     for d in [Domain::Adsp, Domain::Cdsp, Domain::Sdsp, Domain::Gdsp0] {
-        let dev = open(sys, d);
+        let dev = open(b, d);
         let calc = dev.session().unwrap().open(CALC).unwrap();
         let v: Vec<u8> = (0..100i32).flat_map(i32::to_le_bytes).collect();
         let n = 100u32.to_le_bytes();
@@ -49,11 +90,11 @@ fn sessions_and_invokes(sys: &Arc<Emulated>) {
             .unwrap();
         assert_eq!(i64::from_le_bytes(sum), 4950, "{d}");
     }
-    check_clean(sys);
+    check_clean(b);
 }
 
-fn buffers_by_reference(sys: &Arc<Emulated>) {
-    let dev = open(sys, Domain::Cdsp);
+fn buffers_by_reference(b: &Backend) {
+    let dev = open(b, Domain::Cdsp);
     let calc = dev.session().unwrap().open(CALC).unwrap();
     let buf = dev.alloc(64 * 1024).unwrap();
     let v: Vec<u8> = (0..16384i32).flat_map(i32::to_le_bytes).collect();
@@ -68,11 +109,11 @@ fn buffers_by_reference(sys: &Arc<Emulated>) {
     .unwrap();
     assert_eq!(i32::from_le_bytes(max), 5999);
     drop((calc, buf, dev));
-    check_clean(sys);
+    check_clean(b);
 }
 
-fn prime_dedup(sys: &Arc<Emulated>) {
-    let dev = open(sys, Domain::Cdsp);
+fn prime_dedup(be: &Backend) {
+    let dev = open(be, Domain::Cdsp);
     let a = dev.alloc(4096).unwrap();
     let b = dev.import(a.export().unwrap()).unwrap();
     assert_eq!(a.handle(), b.handle(), "our own export comes back as the same handle");
@@ -84,17 +125,17 @@ fn prime_dedup(sys: &Arc<Emulated>) {
     calc.invoke(2, &mut [Arg::In(&n), Arg::buf_in(&b, 0, 4), Arg::Out(&mut sum)])
         .unwrap();
     assert_eq!(sum[..4], *b"stil");
-    let other = open(sys, Domain::Cdsp);
+    let other = open(be, Domain::Cdsp);
     let c = other.import(b.export().unwrap()).unwrap();
     let mut got = [0u8; 10];
     c.read(0, &mut got).unwrap();
     assert_eq!(&got, b"still here");
     drop((calc, b, c, other, dev));
-    check_clean(sys);
+    check_clean(be);
 }
 
-fn persistent_maps(sys: &Arc<Emulated>) {
-    let dev = open(sys, Domain::Cdsp);
+fn persistent_maps(b: &Backend) {
+    let dev = open(b, Domain::Cdsp);
     let session = dev.session().unwrap();
     let buf = dev.alloc(8192).unwrap();
     let m = session.map(&buf).unwrap();
@@ -103,11 +144,11 @@ fn persistent_maps(sys: &Arc<Emulated>) {
     assert_ne!(m.vaddr(), m2.vaddr());
     drop((m, m2));
     drop((buf, session, dev));
-    check_clean(sys);
+    check_clean(b);
 }
 
-fn error_paths(sys: &Arc<Emulated>) {
-    let dev = open(sys, Domain::Cdsp);
+fn error_paths(b: &Backend) {
+    let dev = open(b, Domain::Cdsp);
     let session = dev.session().unwrap();
     assert!(matches!(
         session.open("file:///libmissing_skel.so?x&_modver=1.0"),
@@ -120,8 +161,7 @@ fn error_paths(sys: &Arc<Emulated>) {
         .invoke(2, &mut [Arg::In(&n), Arg::In(&[0u8; 3]), Arg::Out(&mut out)])
         .unwrap_err();
     assert!(matches!(e, Error::Dsp { .. }), "{e}");
-    let heap = sys
-        .embedded()
+    let heap = b
         .driver
         .open("/dev/dma_heap/system", qda_driver::Creds::current())
         .unwrap();
@@ -135,7 +175,7 @@ fn error_paths(sys: &Arc<Emulated>) {
         "a pipe is not a dma-buf: EINVAL"
     );
     drop((imported, fd, heap, calc, session, dev));
-    check_clean(sys);
+    check_clean(b);
 }
 
 fn rustix_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
@@ -157,6 +197,7 @@ macro_rules! conformance {
 }
 
 conformance! {
-    embedded_process_pd: PdMode::Process;
-    embedded_thread_pd: PdMode::Thread;
+    embedded_process_pd: Kind::Embedded(PdMode::Process);
+    embedded_thread_pd: Kind::Embedded(PdMode::Thread);
+    daemon: Kind::Daemon;
 }

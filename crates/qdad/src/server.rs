@@ -433,7 +433,10 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
             f.interrupt(*tid);
         }
     }
+    // The release (INIT_RELEASE to the DSP) is the client's last call.
+    CLIENT.set((conn.id, conn.creds.pid));
     drop(file);
+    CLIENT.set((0, 0));
     if sh.trace {
         let how = match why {
             WireError::Closed => "closed".to_string(),
