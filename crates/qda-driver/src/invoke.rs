@@ -167,16 +167,23 @@ impl File {
             return Ok((buf, obj.dma_addr()));
         }
         let bfd = um.fd(fd)?;
-        if c.qda {
+        let buf = if c.qda {
             let h = self.prime_fd_to_handle(bfd)?;
             let obj = self.gem_object(h)?;
             let buf = self.driver().dmabuf(bfd)?;
-            return Ok((buf, obj.dma_addr()));
-        }
-        let buf = self
-            .driver()
-            .dmabuf(bfd)
-            .map_err(|e| einval(format!("invoke: fd {fd}: {}", e.what)))?;
+            if Arc::ptr_eq(obj.iova_mapping().cb(), &c.cb) {
+                return Ok((buf, obj.dma_addr()));
+            }
+            // Another process's object (PRIME gives back the exporter's
+            // object, mapped in the exporter's CB): the caller's PD can only
+            // reach it through a mapping in its own CB. The posted driver
+            // used the exporter's IOVA, which faults in any other CB.
+            buf
+        } else {
+            self.driver()
+                .dmabuf(bfd)
+                .map_err(|e| einval(format!("invoke: fd {fd}: {}", e.what)))?
+        };
         let mut maps = c.rpc.maps.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((b, m)) = maps.get(&buf.id()) {
             return Ok((b.clone(), m.dsp_addr()));

@@ -144,6 +144,11 @@ impl Process {
     fn exit(&self) {
         *self.exiting.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.cv.notify_all();
+        // A PD process ends now, with whatever calls are inside it; a
+        // thread PD's calls run to their end.
+        if let Some(h) = &self.host {
+            h.terminate();
+        }
     }
 }
 

@@ -220,15 +220,22 @@ impl PdProcess {
     }
 }
 
-impl Drop for PdProcess {
-    fn drop(&mut self) {
-        // Closing our end makes the host's read fail and exit; the reader
-        // thread reaps it.
+impl PdProcess {
+    /// End the PD now, even with calls inside it (what the DSP does to a
+    /// released process): closing our end makes the host's read fail and
+    /// the host exit; the reader thread reaps it and fails what is pending.
+    pub fn terminate(&self) {
         let _ = self
             .tx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Drop for PdProcess {
+    fn drop(&mut self) {
+        self.terminate();
     }
 }
 
