@@ -273,18 +273,25 @@ fn invoke(r: &mut Reader<'_>, skels: &Mutex<Vec<Skel>>, cache: &Mutex<Cache>, pp
     Some(out)
 }
 
+/// Work for the PD's threads: read the next request, or run one.
+enum Job {
+    Read,
+}
+
+/// The PD's threads; a job reads a request, hands the reading on to
+/// another thread, and runs the request itself (no hand-off on the way in).
+static POOL: std::sync::OnceLock<workers::Workers<Job>> = std::sync::OnceLock::new();
+
 fn main() {
     // SAFETY: fd 0 is the socket our DSP gave us; we own it from here on.
     let sock = unsafe { UnixStream::from_raw_fd(0) };
-    let mut input = sock.try_clone().expect("dup socket");
+    let input = Arc::new(sock.try_clone().expect("dup socket"));
     let out = Arc::new(Mutex::new(sock));
     let skels = Arc::new(Mutex::new(Vec::new()));
     let cache = Arc::new(Mutex::new(Cache::default()));
     // SAFETY: getppid has no preconditions.
     let ppid = unsafe { getppid() };
-    // Requests run on a pool of threads: one may block in a skel while
-    // others go on, and the steady state spawns no thread per request.
-    let pool = workers::Workers::new("pd".into(), move |msg: Vec<u8>| {
+    let run = move |msg: Vec<u8>| {
         let mut r = Reader(&msg);
         let Some(id) = r.u64() else { return };
         let body = match r.u32() {
@@ -295,18 +302,34 @@ fn main() {
         let mut b = id.to_le_bytes().to_vec();
         b.extend_from_slice(&body.unwrap_or_else(|| 0x8000_040eu32.to_le_bytes().to_vec()));
         reply(&out, &b);
+    };
+    // Requests run on a pool of threads: one may block in a skel while
+    // others go on, and the steady state spawns no thread per request.
+    let pool = POOL.get_or_init(|| {
+        workers::Workers::new("pd".into(), move |Job::Read| {
+            loop {
+                let mut len = [0u8; 4];
+                let mut rd = &*input;
+                if rd.read_exact(&mut len).is_err() {
+                    std::process::exit(0); // the DSP went away
+                }
+                let mut msg = vec![0u8; u32::from_le_bytes(len) as usize];
+                if rd.read_exact(&mut msg).is_err() {
+                    std::process::exit(0);
+                }
+                let handed_off = POOL.get().is_some_and(|p| p.submit(Job::Read).is_ok());
+                run(msg);
+                if handed_off {
+                    return;
+                }
+                // No thread to take over the reading: this one goes on.
+            }
+        })
     });
+    if pool.submit(Job::Read).is_err() {
+        return;
+    }
     loop {
-        let mut len = [0u8; 4];
-        if input.read_exact(&mut len).is_err() {
-            return; // the DSP went away
-        }
-        let mut msg = vec![0u8; u32::from_le_bytes(len) as usize];
-        if input.read_exact(&mut msg).is_err() {
-            return;
-        }
-        if pool.submit(msg).is_err() {
-            return; // no thread to run it: end the PD rather than lose the call silently
-        }
+        std::thread::park();
     }
 }

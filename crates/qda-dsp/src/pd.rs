@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex};
 
 use qda_driver::smmu::Run;
 
@@ -30,18 +30,28 @@ pub fn pd_host_path() -> Option<PathBuf> {
 }
 
 #[derive(Debug, Default)]
-struct Shared {
-    pending: Mutex<HashMap<u64, mpsc::Sender<Vec<u8>>>>,
-    dead: Mutex<Option<String>>,
+struct Replies {
+    /// A caller is reading the socket for everyone.
+    reading: bool,
+    /// Replies that arrived for other callers.
+    done: HashMap<u64, Vec<u8>>,
+    /// Why the PD is gone.
+    dead: Option<String>,
 }
 
-/// A running PD process.
+/// A running PD process. There is no reader thread: a caller waiting for
+/// its reply reads the socket for all waiters (so a lone call pays no
+/// thread hand-off), and the one that sees the end reaps the PD.
 #[derive(Debug)]
 pub struct PdProcess {
     tx: Mutex<UnixStream>,
-    shared: Arc<Shared>,
+    rx: UnixStream,
+    replies: Mutex<Replies>,
+    cv: Condvar,
+    child: Mutex<Option<Child>>,
     next: AtomicU64,
     pid: u32,
+    label: String,
 }
 
 /// One argument for the PD.
@@ -60,52 +70,50 @@ impl PdProcess {
     pub fn spawn(name: &str) -> Result<Arc<PdProcess>, String> {
         let host = pd_host_path().ok_or("the PD host program qda-pd-host was not found (set QDA_PD_HOST)")?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        let mut child = Command::new(&host)
+        let child = Command::new(&host)
             .arg0_name(name)
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("starting {}: {e}", host.display()))?;
         let pid = child.id();
-        let shared = Arc::new(Shared::default());
-        let mut rx = ours.try_clone().map_err(|e| format!("socket: {e}"))?;
-        let sh = shared.clone();
-        let label = name.to_string();
-        std::thread::Builder::new()
-            .name(format!("pd-{pid}"))
-            .spawn(move || {
-                loop {
-                    let mut len = [0u8; 4];
-                    if rx.read_exact(&mut len).is_err() {
-                        break;
-                    }
-                    let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
-                    if rx.read_exact(&mut body).is_err() || body.len() < 8 {
-                        break;
-                    }
-                    let id = u64::from_le_bytes(body[..8].try_into().expect("8 bytes"));
-                    if let Some(tx) = sh.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
-                        let _ = tx.send(body[8..].to_vec());
-                    }
-                }
-                // The PD is gone: reap it and say why.
-                let why = match child.wait() {
-                    Ok(st) => match std::os::unix::process::ExitStatusExt::signal(&st) {
-                        Some(sig) => format!("PD '{label}' (pid {pid}) crashed with signal {sig}"),
-                        None => format!("PD '{label}' (pid {pid}) exited ({st})"),
-                    },
-                    Err(e) => format!("PD '{label}' (pid {pid}) is gone: {e}"),
-                };
-                *sh.dead.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
-                sh.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            })
-            .map_err(|e| format!("PD reader thread: {e}"))?;
+        let rx = ours.try_clone().map_err(|e| format!("socket: {e}"))?;
         Ok(Arc::new(PdProcess {
             tx: Mutex::new(ours),
-            shared,
+            rx,
+            replies: Mutex::new(Replies::default()),
+            cv: Condvar::new(),
+            child: Mutex::new(Some(child)),
             next: AtomicU64::new(1),
             pid,
+            label: name.to_string(),
         }))
+    }
+
+    /// Read one reply: `(id, body)`; `None` at the end of the PD.
+    fn read_reply(&self) -> Option<(u64, Vec<u8>)> {
+        let mut rx = &self.rx;
+        let mut len = [0u8; 4];
+        rx.read_exact(&mut len).ok()?;
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        rx.read_exact(&mut body).ok()?;
+        let id = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+        body.drain(..8);
+        Some((id, body))
+    }
+
+    /// The PD is gone: reap it and say why.
+    fn reap(&self) -> String {
+        let child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (pid, label) = (self.pid, &self.label);
+        match child.map(|mut c| c.wait()) {
+            Some(Ok(st)) => match std::os::unix::process::ExitStatusExt::signal(&st) {
+                Some(sig) => format!("PD '{label}' (pid {pid}) crashed with signal {sig}"),
+                None => format!("PD '{label}' (pid {pid}) exited ({st})"),
+            },
+            Some(Err(e)) => format!("PD '{label}' (pid {pid}) is gone: {e}"),
+            None => format!("PD '{label}' (pid {pid}) is gone"),
+        }
     }
 
     /// The PD's process id.
@@ -115,7 +123,7 @@ impl PdProcess {
 
     /// Why the PD is dead, if it is.
     pub fn dead(&self) -> Option<String> {
-        self.shared.dead.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.replies.lock().unwrap_or_else(|e| e.into_inner()).dead.clone()
     }
 
     fn request(&self, kind: u32, body: &[u8]) -> Result<Vec<u8>, String> {
@@ -123,32 +131,39 @@ impl PdProcess {
             return Err(d);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel();
-        self.shared
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
         let mut msg = Vec::with_capacity(body.len() + 16);
         msg.extend_from_slice(&((body.len() + 12) as u32).to_le_bytes());
         msg.extend_from_slice(&id.to_le_bytes());
         msg.extend_from_slice(&kind.to_le_bytes());
         msg.extend_from_slice(body);
-        if self
-            .tx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write_all(&msg)
-            .is_err()
-        {
-            self.shared
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+        // A failed write means the PD is gone: the read below finds out why.
+        let _ = self.tx.lock().unwrap_or_else(|e| e.into_inner()).write_all(&msg);
+        let mut st = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(b) = st.done.remove(&id) {
+                return Ok(b);
+            }
+            if let Some(d) = &st.dead {
+                return Err(d.clone());
+            }
+            if st.reading {
+                st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            st.reading = true;
+            drop(st);
+            let r = self.read_reply();
+            let why = if r.is_none() { Some(self.reap()) } else { None };
+            st = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+            st.reading = false;
+            match (r, why) {
+                (Some((rid, b)), _) => {
+                    st.done.insert(rid, b);
+                }
+                (None, why) => st.dead = why,
+            }
+            self.cv.notify_all();
         }
-        rx.recv()
-            .map_err(|_| self.dead().unwrap_or_else(|| "PD connection lost".into()))
     }
 
     /// Load a skel: `(skel index)` or `(AEE code, loader text)`.
@@ -236,6 +251,15 @@ impl PdProcess {
 impl Drop for PdProcess {
     fn drop(&mut self) {
         self.terminate();
+        // Reap the host when it has gone (it exits as soon as it sees the
+        // socket closed), without holding up whoever dropped us.
+        if let Some(mut c) = self.child.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = std::thread::Builder::new()
+                .name(format!("pd-reap-{}", self.pid))
+                .spawn(move || {
+                    let _ = c.wait();
+                });
+        }
     }
 }
 

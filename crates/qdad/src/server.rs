@@ -1,7 +1,7 @@
 //! The daemon: hosts one platform (driver model and a virtual DSP per
 //! domain) and serves its device nodes on a Unix socket. A connection is an
-//! open file; its requests run on an elastic thread pool when they may wait
-//! for a DSP, inline otherwise. A client that goes away is a file that
+//! open file, read by a thread of an elastic pool; a call that may wait for
+//! a DSP runs on the thread that read it, which first hands the reading on. A client that goes away is a file that
 //! closes: its calls are interrupted, its file released, its dma-bufs
 //! settled.
 
@@ -354,10 +354,7 @@ fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, conn.clone());
         let sh2 = sh.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("qdad-conn-{id}"))
-            .spawn(move || serve(&sh2, conn));
-        if spawned.is_err() {
+        if sh.pool.submit(Box::new(move || serve(&sh2, conn))).is_err() {
             sh.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
         }
     }
@@ -401,7 +398,7 @@ fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
     let _ = wire::send(&conn.sock, hdr, &[&r.body], &fds);
 }
 
-/// A connection's reader.
+/// A connection's first reader.
 fn serve(sh: &Arc<Shared>, conn: Arc<Conn>) {
     if sh.trace {
         trace_line(
@@ -409,16 +406,35 @@ fn serve(sh: &Arc<Shared>, conn: Arc<Conn>) {
             &format!("connect #{} pid {} uid {}", conn.id, conn.creds.pid, conn.creds.uid),
         );
     }
-    let why = loop {
+    read_loop(sh, conn);
+}
+
+/// Read and serve a connection's requests. A call that may wait for a DSP
+/// runs right here, after handing the reading to a pool thread: the call
+/// pays no thread hand-off, and the connection's other threads are still
+/// served while it waits.
+fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
+    loop {
         let m = match wire::recv(&conn.sock) {
             Ok(m) => m,
-            Err(e) => break e,
+            Err(e) => return close(sh, &conn, &e),
         };
         sh.counters.requests.fetch_add(1, Ordering::Relaxed);
         sh.counters.fds_in.fetch_add(m.fds.len() as u64, Ordering::Relaxed);
-        dispatch(sh, &conn, m);
-    };
-    close(sh, &conn, &why);
+        let Some((hdr, call)) = dispatch(sh, &conn, m) else {
+            continue;
+        };
+        let (sh2, conn2) = (sh.clone(), conn.clone());
+        let handed_off = sh.pool.submit(Box::new(move || read_loop(&sh2, conn2))).is_ok();
+        let n = call.fds;
+        let r = run_ioctl(sh, &conn, Op::Ioctl, call);
+        sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
+        send_reply(sh, &conn, &hdr, r);
+        if handed_off {
+            return;
+        }
+        // No thread to take over: this one goes on reading.
+    }
 }
 
 /// A client is gone: interrupt its calls, release its file, settle.
@@ -454,7 +470,9 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
     sh.gone.notify_all();
 }
 
-fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) {
+/// Serve one request, or give back a call that may wait for a DSP for the
+/// reader to run.
+fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) -> Option<(Header, Call)> {
     let hdr = m.hdr;
     let reply = match Op::from_u16(hdr.op) {
         Some(Op::Open) => open(sh, conn, &m),
@@ -496,23 +514,12 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) {
                     }
                     Ok(call) => {
                         sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
-                        let may_wait = op == Op::Ioctl && may_wait_for_dsp(call.req.cmd);
-                        if !may_wait {
-                            let r = run_ioctl(sh, conn, op, call);
-                            sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
-                            r
-                        } else {
-                            let (sh2, conn2) = (sh.clone(), conn.clone());
-                            let job: Box<dyn FnOnce() + Send> = Box::new(move || {
-                                let r = run_ioctl(&sh2, &conn2, op, call);
-                                sh2.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
-                                send_reply(&sh2, &conn2, &hdr, r);
-                            });
-                            match sh.pool.submit(job) {
-                                Ok(()) => return,
-                                Err(e) => Reply::errno(libc::EAGAIN, format!("qdad: no thread for the call: {e}")),
-                            }
+                        if op == Op::Ioctl && may_wait_for_dsp(call.req.cmd) {
+                            return Some((hdr, call));
                         }
+                        let r = run_ioctl(sh, conn, op, call);
+                        sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
+                        r
                     }
                 }
             }
@@ -520,6 +527,7 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) {
         None => Reply::errno(libc::EINVAL, format!("qdad: unknown request {}", hdr.op)),
     };
     send_reply(sh, conn, &hdr, reply);
+    None
 }
 
 fn node_kind(k: &qda_driver::NodeKind) -> &'static str {
@@ -631,6 +639,8 @@ struct Call {
     req: IoctlReq,
     mem: SegmentMemory,
     in_bytes: u64,
+    /// Fds it carries (counted against the budget until it ends).
+    fds: usize,
 }
 
 fn parse_ioctl(m: Message) -> Result<Call, Reply> {
@@ -688,10 +698,12 @@ fn parse_ioctl(m: Message) -> Result<Call, Reply> {
         .into_iter()
         .map(|v| (v.start, v.len, (v.dev, v.ino), v.file_off))
         .collect();
+    let nfds = fds.len();
     Ok(Call {
         req,
         mem: SegmentMemory::new(mem).with_fds(fds).with_vmas(vmas),
         in_bytes,
+        fds: nfds,
     })
 }
 
