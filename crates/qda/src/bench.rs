@@ -237,6 +237,199 @@ impl Drop for SocketPingPong {
     }
 }
 
+/// One hand-off between two parties: a Unix-socket write and read (to
+/// another process, a PD host, or the daemon), or a channel message to
+/// another thread (a DSP thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    /// A 64-byte message over a Unix stream socket.
+    Socket,
+    /// A message over a channel to another thread.
+    Thread,
+}
+
+#[derive(Debug)]
+enum Link {
+    Socket(UnixStream),
+    Thread(mpsc::Sender<u64>, mpsc::Receiver<u64>),
+}
+
+impl Link {
+    fn call(&mut self, v: u64) -> Option<u64> {
+        match self {
+            Link::Socket(s) => {
+                let mut b = [0u8; 64];
+                b[..8].copy_from_slice(&v.to_le_bytes());
+                s.write_all(&b).ok()?;
+                s.read_exact(&mut b).ok()?;
+                Some(u64::from_le_bytes(b[..8].try_into().ok()?))
+            }
+            Link::Thread(tx, rx) => {
+                tx.send(v).ok()?;
+                rx.recv().ok()
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Endpoint {
+    Socket(UnixStream),
+    Thread(mpsc::Receiver<u64>, mpsc::Sender<u64>),
+}
+
+/// A chain of raw hand-offs, each party a thread that passes a message on
+/// and the answer back; the last one answers. The raw cost of the hops an
+/// invoke makes, with no work: the baseline its time is compared with.
+#[derive(Debug)]
+pub struct HopChain {
+    first: Option<Link>,
+    hops: Vec<Hop>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl HopChain {
+    /// A chain of `hops`, in order from the caller.
+    pub fn new(hops: &[Hop]) -> std::io::Result<HopChain> {
+        let mut next: Option<Link> = None;
+        let mut threads = Vec::new();
+        for hop in hops.iter().rev() {
+            let (link, ep) = match hop {
+                Hop::Socket => {
+                    let (a, b) = UnixStream::pair()?;
+                    (Link::Socket(a), Endpoint::Socket(b))
+                }
+                Hop::Thread => {
+                    let (tx, peer_rx) = mpsc::channel();
+                    let (peer_tx, rx) = mpsc::channel();
+                    (Link::Thread(tx, rx), Endpoint::Thread(peer_rx, peer_tx))
+                }
+            };
+            let mut down = next.take();
+            threads.push(std::thread::spawn(move || {
+                let mut ep = ep;
+                loop {
+                    let v = match &mut ep {
+                        Endpoint::Socket(s) => {
+                            let mut b = [0u8; 64];
+                            if s.read_exact(&mut b).is_err() {
+                                break;
+                            }
+                            u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+                        }
+                        Endpoint::Thread(rx, _) => match rx.recv() {
+                            Ok(v) => v,
+                            Err(_) => break,
+                        },
+                    };
+                    let r = match &mut down {
+                        Some(l) => match l.call(v) {
+                            Some(r) => r,
+                            None => break,
+                        },
+                        None => v + 1,
+                    };
+                    let sent = match &mut ep {
+                        Endpoint::Socket(s) => {
+                            let mut b = [0u8; 64];
+                            b[..8].copy_from_slice(&r.to_le_bytes());
+                            s.write_all(&b).is_ok()
+                        }
+                        Endpoint::Thread(_, tx) => tx.send(r).is_ok(),
+                    };
+                    if !sent {
+                        break;
+                    }
+                }
+                // Dropping `down` ends the next party.
+            }));
+            next = Some(link);
+        }
+        Ok(HopChain {
+            first: next,
+            hops: hops.to_vec(),
+            threads,
+        })
+    }
+
+    /// The hops, from the caller.
+    pub fn hops(&self) -> &[Hop] {
+        &self.hops
+    }
+
+    /// One message down the chain and the answer back.
+    pub fn round_trip(&mut self) -> std::io::Result<()> {
+        let n = self.hops.len() as u64;
+        match self.first.as_mut().map(|l| l.call(1)) {
+            Some(Some(v)) if v == 2 || n == 0 => Ok(()),
+            _ => Err(std::io::Error::other("the hop chain broke")),
+        }
+    }
+
+    /// What a call through `backend` hands off on its way to the DSP and
+    /// back: a DSP thread always; a socket to the PD host for process PDs;
+    /// a socket to qdad for the daemon.
+    pub fn for_path(daemon: bool, process_pds: bool) -> Vec<Hop> {
+        let mut v = Vec::new();
+        if daemon {
+            v.push(Hop::Socket);
+        }
+        v.push(Hop::Thread);
+        if process_pds {
+            v.push(Hop::Socket);
+        }
+        v
+    }
+}
+
+impl Drop for HopChain {
+    fn drop(&mut self) {
+        if let Some(Link::Socket(s)) = &self.first {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        self.first = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Measure a workload and its baseline in alternating batches (5 of
+/// `iters` calls each, after a warm-up), so that both see the same machine
+/// state: `(baseline, workload, ratio)`, each the median over the batches
+/// (the ratio is the median of the per-batch ratios).
+pub fn measure_pair<E>(
+    iters: u32,
+    mut base: impl FnMut() -> Result<(), E>,
+    mut work: impl FnMut() -> Result<(), E>,
+) -> Result<(Duration, Duration, f64), E> {
+    let iters = iters.max(1);
+    for _ in 0..iters / 10 {
+        base()?;
+        work()?;
+    }
+    let (mut bs, mut ws, mut rs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let t = Instant::now();
+        for _ in 0..iters {
+            base()?;
+        }
+        let b = t.elapsed() / iters;
+        let t = Instant::now();
+        for _ in 0..iters {
+            work()?;
+        }
+        let w = t.elapsed() / iters;
+        rs.push(w.as_secs_f64() / b.as_secs_f64().max(1e-9));
+        bs.push(b);
+        ws.push(w);
+    }
+    bs.sort();
+    ws.sort();
+    rs.sort_by(f64::total_cmp);
+    Ok((bs[2], ws[2], rs[2]))
+}
+
 /// Run `f` `iters` times after a warm-up of `iters / 10` and return the
 /// median of 5 batches' mean time per call.
 pub fn measure<E>(iters: u32, mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
@@ -276,6 +469,24 @@ mod tests {
             let d = c.dst[c.skew..].as_ptr() as usize;
             assert_eq!(d.wrapping_sub(c.src.as_ptr() as usize) % 4096, 2048, "{n}");
         }
+    }
+
+    #[test]
+    fn hop_chains_answer_and_end() {
+        for hops in [
+            vec![Hop::Thread],
+            vec![Hop::Socket, Hop::Thread, Hop::Socket],
+            HopChain::for_path(true, false),
+        ] {
+            let mut c = HopChain::new(&hops).unwrap();
+            for _ in 0..3 {
+                c.round_trip().unwrap();
+            }
+            drop(c); // joins every party: a hang here fails the test run
+        }
+        assert_eq!(HopChain::for_path(true, true), [Hop::Socket, Hop::Thread, Hop::Socket]);
+        let (b, w, r) = measure_pair(5, || Ok::<(), ()>(()), || Ok(())).unwrap();
+        assert!(b < Duration::from_secs(1) && w < Duration::from_secs(1) && r.is_finite());
     }
 
     #[test]
