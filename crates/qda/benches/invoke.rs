@@ -1,6 +1,6 @@
 //! `cargo bench -p qda`: invokes, GEM and PRIME on the embedded platform
-//! (PDs as threads and as processes), beside raw baselines measured in the
-//! same run. `docs/PERFORMANCE.md` has a table and what it means; `qda
+//! and through qdad (PDs as threads and as processes), beside raw baselines
+//! measured in the same run (among them the raw hops of each path). `docs/PERFORMANCE.md` has a table and what it means; `qda
 //! bench` prints a quicker one.
 
 use std::sync::{Arc, OnceLock};
@@ -31,21 +31,77 @@ fn platform(mode: PdMode) -> Arc<Emulated> {
     .clone()
 }
 
-fn device(mode: PdMode) -> Device {
-    Device::open_with(Domain::Cdsp, platform(mode) as Arc<dyn Sys>).expect("opening cdsp")
+/// A qdad in this process, reached only through its socket.
+fn daemon(mode: PdMode) -> Arc<dyn Sys> {
+    static THREAD: OnceLock<qdad::server::Server> = OnceLock::new();
+    static PROCESS: OnceLock<qdad::server::Server> = OnceLock::new();
+    let cell = match mode {
+        PdMode::Thread => &THREAD,
+        PdMode::Process => &PROCESS,
+    };
+    let srv = cell.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("qda-bench-{}-{mode:?}", std::process::id()));
+        qdad::server::Server::start(qdad::server::Config {
+            socket: dir.join("qdad.sock"),
+            pd_mode: Some(mode),
+            ..Default::default()
+        })
+        .expect("starting qdad")
+    });
+    Arc::new(qda::sys::Daemon::connect(srv.socket()).expect("connecting to qdad"))
 }
 
-const MODES: [PdMode; 2] = [PdMode::Thread, PdMode::Process];
+/// Where a call goes: the embedded platform or qdad, with user PDs as
+/// threads or processes.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    Embedded(PdMode),
+    Daemon(PdMode),
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (b, m) = match self {
+            Path::Embedded(m) => ("embedded", m),
+            Path::Daemon(m) => ("qdad", m),
+        };
+        write!(f, "{b}/{}", if *m == PdMode::Thread { "thread-pd" } else { "process-pd" })
+    }
+}
+
+impl Path {
+    fn hops(self) -> Vec<bench::Hop> {
+        match self {
+            Path::Embedded(m) => bench::HopChain::for_path(false, m == PdMode::Process),
+            Path::Daemon(m) => bench::HopChain::for_path(true, m == PdMode::Process),
+        }
+    }
+}
+
+fn device(path: Path) -> Device {
+    let sys: Arc<dyn Sys> = match path {
+        Path::Embedded(m) => platform(m),
+        Path::Daemon(m) => daemon(m),
+    };
+    Device::open_with(Domain::Cdsp, sys).expect("opening cdsp")
+}
+
+const MODES: [Path; 4] = [
+    Path::Embedded(PdMode::Thread),
+    Path::Embedded(PdMode::Process),
+    Path::Daemon(PdMode::Thread),
+    Path::Daemon(PdMode::Process),
+];
 
 #[divan::bench(args = MODES)]
-fn null_invoke(b: divan::Bencher, mode: PdMode) {
+fn null_invoke(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let w = Invokes::new(&dev, false).unwrap();
     b.bench_local(|| w.null().unwrap());
 }
 
 #[divan::bench(args = MODES)]
-fn inline_64k_in_and_out(b: divan::Bencher, mode: PdMode) {
+fn inline_64k_in_and_out(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let mut w = Invokes::new(&dev, false).unwrap();
     b.counter(divan::counter::BytesCount::new(2 * bench::INLINE))
@@ -53,29 +109,31 @@ fn inline_64k_in_and_out(b: divan::Bencher, mode: PdMode) {
 }
 
 #[divan::bench(args = MODES)]
-fn by_fd_4k(b: divan::Bencher, mode: PdMode) {
+fn by_fd_4k(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let w = Invokes::new(&dev, false).unwrap();
     b.bench_local(|| w.by_fd_small().unwrap());
 }
 
 #[divan::bench(args = MODES)]
-fn by_fd_64m(b: divan::Bencher, mode: PdMode) {
+fn by_fd_64m(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let w = Invokes::new(&dev, true).unwrap();
     b.bench_local(|| w.by_fd_large().unwrap());
 }
 
-#[divan::bench]
-fn gem_create_mmap_close(b: divan::Bencher) {
-    let dev = device(PdMode::Thread);
+const BUFFER_PATHS: [Path; 2] = [Path::Embedded(PdMode::Thread), Path::Daemon(PdMode::Thread)];
+
+#[divan::bench(args = BUFFER_PATHS)]
+fn gem_create_mmap_close(b: divan::Bencher, path: Path) {
+    let dev = device(path);
     b.bench_local(|| bench::gem_cycle(&dev).unwrap());
 }
 
-#[divan::bench]
-fn prime_export_import(b: divan::Bencher) {
-    let dev = device(PdMode::Thread);
-    let other = device(PdMode::Thread);
+#[divan::bench(args = BUFFER_PATHS)]
+fn prime_export_import(b: divan::Bencher, path: Path) {
+    let dev = device(path);
+    let other = device(path);
     let buf = dev.alloc(bench::SMALL_FD).unwrap();
     b.bench_local(|| bench::prime_cycle(&buf, &other).unwrap());
 }
@@ -93,6 +151,13 @@ mod baseline {
     fn unix_socket_round_trip(b: divan::Bencher) {
         let mut p = SocketPingPong::new().unwrap();
         b.bench_local(|| p.round_trip().unwrap());
+    }
+
+    /// The hand-offs each path makes, done raw (the null invoke's baseline).
+    #[divan::bench(args = MODES)]
+    fn raw_hops(b: divan::Bencher, path: Path) {
+        let mut c = bench::HopChain::new(&path.hops()).unwrap();
+        b.bench_local(|| c.round_trip().unwrap());
     }
 
     #[divan::bench]
