@@ -65,7 +65,15 @@ impl std::fmt::Display for Path {
             Path::Embedded(m) => ("embedded", m),
             Path::Daemon(m) => ("qdad", m),
         };
-        write!(f, "{b}/{}", if *m == PdMode::Thread { "thread-pd" } else { "process-pd" })
+        write!(
+            f,
+            "{b}/{}",
+            if *m == PdMode::Thread {
+                "thread-pd"
+            } else {
+                "process-pd"
+            }
+        )
     }
 }
 

@@ -267,7 +267,7 @@ impl Device {
     /// Open `domain` on a given backend.
     pub fn open_on(domain: Domain, backend: BackendKind) -> Result<Device, Error> {
         let sys: Arc<dyn sys::Sys> = match backend {
-            BackendKind::Kernel => Arc::new(sys::Kernel::default()),
+            BackendKind::Kernel => Arc::new(sys::Kernel::<sys::Libc>::default()),
             BackendKind::Embedded => embedded()?,
             BackendKind::Daemon => {
                 let socket = qdad::client::socket_path();

@@ -7,9 +7,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 
 use qda_driver::sys::Mapping;
 use qda_driver::{Creds, Errno, LocalMemory};
@@ -55,16 +54,30 @@ pub trait Sys: Send + Sync + fmt::Debug {
     fn close(&self, dev: Dev);
 }
 
-/// Real syscalls.
-#[derive(Debug, Default)]
-pub struct Kernel {
-    fds: Mutex<HashMap<Dev, OwnedFd>>,
+/// The system calls the kernel backend makes on device nodes. [`Libc`]
+/// issues them; [`Routed`] delivers the same calls, with the same numbers
+/// and argument structs, to an embedded driver's raw UAPI entry, so the
+/// kernel backend runs (and is tested) with no hardware.
+pub trait Syscalls: Send + Sync + fmt::Debug {
+    /// Accel node paths to probe.
+    fn accel_nodes(&self) -> Vec<String>;
+    /// `open(path, O_RDWR | O_CLOEXEC)`.
+    fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error>;
+    /// `ioctl(fd, cmd, arg)`: the value it returns, or the errno of a -1.
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error>;
+    /// `mmap(NULL, len, RW, MAP_SHARED, fd, offset)`.
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error>;
+    /// `close(fd)`.
+    fn close(&self, fd: OwnedFd) {
+        drop(fd);
+    }
 }
 
-impl Sys for Kernel {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Kernel
-    }
+/// The real system calls.
+#[derive(Debug, Default)]
+pub struct Libc;
+
+impl Syscalls for Libc {
     fn accel_nodes(&self) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir("/dev/accel")
             .map(|d| {
@@ -77,28 +90,19 @@ impl Sys for Kernel {
         v.sort();
         v
     }
-    fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
-        let fd = rustix::fs::open(
+    fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error> {
+        rustix::fs::open(
             path,
             rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         )
-        .map_err(|e| qda_driver::Error::new(Errno(e.raw_os_error()), format!("open {path}")))?;
-        let n = fd.as_raw_fd();
-        self.fds.lock().unwrap_or_else(|e| e.into_inner()).insert(n, fd);
-        Ok(n)
+        .map_err(|e| qda_driver::Error::new(Errno(e.raw_os_error()), format!("open {path}")))
     }
-    fn ioctl(&self, dev: Dev, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
-        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-        let fd = fds
-            .get(&dev)
-            .ok_or_else(|| qda_driver::Error::new(Errno::EBADF, "device not open"))?
-            .as_raw_fd();
-        drop(fds);
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
         // SAFETY: `arg` points to a live argument struct of the size the
         // command encodes (the caller's contract, as for C callers); the
         // kernel validates everything else.
-        let r = unsafe { libc::ioctl(fd, cmd as libc::c_ulong, arg as *mut libc::c_void) };
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), cmd as libc::c_ulong, arg as *mut libc::c_void) };
         // -1 with errno is a kernel error; any other value (a DSP's AEE code
         // such as 0x80000414 is negative as an int) is the call's result.
         if r == -1 {
@@ -110,53 +114,47 @@ impl Sys for Kernel {
         }
         Ok(r as i64)
     }
-    fn mmap(&self, dev: Dev, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
-        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-        let fd = fds
-            .get(&dev)
-            .ok_or_else(|| qda_driver::Error::new(Errno::EBADF, "device not open"))?;
-        Mapping::map(fd.as_fd(), offset, len, true)
-    }
-    fn close(&self, dev: Dev) {
-        self.fds.lock().unwrap_or_else(|e| e.into_inner()).remove(&dev);
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
+        Mapping::map(fd, offset, len, true)
     }
 }
 
-/// The embedded platform behind the same calls.
+/// System calls delivered to an embedded driver: `open` gives a real fd
+/// (a placeholder memfd standing for the device file) and the calls on it
+/// reach the driver's raw entry with this process's memory, exactly the
+/// bytes a kernel would see. What the preload shim will do for unmodified
+/// programs.
 #[derive(Debug)]
-pub struct Emulated {
+pub struct Routed {
     emb: Embedded,
-    files: Mutex<HashMap<Dev, qda_driver::File>>,
-    next: AtomicI32,
+    /// Placeholder fd number → the driver's file (an entry lives exactly
+    /// as long as its fd: both go in [`Syscalls::close`]).
+    files: Mutex<HashMap<i32, qda_driver::File>>,
 }
 
-impl Emulated {
+impl Routed {
     /// Over a started embedded platform.
-    pub fn new(emb: Embedded) -> Self {
-        Emulated {
+    pub fn new(emb: Embedded) -> Routed {
+        Routed {
             emb,
             files: Mutex::new(HashMap::new()),
-            next: AtomicI32::new(1000),
         }
     }
     /// The embedded platform.
     pub fn embedded(&self) -> &Embedded {
         &self.emb
     }
-    fn file(&self, dev: Dev) -> Result<qda_driver::File, qda_driver::Error> {
+    fn file(&self, fd: BorrowedFd<'_>) -> Result<qda_driver::File, qda_driver::Error> {
         self.files
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&dev)
+            .get(&fd.as_raw_fd())
             .cloned()
-            .ok_or_else(|| qda_driver::Error::new(Errno::EBADF, "device not open"))
+            .ok_or_else(|| qda_driver::Error::new(Errno::ENOTTY, "not a device file of this platform"))
     }
 }
 
-impl Sys for Emulated {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Embedded
-    }
+impl Syscalls for Routed {
     fn accel_nodes(&self) -> Vec<String> {
         self.emb
             .driver
@@ -166,20 +164,164 @@ impl Sys for Emulated {
             .map(|n| n.path.clone())
             .collect()
     }
-    fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
+    fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error> {
         let f = self.emb.driver.open(path, Creds::current())?;
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(n, f);
+        let fd = qda_driver::sys::memfd(&format!("qda-dev:{path}"), 0)?;
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fd.as_raw_fd(), f);
+        Ok(fd)
+    }
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
+        // The kernel's long result reaches the caller as libc's int.
+        self.file(fd)?.ioctl(cmd, arg, &LocalMemory).map(|v| v as i32 as i64)
+    }
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
+        self.file(fd)?.mmap(offset, len as u64, true)
+    }
+    fn close(&self, fd: OwnedFd) {
+        // The last close of the device file: the driver's release.
+        let f = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&fd.as_raw_fd());
+        drop(f);
+        drop(fd);
+    }
+}
+
+/// An open device fd; the last holder closes it through the syscalls.
+#[derive(Debug)]
+struct DevFd<S: Syscalls> {
+    fd: Option<OwnedFd>,
+    calls: Arc<S>,
+}
+
+impl<S: Syscalls> AsFd for DevFd<S> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_ref().expect("open until dropped").as_fd()
+    }
+}
+
+impl<S: Syscalls> Drop for DevFd<S> {
+    fn drop(&mut self) {
+        if let Some(fd) = self.fd.take() {
+            self.calls.close(fd);
+        }
+    }
+}
+
+/// The kernel backend: device nodes are fds of this process and every call
+/// is a system call, made through `S` (real ones by default).
+#[derive(Debug)]
+pub struct Kernel<S: Syscalls = Libc> {
+    calls: Arc<S>,
+    fds: Mutex<HashMap<Dev, Arc<DevFd<S>>>>,
+}
+
+impl Default for Kernel<Libc> {
+    fn default() -> Self {
+        Kernel::with(Libc)
+    }
+}
+
+impl<S: Syscalls> Kernel<S> {
+    /// Through the given system calls.
+    pub fn with(calls: S) -> Kernel<S> {
+        Kernel {
+            calls: Arc::new(calls),
+            fds: Mutex::new(HashMap::new()),
+        }
+    }
+    /// The system calls it makes.
+    pub fn calls(&self) -> &S {
+        &self.calls
+    }
+    /// The fd, held for the call so a concurrent close cannot pull the
+    /// number away from under it (the kernel's fdget).
+    fn fd(&self, dev: Dev) -> Result<Arc<DevFd<S>>, qda_driver::Error> {
+        self.fds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&dev)
+            .cloned()
+            .ok_or_else(|| qda_driver::Error::new(Errno::EBADF, "device not open"))
+    }
+}
+
+impl<S: Syscalls> Sys for Kernel<S> {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Kernel
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        self.calls.accel_nodes()
+    }
+    fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
+        let fd = self.calls.open(path)?;
+        let n = fd.as_raw_fd();
+        let d = Arc::new(DevFd {
+            fd: Some(fd),
+            calls: self.calls.clone(),
+        });
+        self.fds.lock().unwrap_or_else(|e| e.into_inner()).insert(n, d);
         Ok(n)
     }
     fn ioctl(&self, dev: Dev, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
-        self.file(dev)?.ioctl(cmd, arg, &LocalMemory)
+        let fd = self.fd(dev)?;
+        self.calls.ioctl(fd.as_fd(), cmd, arg)
     }
     fn mmap(&self, dev: Dev, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
-        self.file(dev)?.mmap(offset, len as u64, true)
+        let fd = self.fd(dev)?;
+        self.calls.mmap(fd.as_fd(), offset, len)
     }
     fn close(&self, dev: Dev) {
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(&dev);
+        // The last holder closes: a call in flight keeps the file open, as
+        // the kernel's fdget does.
+        let fd = self.fds.lock().unwrap_or_else(|e| e.into_inner()).remove(&dev);
+        drop(fd);
+    }
+}
+
+/// The embedded platform behind the same calls: the kernel backend over
+/// [`Routed`] system calls, reported as the embedded backend.
+#[derive(Debug)]
+pub struct Emulated {
+    kernel: Kernel<Routed>,
+}
+
+impl Emulated {
+    /// Over a started embedded platform.
+    pub fn new(emb: Embedded) -> Self {
+        Emulated {
+            kernel: Kernel::with(Routed::new(emb)),
+        }
+    }
+    /// The embedded platform.
+    pub fn embedded(&self) -> &Embedded {
+        self.kernel.calls().embedded()
+    }
+}
+
+impl Sys for Emulated {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Embedded
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        self.kernel.accel_nodes()
+    }
+    fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
+        self.kernel.open(path)
+    }
+    fn ioctl(&self, dev: Dev, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
+        self.kernel.ioctl(dev, cmd, arg)
+    }
+    fn mmap(&self, dev: Dev, offset: u64, len: usize) -> Result<Mapping, qda_driver::Error> {
+        self.kernel.mmap(dev, offset, len)
+    }
+    fn close(&self, dev: Dev) {
+        self.kernel.close(dev)
     }
 }
 

@@ -1,6 +1,8 @@
 //! One conformance suite, run against every backend this machine can host:
-//! the embedded platform with user PDs as processes and as threads, and a
-//! qdad daemon (a server in this process, reached only through its socket).
+//! the embedded platform with user PDs as processes and as threads, the
+//! kernel backend (real fds and its own code, its system calls routed into
+//! an embedded driver's raw UAPI entry), and a qdad daemon (a server in
+//! this process, reached only through its socket).
 //! Each run has a platform of its own and ends by checking that the
 //! driver's live-object counts are zero and the DMA-API checker is quiet.
 
@@ -17,6 +19,7 @@ const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Embedded(PdMode),
+    Kernel,
     Daemon,
 }
 
@@ -36,6 +39,17 @@ fn backend(kind: Kind) -> Backend {
             Backend {
                 driver: e.embedded().driver.clone(),
                 sys: e,
+                _server: None,
+            }
+        }
+        Kind::Kernel => {
+            let k = Arc::new(qda::sys::Kernel::with(qda::sys::Routed::new(
+                Embedded::with_mode(Driver::builtin().unwrap(), PdMode::Thread).unwrap(),
+            )));
+            assert_eq!(k.kind(), qda::BackendKind::Kernel);
+            Backend {
+                driver: k.calls().embedded().driver.clone(),
+                sys: k,
                 _server: None,
             }
         }
@@ -199,5 +213,6 @@ macro_rules! conformance {
 conformance! {
     embedded_process_pd: Kind::Embedded(PdMode::Process);
     embedded_thread_pd: Kind::Embedded(PdMode::Thread);
+    kernel_routed_syscalls: Kind::Kernel;
     daemon: Kind::Daemon;
 }
