@@ -124,3 +124,85 @@ fn bench_prints_a_table_with_ratios() {
     }
     assert!(!out.lines().any(|l| l.starts_with("64 MiB by fd")), "{out}");
 }
+
+#[test]
+fn forcing_the_daemon_without_one_says_where_it_looked() {
+    let sock = std::env::temp_dir().join(format!("qda-cli-none-{}/qdad.sock", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+        .args(["--backend", "daemon", "run", "calculator"])
+        .env("QDA_SOCKET", &sock)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("no qdad at") && err.contains(sock.to_str().unwrap()),
+        "{err}"
+    );
+}
+
+/// `qda daemon --socket S --dtb F`, then clients with `QDA_SOCKET=S`, then
+/// SIGTERM: the acceptance run of the daemon from the command line.
+#[test]
+fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
+    use std::io::Read;
+    let dir = std::env::temp_dir().join(format!("qda-cli-daemon-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sock = dir.join("qdad.sock");
+    let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../platforms/qda-virt.dtb");
+    let mut d = Command::new(env!("CARGO_BIN_EXE_qda"))
+        .args(["daemon", "--socket", sock.to_str().unwrap(), "--dtb", dtb, "--trace"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "no socket");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let client = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+            .args(args)
+            .env("QDA_SOCKET", &sock)
+            .env_remove("QDA_BACKEND")
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "{args:?}: {e}");
+        o
+    };
+    let out = client(&["run", "calculator", "-v"]);
+    assert!(out.contains("on the daemon backend"), "{out}");
+    assert!(out.lines().any(|l| l == "Sum = 499500"), "{out}");
+    assert!(out.lines().any(|l| l == "Max value = 999"), "{out}");
+    let out = client(&["info"]);
+    assert!(out.contains("backend   daemon: qdad pid"), "{out}");
+    assert!(
+        out.contains("qda-virt.dtb"),
+        "the board the daemon's --dtb named: {out}"
+    );
+    for node in ["/dev/accel/accel1", "/dev/fastrpc-cdsp", "/dev/dma_heap/system"] {
+        assert!(out.contains(node), "{node} in {out}");
+    }
+    assert!(out.contains("capabilities: arch v"), "{out}");
+    let out = client(&["heap", "alloc", "system", "64K"]);
+    assert!(out.contains("through qdad"), "{out}");
+    let st = Command::new("kill")
+        .args(["-TERM", &d.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = d.wait().unwrap();
+    let mut log = String::new();
+    d.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("handle 0x10 method 2 sc 0x02020100"),
+        "the trace decodes the sum call: {log}"
+    );
+    assert!(log.contains("qdad: stopped; files=0 gem_objects=0 dmabufs=0"), "{log}");
+    assert!(!sock.exists(), "the socket is removed");
+}

@@ -1,0 +1,74 @@
+//! The `qdad` binary: help that teaches, a clear error, an orderly stop.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn help_names_the_socket_and_the_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qdad")).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for w in [
+        "--socket",
+        "--dtb",
+        "--trace",
+        "QDA_SOCKET",
+        "SIGTERM",
+        "XDG_RUNTIME_DIR",
+    ] {
+        assert!(text.contains(w), "{w} in {text}");
+    }
+}
+
+#[test]
+fn a_bad_device_tree_is_one_line_naming_the_file() {
+    let bad = std::env::temp_dir().join(format!("qdad-bad-{}.dtb", std::process::id()));
+    std::fs::write(&bad, b"not a device tree").unwrap();
+    let sock = std::env::temp_dir().join(format!("qdad-bad-{}/s.sock", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_qdad"))
+        .args(["--dtb", bad.to_str().unwrap(), "--socket", sock.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.starts_with("qdad: ") && err.contains(bad.to_str().unwrap()),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn sigint_stops_it_in_order() {
+    let dir = std::env::temp_dir().join(format!("qdad-int-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sock = dir.join("q.sock");
+    let mut d = Command::new(env!("CARGO_BIN_EXE_qdad"))
+        .args(["--socket", sock.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A client connected when the signal comes is closed by the daemon.
+    let c = qdad::client::DaemonFile::open(&sock, "/dev/accel/accel1").unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &d.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(d.wait().unwrap().success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut d.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("1 client connection(s) open") && log.contains("files=0"),
+        "{log}"
+    );
+    assert!(c.ioctl(qda_uapi::qda::DRM_IOCTL_QDA_QUERY, 0).is_err());
+    assert!(!sock.exists());
+}
