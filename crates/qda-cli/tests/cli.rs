@@ -205,4 +205,5 @@ fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
     );
     assert!(log.contains("qdad: stopped; files=0 gem_objects=0 dmabufs=0"), "{log}");
     assert!(!sock.exists(), "the socket is removed");
+    let _ = std::fs::remove_dir_all(&dir);
 }

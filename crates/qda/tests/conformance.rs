@@ -23,11 +23,21 @@ enum Kind {
     Daemon,
 }
 
-/// A backend and the driver behind it (to check its counts).
+/// A backend and the driver behind it (to check its counts). Fields drop
+/// in order: the daemon stops before its directory goes.
 struct Backend {
     sys: Arc<dyn Sys>,
     driver: Driver,
     _server: Option<qdad::server::Server>,
+    _dir: Option<RemoveOnDrop>,
+}
+
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn backend(kind: Kind) -> Backend {
@@ -40,6 +50,7 @@ fn backend(kind: Kind) -> Backend {
                 driver: e.embedded().driver.clone(),
                 sys: e,
                 _server: None,
+                _dir: None,
             }
         }
         Kind::Kernel => {
@@ -51,6 +62,7 @@ fn backend(kind: Kind) -> Backend {
                 driver: k.calls().embedded().driver.clone(),
                 sys: k,
                 _server: None,
+                _dir: None,
             }
         }
         Kind::Daemon => {
@@ -70,6 +82,7 @@ fn backend(kind: Kind) -> Backend {
                 driver: server.embedded().driver.clone(),
                 sys: Arc::new(qda::sys::Daemon::connect(server.socket()).unwrap()),
                 _server: Some(server),
+                _dir: Some(RemoveOnDrop(dir)),
             }
         }
     }

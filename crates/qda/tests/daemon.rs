@@ -21,11 +21,28 @@ const TEST: &str = "file:///libcalculator_skel.so?qdatest_skel_handle_invoke&_mo
 /// Elements in the shared buffer (1 MiB of i32).
 const N: u32 = 256 * 1024;
 
-fn tmpdir(tag: &str) -> PathBuf {
+/// A fresh directory, removed when the guard goes (after the test's
+/// daemon, which is declared later and so dropped first).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(tag: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("qda-daemon-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 fn server(dir: &Path) -> Server {

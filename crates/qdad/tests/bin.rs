@@ -36,6 +36,7 @@ fn a_bad_device_tree_is_one_line_naming_the_file() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let _ = std::fs::remove_file(&bad);
 }
 
 #[test]
@@ -71,4 +72,5 @@ fn sigint_stops_it_in_order() {
     );
     assert!(c.ioctl(qda_uapi::qda::DRM_IOCTL_QDA_QUERY, 0).is_err());
     assert!(!sock.exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
