@@ -1,6 +1,7 @@
 //! `qda run calculator`: the Hexagon SDK calculator example through the
 //! qda client library — on the embedded platform unless a kernel's accel
-//! node answers for the domain (or `--backend` says otherwise).
+//! node answers for the domain or a qdad listens (or `--backend` says
+//! otherwise).
 //!
 //! Underneath, exactly the calls an application makes on a device: QUERY,
 //! REMOTE_SESSION_CREATE, remotectl1 open, GEM_CREATE + mmap, PRIME export,

@@ -53,10 +53,12 @@ enum Backend {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run an example application on the embedded platform.
+    /// Run an example application (on the embedded platform unless a kernel
+    /// node or a qdad answers).
     ///
-    /// The driver model and a virtual DSP per domain start in this process;
-    /// the example talks to them through the raw QDA UAPI exactly as an
+    /// On the embedded platform the driver model and a virtual DSP per
+    /// domain start in this process; through qdad they are the daemon's. The
+    /// example talks to them through the raw QDA UAPI exactly as an
     /// application talks to /dev/accel/accelN on a device.
     Run {
         /// The example to run.
