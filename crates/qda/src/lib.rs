@@ -15,6 +15,11 @@
 //! # Ok::<(), qda::Error>(())
 //! ```
 //!
+//! On a domain with no accel node the library falls back to the legacy
+//! `/dev/fastrpc-<domain>[-secure]` node ([`Uapi::Fastrpc`]): sessions by
+//! `INIT_CREATE`, buffers from `ALLOC_DMA_BUFF`, invokes by
+//! `FASTRPC_IOCTL_INVOKE`, persistent maps by `MEM_MAP`.
+//!
 //! The library speaks only the raw UAPI (ioctls on the device node), through
 //! [`sys::Sys`]: real syscalls for the kernel backend, or the embedded
 //! driver's raw entry point for the embedded backend. Backends are chosen
@@ -37,7 +42,7 @@ use qda_uapi::drm::{
     DRM_CLOEXEC, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_RDWR,
     DrmGemClose, DrmPrimeHandle,
 };
-use qda_uapi::fastrpc::FastrpcInvokeArgs;
+use qda_uapi::fastrpc::{self as uf, FastrpcInvokeArgs};
 use qda_uapi::qda::*;
 use zerocopy::IntoBytes;
 
@@ -192,12 +197,23 @@ pub fn embedded_platform() -> Result<Arc<sys::Emulated>, Error> {
     embedded()
 }
 
+/// Which UAPI a device speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uapi {
+    /// The QDA accel node (`/dev/accel/accelN`): GEM buffers, PRIME.
+    Qda,
+    /// The legacy fastrpc node (`/dev/fastrpc-*`): buffers are dma-bufs
+    /// from `ALLOC_DMA_BUFF` (no GEM handles), imports are plain fds.
+    Fastrpc,
+}
+
 #[derive(Debug)]
 struct Inner {
     sys: Arc<dyn sys::Sys>,
     dev: sys::Dev,
     domain: Domain,
     path: String,
+    uapi: Uapi,
     /// GEM handle → number of `Buffer`s using it. PRIME gives one handle per
     /// dma-buf per file, so two imports share a handle; it is closed when
     /// the last user goes (what Mesa does on top of the same UAPI).
@@ -206,6 +222,9 @@ struct Inner {
 
 impl Inner {
     fn hold(&self, handle: u32) {
+        if self.uapi == Uapi::Fastrpc {
+            return;
+        }
         *self
             .handles
             .lock()
@@ -214,6 +233,9 @@ impl Inner {
             .or_insert(0) += 1;
     }
     fn release(&self, handle: u32) {
+        if self.uapi == Uapi::Fastrpc {
+            return;
+        }
         let mut h = self.handles.lock().unwrap_or_else(|e| e.into_inner());
         let n = h.get_mut(&handle).map(|n| {
             *n -= 1;
@@ -285,21 +307,25 @@ impl Device {
     pub fn open_with(domain: Domain, sys: Arc<dyn sys::Sys>) -> Result<Device, Error> {
         let backend = sys.kind();
         let nodes = sys.accel_nodes();
-        if nodes.is_empty() {
+        if nodes.is_empty() && sys.fastrpc_nodes().is_empty() {
             return Err(Error::NoDevice {
                 domain,
-                why: format!("the {backend} backend has no accel nodes"),
+                why: format!("the {backend} backend has no accel or fastrpc nodes"),
             });
         }
-        for path in nodes {
-            let Ok(dev) = sys.open(&path) else { continue };
-            let inner = Arc::new(Inner {
+        let inner = |dev, path, uapi| {
+            Arc::new(Inner {
                 sys: sys.clone(),
                 dev,
                 domain,
                 path,
+                uapi,
                 handles: Default::default(),
-            });
+            })
+        };
+        for path in nodes {
+            let Ok(dev) = sys.open(&path) else { continue };
+            let inner = inner(dev, path, Uapi::Qda);
             let mut q = DrmQdaQuery::default();
             if inner.ioctl("QUERY", DRM_IOCTL_QDA_QUERY, &mut q).is_ok()
                 && q.dsp_name.split(|b| *b == 0).next() == Some(domain.name().as_bytes())
@@ -307,9 +333,25 @@ impl Device {
                 return Ok(Device { inner });
             }
         }
+        // No accel node for the domain: the legacy node, secure first (it
+        // may create signed PDs).
+        let legacy = sys.fastrpc_nodes();
+        for path in [
+            format!("/dev/fastrpc-{domain}-secure"),
+            format!("/dev/fastrpc-{domain}"),
+        ] {
+            if !legacy.contains(&path) {
+                continue;
+            }
+            if let Ok(dev) = sys.open(&path) {
+                return Ok(Device {
+                    inner: inner(dev, path, Uapi::Fastrpc),
+                });
+            }
+        }
         Err(Error::NoDevice {
             domain,
-            why: format!("no {backend} accel node answers QUERY with '{domain}'"),
+            why: format!("no {backend} accel node answers QUERY with '{domain}', and no /dev/fastrpc-{domain} node"),
         })
     }
 
@@ -325,6 +367,10 @@ impl Device {
     pub fn path(&self) -> &str {
         &self.inner.path
     }
+    /// The UAPI the node speaks.
+    pub fn uapi(&self) -> Uapi {
+        self.inner.uapi
+    }
 
     /// Start a user PD for this device file (`REMOTE_SESSION_CREATE`).
     pub fn session(&self) -> Result<Session, Error> {
@@ -338,24 +384,49 @@ impl Device {
         } else {
             0
         };
-        let mut c = DrmQdaInitCreate {
-            filelen: 0,
-            filefd: -1,
-            attrs,
-            siglen: 0,
-            file: 0,
+        let r = match self.inner.uapi {
+            Uapi::Qda => {
+                let mut c = DrmQdaInitCreate {
+                    filelen: 0,
+                    filefd: -1,
+                    attrs,
+                    siglen: 0,
+                    file: 0,
+                };
+                self.inner
+                    .ioctl("REMOTE_SESSION_CREATE", DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut c)?
+            }
+            Uapi::Fastrpc => {
+                let mut c = uf::FastrpcInitCreate {
+                    filelen: 0,
+                    filefd: -1,
+                    attrs,
+                    siglen: 0,
+                    file: 0,
+                };
+                self.inner.ioctl("INIT_CREATE", uf::FASTRPC_IOCTL_INIT_CREATE, &mut c)?
+            }
         };
-        let r = self
-            .inner
-            .ioctl("REMOTE_SESSION_CREATE", DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut c)?;
-        dsp_result("REMOTE_SESSION_CREATE", r)?;
+        dsp_result("session create", r)?;
         Ok(Session {
             inner: self.inner.clone(),
         })
     }
 
-    /// Allocate a buffer of `size` bytes (GEM), mapped into this process.
+    /// Allocate a buffer of `size` bytes (GEM; on a legacy node a dma-buf
+    /// from `ALLOC_DMA_BUFF`), mapped into this process.
     pub fn alloc(&self, size: usize) -> Result<Buffer, Error> {
+        if self.inner.uapi == Uapi::Fastrpc {
+            let mut a = uf::FastrpcAllocDmaBuf {
+                fd: -1,
+                flags: 0,
+                size: size as u64,
+            };
+            self.inner
+                .ioctl("ALLOC_DMA_BUFF", uf::FASTRPC_IOCTL_ALLOC_DMA_BUFF, &mut a)?;
+            let fd = sys::adopt(a.fd).map_err(os("ALLOC_DMA_BUFF"))?;
+            return self.legacy_buffer(fd, size);
+        }
         let mut g = DrmQdaGemCreate {
             size: size as u64,
             handle: 0,
@@ -400,6 +471,25 @@ impl Device {
     /// Import a dma-buf (from a heap, udmabuf, another process…) as a buffer
     /// of this device, mapped into this process.
     pub fn import(&self, fd: BorrowedFd<'_>) -> Result<Buffer, Error> {
+        if self.inner.uapi == Uapi::Fastrpc {
+            // A legacy node has no import: the fd goes with each call. Refuse
+            // what cannot be a dma-buf now, with the errno PRIME would give.
+            let st = rustix::fs::fstat(fd).map_err(|e| Error::Os {
+                op: "fstat".into(),
+                source: e.into(),
+            })?;
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+                return Err(Error::Os {
+                    op: "import".into(),
+                    source: qda_driver::Error::new(qda_driver::Errno::EINVAL, "file descriptor is not a dma-buf"),
+                });
+            }
+            let own = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::Os {
+                op: "dup".into(),
+                source: e.into(),
+            })?;
+            return self.legacy_buffer(own, st.st_size as usize);
+        }
         let mut p = DrmPrimeHandle {
             handle: 0,
             flags: 0,
@@ -424,6 +514,21 @@ impl Device {
         Ok(Buffer {
             inner: self.inner.clone(),
             handle: p.handle,
+            size,
+            map,
+            fd: cell,
+        })
+    }
+}
+
+impl Device {
+    fn legacy_buffer(&self, fd: OwnedFd, size: usize) -> Result<Buffer, Error> {
+        let map = Mapping::map(fd.as_fd(), 0, size.max(1), true).map_err(os("mmap of the dma-buf"))?;
+        let cell = OnceLock::new();
+        let _ = cell.set(fd);
+        Ok(Buffer {
+            inner: self.inner.clone(),
+            handle: 0,
             size,
             map,
             fd: cell,
@@ -483,17 +588,32 @@ impl Session {
     /// unmapped when the returned value drops.
     pub fn map<'b>(&self, buf: &'b Buffer) -> Result<RemoteMap<'b>, Error> {
         let fd = buf.export()?.as_raw_fd();
-        let mut m = DrmQdaMemMap {
-            request: QDA_MAP_REQUEST_ATTR,
-            fd,
-            size: buf.size as u64,
-            ..Default::default()
+        let vaddr = match self.inner.uapi {
+            Uapi::Qda => {
+                let mut m = DrmQdaMemMap {
+                    request: QDA_MAP_REQUEST_ATTR,
+                    fd,
+                    size: buf.size as u64,
+                    ..Default::default()
+                };
+                self.inner.ioctl("REMOTE_MAP", DRM_IOCTL_QDA_REMOTE_MAP, &mut m)?;
+                m.vaddrout
+            }
+            Uapi::Fastrpc => {
+                // No address hint: the DSP picks the address, as for QDA.
+                let mut m = uf::FastrpcMemMap {
+                    fd,
+                    length: buf.size as u64,
+                    ..Default::default()
+                };
+                self.inner.ioctl("MEM_MAP", uf::FASTRPC_IOCTL_MEM_MAP, &mut m)?;
+                m.vaddrout
+            }
         };
-        self.inner.ioctl("REMOTE_MAP", DRM_IOCTL_QDA_REMOTE_MAP, &mut m)?;
         Ok(RemoteMap {
             inner: self.inner.clone(),
             buf,
-            vaddr: m.vaddrout,
+            vaddr,
         })
     }
 }
@@ -516,14 +636,27 @@ impl RemoteMap<'_> {
 impl Drop for RemoteMap<'_> {
     fn drop(&mut self) {
         if let Ok(fd) = self.buf.export() {
-            let mut u = DrmQdaMemUnmap {
-                request: QDA_MUNMAP_REQUEST_ATTR,
-                fd: fd.as_raw_fd(),
-                vaddr: self.vaddr,
-                vaddrout: 0,
-                size: self.buf.size as u64,
-            };
-            let _ = self.inner.ioctl("REMOTE_MUNMAP", DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut u);
+            match self.inner.uapi {
+                Uapi::Qda => {
+                    let mut u = DrmQdaMemUnmap {
+                        request: QDA_MUNMAP_REQUEST_ATTR,
+                        fd: fd.as_raw_fd(),
+                        vaddr: self.vaddr,
+                        vaddrout: 0,
+                        size: self.buf.size as u64,
+                    };
+                    let _ = self.inner.ioctl("REMOTE_MUNMAP", DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut u);
+                }
+                Uapi::Fastrpc => {
+                    let mut u = uf::FastrpcMemUnmap {
+                        fd: fd.as_raw_fd(),
+                        vaddr: self.vaddr,
+                        length: self.buf.size as u64,
+                        ..Default::default()
+                    };
+                    let _ = self.inner.ioctl("MEM_UNMAP", uf::FASTRPC_IOCTL_MEM_UNMAP, &mut u);
+                }
+            }
         }
     }
 }
@@ -538,12 +671,24 @@ fn raw_arg(ptr: *const u8, len: usize) -> FastrpcInvokeArgs {
 }
 
 fn invoke_raw(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs], op: &str) -> Result<i64, Error> {
-    let mut inv = DrmQdaInvokeArgs {
-        handle,
-        sc,
-        args: args.as_mut_ptr() as u64,
-    };
-    inner.ioctl(op, DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)
+    match inner.uapi {
+        Uapi::Qda => {
+            let mut inv = DrmQdaInvokeArgs {
+                handle,
+                sc,
+                args: args.as_mut_ptr() as u64,
+            };
+            inner.ioctl(op, DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)
+        }
+        Uapi::Fastrpc => {
+            let mut inv = uf::FastrpcInvoke {
+                handle,
+                sc,
+                args: args.as_mut_ptr() as u64,
+            };
+            inner.ioctl(op, uf::FASTRPC_IOCTL_INVOKE, &mut inv)
+        }
+    }
 }
 
 /// A module opened on the DSP.
@@ -668,7 +813,7 @@ impl Buffer {
     pub fn size(&self) -> usize {
         self.size
     }
-    /// The GEM handle.
+    /// The GEM handle (0 on a legacy node, which has no GEM).
     pub fn handle(&self) -> u32 {
         self.handle
     }

@@ -44,6 +44,9 @@ pub trait Sys: Send + Sync + fmt::Debug {
     fn kind(&self) -> BackendKind;
     /// Accel device node paths to probe.
     fn accel_nodes(&self) -> Vec<String>;
+    /// Legacy `/dev/fastrpc-*` node paths (the fallback when no accel node
+    /// answers for a domain).
+    fn fastrpc_nodes(&self) -> Vec<String>;
     /// `open(path, O_RDWR | O_CLOEXEC)`.
     fn open(&self, path: &str) -> Result<Dev, qda_driver::Error>;
     /// `ioctl(dev, cmd, arg)`; `arg` points into this process's memory.
@@ -61,6 +64,8 @@ pub trait Sys: Send + Sync + fmt::Debug {
 pub trait Syscalls: Send + Sync + fmt::Debug {
     /// Accel node paths to probe.
     fn accel_nodes(&self) -> Vec<String>;
+    /// Legacy fastrpc node paths.
+    fn fastrpc_nodes(&self) -> Vec<String>;
     /// `open(path, O_RDWR | O_CLOEXEC)`.
     fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error>;
     /// `ioctl(fd, cmd, arg)`: the value it returns, or the errno of a -1.
@@ -77,18 +82,25 @@ pub trait Syscalls: Send + Sync + fmt::Debug {
 #[derive(Debug, Default)]
 pub struct Libc;
 
+fn list_dev(dir: &str, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 impl Syscalls for Libc {
     fn accel_nodes(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir("/dev/accel")
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path().display().to_string())
-                    .filter(|p| p.contains("/accel"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
+        list_dev("/dev/accel", "accel")
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        list_dev("/dev", "fastrpc-")
     }
     fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error> {
         rustix::fs::open(
@@ -154,15 +166,24 @@ impl Routed {
     }
 }
 
-impl Syscalls for Routed {
-    fn accel_nodes(&self) -> Vec<String> {
+impl Routed {
+    fn nodes(&self, f: impl Fn(&qda_driver::NodeKind) -> bool) -> Vec<String> {
         self.emb
             .driver
             .nodes()
             .iter()
-            .filter(|n| matches!(n.kind, qda_driver::NodeKind::Accel { .. }))
+            .filter(|n| f(&n.kind))
             .map(|n| n.path.clone())
             .collect()
+    }
+}
+
+impl Syscalls for Routed {
+    fn accel_nodes(&self) -> Vec<String> {
+        self.nodes(|k| matches!(k, qda_driver::NodeKind::Accel { .. }))
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.nodes(|k| matches!(k, qda_driver::NodeKind::Fastrpc { .. }))
     }
     fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error> {
         let f = self.emb.driver.open(path, Creds::current())?;
@@ -258,6 +279,9 @@ impl<S: Syscalls> Sys for Kernel<S> {
     fn accel_nodes(&self) -> Vec<String> {
         self.calls.accel_nodes()
     }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.calls.fastrpc_nodes()
+    }
     fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
         let fd = self.calls.open(path)?;
         let n = fd.as_raw_fd();
@@ -311,6 +335,9 @@ impl Sys for Emulated {
     fn accel_nodes(&self) -> Vec<String> {
         self.kernel.accel_nodes()
     }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.kernel.fastrpc_nodes()
+    }
     fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
         self.kernel.open(path)
     }
@@ -355,6 +382,14 @@ impl Daemon {
         qdad::client::Client::connect(&self.socket)
     }
 
+    fn nodes_of(&self, kind: &str) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|(_, k)| k == kind)
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
     /// The file, cloned out of the table so calls on one device run
     /// concurrently.
     fn file(&self, dev: Dev) -> Result<std::sync::Arc<qdad::client::DaemonFile>, qda_driver::Error> {
@@ -372,11 +407,10 @@ impl Sys for Daemon {
         BackendKind::Daemon
     }
     fn accel_nodes(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .filter(|(_, k)| k == "accel")
-            .map(|(p, _)| p.clone())
-            .collect()
+        self.nodes_of("accel")
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.nodes_of("fastrpc")
     }
     fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
         let f = qdad::client::DaemonFile::open(&self.socket, path)?;

@@ -2,7 +2,9 @@
 //! the embedded platform with user PDs as processes and as threads, the
 //! kernel backend (real fds and its own code, its system calls routed into
 //! an embedded driver's raw UAPI entry), and a qdad daemon (a server in
-//! this process, reached only through its socket).
+//! this process, reached only through its socket); and, with the accel
+//! nodes hidden, the legacy `/dev/fastrpc-*` UAPI the library falls back to
+//! (embedded and through qdad).
 //! Each run has a platform of its own and ends by checking that the
 //! driver's live-object counts are zero and the DMA-API checker is quiet.
 
@@ -21,6 +23,37 @@ enum Kind {
     Embedded(PdMode),
     Kernel,
     Daemon,
+    /// A backend with its accel nodes hidden: the library falls back to
+    /// the legacy `/dev/fastrpc-*` node and its UAPI.
+    Legacy(&'static Kind),
+}
+
+/// Hides the accel nodes of a backend.
+#[derive(Debug)]
+struct NoAccel(Arc<dyn Sys>);
+
+impl Sys for NoAccel {
+    fn kind(&self) -> qda::BackendKind {
+        self.0.kind()
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.0.fastrpc_nodes()
+    }
+    fn open(&self, path: &str) -> Result<qda::sys::Dev, qda_driver::Error> {
+        self.0.open(path)
+    }
+    fn ioctl(&self, dev: qda::sys::Dev, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
+        self.0.ioctl(dev, cmd, arg)
+    }
+    fn mmap(&self, dev: qda::sys::Dev, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda_driver::Error> {
+        self.0.mmap(dev, offset, len)
+    }
+    fn close(&self, dev: qda::sys::Dev) {
+        self.0.close(dev)
+    }
 }
 
 /// A backend and the driver behind it (to check its counts). Fields drop
@@ -28,6 +61,7 @@ enum Kind {
 struct Backend {
     sys: Arc<dyn Sys>,
     driver: Driver,
+    legacy: bool,
     _server: Option<qdad::server::Server>,
     _dir: Option<RemoveOnDrop>,
 }
@@ -42,12 +76,19 @@ impl Drop for RemoveOnDrop {
 
 fn backend(kind: Kind) -> Backend {
     match kind {
+        Kind::Legacy(inner) => {
+            let mut b = backend(*inner);
+            b.sys = Arc::new(NoAccel(b.sys));
+            b.legacy = true;
+            b
+        }
         Kind::Embedded(mode) => {
             let e = Arc::new(Emulated::new(
                 Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
             ));
             Backend {
                 driver: e.embedded().driver.clone(),
+                legacy: false,
                 sys: e,
                 _server: None,
                 _dir: None,
@@ -60,6 +101,7 @@ fn backend(kind: Kind) -> Backend {
             assert_eq!(k.kind(), qda::BackendKind::Kernel);
             Backend {
                 driver: k.calls().embedded().driver.clone(),
+                legacy: false,
                 sys: k,
                 _server: None,
                 _dir: None,
@@ -80,6 +122,7 @@ fn backend(kind: Kind) -> Backend {
             .unwrap();
             Backend {
                 driver: server.embedded().driver.clone(),
+                legacy: false,
                 sys: Arc::new(qda::sys::Daemon::connect(server.socket()).unwrap()),
                 _server: Some(server),
                 _dir: Some(RemoveOnDrop(dir)),
@@ -89,7 +132,10 @@ fn backend(kind: Kind) -> Backend {
 }
 
 fn open(b: &Backend, d: Domain) -> Device {
-    Device::open_with(d, b.sys.clone()).unwrap()
+    let dev = Device::open_with(d, b.sys.clone()).unwrap();
+    let want = if b.legacy { qda::Uapi::Fastrpc } else { qda::Uapi::Qda };
+    assert_eq!(dev.uapi(), want, "{}", dev.path());
+    dev
 }
 
 fn check_clean(b: &Backend) {
@@ -228,4 +274,6 @@ conformance! {
     embedded_thread_pd: Kind::Embedded(PdMode::Thread);
     kernel_routed_syscalls: Kind::Kernel;
     daemon: Kind::Daemon;
+    legacy_node_embedded: Kind::Legacy(&Kind::Embedded(PdMode::Thread));
+    legacy_node_daemon: Kind::Legacy(&Kind::Daemon);
 }
