@@ -1,0 +1,14 @@
+//! Runtime pieces every qda crate shares, written once.
+//!
+//! * [`lock`] and [`wait`]: the poison policy. A panic while a lock is held
+//!   poisons it; qda keeps going with the data as the panicking thread left
+//!   it. Every critical section in qda keeps its structure consistent at
+//!   every step (no multi-step updates that a panic could tear), and a
+//!   panic inside one is a bug that the test suites catch as such, so
+//!   propagating the poison would only turn one failed call into a dead
+//!   driver or daemon for every client.
+#![forbid(unsafe_code)]
+
+pub mod sync;
+
+pub use sync::{lock, wait, wait_timeout};
