@@ -1,0 +1,224 @@
+//! The accel node's ioctls: the DRM core subset qda models and QDA's driver
+//! table, May 2026 by default and the Feb 2026 RFC where it differs
+//! (`qda_uapi::qda::Revision`).
+
+use core::mem::offset_of;
+
+use qda_uapi::{drm as ud, qda as uq};
+
+use crate::{ArgCopy, Desc, FdOut, Ioctl, Node, Reach, Revision, Visit, desc, walk_invoke, walk_shell};
+
+/// The QDA rule for an invoke argument's or shell's `fd`: a dma-buf fd when
+/// positive (May 2026); a GEM handle, never an fd, in the RFC.
+fn qda_dmabuf(rev: Revision) -> fn(i32) -> bool {
+    if rev.buffer_refs_are_gem_handles() { |_| false } else { |fd| fd > 0 }
+}
+
+/// `DRM_IOCTL_VERSION`: the driver writes its name, date and description
+/// into the caller's three buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct DrmVersion;
+impl Ioctl for DrmVersion {
+    type Arg = ud::DrmVersion;
+    const DESC: Desc = desc::<Self>("DRM_IOCTL_VERSION", ud::DRM_IOCTL_VERSION, Node::Accel, ArgCopy::Sized);
+    fn walk(_: u64, v: &Self::Arg, _: Revision, out: &mut dyn Visit) {
+        // The driver writes at most the length of its strings, all far
+        // below 4 KiB, however large a length the caller claims.
+        for (addr, len) in [(v.name, v.name_len), (v.date, v.date_len), (v.desc, v.desc_len)] {
+            if addr != 0 && len != 0 {
+                out.reach(Reach::Out { addr, len: len.min(4096) });
+            }
+        }
+    }
+}
+
+/// `DRM_IOCTL_GET_CAP`.
+#[derive(Debug, Clone, Copy)]
+pub struct DrmGetCap;
+impl Ioctl for DrmGetCap {
+    type Arg = ud::DrmGetCap;
+    const DESC: Desc = desc::<Self>("DRM_IOCTL_GET_CAP", ud::DRM_IOCTL_GET_CAP, Node::Accel, ArgCopy::Sized);
+}
+
+/// `DRM_IOCTL_GEM_CLOSE`.
+#[derive(Debug, Clone, Copy)]
+pub struct DrmGemClose;
+impl Ioctl for DrmGemClose {
+    type Arg = ud::DrmGemClose;
+    const DESC: Desc = desc::<Self>("DRM_IOCTL_GEM_CLOSE", ud::DRM_IOCTL_GEM_CLOSE, Node::Accel, ArgCopy::Sized);
+}
+
+/// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: exports a GEM object as a new dma-buf fd.
+#[derive(Debug, Clone, Copy)]
+pub struct DrmPrimeHandleToFd;
+impl Ioctl for DrmPrimeHandleToFd {
+    type Arg = ud::DrmPrimeHandle;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_PRIME_HANDLE_TO_FD",
+        ud::DRM_IOCTL_PRIME_HANDLE_TO_FD,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .fd_out(FdOut::Field(offset_of!(ud::DrmPrimeHandle, fd)));
+}
+
+/// `DRM_IOCTL_PRIME_FD_TO_HANDLE`: imports the dma-buf `fd` names.
+#[derive(Debug, Clone, Copy)]
+pub struct DrmPrimeFdToHandle;
+impl Ioctl for DrmPrimeFdToHandle {
+    type Arg = ud::DrmPrimeHandle;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_PRIME_FD_TO_HANDLE",
+        ud::DRM_IOCTL_PRIME_FD_TO_HANDLE,
+        Node::Accel,
+        ArgCopy::Sized,
+    );
+    fn walk(_: u64, p: &Self::Arg, _: Revision, v: &mut dyn Visit) {
+        v.reach(Reach::Fd(p.fd));
+    }
+}
+
+/// `DRM_IOCTL_QDA_QUERY`: the DSP name of the node.
+#[derive(Debug, Clone, Copy)]
+pub struct QdaQuery;
+impl Ioctl for QdaQuery {
+    type Arg = uq::DrmQdaQuery;
+    const DESC: Desc = desc::<Self>("DRM_IOCTL_QDA_QUERY", uq::DRM_IOCTL_QDA_QUERY, Node::Accel, ArgCopy::Sized);
+}
+
+/// `DRM_IOCTL_QDA_GEM_CREATE` (May 2026 layout).
+#[derive(Debug, Clone, Copy)]
+pub struct QdaGemCreate;
+impl Ioctl for QdaGemCreate {
+    type Arg = uq::DrmQdaGemCreate;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_GEM_CREATE",
+        uq::DRM_IOCTL_QDA_GEM_CREATE,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .only(Revision::May2026);
+}
+
+/// `DRM_IOCTL_QDA_GEM_MMAP_OFFSET` (May 2026 layout).
+#[derive(Debug, Clone, Copy)]
+pub struct QdaGemMmapOffset;
+impl Ioctl for QdaGemMmapOffset {
+    type Arg = uq::DrmQdaGemMmapOffset;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_GEM_MMAP_OFFSET",
+        uq::DRM_IOCTL_QDA_GEM_MMAP_OFFSET,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .only(Revision::May2026);
+}
+
+/// `DRM_IOCTL_QDA_GEM_CREATE` in the Feb 2026 RFC's layout (same number).
+#[derive(Debug, Clone, Copy)]
+pub struct RfcGemCreate;
+impl Ioctl for RfcGemCreate {
+    type Arg = uq::rfc2026::GemCreate;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_GEM_CREATE (RFC)",
+        uq::rfc2026::DRM_IOCTL_QDA_GEM_CREATE,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .only(Revision::Rfc2026Feb);
+}
+
+/// `DRM_IOCTL_QDA_GEM_MMAP_OFFSET` in the Feb 2026 RFC's layout (same number).
+#[derive(Debug, Clone, Copy)]
+pub struct RfcGemMmapOffset;
+impl Ioctl for RfcGemMmapOffset {
+    type Arg = uq::rfc2026::GemMmapOffset;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_GEM_MMAP_OFFSET (RFC)",
+        uq::rfc2026::DRM_IOCTL_QDA_GEM_MMAP_OFFSET,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .only(Revision::Rfc2026Feb);
+}
+
+/// The RFC's `DRM_IOCTL_QDA_INIT_ATTACH` (nr 0x43, reserved since May 2026).
+#[derive(Debug, Clone, Copy)]
+pub struct RfcInitAttach;
+impl Ioctl for RfcInitAttach {
+    type Arg = ();
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_INIT_ATTACH (RFC)",
+        uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .only(Revision::Rfc2026Feb)
+    .blocking();
+}
+
+/// `DRM_IOCTL_QDA_REMOTE_SESSION_CREATE` (the RFC's INIT_CREATE): starts a
+/// user PD from a shell passed by fd or by pointer.
+#[derive(Debug, Clone, Copy)]
+pub struct QdaRemoteSessionCreate;
+impl Ioctl for QdaRemoteSessionCreate {
+    type Arg = uq::DrmQdaInitCreate;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_REMOTE_SESSION_CREATE",
+        uq::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .blocking();
+    fn walk(_: u64, i: &Self::Arg, rev: Revision, v: &mut dyn Visit) {
+        walk_shell(i.filelen, i.filefd, i.file, qda_dmabuf(rev)(i.filefd), v);
+    }
+}
+
+/// `DRM_IOCTL_QDA_REMOTE_MAP`: maps the dma-buf `fd` names on the DSP.
+#[derive(Debug, Clone, Copy)]
+pub struct QdaRemoteMap;
+impl Ioctl for QdaRemoteMap {
+    type Arg = uq::DrmQdaMemMap;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_REMOTE_MAP",
+        uq::DRM_IOCTL_QDA_REMOTE_MAP,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .blocking();
+    fn walk(_: u64, m: &Self::Arg, _: Revision, v: &mut dyn Visit) {
+        v.reach(Reach::Fd(m.fd));
+    }
+}
+
+/// `DRM_IOCTL_QDA_REMOTE_MUNMAP`.
+#[derive(Debug, Clone, Copy)]
+pub struct QdaRemoteMunmap;
+impl Ioctl for QdaRemoteMunmap {
+    type Arg = uq::DrmQdaMemUnmap;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_REMOTE_MUNMAP",
+        uq::DRM_IOCTL_QDA_REMOTE_MUNMAP,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .blocking();
+}
+
+/// `DRM_IOCTL_QDA_REMOTE_INVOKE`: one FastRPC call.
+#[derive(Debug, Clone, Copy)]
+pub struct QdaRemoteInvoke;
+impl Ioctl for QdaRemoteInvoke {
+    type Arg = uq::DrmQdaInvokeArgs;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_REMOTE_INVOKE",
+        uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
+        Node::Accel,
+        ArgCopy::Sized,
+    )
+    .blocking();
+    fn walk(_: u64, i: &Self::Arg, rev: Revision, v: &mut dyn Visit) {
+        walk_invoke(i.sc, i.args, qda_dmabuf(rev), v);
+    }
+}
