@@ -68,7 +68,9 @@ impl<T: FromBytes + IntoBytes + KnownLayout + Immutable> UserArg<'_, T> {
     /// The struct: from the core's copy, or `copy_from_user` (`EFAULT`).
     pub fn get(&self) -> Result<T> {
         match &self.copy {
-            Some(b) => Ok(T::read_from_prefix(b).expect("the copy holds the table's struct size").0),
+            Some(b) => Ok(T::read_from_prefix(b)
+                .expect("the copy holds the table's struct size")
+                .0),
             None => read_struct(self.um, self.ptr),
         }
     }
@@ -123,7 +125,10 @@ impl<Target> Table<Target> {
     fn new(entries: &[(&'static Desc, Raw<Target>)]) -> Table<Target> {
         let mut slots = vec![None; spec::ALL.len()];
         for (d, h) in entries {
-            let i = spec::ALL.iter().position(|e| std::ptr::eq(e, *d)).expect("handlers serve described ioctls");
+            let i = spec::ALL
+                .iter()
+                .position(|e| std::ptr::eq(e, *d))
+                .expect("handlers serve described ioctls");
             assert!(slots[i].is_none(), "{} has two handlers", d.name);
             slots[i] = Some(*h);
         }
@@ -607,7 +612,10 @@ impl Serve<File> for spec::FastrpcInitCreateStatic {
         legacy_dsp(f)?;
         let i = a.get()?;
         if i.namelen > uf::INIT_FILE_NAMELEN_MAX {
-            return Err(einval(format!("CREATE_STATIC: name of {} bytes exceeds 128", i.namelen)));
+            return Err(einval(format!(
+                "CREATE_STATIC: name of {} bytes exceeds 128",
+                i.namelen
+            )));
         }
         let mut name = vec![0u8; i.namelen as usize];
         a.mem().read(i.name, &mut name)?;
@@ -668,7 +676,10 @@ impl Serve<File> for spec::UdmabufCreateList {
         let head = a.get()?;
         let limit = f.driver().inner.cfg.udmabuf_list_limit;
         if head.count > limit {
-            return Err(einval(format!("udmabuf: {} items exceed list_limit {limit}", head.count)));
+            return Err(einval(format!(
+                "udmabuf: {} items exceed list_limit {limit}",
+                head.count
+            )));
         }
         let mut raw = vec![0u8; head.count as usize * size_of::<uu::UdmabufCreateItem>()];
         a.mem()
@@ -728,7 +739,8 @@ mod tests {
             };
             assert!(served, "{} is described but has no handler", d.name);
         }
-        let handled = files.slots.iter().filter(|s| s.is_some()).count() + bufs.slots.iter().filter(|s| s.is_some()).count();
+        let handled =
+            files.slots.iter().filter(|s| s.is_some()).count() + bufs.slots.iter().filter(|s| s.is_some()).count();
         assert_eq!(handled, spec::ALL.len(), "a handler serves no description");
     }
 

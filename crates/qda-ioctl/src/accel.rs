@@ -11,7 +11,11 @@ use crate::{ArgCopy, Desc, FdOut, Ioctl, Node, Reach, Revision, Visit, desc, wal
 /// The QDA rule for an invoke argument's or shell's `fd`: a dma-buf fd when
 /// positive (May 2026); a GEM handle, never an fd, in the RFC.
 fn qda_dmabuf(rev: Revision) -> fn(i32) -> bool {
-    if rev.buffer_refs_are_gem_handles() { |_| false } else { |fd| fd > 0 }
+    if rev.buffer_refs_are_gem_handles() {
+        |_| false
+    } else {
+        |fd| fd > 0
+    }
 }
 
 /// `DRM_IOCTL_VERSION`: the driver writes its name, date and description
@@ -26,7 +30,10 @@ impl Ioctl for DrmVersion {
         // below 4 KiB, however large a length the caller claims.
         for (addr, len) in [(v.name, v.name_len), (v.date, v.date_len), (v.desc, v.desc_len)] {
             if addr != 0 && len != 0 {
-                out.reach(Reach::Out { addr, len: len.min(4096) });
+                out.reach(Reach::Out {
+                    addr,
+                    len: len.min(4096),
+                });
             }
         }
     }
@@ -45,7 +52,12 @@ impl Ioctl for DrmGetCap {
 pub struct DrmGemClose;
 impl Ioctl for DrmGemClose {
     type Arg = ud::DrmGemClose;
-    const DESC: Desc = desc::<Self>("DRM_IOCTL_GEM_CLOSE", ud::DRM_IOCTL_GEM_CLOSE, Node::Accel, ArgCopy::Sized);
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_GEM_CLOSE",
+        ud::DRM_IOCTL_GEM_CLOSE,
+        Node::Accel,
+        ArgCopy::Sized,
+    );
 }
 
 /// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: exports a GEM object as a new dma-buf fd.
@@ -83,7 +95,12 @@ impl Ioctl for DrmPrimeFdToHandle {
 pub struct QdaQuery;
 impl Ioctl for QdaQuery {
     type Arg = uq::DrmQdaQuery;
-    const DESC: Desc = desc::<Self>("DRM_IOCTL_QDA_QUERY", uq::DRM_IOCTL_QDA_QUERY, Node::Accel, ArgCopy::Sized);
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_QUERY",
+        uq::DRM_IOCTL_QDA_QUERY,
+        Node::Accel,
+        ArgCopy::Sized,
+    );
 }
 
 /// `DRM_IOCTL_QDA_GEM_CREATE` (May 2026 layout).

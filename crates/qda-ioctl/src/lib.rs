@@ -308,7 +308,10 @@ pub fn lookup(node: Node, rev: Revision, cmd: u32) -> Result<&'static Desc, Miss
         }
         // dma_heap_ioctl() looks at nr alone: any nr 0 is ALLOC.
         Node::DmaHeap => match ioc_nr(cmd) {
-            0 => Ok(&ALL[ALL.iter().position(|d| d.node == Node::DmaHeap).expect("ALLOC is described")]),
+            0 => Ok(&ALL[ALL
+                .iter()
+                .position(|d| d.node == Node::DmaHeap)
+                .expect("ALLOC is described")]),
             nr => Err(Miss::NoSuchHeapIoctl(nr)),
         },
         Node::Fastrpc | Node::Udmabuf | Node::DmaBuf => {

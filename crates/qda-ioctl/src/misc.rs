@@ -71,8 +71,13 @@ fn legacy_dmabuf(fd: i32) -> bool {
 pub struct DmaHeapAlloc;
 impl Ioctl for DmaHeapAlloc {
     type Arg = uh::DmaHeapAllocationData;
-    const DESC: Desc = desc::<Self>("DMA_HEAP_IOCTL_ALLOC", uh::DMA_HEAP_IOCTL_ALLOC, Node::DmaHeap, ArgCopy::Sized)
-        .fd_out(FdOut::Field(offset_of!(uh::DmaHeapAllocationData, fd)));
+    const DESC: Desc = desc::<Self>(
+        "DMA_HEAP_IOCTL_ALLOC",
+        uh::DMA_HEAP_IOCTL_ALLOC,
+        Node::DmaHeap,
+        ArgCopy::Sized,
+    )
+    .fd_out(FdOut::Field(offset_of!(uh::DmaHeapAllocationData, fd)));
 }
 
 macro_rules! fastrpc {
@@ -106,8 +111,13 @@ impl Ioctl for FastrpcAllocDmaBuff {
 pub struct FastrpcInvoke;
 impl Ioctl for FastrpcInvoke {
     type Arg = uf::FastrpcInvoke;
-    const DESC: Desc =
-        desc::<Self>("FASTRPC_IOCTL_INVOKE", uf::FASTRPC_IOCTL_INVOKE, Node::Fastrpc, ArgCopy::Handler).blocking();
+    const DESC: Desc = desc::<Self>(
+        "FASTRPC_IOCTL_INVOKE",
+        uf::FASTRPC_IOCTL_INVOKE,
+        Node::Fastrpc,
+        ArgCopy::Handler,
+    )
+    .blocking();
     fn walk(_: u64, i: &Self::Arg, _: Revision, v: &mut dyn Visit) {
         walk_invoke(i.sc, i.args, legacy_dmabuf, v);
     }
@@ -143,9 +153,13 @@ fastrpc!(
 pub struct FastrpcInitCreate;
 impl Ioctl for FastrpcInitCreate {
     type Arg = uf::FastrpcInitCreate;
-    const DESC: Desc =
-        desc::<Self>("FASTRPC_IOCTL_INIT_CREATE", uf::FASTRPC_IOCTL_INIT_CREATE, Node::Fastrpc, ArgCopy::Handler)
-            .blocking();
+    const DESC: Desc = desc::<Self>(
+        "FASTRPC_IOCTL_INIT_CREATE",
+        uf::FASTRPC_IOCTL_INIT_CREATE,
+        Node::Fastrpc,
+        ArgCopy::Handler,
+    )
+    .blocking();
     fn walk(_: u64, i: &Self::Arg, _: Revision, v: &mut dyn Visit) {
         walk_shell(i.filelen, i.filefd, i.file, legacy_dmabuf(i.filefd), v);
     }
@@ -179,8 +193,13 @@ impl Ioctl for FastrpcInitCreateStatic {
 pub struct FastrpcMemMap;
 impl Ioctl for FastrpcMemMap {
     type Arg = uf::FastrpcMemMap;
-    const DESC: Desc =
-        desc::<Self>("FASTRPC_IOCTL_MEM_MAP", uf::FASTRPC_IOCTL_MEM_MAP, Node::Fastrpc, ArgCopy::Handler).blocking();
+    const DESC: Desc = desc::<Self>(
+        "FASTRPC_IOCTL_MEM_MAP",
+        uf::FASTRPC_IOCTL_MEM_MAP,
+        Node::Fastrpc,
+        ArgCopy::Handler,
+    )
+    .blocking();
     fn walk(_: u64, m: &Self::Arg, _: Revision, v: &mut dyn Visit) {
         v.reach(Reach::Fd(m.fd));
     }
@@ -235,7 +254,12 @@ impl Ioctl for UdmabufCreateList {
 pub struct DmaBufSync;
 impl Ioctl for DmaBufSync {
     type Arg = ub::DmaBufSync;
-    const DESC: Desc = desc::<Self>("DMA_BUF_IOCTL_SYNC", ub::DMA_BUF_IOCTL_SYNC, Node::DmaBuf, ArgCopy::Handler);
+    const DESC: Desc = desc::<Self>(
+        "DMA_BUF_IOCTL_SYNC",
+        ub::DMA_BUF_IOCTL_SYNC,
+        Node::DmaBuf,
+        ArgCopy::Handler,
+    );
 }
 
 /// `DMA_BUF_SET_NAME` as 32-bit userspace encodes it: `arg` points at the name.
@@ -243,7 +267,12 @@ impl Ioctl for DmaBufSync {
 pub struct DmaBufSetNameA;
 impl Ioctl for DmaBufSetNameA {
     type Arg = ();
-    const DESC: Desc = desc::<Self>("DMA_BUF_SET_NAME_A", ub::DMA_BUF_SET_NAME_A, Node::DmaBuf, ArgCopy::Handler);
+    const DESC: Desc = desc::<Self>(
+        "DMA_BUF_SET_NAME_A",
+        ub::DMA_BUF_SET_NAME_A,
+        Node::DmaBuf,
+        ArgCopy::Handler,
+    );
     fn walk(arg: u64, _: &(), _: Revision, v: &mut dyn Visit) {
         v.reach(Reach::CStr {
             addr: arg,
@@ -257,7 +286,12 @@ impl Ioctl for DmaBufSetNameA {
 pub struct DmaBufSetNameB;
 impl Ioctl for DmaBufSetNameB {
     type Arg = ();
-    const DESC: Desc = desc::<Self>("DMA_BUF_SET_NAME_B", ub::DMA_BUF_SET_NAME_B, Node::DmaBuf, ArgCopy::Handler);
+    const DESC: Desc = desc::<Self>(
+        "DMA_BUF_SET_NAME_B",
+        ub::DMA_BUF_SET_NAME_B,
+        Node::DmaBuf,
+        ArgCopy::Handler,
+    );
     fn walk(arg: u64, _: &(), _: Revision, v: &mut dyn Visit) {
         DmaBufSetNameA::walk(arg, &(), Revision::default(), v);
     }

@@ -76,19 +76,40 @@ fn drm_numbers_are_found_by_nr_and_refused_as_drm_ioctl_refuses() {
     let may = Revision::May2026;
     // A caller's smaller or larger struct still reaches the handler.
     let small = ioc(IOC_READ | IOC_WRITE, b'd', 0x47, 8);
-    assert_eq!(lookup(Node::Accel, may, small).unwrap().name, "DRM_IOCTL_QDA_REMOTE_INVOKE");
-    assert_eq!(lookup(Node::Accel, may, iowr(b'x', 0x47, 16)).err(), Some(Miss::NotThisNode));
     assert_eq!(
-        lookup(Node::Accel, may, uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH).err(), Some(Miss::EmptySlot(0x43)));
+        lookup(Node::Accel, may, small).unwrap().name,
+        "DRM_IOCTL_QDA_REMOTE_INVOKE"
+    );
     assert_eq!(
-        lookup(Node::Accel, Revision::Rfc2026Feb, uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH)
-            .unwrap()
-            .name,
+        lookup(Node::Accel, may, iowr(b'x', 0x47, 16)).err(),
+        Some(Miss::NotThisNode)
+    );
+    assert_eq!(
+        lookup(Node::Accel, may, uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH).err(),
+        Some(Miss::EmptySlot(0x43))
+    );
+    assert_eq!(
+        lookup(
+            Node::Accel,
+            Revision::Rfc2026Feb,
+            uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH
+        )
+        .unwrap()
+        .name,
         "DRM_IOCTL_QDA_INIT_ATTACH (RFC)"
     );
-    assert_eq!(lookup(Node::Accel, may, iowr(b'd', 0x48, 8)).err(), Some(Miss::PastDriverTable(8)));
-    assert_eq!(lookup(Node::Accel, may, iowr(b'd', 0xd1, 8)).err(), Some(Miss::PastCoreTable(0xd1)));
-    assert_eq!(lookup(Node::Accel, may, iowr(b'd', 0x01, 8)).err(), Some(Miss::CoreNotModelled(0x01)));
+    assert_eq!(
+        lookup(Node::Accel, may, iowr(b'd', 0x48, 8)).err(),
+        Some(Miss::PastDriverTable(8))
+    );
+    assert_eq!(
+        lookup(Node::Accel, may, iowr(b'd', 0xd1, 8)).err(),
+        Some(Miss::PastCoreTable(0xd1))
+    );
+    assert_eq!(
+        lookup(Node::Accel, may, iowr(b'd', 0x01, 8)).err(),
+        Some(Miss::CoreNotModelled(0x01))
+    );
     // The RFC layout of GEM_CREATE is chosen by revision, not by number.
     assert_eq!(
         lookup(Node::Accel, Revision::Rfc2026Feb, uq::DRM_IOCTL_QDA_GEM_CREATE)
@@ -101,11 +122,20 @@ fn drm_numbers_are_found_by_nr_and_refused_as_drm_ioctl_refuses() {
 #[test]
 fn heap_numbers_are_found_by_nr_alone_and_misc_numbers_exactly() {
     let may = Revision::May2026;
-    assert_eq!(lookup(Node::DmaHeap, may, iowr(b'?', 0, 4)).unwrap().name, "DMA_HEAP_IOCTL_ALLOC");
-    assert_eq!(lookup(Node::DmaHeap, may, iowr(b'H', 1, 24)).err(), Some(Miss::NoSuchHeapIoctl(1)));
+    assert_eq!(
+        lookup(Node::DmaHeap, may, iowr(b'?', 0, 4)).unwrap().name,
+        "DMA_HEAP_IOCTL_ALLOC"
+    );
+    assert_eq!(
+        lookup(Node::DmaHeap, may, iowr(b'H', 1, 24)).err(),
+        Some(Miss::NoSuchHeapIoctl(1))
+    );
     let near = uf::FASTRPC_IOCTL_INVOKE ^ (1 << 16);
     assert_eq!(lookup(Node::Fastrpc, may, near).err(), Some(Miss::NotThisNode));
-    assert_eq!(lookup(Node::Udmabuf, may, uf::FASTRPC_IOCTL_INVOKE).err(), Some(Miss::NotThisNode));
+    assert_eq!(
+        lookup(Node::Udmabuf, may, uf::FASTRPC_IOCTL_INVOKE).err(),
+        Some(Miss::NotThisNode)
+    );
     assert_eq!(ioc_nr(desc_of::<FastrpcInvoke>().cmd), 3);
     assert_eq!(ioc_dir(desc_of::<DmaHeapAlloc>().cmd), IOC_READ | IOC_WRITE);
     assert_eq!(ioc_dir(desc_of::<UdmabufCreate>().cmd), IOC_WRITE);
@@ -152,7 +182,10 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
         sc: qda_proto::Scalars::make(2, 2, 1).0,
         args: 0x9000,
     };
-    let mut v = Fake { mem: &mem, seen: Vec::new() };
+    let mut v = Fake {
+        mem: &mem,
+        seen: Vec::new(),
+    };
     desc_of::<QdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
     assert_eq!(
         v.seen,
@@ -165,7 +198,10 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
         ]
     );
     // The RFC passes GEM handles: nothing is an fd.
-    let mut v = Fake { mem: &mem, seen: Vec::new() };
+    let mut v = Fake {
+        mem: &mem,
+        seen: Vec::new(),
+    };
     desc_of::<QdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::Rfc2026Feb, &mut v);
     assert!(!v.seen.contains(&Reach::Fd(7)));
     // The legacy rule: -1 and 0 are inline, anything else an fd.
@@ -176,7 +212,10 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
         sc: inv.sc,
         args: 0x9000,
     };
-    let mut v = Fake { mem: &mem, seen: Vec::new() };
+    let mut v = Fake {
+        mem: &mem,
+        seen: Vec::new(),
+    };
     desc_of::<FastrpcInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
     assert_eq!(v.seen[1..3], [Reach::Fd(-2), Reach::Vma(0x1000)]);
 }
@@ -188,11 +227,17 @@ fn a_walk_stops_where_the_driver_would_fault() {
         sc: qda_proto::Scalars::make(2, 2, 1).0,
         args: 0x9000,
     };
-    let mut v = Fake { mem: &[], seen: Vec::new() };
+    let mut v = Fake {
+        mem: &[],
+        seen: Vec::new(),
+    };
     desc_of::<QdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
     assert_eq!(v.seen, [Reach::In { addr: 0x9000, len: 72 }]);
     // A short struct is zero-extended: no arguments, nothing reached.
-    let mut v = Fake { mem: &[], seen: Vec::new() };
+    let mut v = Fake {
+        mem: &[],
+        seen: Vec::new(),
+    };
     desc_of::<QdaRemoteInvoke>().walk(0x100, &[0u8; 4], Revision::May2026, &mut v);
     assert_eq!(v.seen, [Reach::In { addr: 0, len: 0 }]);
 }

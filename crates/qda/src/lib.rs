@@ -36,12 +36,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
 
 use qda_driver::sys::Mapping;
+use qda_ioctl::{self as spec, Ioctl};
 use qda_proto::bodies::{RemotectlCloseIn, RemotectlOpenIn, RemotectlOpenOut};
 use qda_uapi::aee::AeeCode;
-use qda_uapi::drm::{
-    DRM_CLOEXEC, DRM_IOCTL_GEM_CLOSE, DRM_IOCTL_PRIME_FD_TO_HANDLE, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_RDWR,
-    DrmGemClose, DrmPrimeHandle,
-};
+use qda_uapi::drm::{DRM_CLOEXEC, DRM_RDWR, DrmGemClose, DrmPrimeHandle};
 use qda_uapi::fastrpc::{self as uf, FastrpcInvokeArgs};
 use qda_uapi::qda::*;
 use zerocopy::IntoBytes;
@@ -245,14 +243,23 @@ impl Inner {
             h.remove(&handle);
             drop(h);
             let mut c = DrmGemClose { handle, pad: 0 };
-            let _ = self.ioctl("GEM_CLOSE", DRM_IOCTL_GEM_CLOSE, &mut c);
+            let _ = self.call::<spec::DrmGemClose>(&mut c);
         }
     }
 }
 
 impl Inner {
-    fn ioctl<T>(&self, op: &str, cmd: u32, arg: &mut T) -> Result<i64, Error> {
-        self.sys.ioctl(self.dev, cmd, arg as *mut T as u64).map_err(os(op))
+    /// Make ioctl `I` on this device file; its number and argument type
+    /// come together from the one description of `I`.
+    fn call<I: Ioctl>(&self, arg: &mut I::Arg) -> Result<i64, Error> {
+        self.call_as::<I>(I::DESC.name, arg)
+    }
+
+    /// [`Inner::call`], naming the operation `op` in an error.
+    fn call_as<I: Ioctl>(&self, op: &str, arg: &mut I::Arg) -> Result<i64, Error> {
+        self.sys
+            .ioctl(self.dev, I::DESC.cmd, arg as *mut I::Arg as u64)
+            .map_err(os(op))
     }
 }
 
@@ -292,7 +299,7 @@ impl Device {
             BackendKind::Kernel => Arc::new(sys::Kernel::<sys::Libc>::default()),
             BackendKind::Embedded => embedded()?,
             BackendKind::Daemon => {
-                let socket = qdad::client::socket_path();
+                let socket = qdad_client::socket_path();
                 Arc::new(sys::Daemon::connect(&socket).map_err(|e| Error::NoDevice {
                     domain,
                     why: e.to_string(),
@@ -327,7 +334,7 @@ impl Device {
             let Ok(dev) = sys.open(&path) else { continue };
             let inner = inner(dev, path, Uapi::Qda);
             let mut q = DrmQdaQuery::default();
-            if inner.ioctl("QUERY", DRM_IOCTL_QDA_QUERY, &mut q).is_ok()
+            if inner.call::<spec::QdaQuery>(&mut q).is_ok()
                 && q.dsp_name.split(|b| *b == 0).next() == Some(domain.name().as_bytes())
             {
                 return Ok(Device { inner });
@@ -393,8 +400,7 @@ impl Device {
                     siglen: 0,
                     file: 0,
                 };
-                self.inner
-                    .ioctl("REMOTE_SESSION_CREATE", DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut c)?
+                self.inner.call::<spec::QdaRemoteSessionCreate>(&mut c)?
             }
             Uapi::Fastrpc => {
                 let mut c = uf::FastrpcInitCreate {
@@ -404,7 +410,7 @@ impl Device {
                     siglen: 0,
                     file: 0,
                 };
-                self.inner.ioctl("INIT_CREATE", uf::FASTRPC_IOCTL_INIT_CREATE, &mut c)?
+                self.inner.call::<spec::FastrpcInitCreate>(&mut c)?
             }
         };
         dsp_result("session create", r)?;
@@ -422,8 +428,7 @@ impl Device {
                 flags: 0,
                 size: size as u64,
             };
-            self.inner
-                .ioctl("ALLOC_DMA_BUFF", uf::FASTRPC_IOCTL_ALLOC_DMA_BUFF, &mut a)?;
+            self.inner.call::<spec::FastrpcAllocDmaBuff>(&mut a)?;
             let fd = sys::adopt(a.fd).map_err(os("ALLOC_DMA_BUFF"))?;
             return self.legacy_buffer(fd, size);
         }
@@ -432,21 +437,18 @@ impl Device {
             handle: 0,
             pad: 0,
         };
-        self.inner.ioctl("GEM_CREATE", DRM_IOCTL_QDA_GEM_CREATE, &mut g)?;
+        self.inner.call::<spec::QdaGemCreate>(&mut g)?;
         let mut o = DrmQdaGemMmapOffset {
             offset: 0,
             handle: g.handle,
             pad: 0,
         };
-        let map = self
-            .inner
-            .ioctl("GEM_MMAP_OFFSET", DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o)
-            .and_then(|_| {
-                self.inner
-                    .sys
-                    .mmap(self.inner.dev, o.offset, size.max(1))
-                    .map_err(os("mmap"))
-            });
+        let map = self.inner.call::<spec::QdaGemMmapOffset>(&mut o).and_then(|_| {
+            self.inner
+                .sys
+                .mmap(self.inner.dev, o.offset, size.max(1))
+                .map_err(os("mmap"))
+        });
         let map = match map {
             Ok(m) => m,
             Err(e) => {
@@ -454,7 +456,7 @@ impl Device {
                     handle: g.handle,
                     pad: 0,
                 };
-                let _ = self.inner.ioctl("GEM_CLOSE", DRM_IOCTL_GEM_CLOSE, &mut c);
+                let _ = self.inner.call::<spec::DrmGemClose>(&mut c);
                 return Err(e);
             }
         };
@@ -495,8 +497,7 @@ impl Device {
             flags: 0,
             fd: fd.as_raw_fd(),
         };
-        self.inner
-            .ioctl("PRIME_FD_TO_HANDLE", DRM_IOCTL_PRIME_FD_TO_HANDLE, &mut p)?;
+        self.inner.call::<spec::DrmPrimeFdToHandle>(&mut p)?;
         let size = rustix::fs::fstat(fd)
             .map_err(|e| Error::Os {
                 op: "fstat".into(),
@@ -596,7 +597,7 @@ impl Session {
                     size: buf.size as u64,
                     ..Default::default()
                 };
-                self.inner.ioctl("REMOTE_MAP", DRM_IOCTL_QDA_REMOTE_MAP, &mut m)?;
+                self.inner.call::<spec::QdaRemoteMap>(&mut m)?;
                 m.vaddrout
             }
             Uapi::Fastrpc => {
@@ -606,7 +607,7 @@ impl Session {
                     length: buf.size as u64,
                     ..Default::default()
                 };
-                self.inner.ioctl("MEM_MAP", uf::FASTRPC_IOCTL_MEM_MAP, &mut m)?;
+                self.inner.call::<spec::FastrpcMemMap>(&mut m)?;
                 m.vaddrout
             }
         };
@@ -645,7 +646,7 @@ impl Drop for RemoteMap<'_> {
                         vaddrout: 0,
                         size: self.buf.size as u64,
                     };
-                    let _ = self.inner.ioctl("REMOTE_MUNMAP", DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut u);
+                    let _ = self.inner.call::<spec::QdaRemoteMunmap>(&mut u);
                 }
                 Uapi::Fastrpc => {
                     let mut u = uf::FastrpcMemUnmap {
@@ -654,7 +655,7 @@ impl Drop for RemoteMap<'_> {
                         length: self.buf.size as u64,
                         ..Default::default()
                     };
-                    let _ = self.inner.ioctl("MEM_UNMAP", uf::FASTRPC_IOCTL_MEM_UNMAP, &mut u);
+                    let _ = self.inner.call::<spec::FastrpcMemUnmap>(&mut u);
                 }
             }
         }
@@ -678,7 +679,7 @@ fn invoke_raw(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs
                 sc,
                 args: args.as_mut_ptr() as u64,
             };
-            inner.ioctl(op, DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)
+            inner.call_as::<spec::QdaRemoteInvoke>(op, &mut inv)
         }
         Uapi::Fastrpc => {
             let mut inv = uf::FastrpcInvoke {
@@ -686,7 +687,7 @@ fn invoke_raw(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs
                 sc,
                 args: args.as_mut_ptr() as u64,
             };
-            inner.ioctl(op, uf::FASTRPC_IOCTL_INVOKE, &mut inv)
+            inner.call_as::<spec::FastrpcInvoke>(op, &mut inv)
         }
     }
 }
@@ -842,8 +843,7 @@ impl Buffer {
             flags: DRM_CLOEXEC | DRM_RDWR,
             fd: -1,
         };
-        self.inner
-            .ioctl("PRIME_HANDLE_TO_FD", DRM_IOCTL_PRIME_HANDLE_TO_FD, &mut p)?;
+        self.inner.call::<spec::DrmPrimeHandleToFd>(&mut p)?;
         // SAFETY-free adoption: the ioctl installed a new fd for us.
         let fd = adopt(p.fd)?;
         Ok(self.fd.get_or_init(|| fd).as_fd())

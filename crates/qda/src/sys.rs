@@ -358,13 +358,13 @@ impl Sys for Emulated {
 pub struct Daemon {
     socket: std::path::PathBuf,
     nodes: Vec<(String, String)>,
-    files: Mutex<HashMap<Dev, std::sync::Arc<qdad::client::DaemonFile>>>,
+    files: Mutex<HashMap<Dev, std::sync::Arc<qdad_client::DaemonFile>>>,
 }
 
 impl Daemon {
     /// Connect to the daemon at `socket` and learn its nodes.
     pub fn connect(socket: &std::path::Path) -> Result<Daemon, qda_driver::Error> {
-        let nodes = qdad::client::Client::connect(socket)?.nodes()?;
+        let nodes = qdad_client::Client::connect(socket)?.nodes()?;
         Ok(Daemon {
             socket: socket.to_path_buf(),
             nodes,
@@ -378,8 +378,8 @@ impl Daemon {
     }
 
     /// A control connection (info, stats, dma-buf ioctls).
-    pub fn client(&self) -> Result<qdad::client::Client, qda_driver::Error> {
-        qdad::client::Client::connect(&self.socket)
+    pub fn client(&self) -> Result<qdad_client::Client, qda_driver::Error> {
+        qdad_client::Client::connect(&self.socket)
     }
 
     fn nodes_of(&self, kind: &str) -> Vec<String> {
@@ -392,7 +392,7 @@ impl Daemon {
 
     /// The file, cloned out of the table so calls on one device run
     /// concurrently.
-    fn file(&self, dev: Dev) -> Result<std::sync::Arc<qdad::client::DaemonFile>, qda_driver::Error> {
+    fn file(&self, dev: Dev) -> Result<std::sync::Arc<qdad_client::DaemonFile>, qda_driver::Error> {
         self.files
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -413,7 +413,7 @@ impl Sys for Daemon {
         self.nodes_of("fastrpc")
     }
     fn open(&self, path: &str) -> Result<Dev, qda_driver::Error> {
-        let f = qdad::client::DaemonFile::open(&self.socket, path)?;
+        let f = qdad_client::DaemonFile::open(&self.socket, path)?;
         let n = f.connection().socket().as_raw_fd();
         self.files
             .lock()

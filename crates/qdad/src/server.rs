@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 use qda_driver::fastrpc::CallTrace;
 use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
-use qda_uapi::ioctl::{ioc_nr, ioc_type};
+use qda_ioctl::{Node, Revision};
+use qda_rt::{lock, wait_timeout};
 use zerocopy::IntoBytes;
 
-use crate::wire::{
+use qdad_client::wire::{
     self, Header, InfoRsp, IoctlReq, IoctlRsp, MAX_FDS, MAX_PATH, MAX_SEGS, MAX_VMAS, Message, MmapReq, Op, OpenRsp,
     Reader, SEG_IN, SEG_OUT, Seg, Vma, WireError,
 };
@@ -46,11 +47,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// The defaults: built-in board, [`crate::client::default_socket`].
+    /// The defaults: built-in board, [`qdad_client::default_socket`].
     pub fn new() -> Config {
         Config {
             dtb: None,
-            socket: crate::client::default_socket(),
+            socket: qdad_client::default_socket(),
             trace: false,
             pd_mode: None,
         }
@@ -195,7 +196,7 @@ impl Server {
 
     /// Open connections.
     pub fn connections(&self) -> usize {
-        self.shared.conns.lock().unwrap_or_else(|e| e.into_inner()).len()
+        lock(&self.shared.conns).len()
     }
 
     /// Ordered shutdown: stop accepting, close every client's file
@@ -230,13 +231,9 @@ impl Server {
         drop(conns);
         // 3. Wait for the readers and calls to finish.
         let deadline = Instant::now() + grace;
-        let mut g = sh.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = lock(&sh.conns);
         while !g.is_empty() && Instant::now() < deadline {
-            g = sh
-                .gone
-                .wait_timeout(g, Duration::from_millis(50))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            g = wait_timeout(&sh.gone, g, Duration::from_millis(50)).0;
         }
         drop(g);
         // 4. Stop the DSPs (every PD process exits), settle, count.
@@ -355,7 +352,7 @@ fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             .insert(id, conn.clone());
         let sh2 = sh.clone();
         if sh.pool.submit(Box::new(move || serve(&sh2, conn))).is_err() {
-            sh.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            lock(&sh.conns).remove(&id);
         }
     }
 }
@@ -393,7 +390,7 @@ fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
     let fds: Vec<_> = r.fds.iter().map(|f| f.as_fd()).collect();
     sh.counters.bytes_out.fetch_add(r.body.len() as u64, Ordering::Relaxed);
     sh.counters.fds_out.fetch_add(fds.len() as u64, Ordering::Relaxed);
-    let _g = conn.send.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = lock(&conn.send);
     // A client that left gets nothing; its reader will see the end.
     let _ = wire::send(&conn.sock, hdr, &[&r.body], &fds);
 }
@@ -440,11 +437,11 @@ fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
 /// A client is gone: interrupt its calls, release its file, settle.
 fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
     conn.closed.store(true, Ordering::SeqCst);
-    let file = conn.file.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let file = lock(&conn.file).take();
     if let Some(f) = &file {
         // As a fatal signal does to a dying process's threads. Under the
         // lock, so a pool thread cannot have moved on to someone else's call.
-        let g = conn.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        let g = lock(&conn.inflight);
         for tid in g.iter() {
             f.interrupt(*tid);
         }
@@ -465,7 +462,7 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
     }
     // Exports the client held may be gone with it.
     sh.emb.driver.settle();
-    let mut g = sh.conns.lock().unwrap_or_else(|e| e.into_inner());
+    let mut g = lock(&sh.conns);
     g.remove(&conn.id);
     sh.gone.notify_all();
 }
@@ -514,7 +511,7 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) -> Option<(Header, C
                     }
                     Ok(call) => {
                         sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
-                        if op == Op::Ioctl && may_wait_for_dsp(call.req.cmd) {
+                        if op == Op::Ioctl && conn_may_wait_for_dsp(conn, call.req.cmd) {
                             return Some((hdr, call));
                         }
                         let r = run_ioctl(sh, conn, op, call);
@@ -546,7 +543,7 @@ fn open(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
     let Ok(path) = std::str::from_utf8(&m.body) else {
         return Reply::errno(libc::EINVAL, "device path is not UTF-8");
     };
-    let mut f = conn.file.lock().unwrap_or_else(|e| e.into_inner());
+    let mut f = lock(&conn.file);
     if let Some(old) = &*f {
         return Reply::errno(
             libc::EBUSY,
@@ -591,7 +588,7 @@ fn info(sh: &Shared) -> Reply {
 fn stats(sh: &Shared) -> Vec<(String, u64)> {
     let s = sh.emb.driver.stats();
     let c = &sh.counters;
-    let conns = sh.conns.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+    let conns = lock(&sh.conns).len() as u64;
     let procs: usize = sh.emb.dsps.iter().map(|d| d.processes()).sum();
     vec![
         ("files".into(), s.files),
@@ -621,7 +618,7 @@ fn mmap(conn: &Conn, m: &Message) -> Reply {
     if req.pad != 0 || req.writable > 1 {
         return Reply::errno(libc::EINVAL, "mmap request: pad must be zero, writable 0 or 1");
     }
-    let Some(f) = conn.file.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+    let Some(f) = lock(&conn.file).clone() else {
         return Reply::errno(libc::EBADF, "mmap before open");
     };
     match f.mmap_file(req.offset, req.len, req.writable == 1) {
@@ -709,16 +706,17 @@ fn parse_ioctl(m: Message) -> Result<Call, Reply> {
 
 /// Ioctls that can wait for a DSP (run on the pool, so one blocked call
 /// never holds up the connection's other threads).
-fn may_wait_for_dsp(cmd: u32) -> bool {
-    use qda_uapi::drm as ud;
-    use qda_uapi::qda as uq;
-    if ioc_type(cmd) == ud::DRM_IOCTL_BASE {
-        let nr = ioc_nr(cmd);
-        return nr >= ud::DRM_COMMAND_BASE
-            && ![uq::DRM_QDA_QUERY, uq::DRM_QDA_GEM_CREATE, uq::DRM_QDA_GEM_MMAP_OFFSET]
-                .contains(&(nr - ud::DRM_COMMAND_BASE));
-    }
-    ioc_type(cmd) == qda_uapi::fastrpc::FASTRPC_IOCTL_MAGIC && cmd != qda_uapi::fastrpc::FASTRPC_IOCTL_ALLOC_DMA_BUFF
+/// Whether a call may wait on a DSP (so it runs on its own thread rather
+/// than the reader's), from the ioctl's description.
+fn may_wait_for_dsp(node: Node, rev: Revision, cmd: u32) -> bool {
+    qda_ioctl::lookup(node, rev, cmd).is_ok_and(|d| d.blocks)
+}
+
+/// [`may_wait_for_dsp`] for a call on a connection's file.
+fn conn_may_wait_for_dsp(conn: &Conn, cmd: u32) -> bool {
+    lock(&conn.file)
+        .as_ref()
+        .is_some_and(|f| may_wait_for_dsp(f.node(), f.driver().qda_revision(), cmd))
 }
 
 fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
@@ -727,17 +725,17 @@ fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
     let r = match op {
         Op::DmabufIoctl => sh.emb.driver.dmabuf_ioctl(req.target, req.cmd, req.arg, &mem),
         _ => {
-            let Some(file) = conn.file.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            let Some(file) = lock(&conn.file).clone() else {
                 return Reply::errno(libc::EBADF, "ioctl before open");
             };
             if conn.closed.load(Ordering::SeqCst) {
                 return Reply::errno(libc::EPIPE, "client gone");
             }
-            conn.inflight.lock().unwrap_or_else(|e| e.into_inner()).insert(tid);
+            lock(&conn.inflight).insert(tid);
             CLIENT.set((conn.id, conn.creds.pid));
             let r = file.ioctl(req.cmd, req.arg, &mem);
             CLIENT.set((0, 0));
-            conn.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
+            lock(&conn.inflight).remove(&tid);
             r
         }
     };
@@ -922,13 +920,32 @@ mod tests {
     #[test]
     fn which_calls_may_wait_for_a_dsp() {
         use qda_uapi::{dma_heap, drm, fastrpc, qda};
-        assert!(may_wait_for_dsp(qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
-        assert!(may_wait_for_dsp(qda::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE));
-        assert!(may_wait_for_dsp(fastrpc::FASTRPC_IOCTL_INVOKE));
-        assert!(!may_wait_for_dsp(qda::DRM_IOCTL_QDA_GEM_CREATE));
-        assert!(!may_wait_for_dsp(qda::DRM_IOCTL_QDA_QUERY));
-        assert!(!may_wait_for_dsp(drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
-        assert!(!may_wait_for_dsp(fastrpc::FASTRPC_IOCTL_ALLOC_DMA_BUFF));
-        assert!(!may_wait_for_dsp(dma_heap::DMA_HEAP_IOCTL_ALLOC));
+        let may = Revision::May2026;
+        assert!(may_wait_for_dsp(Node::Accel, may, qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
+        assert!(may_wait_for_dsp(
+            Node::Accel,
+            may,
+            qda::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE
+        ));
+        assert!(may_wait_for_dsp(Node::Fastrpc, may, fastrpc::FASTRPC_IOCTL_INVOKE));
+        assert!(!may_wait_for_dsp(Node::Accel, may, qda::DRM_IOCTL_QDA_GEM_CREATE));
+        assert!(!may_wait_for_dsp(Node::Accel, may, qda::DRM_IOCTL_QDA_QUERY));
+        assert!(!may_wait_for_dsp(Node::Accel, may, drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
+        assert!(!may_wait_for_dsp(
+            Node::Fastrpc,
+            may,
+            fastrpc::FASTRPC_IOCTL_ALLOC_DMA_BUFF
+        ));
+        assert!(!may_wait_for_dsp(Node::DmaHeap, may, dma_heap::DMA_HEAP_IOCTL_ALLOC));
+        // A number the file's node does not serve never blocks the reader.
+        assert!(!may_wait_for_dsp(Node::Udmabuf, may, qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
+    }
+
+    #[test]
+    fn fd_placeholders_mean_the_same_on_both_sides() {
+        assert_eq!(
+            qdad_client::wire::FD_PLACEHOLDER_BASE,
+            qda_driver::usermem::FD_PLACEHOLDER_BASE
+        );
     }
 }

@@ -15,14 +15,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use qda_driver::sys::{self, MapInfo, Mapping};
-use qda_driver::usermem::FD_PLACEHOLDER_BASE;
 use qda_driver::{Errno, Error};
-use qda_proto::Scalars;
-use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_nr, ioc_size, ioc_type};
-use qda_uapi::{dma_buf as ub, dma_heap as uh, drm as ud, fastrpc as uf, qda as uq, udmabuf as uu};
+use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Node, Reach, Revision, Visit};
+use qda_rt::{lock, wait};
+use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::wire::{self, Header, IoctlReq, IoctlRsp, MAX_BODY, Message, Op, Reader, SEG_IN, SEG_OUT, Seg, Vma};
+use crate::wire::{
+    self, FD_PLACEHOLDER_BASE, Header, IoctlReq, IoctlRsp, MAX_BODY, Message, Op, Reader, SEG_IN, SEG_OUT, Seg, Vma,
+};
 
 /// Where a daemon listens by default: `$XDG_RUNTIME_DIR/qda/qdad.sock`,
 /// else `/run/qda/qdad.sock`.
@@ -99,10 +100,10 @@ impl Connection {
             ..Default::default()
         };
         {
-            let _g = self.send.lock().unwrap_or_else(|e| e.into_inner());
+            let _g = lock(&self.send);
             wire::send(&self.sock, hdr, parts, fds).map_err(wire_err)?;
         }
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = lock(&self.state);
         loop {
             if let Some(m) = st.done.remove(&seq) {
                 return Ok(m);
@@ -111,13 +112,13 @@ impl Connection {
                 return Err(err(*errno, format!("qdad connection lost: {why}")));
             }
             if st.reading {
-                st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                st = wait(&self.cv, st);
                 continue;
             }
             st.reading = true;
             drop(st);
             let r = wire::recv(&self.sock);
-            st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st = lock(&self.state);
             st.reading = false;
             match r {
                 Ok(m) => {
@@ -146,34 +147,19 @@ fn status(m: &Message, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// What a device node is, from its path (the same rules the driver names
-/// them by).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
-    /// `/dev/accel/accelN`.
-    Accel,
-    /// `/dev/fastrpc-*`.
-    Fastrpc,
-    /// `/dev/dma_heap/*`.
-    Heap,
-    /// `/dev/udmabuf`.
-    Udmabuf,
-}
-
-impl NodeKind {
-    /// From a path.
-    pub fn of(path: &str) -> Option<NodeKind> {
-        if path.starts_with("/dev/accel/") {
-            Some(NodeKind::Accel)
-        } else if path.starts_with("/dev/fastrpc-") {
-            Some(NodeKind::Fastrpc)
-        } else if path.starts_with("/dev/dma_heap/") {
-            Some(NodeKind::Heap)
-        } else if path == "/dev/udmabuf" {
-            Some(NodeKind::Udmabuf)
-        } else {
-            None
-        }
+/// The kind of file a device path names (the same rules the driver names
+/// its nodes by).
+pub fn node_of_path(path: &str) -> Option<Node> {
+    if path.starts_with("/dev/accel/") {
+        Some(Node::Accel)
+    } else if path.starts_with("/dev/fastrpc-") {
+        Some(Node::Fastrpc)
+    } else if path.starts_with("/dev/dma_heap/") {
+        Some(Node::DmaHeap)
+    } else if path == "/dev/udmabuf" {
+        Some(Node::Udmabuf)
+    } else {
+        None
     }
 }
 
@@ -181,15 +167,15 @@ impl NodeKind {
 #[derive(Debug)]
 pub struct DaemonFile {
     conn: Connection,
-    kind: NodeKind,
-    rfc: bool,
+    node: Node,
+    rev: Revision,
     path: String,
 }
 
 impl DaemonFile {
     /// Open `path` on the daemon at `socket`.
     pub fn open(socket: &Path, path: &str) -> Result<DaemonFile, Error> {
-        let kind = NodeKind::of(path).ok_or_else(|| err(libc::ENOENT, format!("{path}: not a qda device node")))?;
+        let node = node_of_path(path).ok_or_else(|| err(libc::ENOENT, format!("{path}: not a qda device node")))?;
         if path.len() > wire::MAX_PATH {
             return Err(err(libc::ENAMETOOLONG, "device path too long"));
         }
@@ -199,8 +185,12 @@ impl DaemonFile {
         let rsp: wire::OpenRsp = Reader::new(&m.body).get().map_err(wire_err)?;
         Ok(DaemonFile {
             conn,
-            kind,
-            rfc: rsp.revision == 1,
+            node,
+            rev: if rsp.revision == 1 {
+                Revision::Rfc2026Feb
+            } else {
+                Revision::May2026
+            },
             path: path.to_string(),
         })
     }
@@ -217,7 +207,7 @@ impl DaemonFile {
 
     /// `ioctl(fd, cmd, arg)`, with `arg` in this process's memory.
     pub fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64, Error> {
-        let plan = Plan::for_ioctl(self.kind, self.rfc, cmd, arg)?;
+        let plan = Plan::for_ioctl(self.node, self.rev, cmd, arg)?;
         plan.run(&self.conn, Op::Ioctl, cmd, arg, -1)
     }
 
@@ -307,7 +297,7 @@ impl Client {
 
     /// `ioctl` on a dma-buf fd of this process (SYNC, SET_NAME).
     pub fn dmabuf_ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, Error> {
-        let mut plan = Plan::for_dmabuf(cmd, arg);
+        let mut plan = Plan::for_ioctl(Node::DmaBuf, Revision::default(), cmd, arg)?;
         let n = fd.as_raw_fd();
         plan.fd(n);
         plan.run(&self.conn, Op::DmabufIoctl, cmd, arg, n)
@@ -340,9 +330,75 @@ struct Plan {
     vmas: Vec<MapInfo>,
     fd_out: Option<FdOut>,
     out_bytes: u64,
+    /// The first error a walk ran into.
+    err: Option<Error>,
+}
+
+impl Visit for Plan {
+    fn peek(&mut self, addr: u64, buf: &mut [u8]) -> bool {
+        sys::copy_from_self(addr, buf).is_ok()
+    }
+
+    fn reach(&mut self, r: Reach) {
+        if self.err.is_some() {
+            return;
+        }
+        let res = match r {
+            Reach::In { addr, len } => self.seg(addr, len, SEG_IN),
+            Reach::Out { addr, len } => self.seg(addr, len, SEG_OUT),
+            Reach::CStr { addr, max } => self.cstr(addr, max),
+            Reach::Fd(n) => {
+                self.fd(n);
+                Ok(())
+            }
+            Reach::Vma(p) => {
+                self.vma(p);
+                Ok(())
+            }
+        };
+        self.err = res.err();
+    }
 }
 
 impl Plan {
+    /// What `ioctl(fd, cmd, arg)` on a file of kind `node` reaches, from the
+    /// ioctl's description: its struct as the core copies it, then what its
+    /// walk names. A number the driver refuses reaches nothing.
+    fn for_ioctl(node: Node, rev: Revision, cmd: u32, arg: u64) -> Result<Plan, Error> {
+        let mut p = Plan::default();
+        let Ok(d) = qda_ioctl::lookup(node, rev, cmd) else {
+            return Ok(p);
+        };
+        // The struct as the driver will see it: the walk follows its pointers.
+        let view = match d.copy {
+            ArgCopy::Sized => {
+                p.arg_struct(ioc_dir(cmd), arg, ioc_size(cmd) as u64)?;
+                let both = ioc_dir(cmd) & ioc_dir(d.cmd);
+                let in_size = if both & IOC_WRITE != 0 { ioc_size(cmd) } else { 0 };
+                let mut view = vec![0u8; ioc_size(cmd).max(d.arg_size)];
+                sys::copy_from_self(arg, &mut view[..in_size]).ok().map(|_| view)
+            }
+            ArgCopy::Handler => {
+                p.arg_struct(ioc_dir(d.cmd), arg, d.arg_size as u64)?;
+                let mut view = vec![0u8; d.arg_size];
+                sys::copy_from_self(arg, &mut view).ok().map(|_| view)
+            }
+        };
+        // Unreadable: the driver faults on the struct and reaches nothing else.
+        if let Some(view) = view {
+            d.walk(arg, &view, rev, &mut p);
+            if let Some(e) = p.err.take() {
+                return Err(e);
+            }
+        }
+        p.fd_out = match d.fd_out {
+            DescFdOut::None => None,
+            DescFdOut::Ret => Some(FdOut::Ret),
+            DescFdOut::Field(off) => Some(FdOut::At(arg + off as u64)),
+        };
+        Ok(p)
+    }
+
     /// A segment; `SEG_IN` bytes are copied now. Unreadable memory is left
     /// out, so the driver faults (`EFAULT`) exactly where it reads it.
     fn seg(&mut self, addr: u64, len: u64, flags: u32) -> Result<(), Error> {
@@ -376,9 +432,8 @@ impl Plan {
         Ok(())
     }
 
-    /// The ioctl's own struct, as its number encodes it.
-    fn arg_struct(&mut self, cmd: u32, arg: u64) -> Result<(), Error> {
-        let dir = ioc_dir(cmd);
+    /// The ioctl's own struct: `len` bytes in and/or out as `dir` says.
+    fn arg_struct(&mut self, dir: u32, arg: u64, len: u64) -> Result<(), Error> {
         let mut flags = 0;
         if dir & IOC_WRITE != 0 {
             flags |= SEG_IN;
@@ -387,7 +442,7 @@ impl Plan {
             flags |= SEG_OUT;
         }
         if flags != 0 {
-            self.seg(arg, ioc_size(cmd) as u64, flags)?;
+            self.seg(arg, len, flags)?;
         }
         Ok(())
     }
@@ -416,195 +471,21 @@ impl Plan {
         }
     }
 
-    /// An invoke's argument array and buffers.
-    fn invoke_args(&mut self, sc: u32, args: u64, dma: impl Fn(i32) -> bool) -> Result<(), Error> {
-        let sc = Scalars(sc);
-        let n = sc.len();
-        let bytes = (n * size_of::<uf::FastrpcInvokeArgs>()) as u64;
-        self.seg(args, bytes, SEG_IN)?;
-        for i in 0..n {
-            let Some(a) = Self::peek::<uf::FastrpcInvokeArgs>(args + (i * size_of::<uf::FastrpcInvokeArgs>()) as u64)
-            else {
-                return Ok(());
-            };
-            if dma(a.fd) {
-                self.fd(a.fd);
-                if i < sc.nbufs() {
-                    self.vma(a.ptr);
-                }
-            } else if i < sc.inbufs() as usize {
-                self.seg(a.ptr, a.length, SEG_IN)?;
-            } else if i < sc.nbufs() {
-                self.seg(a.ptr, a.length, SEG_OUT)?;
+    /// A string: its readable bytes up to and with the NUL, at most
+    /// `max + 1`; the driver faults or refuses where the copy ends.
+    fn cstr(&mut self, addr: u64, max: usize) -> Result<(), Error> {
+        let mut len = 0;
+        for i in 0..=max as u64 {
+            let mut b = [0u8];
+            if sys::copy_from_self(addr + i, &mut b).is_err() {
+                break;
+            }
+            len = i + 1;
+            if b[0] == 0 {
+                break;
             }
         }
-        Ok(())
-    }
-
-    /// A process shell: by fd (a mapping to describe) or copied.
-    fn shell(&mut self, filelen: u32, filefd: i32, file: u64, dma: bool) -> Result<(), Error> {
-        if filelen == 0 {
-            return Ok(());
-        }
-        if dma {
-            self.fd(filefd);
-            self.vma(file);
-            Ok(())
-        } else {
-            self.seg(file, filelen as u64, SEG_IN)
-        }
-    }
-
-    fn for_ioctl(kind: NodeKind, rfc: bool, cmd: u32, arg: u64) -> Result<Plan, Error> {
-        let mut p = Plan::default();
-        match kind {
-            NodeKind::Accel => p.accel(rfc, cmd, arg)?,
-            NodeKind::Fastrpc => p.fastrpc(cmd, arg)?,
-            NodeKind::Heap => {
-                p.arg_struct(cmd, arg)?;
-                if cmd == uh::DMA_HEAP_IOCTL_ALLOC {
-                    p.fd_out = Some(FdOut::At(
-                        arg + std::mem::offset_of!(uh::DmaHeapAllocationData, fd) as u64,
-                    ));
-                }
-            }
-            NodeKind::Udmabuf => p.udmabuf(cmd, arg)?,
-        }
-        Ok(p)
-    }
-
-    fn accel(&mut self, rfc: bool, cmd: u32, arg: u64) -> Result<(), Error> {
-        self.arg_struct(cmd, arg)?;
-        if ioc_type(cmd) != ud::DRM_IOCTL_BASE {
-            return Ok(());
-        }
-        let qda_dma = |fd: i32| !rfc && fd > 0;
-        match ioc_nr(cmd) {
-            ud::DRM_VERSION_NR => {
-                if let Some(v) = Self::peek::<ud::DrmVersion>(arg) {
-                    for (p, l) in [(v.name, v.name_len), (v.date, v.date_len), (v.desc, v.desc_len)] {
-                        self.seg(p, l.min(4096), SEG_OUT)?;
-                    }
-                }
-            }
-            ud::DRM_PRIME_FD_TO_HANDLE_NR => {
-                if let Some(h) = Self::peek::<ud::DrmPrimeHandle>(arg) {
-                    self.fd(h.fd);
-                }
-            }
-            ud::DRM_PRIME_HANDLE_TO_FD_NR => {
-                self.fd_out = Some(FdOut::At(arg + std::mem::offset_of!(ud::DrmPrimeHandle, fd) as u64));
-            }
-            nr if nr == ud::DRM_COMMAND_BASE + uq::DRM_QDA_REMOTE_INVOKE => {
-                if let Some(i) = Self::peek::<uq::DrmQdaInvokeArgs>(arg) {
-                    self.invoke_args(i.sc, i.args, qda_dma)?;
-                }
-            }
-            nr if nr == ud::DRM_COMMAND_BASE + uq::DRM_QDA_REMOTE_SESSION_CREATE => {
-                if let Some(i) = Self::peek::<uq::DrmQdaInitCreate>(arg) {
-                    self.shell(i.filelen, i.filefd, i.file, qda_dma(i.filefd))?;
-                }
-            }
-            nr if nr == ud::DRM_COMMAND_BASE + uq::DRM_QDA_REMOTE_MAP => {
-                if let Some(m) = Self::peek::<uq::DrmQdaMemMap>(arg) {
-                    self.fd(m.fd);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn fastrpc(&mut self, cmd: u32, arg: u64) -> Result<(), Error> {
-        self.arg_struct(cmd, arg)?;
-        let legacy_dma = |fd: i32| fd != 0 && fd != -1;
-        match cmd {
-            uf::FASTRPC_IOCTL_ALLOC_DMA_BUFF => {
-                self.fd_out = Some(FdOut::At(arg + std::mem::offset_of!(uf::FastrpcAllocDmaBuf, fd) as u64));
-            }
-            uf::FASTRPC_IOCTL_INVOKE => {
-                if let Some(i) = Self::peek::<uf::FastrpcInvoke>(arg) {
-                    self.invoke_args(i.sc, i.args, legacy_dma)?;
-                }
-            }
-            uf::FASTRPC_IOCTL_INIT_CREATE => {
-                if let Some(i) = Self::peek::<uf::FastrpcInitCreate>(arg) {
-                    self.shell(i.filelen, i.filefd, i.file, legacy_dma(i.filefd))?;
-                }
-            }
-            uf::FASTRPC_IOCTL_INIT_CREATE_STATIC => {
-                if let Some(i) = Self::peek::<uf::FastrpcInitCreateStatic>(arg)
-                    && i.namelen <= uf::INIT_FILE_NAMELEN_MAX
-                {
-                    self.seg(i.name, i.namelen as u64, SEG_IN)?;
-                }
-            }
-            uf::FASTRPC_IOCTL_MEM_MAP => {
-                if let Some(m) = Self::peek::<uf::FastrpcMemMap>(arg) {
-                    self.fd(m.fd);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn udmabuf(&mut self, cmd: u32, arg: u64) -> Result<(), Error> {
-        match cmd {
-            uu::UDMABUF_CREATE => {
-                self.arg_struct(cmd, arg)?;
-                if let Some(c) = Self::peek::<uu::UdmabufCreate>(arg) {
-                    self.fd(c.memfd as i32);
-                }
-                self.fd_out = Some(FdOut::Ret);
-            }
-            uu::UDMABUF_CREATE_LIST => {
-                self.arg_struct(cmd, arg)?;
-                if let Some(h) = Self::peek::<uu::UdmabufCreateList>(arg) {
-                    // The driver checks the count against its limit before
-                    // reading the items; send at most that many.
-                    let n = h.count.min(uu::UDMABUF_LIST_LIMIT_DEFAULT) as u64;
-                    let item = size_of::<uu::UdmabufCreateItem>() as u64;
-                    let items = arg + uu::UdmabufCreateList::items_offset() as u64;
-                    self.seg(items, n * item, SEG_IN)?;
-                    for i in 0..n {
-                        if let Some(it) = Self::peek::<uu::UdmabufCreateItem>(items + i * item) {
-                            self.fd(it.memfd as i32);
-                        }
-                    }
-                }
-                self.fd_out = Some(FdOut::Ret);
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn for_dmabuf(cmd: u32, arg: u64) -> Plan {
-        let mut p = Plan::default();
-        match cmd {
-            ub::DMA_BUF_IOCTL_SYNC => {
-                let _ = p.seg(arg, size_of::<ub::DmaBufSync>() as u64, SEG_IN);
-            }
-            ub::DMA_BUF_SET_NAME_A | ub::DMA_BUF_SET_NAME_B => {
-                // A string: its bytes up to the NUL, at most the 32 the
-                // driver looks at.
-                let n = match qda_driver::usermem::read_cstr(&qda_driver::LocalMemory, arg, ub::DMA_BUF_NAME_LEN - 1) {
-                    Ok(s) => s.len() as u64 + 1,
-                    Err(_) => ub::DMA_BUF_NAME_LEN as u64,
-                };
-                // Byte by byte near an unmapped page: send what is readable.
-                for len in [n, 1] {
-                    let before = p.segs.len();
-                    let _ = p.seg(arg, len, SEG_IN);
-                    if p.segs.len() > before {
-                        break;
-                    }
-                }
-            }
-            _ => {}
-        }
-        p
+        self.seg(addr, len, SEG_IN)
     }
 
     /// Send, wait, write back, install fds.
@@ -705,6 +586,7 @@ fn too_big(n: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qda_uapi::{fastrpc as uf, qda as uq};
 
     #[test]
     fn socket_paths() {
@@ -713,11 +595,11 @@ mod tests {
 
     #[test]
     fn node_kinds() {
-        assert_eq!(NodeKind::of("/dev/accel/accel0"), Some(NodeKind::Accel));
-        assert_eq!(NodeKind::of("/dev/fastrpc-cdsp-secure"), Some(NodeKind::Fastrpc));
-        assert_eq!(NodeKind::of("/dev/dma_heap/system"), Some(NodeKind::Heap));
-        assert_eq!(NodeKind::of("/dev/udmabuf"), Some(NodeKind::Udmabuf));
-        assert_eq!(NodeKind::of("/etc/passwd"), None);
+        assert_eq!(node_of_path("/dev/accel/accel0"), Some(Node::Accel));
+        assert_eq!(node_of_path("/dev/fastrpc-cdsp-secure"), Some(Node::Fastrpc));
+        assert_eq!(node_of_path("/dev/dma_heap/system"), Some(Node::DmaHeap));
+        assert_eq!(node_of_path("/dev/udmabuf"), Some(Node::Udmabuf));
+        assert_eq!(node_of_path("/etc/passwd"), None);
     }
 
     #[test]
@@ -752,8 +634,8 @@ mod tests {
             args: args.as_ptr() as u64,
         };
         let p = Plan::for_ioctl(
-            NodeKind::Accel,
-            false,
+            Node::Accel,
+            Revision::May2026,
             uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
             &inv as *const _ as u64,
         )
@@ -770,7 +652,7 @@ mod tests {
 
     #[test]
     fn unreadable_memory_is_left_for_the_driver_to_fault_on() {
-        let p = Plan::for_ioctl(NodeKind::Accel, false, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
+        let p = Plan::for_ioctl(Node::Accel, Revision::May2026, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
         assert!(p.segs.is_empty());
     }
 
@@ -788,8 +670,8 @@ mod tests {
             args: args.as_ptr() as u64,
         };
         let e = Plan::for_ioctl(
-            NodeKind::Fastrpc,
-            false,
+            Node::Fastrpc,
+            Revision::May2026,
             uf::FASTRPC_IOCTL_INVOKE,
             &inv as *const _ as u64,
         )

@@ -34,6 +34,10 @@ pub const MAX_SEGS: u32 = 4096;
 pub const MAX_VMAS: u32 = 512;
 /// Longest device path.
 pub const MAX_PATH: usize = 4096;
+/// An fd the driver installs for a client comes back in the reply as this
+/// number plus its index among the reply's fds; the client swaps it for
+/// the real fd it received.
+pub const FD_PLACEHOLDER_BASE: i32 = 0x4000_0000;
 
 /// The message header (32 bytes).
 #[repr(C)]
