@@ -214,8 +214,8 @@ pub struct FastrpcMemUnmap {
 /// `<20260713052236.3033744-1-ekansh.gupta@oss.qualcomm.com>`), not merged in the
 /// mainline driver checked (its ioctl switch has no `SET_OPTION`). The layout
 /// (32 bytes) is the same in every revision seen, but the field names moved: an
-/// early one called `value` `enable`, the later ones (v7 to v13) call `req`
-/// `request_id`. Not present in the Debian 6.1 header.
+/// early one called `value` `enable`, and `req` became `request_id` after review
+/// of v6 (v9 and v13 use it). Not present in the Debian 6.1 header.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcIoctlSetOption {
