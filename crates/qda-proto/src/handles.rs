@@ -188,7 +188,12 @@ mod tests {
 
     #[test]
     fn kernel_scalars_match_the_reference() {
-        // fastrpc.md §A3.7: the values the kernel puts on the wire.
+        // The values the kernel puts on the wire: FASTRPC_SCALARS() of the
+        // remote method ids in Linux drivers/misc/fastrpc.c (7.0-cycle mainline;
+        // fastrpc_init_attach(), fastrpc_init_create_process(),
+        // fastrpc_req_mmap(), fastrpc_req_mem_map(), fastrpc_get_info_from_dsp()
+        // ...). CREATE_ATTR used 6 in-buffers before commit 0b4e32df3e09
+        // ("misc: fastrpc: Create fastrpc scalar with correct buffer count").
         assert_eq!(INIT_ATTACH.0, 0x0001_0000);
         assert_eq!(INIT_RELEASE.0, 0x0101_0000);
         assert_eq!(INIT_MMAP.0, 0x0402_0100);
@@ -204,7 +209,10 @@ mod tests {
 
     #[test]
     fn library_scalars_match_the_reference() {
-        // fastrpc.md §B6, §B7 and the strace in §B10.
+        // libfastrpc (qualcomm/fastrpc 29851fde11d4) generated stubs: method ids
+        // in src/remotectl1_stub.c (open1 2, close1 3),
+        // src/adsp_current_process1_stub.c (exit 2) and src/adsp_listener1_stub.c
+        // (init2 5, next2 6, get_in_bufs2 7), with their in/out buffer counts.
         assert_eq!(REMOTECTL1_OPEN1.0, 0x0202_0200);
         assert_eq!(REMOTECTL1_CLOSE1.0, 0x0301_0200);
         assert_eq!(CURRENT_PROCESS_EXIT.0, 0x0200_0000);

@@ -1,7 +1,8 @@
 //! dma-buf UAPI (`include/uapi/linux/dma-buf.h`), ioctls issued on a dma-buf fd.
 //!
-//! Source: project reference notes `dmabuf.md` §3.1–§3.2; checked against Debian's
-//! 6.1 `/usr/include/linux/dma-buf.h` (see `VERIFIED.md`).
+//! Source: Linux `include/uapi/linux/dma-buf.h`, checked against Debian's 6.1
+//! copy `/usr/include/linux/dma-buf.h` (see `VERIFIED.md`); flag checks and error
+//! codes from `dma_buf_ioctl()` in Linux `drivers/dma-buf/dma-buf.c`.
 
 use core::mem::size_of;
 
@@ -31,7 +32,7 @@ pub const DMA_BUF_NAME_LEN: usize = 32;
 
 /// `struct dma_buf_sync` (8 bytes) — argument of [`DMA_BUF_IOCTL_SYNC`].
 ///
-/// Source: dma-buf.h / `dmabuf.md` §3.1–§3.2.
+/// Source: Linux `include/uapi/linux/dma-buf.h`; `dma_buf_ioctl()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DmaBufSync {
@@ -43,7 +44,7 @@ pub struct DmaBufSync {
 /// `struct dma_buf_export_sync_file` (8 bytes) — argument of
 /// [`DMA_BUF_IOCTL_EXPORT_SYNC_FILE`].
 ///
-/// Source: dma-buf.h / `dmabuf.md` §3.1–§3.2.
+/// Source: Linux `include/uapi/linux/dma-buf.h`; `dma_buf_ioctl()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DmaBufExportSyncFile {
@@ -56,7 +57,7 @@ pub struct DmaBufExportSyncFile {
 /// `struct dma_buf_import_sync_file` (8 bytes) — argument of
 /// [`DMA_BUF_IOCTL_IMPORT_SYNC_FILE`].
 ///
-/// Source: dma-buf.h / `dmabuf.md` §3.1–§3.2.
+/// Source: Linux `include/uapi/linux/dma-buf.h`; `dma_buf_ioctl()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DmaBufImportSyncFile {

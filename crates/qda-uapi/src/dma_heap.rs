@@ -1,8 +1,10 @@
 //! dma-heap UAPI (`include/uapi/linux/dma-heap.h`), spoken on
 //! `/dev/dma_heap/<heap-name>` (e.g. `system`).
 //!
-//! Source: project reference notes `dmabuf.md` §2.1–§2.2; checked against Debian's
-//! 6.1 `/usr/include/linux/dma-heap.h` (see `VERIFIED.md`).
+//! Source: Linux `include/uapi/linux/dma-heap.h`, checked against Debian's 6.1
+//! copy `/usr/include/linux/dma-heap.h` (see `VERIFIED.md`); checks and error
+//! codes from `dma_heap_ioctl()`, `dma_heap_ioctl_allocate()` and
+//! `dma_heap_buffer_alloc()` in Linux `drivers/dma-buf/dma-heap.c`.
 
 use core::mem::size_of;
 
@@ -28,7 +30,7 @@ pub const DMA_HEAP_VALID_HEAP_FLAGS: u64 = 0;
 /// `struct dma_heap_allocation_data` (24 bytes) — argument of
 /// [`DMA_HEAP_IOCTL_ALLOC`].
 ///
-/// Source: dma-heap.h / `dmabuf.md` §2.1–§2.2.
+/// Source: Linux `include/uapi/linux/dma-heap.h`; `dma_heap_ioctl_allocate()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DmaHeapAllocationData {

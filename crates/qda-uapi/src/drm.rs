@@ -5,10 +5,10 @@
 //! `nr < DRM_COMMAND_BASE`; driver-private ones (such as QDA's, see
 //! [`crate::qda`]) at `DRM_COMMAND_BASE ..= DRM_COMMAND_END - 1`.
 //!
-//! Source of the layouts and numbers: libdrm 2.4.114 `drm.h` as summarised in
-//! `dmabuf.md` §5.1 of the project reference notes; checked with a C probe against
-//! hand-written declarations (no `drm.h` is installed on the build machine), see
-//! `VERIFIED.md`.
+//! Source of the layouts and numbers: Linux `include/uapi/drm/drm.h` (the same
+//! definitions ship as libdrm's `drm.h`; checked with a C probe against libdrm
+//! 2.4.114, see `VERIFIED.md`) and, for the accel node numbers, Linux
+//! `include/drm/drm_accel.h`.
 
 use core::mem::size_of;
 
@@ -65,7 +65,8 @@ pub const fn drm_iowr(nr: u8, size: usize) -> u32 {
 
 /// `struct drm_version` (LP64 layout, 64 bytes) — argument of [`DRM_IOCTL_VERSION`].
 ///
-/// Field meanings (drm.h / `dmabuf.md` §5.1, §5.3): the kernel fills the three
+/// Field meanings (Linux `include/uapi/drm/drm.h`, `drm_version()` in
+/// `drivers/gpu/drm/drm_ioctl.c`): the kernel fills the three
 /// version numbers and, for each of `name`/`date`/`desc`, writes the full string
 /// length back into the `*_len` field and copies at most the caller-supplied
 /// `*_len` bytes to the user pointer. Callers use the usual two-call protocol
@@ -103,7 +104,7 @@ pub struct DrmVersion {
 
 /// `struct drm_get_cap` (16 bytes) — argument of [`DRM_IOCTL_GET_CAP`].
 ///
-/// Source: drm.h / `dmabuf.md` §5.1.
+/// Source: Linux `include/uapi/drm/drm.h`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmGetCap {
@@ -116,20 +117,23 @@ pub struct DrmGetCap {
 
 /// `struct drm_gem_close` (8 bytes) — argument of [`DRM_IOCTL_GEM_CLOSE`].
 ///
-/// Source: drm.h / `dmabuf.md` §5.1, §5.2 (unknown handle → `EINVAL`).
+/// Source: Linux `include/uapi/drm/drm.h`; `drm_gem_close_ioctl()` and
+/// `drm_gem_handle_delete()` in `drivers/gpu/drm/drm_gem.c` (unknown handle →
+/// `EINVAL`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmGemClose {
     /// In: GEM handle to release from this file's handle table.
     pub handle: u32,
-    /// Padding; write 0 (not checked by the DRM core as far as the notes show).
+    /// Padding; write 0 (`drm_gem_close_ioctl()` does not check it).
     pub pad: u32,
 }
 
 /// `struct drm_prime_handle` (12 bytes, align 4 — note: **not** 16) — argument of
 /// [`DRM_IOCTL_PRIME_HANDLE_TO_FD`] and [`DRM_IOCTL_PRIME_FD_TO_HANDLE`].
 ///
-/// Source: drm.h / `dmabuf.md` §5.1, §5.2.
+/// Source: Linux `include/uapi/drm/drm.h`; flag check in
+/// `drm_prime_handle_to_fd_ioctl()` (`drivers/gpu/drm/drm_prime.c`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmPrimeHandle {

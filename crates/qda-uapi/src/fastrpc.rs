@@ -1,11 +1,18 @@
 //! Legacy FastRPC misc-device UAPI (`include/uapi/misc/fastrpc.h`), spoken on
 //! `/dev/fastrpc-<label>[-secure]`.
 //!
-//! Ioctl type `'R'` ([`FASTRPC_IOCTL_MAGIC`]). Layouts and numbers: project
-//! reference notes `fastrpc.md` §A1 (kernel UAPI, with `SET_OPTION`), §A3 (driver
-//! constants), §B8 (userspace `remote.h` domain and attribute ids). Checked
-//! against Debian's 6.1 `/usr/include/misc/fastrpc.h` where that header has the
-//! item; see `VERIFIED.md`.
+//! Ioctl type `'R'` ([`FASTRPC_IOCTL_MAGIC`]). Sources:
+//! - layouts, ioctl numbers and UAPI enums: Linux `include/uapi/misc/fastrpc.h`,
+//!   checked against the v6.1 copy installed by Debian `linux-libc-dev` 6.1.187
+//!   (`/usr/include/misc/fastrpc.h`) where that header has the item;
+//! - driver constants and behaviour: Linux `drivers/misc/fastrpc.c` (mainline of
+//!   the 7.0 cycle, read at ceph/ceph-client commit 464c6ad2aa16);
+//! - `SET_OPTION`: the unmerged poll-mode series (latest seen: v13,
+//!   `<20260713052236.3033744-1-ekansh.gupta@oss.qualcomm.com>`);
+//! - domain and attribute ids: libfastrpc (qualcomm/fastrpc, commit 29851fde11d4)
+//!   `inc/remote.h` and `inc/fastrpc_common.h`.
+//!
+//! `VERIFIED.md` lists what was checked against which of these.
 //!
 //! Items that are driver-internal in the kernel (`ADSP_MMAP_*`, `INIT_FILELEN_MAX`,
 //! `FASTRPC_MAX_SESSIONS`, the attribute-cache bound) or userspace-only
@@ -28,8 +35,8 @@ pub const FASTRPC_IOCTL_MAGIC: u8 = b'R';
 /// `struct fastrpc_invoke_args` (24 bytes) — one element of the array that
 /// [`FastrpcInvoke::args`] points to, one per scalar of `sc`.
 ///
-/// Source: `fastrpc.md` §A1 (K2), §B3. The oldest UAPI (K4) called `attr`
-/// `reserved`.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1). The first version of
+/// the header (the driver's initial merge, v5.1) called `attr` `reserved`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcInvokeArgs {
@@ -45,7 +52,8 @@ pub struct FastrpcInvokeArgs {
 
 /// `struct fastrpc_invoke` (16 bytes) — argument of [`FASTRPC_IOCTL_INVOKE`].
 ///
-/// Source: `fastrpc.md` §A1.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1); handle 1 refused for
+/// user calls in `fastrpc_internal_invoke()` (`drivers/misc/fastrpc.c`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcInvoke {
@@ -60,7 +68,8 @@ pub struct FastrpcInvoke {
 /// `struct fastrpc_init_create` (24 bytes) — argument of
 /// [`FASTRPC_IOCTL_INIT_CREATE`] (spawn a dynamic user PD).
 ///
-/// Source: `fastrpc.md` §A1, §A3.7.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1); checks and method choice
+/// in `fastrpc_init_create_process()` (`drivers/misc/fastrpc.c`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcInitCreate {
@@ -79,7 +88,9 @@ pub struct FastrpcInitCreate {
 /// `struct fastrpc_init_create_static` (16 bytes) — argument of
 /// [`FASTRPC_IOCTL_INIT_CREATE_STATIC`] (attach to a named static PD).
 ///
-/// Source: `fastrpc.md` §A1, §A3.7. Not present in the Debian 6.1 header.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (not in the v6.1 header; newer
+/// mainline has it) and `fastrpc_init_create_static_process()`
+/// (`drivers/misc/fastrpc.c`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcInitCreateStatic {
@@ -94,7 +105,8 @@ pub struct FastrpcInitCreateStatic {
 /// `struct fastrpc_alloc_dma_buf` (16 bytes) — argument of
 /// [`FASTRPC_IOCTL_ALLOC_DMA_BUFF`].
 ///
-/// Source: `fastrpc.md` §A1, §A3.7.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1); `fastrpc_dmabuf_alloc()`
+/// (`drivers/misc/fastrpc.c`) never reads `flags`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcAllocDmaBuf {
@@ -108,7 +120,8 @@ pub struct FastrpcAllocDmaBuf {
 
 /// `struct fastrpc_req_mmap` (32 bytes) — argument of [`FASTRPC_IOCTL_MMAP`].
 ///
-/// Source: `fastrpc.md` §A1, §A3.7.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1); checks in
+/// `fastrpc_req_mmap()` (`drivers/misc/fastrpc.c`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcReqMmap {
@@ -126,8 +139,9 @@ pub struct FastrpcReqMmap {
 
 /// `struct fastrpc_req_munmap` (16 bytes) — argument of [`FASTRPC_IOCTL_MUNMAP`].
 ///
-/// Source: `fastrpc.md` §A1, §A3.7 (lookup needs an exact `(vaddrout, size)`
-/// match).
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1); `fastrpc_req_munmap()`
+/// (`drivers/misc/fastrpc.c`) looks the buffer up by an exact `(vaddrout, size)`
+/// match.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcReqMunmap {
@@ -139,9 +153,10 @@ pub struct FastrpcReqMunmap {
 
 /// `struct fastrpc_mem_map` (64 bytes) — argument of [`FASTRPC_IOCTL_MEM_MAP`].
 ///
-/// Source: `fastrpc.md` §A1, §A3.7. C has 4 bytes of implicit tail padding after
-/// `reserved`; it is the explicit [`pad`](Self::pad) field here. `version`,
-/// `attrs` and `reserved` are not checked by the driver.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1). C has 4 bytes of
+/// implicit tail padding after `reserved`; it is the explicit [`pad`](Self::pad)
+/// field here. `version`, `attrs` and `reserved` are not checked by the driver
+/// (`fastrpc_req_mem_map()`, `drivers/misc/fastrpc.c`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcMemMap {
@@ -169,8 +184,10 @@ pub struct FastrpcMemMap {
 
 /// `struct fastrpc_mem_unmap` (48 bytes) — argument of [`FASTRPC_IOCTL_MEM_UNMAP`].
 ///
-/// Source: `fastrpc.md` §A1, §A3.7. C has 4 bytes of implicit tail padding after
-/// `reserved`; it is the explicit [`pad`](Self::pad) field here.
+/// Source: Linux `include/uapi/misc/fastrpc.h` (v6.1); lookup rules in
+/// `fastrpc_req_mem_unmap_impl()` (`drivers/misc/fastrpc.c`). C has 4 bytes of
+/// implicit tail padding after `reserved`; it is the explicit [`pad`](Self::pad)
+/// field here.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcMemUnmap {
@@ -192,10 +209,13 @@ pub struct FastrpcMemUnmap {
 /// `struct fastrpc_ioctl_set_option` (32 bytes) — argument of
 /// [`FASTRPC_IOCTL_SET_OPTION`]. **Proposed (poll-mode series), not settled ABI.**
 ///
-/// Source: `fastrpc.md` §A1 (K2), §A4 (K5). The layout (32 bytes) is the same in
-/// every revision of the proposal seen, but the field names moved: an early one
-/// called `value` `enable`, a later one calls `req` `request_id`. Not present in
-/// the Debian 6.1 header.
+/// Source: the poll-mode series "misc: fastrpc: Add polling mode support"
+/// (Ekansh Gupta; v13 of 2026-07-13, cover letter
+/// `<20260713052236.3033744-1-ekansh.gupta@oss.qualcomm.com>`), not merged in the
+/// mainline driver checked (its ioctl switch has no `SET_OPTION`). The layout
+/// (32 bytes) is the same in every revision seen, but the field names moved: an
+/// early one called `value` `enable`, and `req` became `request_id` after review
+/// of v6 (v9 and v13 use it). Not present in the Debian 6.1 header.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcIoctlSetOption {
@@ -210,8 +230,12 @@ pub struct FastrpcIoctlSetOption {
 /// `struct fastrpc_ioctl_capability` (28 bytes, align 4) — argument of
 /// [`FASTRPC_IOCTL_GET_DSP_INFO`].
 ///
-/// Source: `fastrpc.md` §A1, §A3.7 (K6: the first field was `domain`, as still in
-/// the Debian 6.1 header and libfastrpc's copy; current kernels ignore it).
+/// Source: Linux `include/uapi/misc/fastrpc.h`; `fastrpc_get_dsp_info()`
+/// (`drivers/misc/fastrpc.c`). The first field was `domain`, as still in the
+/// Debian 6.1 header and libfastrpc's copy; the kernel ignores it since v6.18
+/// (Ling Xu, "misc: fastrpc: Remove kernel-side domain checks from capability
+/// ioctl" and "misc: fastrpc: Cleanup the domain names", merged through
+/// `char-misc-6.18-rc1`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct FastrpcIoctlCapability {
@@ -267,7 +291,8 @@ pub const FASTRPC_IOCTL_MEM_UNMAP: u32 = iowr(FASTRPC_IOCTL_MAGIC, 11, size_of::
 /// `FASTRPC_IOCTL_SET_OPTION` = `_IOWR('R', 12, struct fastrpc_ioctl_set_option)`
 /// (0xc020520c): set a per-file option (poll mode). **Proposed, NOT settled ABI**:
 /// declared in one kernel tree's UAPI header but not handled by the matching
-/// driver; the poll-mode series is still under review (`fastrpc.md` §A1 caveat, §A4).
+/// driver; the poll-mode series is still under review (see
+/// [`FastrpcIoctlSetOption`]).
 pub const FASTRPC_IOCTL_SET_OPTION: u32 = iowr(FASTRPC_IOCTL_MAGIC, 12, size_of::<FastrpcIoctlSetOption>());
 /// `FASTRPC_IOCTL_GET_DSP_INFO` = `_IOWR('R', 13, struct fastrpc_ioctl_capability)`
 /// (0xc01c520d): read one DSP capability attribute.
@@ -358,8 +383,10 @@ pub const GDSP0_DOMAIN_ID: u32 = 5;
 /// libfastrpc domain id of general-purpose DSP 1 (`GDSP1_DOMAIN_ID`).
 pub const GDSP1_DOMAIN_ID: u32 = 6;
 
-/// DSP capability attribute ids (libfastrpc `enum remote_dsp_attributes`,
-/// `fastrpc.md` §B8), used as [`FastrpcIoctlCapability::attribute_id`].
+/// DSP capability attribute ids, used as [`FastrpcIoctlCapability::attribute_id`]:
+/// 0–11 are libfastrpc's `enum remote_dsp_attributes` (`inc/remote.h`), 128–259
+/// its internal ids in `inc/fastrpc_common.h` (qualcomm/fastrpc commit
+/// 29851fde11d4).
 ///
 /// Ids `< 256` are answered from the kernel's cached DSP attribute table (id 0,
 /// `DomainSupport`, is always 0 from the kernel; userspace answers it itself);

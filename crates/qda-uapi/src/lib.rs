@@ -32,11 +32,13 @@
 //! 2. A throw-away C probe compiled with gcc printed `sizeof`/`offsetof` and ioctl
 //!    numbers from the real installed headers (Debian `linux-libc-dev` 6.1:
 //!    `misc/fastrpc.h`, `linux/dma-heap.h`, `linux/dma-buf.h`,
-//!    `linux/udmabuf.h`) and from hand-written declarations taken from the
-//!    reference notes for items with no installed header (DRM, QDA, newer FastRPC
-//!    additions). The comparison is recorded in `VERIFIED.md` in this crate.
+//!    `linux/udmabuf.h`), from libdrm 2.4.114 `drm.h`, and from hand-written
+//!    declarations for items with no installed header (QDA, FastRPC additions
+//!    newer than 6.1). The comparison, and the upstream file, commit or mail each
+//!    hand-written item was read from, is recorded in `VERIFIED.md` in this crate.
 //! 3. The QDA UAPI is not merged upstream; its definitions can only be checked
-//!    against the reference notes (patch-mail reading), not against a header.
+//!    against the posted patches (`VERIFIED.md` gives their message ids), not
+//!    against a header.
 #![no_std]
 
 pub mod aee;

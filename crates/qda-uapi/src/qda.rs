@@ -10,9 +10,15 @@
 //! `/dev/accel/accelN` (one node per DSP domain). None of them is flagged
 //! `DRM_AUTH`/`DRM_ROOT_ONLY`/`DRM_RENDER_ALLOW`.
 //!
-//! Source of every layout, number and field meaning: the project reference notes
-//! `qda.md` §1.1–§1.4 (read from the patch mails). There is no installed header to
-//! compare against; see `VERIFIED.md`.
+//! Source of every layout, number and field meaning: the posted patches (Ekansh
+//! Gupta). May 2026 series: cover letter
+//! `<20260519-qda-series-v1-0-b2d984c297f8@oss.qualcomm.com>`; patch N has the
+//! message id `<20260519-qda-series-v1-N-b2d984c297f8@oss.qualcomm.com>` — 08
+//! (QUERY and the UAPI header), 10 (GEM_CREATE, GEM_MMAP_OFFSET), 12 (invoke),
+//! 13 (session create/release), 14 (remote map), 15 (remote unmap). Feb 2026 RFC:
+//! cover letter `<20260224-qda-firstpost-v1-0-fe46a9c1a046@oss.qualcomm.com>`,
+//! patches `…-v1-N-fe46a9c1a046@…` in the same scheme. There is no installed
+//! header to compare against; see `VERIFIED.md`.
 
 use core::mem::size_of;
 
@@ -49,7 +55,9 @@ pub const QDA_MUNMAP_REQUEST_LEGACY: u32 = 1;
 pub const QDA_MUNMAP_REQUEST_ATTR: u32 = 2;
 
 /// [`DrmQdaInitCreate::attrs`] bit: debug process. Defined by the userspace header
-/// (`qualcomm/fastrpc` `accel/staging`), **not** by the kernel UAPI (`qda.md` §1.2).
+/// (`qualcomm/fastrpc` branch `accel/staging`, commit 759d6f864d68,
+/// `inc/fastrpc_ioctl_drm.h`), **not** by the kernel UAPI, which defines no
+/// process-attribute bits.
 pub const QDA_PROC_MODE_DEBUG: u32 = 1 << 0;
 /// [`DrmQdaInitCreate::attrs`] bit: privileged process. Userspace-only definition,
 /// like [`QDA_PROC_MODE_DEBUG`].
@@ -65,7 +73,8 @@ pub const QDA_DSP_NAME_LEN: usize = 16;
 
 /// `struct drm_qda_query` (16 bytes) — output of [`DRM_IOCTL_QDA_QUERY`].
 ///
-/// Source: `qda.md` §1.3 (same in RFC and May 2026).
+/// Source: May 2026 patch 08 (`qda_ioctl_query()` copies the DT label with
+/// `strscpy`); same struct in the RFC.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaQuery {
@@ -88,7 +97,7 @@ impl DrmQdaQuery {
 /// [`DRM_IOCTL_QDA_GEM_CREATE`]. The RFC had a different field order, see
 /// [`rfc2026::GemCreate`].
 ///
-/// Source: `qda.md` §1.3.
+/// Source: May 2026 patch 10 (`qda_ioctl_gem_create()` rejects a non-zero `pad`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaGemCreate {
@@ -104,8 +113,8 @@ pub struct DrmQdaGemCreate {
 /// [`DRM_IOCTL_QDA_GEM_MMAP_OFFSET`]. The RFC had a different field order, see
 /// [`rfc2026::GemMmapOffset`].
 ///
-/// Source: `qda.md` §1.3, §1.4 (May uses `drm_gem_dumb_map_offset`, which rejects
-/// imported objects).
+/// Source: May 2026 patch 10 (`qda_ioctl_gem_mmap_offset()` uses
+/// `drm_gem_dumb_map_offset()`, which rejects imported objects).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaGemMmapOffset {
@@ -121,7 +130,7 @@ pub struct DrmQdaGemMmapOffset {
 /// array that [`DrmQdaInvokeArgs::args`] points to (not an ioctl argument itself).
 /// RFC name: `struct fastrpc_invoke_args` (same layout).
 ///
-/// Source: `qda.md` §1.3; identical layout to the legacy
+/// Source: May 2026 patch 12 (UAPI hunk); identical layout to the legacy
 /// [`crate::fastrpc::FastrpcInvokeArgs`].
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
@@ -140,7 +149,8 @@ pub struct DrmQdaFastrpcInvokeArgs {
 /// `struct drm_qda_invoke_args` (16 bytes) — argument of
 /// [`DRM_IOCTL_QDA_REMOTE_INVOKE`]. RFC name: `struct qda_invoke_args`.
 ///
-/// Source: `qda.md` §1.3, §2.7.
+/// Source: May 2026 patch 12 (UAPI hunk; the `sc` word is the FastRPC scalars
+/// encoding, described in `docs/PROTOCOL.md`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaInvokeArgs {
@@ -157,7 +167,8 @@ pub struct DrmQdaInvokeArgs {
 /// [`DRM_IOCTL_QDA_REMOTE_SESSION_CREATE`]. RFC name: `struct qda_init_create`
 /// (ioctl `DRM_IOCTL_QDA_INIT_CREATE`, same number).
 ///
-/// Source: `qda.md` §1.3.
+/// Source: May 2026 patch 13 (UAPI hunk and `qda_ioctl_init_create()`; the driver
+/// limit is its 4 MiB `FASTRPC_INIT_FILELEN_MAX`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaInitCreate {
@@ -178,7 +189,7 @@ pub struct DrmQdaInitCreate {
 /// `struct drm_qda_mem_map` (48 bytes) — argument of [`DRM_IOCTL_QDA_REMOTE_MAP`].
 /// RFC name: `struct qda_mem_map` (6th word named `reserved` instead of `pad`).
 ///
-/// Source: `qda.md` §1.3.
+/// Source: May 2026 patch 14 (UAPI hunk).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaMemMap {
@@ -208,7 +219,7 @@ pub struct DrmQdaMemMap {
 /// `struct drm_qda_mem_unmap` (32 bytes) — argument of
 /// [`DRM_IOCTL_QDA_REMOTE_MUNMAP`]. RFC name: `struct qda_mem_unmap`.
 ///
-/// Source: `qda.md` §1.3.
+/// Source: May 2026 patch 15 (UAPI hunk).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct DrmQdaMemUnmap {
@@ -256,7 +267,8 @@ pub const DRM_IOCTL_QDA_REMOTE_INVOKE: u32 =
 
 /// Which posting of the QDA UAPI a peer speaks.
 ///
-/// Differences (from `qda.md` §1.4):
+/// Differences (RFC patches 09, 11, 13, 14, 16, 17 against May 2026 patches 08,
+/// 10, 12–15; message ids in the module documentation):
 ///
 /// | Item | [`Rfc2026Feb`](Revision::Rfc2026Feb) | [`May2026`](Revision::May2026) |
 /// |---|---|---|
@@ -322,8 +334,9 @@ impl Revision {
 /// Feb 2026 RFC (`[PATCH RFC 00/18] accel/qda`) definitions, where they differ
 /// from the May 2026 default.
 ///
-/// Source: `qda.md` §1.4 (RFC header snapshot and RFC patches 09, 11, 13, 14, 16,
-/// 17). Unchanged layouts are re-exported under their RFC names as type aliases.
+/// Source: RFC patches 09, 11, 13, 14, 16 and 17
+/// (`<20260224-qda-firstpost-v1-N-fe46a9c1a046@oss.qualcomm.com>`). Unchanged
+/// layouts are re-exported under their RFC names as type aliases.
 ///
 /// Semantic difference that is not visible in the layouts: in the RFC the
 /// [`DrmQdaFastrpcInvokeArgs::fd`](crate::qda::DrmQdaFastrpcInvokeArgs::fd) and
@@ -355,7 +368,7 @@ pub mod rfc2026 {
 
     /// RFC `struct drm_qda_gem_create` (16 bytes): handle first, size last.
     ///
-    /// Source: `qda.md` §1.4 (RFC GEM patch).
+    /// Source: RFC patch 11 (`…-v1-11-fe46a9c1a046@…`).
     #[repr(C)]
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
     pub struct GemCreate {
@@ -369,7 +382,7 @@ pub mod rfc2026 {
 
     /// RFC `struct drm_qda_gem_mmap_offset` (16 bytes): handle first, offset last.
     ///
-    /// Source: `qda.md` §1.4 (RFC GEM patch).
+    /// Source: RFC patch 11 (`…-v1-11-fe46a9c1a046@…`).
     #[repr(C)]
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
     pub struct GemMmapOffset {

@@ -2,8 +2,11 @@
 //! turn sealed memfd ranges into a dma-buf. Both ioctls return the new dma-buf fd
 //! as the ioctl **return value** (not through the struct).
 //!
-//! Source: project reference notes `dmabuf.md` §4.1–§4.2; checked against Debian's
-//! 6.1 `/usr/include/linux/udmabuf.h` (see `VERIFIED.md`).
+//! Source: Linux `include/uapi/linux/udmabuf.h`, checked against Debian's 6.1
+//! copy `/usr/include/linux/udmabuf.h` (see `VERIFIED.md`); limits, seal rules and
+//! error codes from Linux `drivers/dma-buf/udmabuf.c` (module parameters
+//! `list_limit` and `size_limit_mb`, `udmabuf_create()`,
+//! `udmabuf_ioctl_create_list()`).
 
 use core::mem::size_of;
 
@@ -27,7 +30,7 @@ pub const UDMABUF_LIST_LIMIT_DEFAULT: u32 = 1024;
 
 /// `struct udmabuf_create` (24 bytes) — argument of [`UDMABUF_CREATE`].
 ///
-/// Source: udmabuf.h / `dmabuf.md` §4.1–§4.2.
+/// Source: Linux `include/uapi/linux/udmabuf.h`; `udmabuf_create()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct UdmabufCreate {
@@ -44,7 +47,7 @@ pub struct UdmabufCreate {
 /// `struct udmabuf_create_item` (24 bytes) — one element of the flexible array
 /// that follows a [`UdmabufCreateList`] header.
 ///
-/// Source: udmabuf.h / `dmabuf.md` §4.1–§4.2.
+/// Source: Linux `include/uapi/linux/udmabuf.h`; `udmabuf_create()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct UdmabufCreateItem {
@@ -72,7 +75,7 @@ pub struct UdmabufCreateItem {
 /// header's alignment to 8 (checked with gcc, see `VERIFIED.md`), so this type is
 /// `#[repr(C, align(8))]`. The size stays 8 and there is no padding.
 ///
-/// Source: udmabuf.h / `dmabuf.md` §4.1–§4.2.
+/// Source: Linux `include/uapi/linux/udmabuf.h`; `udmabuf_create()`.
 #[repr(C, align(8))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct UdmabufCreateList {
