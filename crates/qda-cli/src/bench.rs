@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use qda::bench::{self, Invokes, SocketPingPong, ThreadPingPong};
-use qda::{BackendKind, Device, Domain};
+use qda::{Backend, Device, Domain};
 
 fn row(what: &str, d: Duration, base: Option<(&str, Duration)>) {
     let us = d.as_secs_f64() * 1e6;
@@ -20,7 +20,7 @@ fn row(what: &str, d: Duration, base: Option<(&str, Duration)>) {
     }
 }
 
-pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<BackendKind>) -> Result<(), String> {
+pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<Backend>) -> Result<(), String> {
     let domain: Domain = domain.parse().map_err(|e: qda::Error| e.to_string())?;
     let open = || match backend {
         Some(b) => Device::open_on(domain, b),
@@ -32,29 +32,20 @@ pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<BackendKind>
     let io = |e: std::io::Error| format!("baseline: {e}");
     // Which hand-offs a call makes: a DSP thread always, a socket to the PD
     // host for process PDs, a socket to qdad for the daemon.
-    let (daemon, process_pds, mode) = match dev.backend() {
-        BackendKind::Embedded => {
-            let p = qda_dsp::PdMode::from_env() == qda_dsp::PdMode::Process;
-            let m = if p {
-                ", user PDs as processes (QDA_PD_MODE=thread for threads)"
-            } else {
-                ", user PDs as threads"
-            };
-            (false, p, m.to_string())
+    let info = dev.backend_info();
+    let process_pds = info.process_pds.unwrap_or(false);
+    let daemon = info.backend == Backend::Daemon;
+    let mode = match (&info.daemon, info.backend) {
+        (Some(d), _) => format!(
+            ", qdad pid {} with user PDs as {}",
+            d.pid,
+            if d.thread_pds { "threads" } else { "processes" }
+        ),
+        (None, Backend::Embedded) if process_pds => {
+            ", user PDs as processes (QDA_PD_MODE=thread for threads)".to_string()
         }
-        BackendKind::Daemon => {
-            let socket = qdad::client::socket_path();
-            let info = qdad::client::Client::connect(&socket)
-                .and_then(|c| c.info())
-                .map_err(|e| e.to_string())?;
-            let m = format!(
-                ", qdad pid {} with user PDs as {}",
-                info.pid,
-                if info.thread_pds { "threads" } else { "processes" }
-            );
-            (true, !info.thread_pds, m)
-        }
-        BackendKind::Kernel => (false, false, String::new()),
+        (None, Backend::Embedded) => ", user PDs as threads".to_string(),
+        _ => String::new(),
     };
     crate::out!(
         "{domain} on the {} backend ({}){mode}; {iters} calls per batch, median of 5 batches",

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use qda::{Arg, BackendKind, Device, Domain};
+use qda::{Arg, Backend, Device, Domain};
 
 fn step<T>(verbose: bool, what: &str, f: impl FnOnce() -> Result<T, qda::Error>) -> Result<T, String> {
     let t = Instant::now();
@@ -20,7 +20,7 @@ fn step<T>(verbose: bool, what: &str, f: impl FnOnce() -> Result<T, qda::Error>)
     Ok(r)
 }
 
-pub fn calculator(domain: &str, n: u32, verbose: bool, backend: Option<BackendKind>) -> Result<(), String> {
+pub fn calculator(domain: &str, n: u32, verbose: bool, backend: Option<Backend>) -> Result<(), String> {
     let domain: Domain = domain.parse().map_err(|e: qda::Error| e.to_string())?;
     let dev = match backend {
         Some(b) => Device::open_on(domain, b),

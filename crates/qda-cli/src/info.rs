@@ -2,23 +2,11 @@
 //! the embedded platform (the built-in board or `--dtb`), or a running qdad
 //! (the board it was started with, read back from it).
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
 use qda_driver::mem::BackendKind;
-use qda_driver::{Creds, Driver, DriverConfig, Platform};
-use qda_dsp::Embedded;
-
-fn platform(dtb: Option<&Path>) -> Result<(Platform, String), String> {
-    match dtb {
-        None => Ok((Platform::builtin(), "built-in".into())),
-        Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
-            let plat = Platform::from_dtb(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-            Ok((plat, p.display().to_string()))
-        }
-    }
-}
+use qda_driver::{Driver, DriverConfig, Platform};
 
 fn size(n: u64) -> String {
     match n {
@@ -29,113 +17,55 @@ fn size(n: u64) -> String {
     }
 }
 
-/// Start the embedded platform for a board.
-fn start(dtb: Option<&Path>) -> Result<(Embedded, String), String> {
-    let (plat, src) = platform(dtb)?;
-    let drv = Driver::new(DriverConfig::new(plat)).map_err(|e| format!("starting the driver: {e}"))?;
-    let emb = Embedded::with_driver(drv).map_err(|e| format!("starting the DSPs: {e}"))?;
-    Ok((emb, src))
-}
-
-/// Where the board comes from.
-enum Source {
-    Embedded(Embedded, String),
-    Daemon {
-        socket: std::path::PathBuf,
-        info: qdad::client::Info,
-        /// The daemon's board, laid out by a driver of our own (no DSPs):
-        /// the same node names and CBs the daemon has.
-        layout: Driver,
-    },
+/// The board of the backend in use, asked of the library, and its layout
+/// by a driver model of our own (no DSPs): the same node names, CBs and
+/// heaps the backend has.
+struct Source {
+    board: qda::Board,
+    layout: Driver,
 }
 
 impl Source {
-    fn open(dtb: Option<&Path>, backend: Option<qda::BackendKind>) -> Result<Source, String> {
-        use qda::BackendKind as B;
-        let daemon = |why_forced: bool| -> Result<Source, String> {
-            if why_forced && dtb.is_some() {
-                return Err(
-                    "--dtb describes a board for the embedded platform; a daemon serves the board \
-                            it was started with (qda daemon --dtb FILE)"
-                        .into(),
-                );
+    fn open(dtb: Option<&Path>, backend: Option<qda::Backend>) -> Result<Source, String> {
+        let board = qda::Board::open(backend, dtb).map_err(|e| e.to_string())?;
+        let layout = match board.embedded() {
+            Some(e) => e.driver.clone(),
+            None => {
+                let plat = Platform::from_dtb(&board.dtb).map_err(|e| format!("{}: {e}", board.source))?;
+                Driver::new(DriverConfig::new(plat)).map_err(|e| format!("laying out the board: {e}"))?
             }
-            let socket = qdad::client::socket_path();
-            let info = qdad::client::Client::connect(&socket)
-                .and_then(|c| c.info())
-                .map_err(|e| e.to_string())?;
-            let plat = Platform::from_dtb(&info.dtb).map_err(|e| format!("the daemon's board: {e}"))?;
-            let layout = Driver::new(DriverConfig::new(plat)).map_err(|e| format!("laying out the board: {e}"))?;
-            Ok(Source::Daemon { socket, info, layout })
         };
-        match backend {
-            Some(B::Daemon) => daemon(true),
-            Some(B::Embedded) => start(dtb).map(|(e, s)| Source::Embedded(e, s)),
-            Some(B::Kernel) => Err(
-                "qda info and qda heap read the board from the embedded platform or qdad; \
-                                    a kernel's board is in /sys/class/accel"
-                    .into(),
-            ),
-            None if dtb.is_none() => daemon(false).or_else(|_| start(None).map(|(e, s)| Source::Embedded(e, s))),
-            None => start(dtb).map(|(e, s)| Source::Embedded(e, s)),
-        }
+        Ok(Source { board, layout })
     }
 
     fn driver(&self) -> &Driver {
-        match self {
-            Source::Embedded(e, _) => &e.driver,
-            Source::Daemon { layout, .. } => layout,
-        }
+        &self.layout
     }
 
     /// Attributes 1..=6 of a domain's DSP, through its legacy node.
     fn caps(&self, node: &str) -> Option<[u32; 7]> {
         let mut out = [0u32; 7];
-        match self {
-            Source::Embedded(e, _) => {
-                let f = e.driver.open(node, Creds::current()).ok()?;
-                for (id, v) in out.iter_mut().enumerate().skip(1) {
-                    *v = f.dsp_info(id as u32).unwrap_or(0);
-                }
-            }
-            Source::Daemon { socket, .. } => {
-                let f = qdad::client::DaemonFile::open(socket, node).ok()?;
-                for (id, v) in out.iter_mut().enumerate().skip(1) {
-                    let mut c = qda_uapi::fastrpc::FastrpcIoctlCapability {
-                        attribute_id: id as u32,
-                        ..Default::default()
-                    };
-                    if f.ioctl(qda_uapi::fastrpc::FASTRPC_IOCTL_GET_DSP_INFO, &mut c as *mut _ as u64)
-                        .is_ok()
-                    {
-                        *v = c.capability;
-                    }
-                }
-            }
+        for (id, v) in out.iter_mut().enumerate().skip(1) {
+            *v = self.board.dsp_info(node, id as u32).unwrap_or(0);
         }
         Some(out)
     }
 }
 
-pub fn info(dtb: Option<&Path>, backend: Option<qda::BackendKind>) -> Result<(), String> {
+pub fn info(dtb: Option<&Path>, backend: Option<qda::Backend>) -> Result<(), String> {
     let src = Source::open(dtb, backend)?;
     let drv = src.driver();
     let p = drv.platform();
-    match &src {
-        Source::Embedded(_, from) => {
-            crate::out!("backend   embedded (driver model and virtual DSPs in this process)");
-            crate::out!("board     {} ({from})", p.model);
-        }
-        Source::Daemon { socket, info, .. } => {
-            crate::out!(
-                "backend   daemon: qdad pid {} on {}, user PDs as {}",
-                info.pid,
-                socket.display(),
-                if info.thread_pds { "threads" } else { "processes" }
-            );
-            crate::out!("board     {} ({})", p.model, info.source);
-        }
+    match &src.board.info.daemon {
+        None => crate::out!("backend   embedded (driver model and virtual DSPs in this process)"),
+        Some(d) => crate::out!(
+            "backend   daemon: qdad pid {} on {}, user PDs as {}",
+            d.pid,
+            d.socket.display(),
+            if d.thread_pds { "threads" } else { "processes" }
+        ),
     }
+    crate::out!("board     {} ({})", p.model, src.board.source);
     crate::out!();
     crate::out!("domains");
     for d in drv.domains() {
@@ -224,7 +154,7 @@ fn heaps(drv: &Driver) {
     }
 }
 
-pub fn heap_list(dtb: Option<&Path>, backend: Option<qda::BackendKind>) -> Result<(), String> {
+pub fn heap_list(dtb: Option<&Path>, backend: Option<qda::Backend>) -> Result<(), String> {
     heaps(Source::open(dtb, backend)?.driver());
     Ok(())
 }
@@ -244,7 +174,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mul).ok_or_else(|| format!("'{s}' is too large"))
 }
 
-pub fn heap_alloc(dtb: Option<&Path>, backend: Option<qda::BackendKind>, name: &str, bytes: u64) -> Result<(), String> {
+pub fn heap_alloc(dtb: Option<&Path>, backend: Option<qda::Backend>, name: &str, bytes: u64) -> Result<(), String> {
     let src = Source::open(dtb, backend)?;
     let drv = src.driver();
     let path = format!("/dev/dma_heap/{name}");
@@ -255,36 +185,20 @@ pub fn heap_alloc(dtb: Option<&Path>, backend: Option<qda::BackendKind>, name: &
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let emb = match &src {
-        Source::Embedded(e, _) => e,
-        Source::Daemon { socket, .. } => {
-            let f = qdad::client::DaemonFile::open(socket, &path)
-                .map_err(|e| format!("{path}: {e} (heaps: {})", have()))?;
-            let mut a = qda_uapi::dma_heap::DmaHeapAllocationData {
-                len: bytes,
-                fd_flags: 2 | 0x80000,
-                ..Default::default()
-            };
-            f.ioctl(qda_uapi::dma_heap::DMA_HEAP_IOCTL_ALLOC, &mut a as *mut _ as u64)
-                .map_err(|e| format!("allocating {bytes} bytes from {name}: {e}"))?;
-            let fd = qda::sys::adopt(a.fd as i32).map_err(|e| e.to_string())?;
-            let got = qda_driver::sys::file_size(fd.as_fd()).map_err(|e| e.to_string())?;
-            crate::out!(
-                "allocated {} from {path} through qdad (dma-buf fd {} of {} bytes, freed when this command exits)",
-                size(bytes),
-                a.fd,
-                got
-            );
-            return Ok(());
-        }
+    if !drv.heaps().iter().any(|h| h.name == name) {
+        return Err(format!("{path}: no such heap (heaps: {})", have()));
+    }
+    let fd = src.board.heap_alloc(name, bytes).map_err(|e| e.to_string())?;
+    let Some(emb) = src.board.embedded() else {
+        let got = qda_driver::sys::file_size(fd.as_fd()).map_err(|e| e.to_string())?;
+        crate::out!(
+            "allocated {} from {path} through qdad (dma-buf fd {} of {got} bytes, freed when this command exits)",
+            size(bytes),
+            fd.as_raw_fd(),
+        );
+        return Ok(());
     };
     let drv = &emb.driver;
-    let heap = drv
-        .open(&path, Creds::current())
-        .map_err(|e| format!("{path}: {e} (heaps: {})", have()))?;
-    let fd = heap
-        .heap_alloc(bytes, 0, 2 | 0x80000, 0)
-        .map_err(|e| format!("allocating {bytes} bytes from {name}: {e}"))?;
     let buf = drv.dmabuf(fd.as_fd()).map_err(|e| e.to_string())?;
     let h = drv.heaps().iter().find(|h| h.name == name).expect("opened");
     crate::out!(

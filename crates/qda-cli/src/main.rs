@@ -172,9 +172,9 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let backend = cli.backend.map(|b| match b {
-        Backend::Kernel => qda::BackendKind::Kernel,
-        Backend::Daemon => qda::BackendKind::Daemon,
-        Backend::Embedded => qda::BackendKind::Embedded,
+        Backend::Kernel => qda::Backend::Kernel,
+        Backend::Daemon => qda::Backend::Daemon,
+        Backend::Embedded => qda::Backend::Embedded,
     });
     let result = match cli.command {
         Command::Run {

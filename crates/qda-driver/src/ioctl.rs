@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use qda_ioctl::{self as spec, ArgCopy, Desc, Ioctl, Miss, Node};
+use qda_ioctl::{self as spec, ArgCopy, Desc, Ioctl, Miss, Target};
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use qda_uapi::{drm as ud, fastrpc as uf, qda as uq, udmabuf as uu};
 
@@ -195,7 +195,7 @@ fn dmabuf_handlers() -> &'static Table<Arc<DmaBuf>> {
     })
 }
 
-fn miss(node: Node, cmd: u32, m: Miss) -> Error {
+fn miss(node: Target, cmd: u32, m: Miss) -> Error {
     match m {
         Miss::NotThisNode => enotty(format!("ioctl 0x{cmd:08x} is not {}", node_ioctls(node))),
         Miss::PastDriverTable(i) => einval(format!("QDA driver ioctl index 0x{i:x} is past the table")),
@@ -206,25 +206,25 @@ fn miss(node: Node, cmd: u32, m: Miss) -> Error {
     }
 }
 
-fn node_ioctls(node: Node) -> &'static str {
+fn node_ioctls(node: Target) -> &'static str {
     match node {
-        Node::Accel => "a DRM ioctl",
-        Node::Fastrpc => "a fastrpc ioctl",
-        Node::DmaHeap => "a dma-heap ioctl",
-        Node::Udmabuf => "a udmabuf ioctl",
-        Node::DmaBuf => "a dma-buf ioctl",
+        Target::Accel => "a DRM ioctl",
+        Target::Fastrpc => "a fastrpc ioctl",
+        Target::DmaHeap => "a dma-heap ioctl",
+        Target::Udmabuf => "a udmabuf ioctl",
+        Target::DmaBuf => "a dma-buf ioctl",
     }
 }
 
 impl File {
     /// The kind of node this file was opened on, as the ioctl descriptions
     /// name it.
-    pub fn node(&self) -> Node {
+    pub fn target(&self) -> Target {
         match self.kind() {
-            FileKind::Accel(_) => Node::Accel,
-            FileKind::Fastrpc(_) => Node::Fastrpc,
-            FileKind::Heap(_) => Node::DmaHeap,
-            FileKind::Udmabuf => Node::Udmabuf,
+            FileKind::Accel(_) => Target::Accel,
+            FileKind::Fastrpc(_) => Target::Fastrpc,
+            FileKind::Heap(_) => Target::DmaHeap,
+            FileKind::Udmabuf => Target::Udmabuf,
         }
     }
 
@@ -233,8 +233,8 @@ impl File {
     /// `Ok` value is the syscall's return value (a DSP result, or a new fd
     /// for udmabuf); errors carry the errno.
     pub fn ioctl(&self, cmd: u32, arg: u64, um: &dyn UserMemory) -> Result<i64> {
-        let node = self.node();
-        if node == Node::Accel {
+        let node = self.target();
+        if node == Target::Accel {
             self.accel()?; // drm_dev_is_unplugged → ENODEV
         }
         let d = spec::lookup(node, self.driver().qda_revision(), cmd).map_err(|m| miss(node, cmd, m))?;
@@ -255,7 +255,7 @@ impl Driver {
         let Some(buf) = self.shared().registry.lookup(bfd)? else {
             return Err(enotty(format!("fd {fd} is not a qda dma-buf")));
         };
-        let d = spec::lookup(Node::DmaBuf, self.qda_revision(), cmd).map_err(|m| miss(Node::DmaBuf, cmd, m))?;
+        let d = spec::lookup(Target::DmaBuf, self.qda_revision(), cmd).map_err(|m| miss(Target::DmaBuf, cmd, m))?;
         let h = dmabuf_handlers().get(d).expect("every description has a handler");
         h(&buf, None, arg, um)
     }
@@ -733,8 +733,8 @@ mod tests {
         // Building the tables fails if a handler's ioctl is not described.
         let (files, bufs) = (file_handlers(), dmabuf_handlers());
         for d in spec::ALL {
-            let served = match d.node {
-                Node::DmaBuf => bufs.get(d).is_some(),
+            let served = match d.target {
+                Target::DmaBuf => bufs.get(d).is_some(),
                 _ => files.get(d).is_some(),
             };
             assert!(served, "{} is described but has no handler", d.name);

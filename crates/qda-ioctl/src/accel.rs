@@ -6,7 +6,7 @@ use core::mem::offset_of;
 
 use qda_uapi::{drm as ud, qda as uq};
 
-use crate::{ArgCopy, Desc, FdOut, Ioctl, Node, Reach, Revision, Visit, desc, walk_invoke, walk_shell};
+use crate::{ArgCopy, Desc, FdOut, Ioctl, Reach, Revision, Target, Visit, desc, walk_invoke, walk_shell};
 
 /// The QDA rule for an invoke argument's or shell's `fd`: a dma-buf fd when
 /// positive (May 2026); a GEM handle, never an fd, in the RFC.
@@ -24,7 +24,12 @@ fn qda_dmabuf(rev: Revision) -> fn(i32) -> bool {
 pub struct DrmVersion;
 impl Ioctl for DrmVersion {
     type Arg = ud::DrmVersion;
-    const DESC: Desc = desc::<Self>("DRM_IOCTL_VERSION", ud::DRM_IOCTL_VERSION, Node::Accel, ArgCopy::Sized);
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_VERSION",
+        ud::DRM_IOCTL_VERSION,
+        Target::Accel,
+        ArgCopy::Sized,
+    );
     fn walk(_: u64, v: &Self::Arg, _: Revision, out: &mut dyn Visit) {
         // The driver writes at most the length of its strings, all far
         // below 4 KiB, however large a length the caller claims.
@@ -44,7 +49,12 @@ impl Ioctl for DrmVersion {
 pub struct DrmGetCap;
 impl Ioctl for DrmGetCap {
     type Arg = ud::DrmGetCap;
-    const DESC: Desc = desc::<Self>("DRM_IOCTL_GET_CAP", ud::DRM_IOCTL_GET_CAP, Node::Accel, ArgCopy::Sized);
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_GET_CAP",
+        ud::DRM_IOCTL_GET_CAP,
+        Target::Accel,
+        ArgCopy::Sized,
+    );
 }
 
 /// `DRM_IOCTL_GEM_CLOSE`.
@@ -55,7 +65,7 @@ impl Ioctl for DrmGemClose {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_GEM_CLOSE",
         ud::DRM_IOCTL_GEM_CLOSE,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     );
 }
@@ -68,7 +78,7 @@ impl Ioctl for DrmPrimeHandleToFd {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_PRIME_HANDLE_TO_FD",
         ud::DRM_IOCTL_PRIME_HANDLE_TO_FD,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .fd_out(FdOut::Field(offset_of!(ud::DrmPrimeHandle, fd)));
@@ -82,7 +92,7 @@ impl Ioctl for DrmPrimeFdToHandle {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_PRIME_FD_TO_HANDLE",
         ud::DRM_IOCTL_PRIME_FD_TO_HANDLE,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     );
     fn walk(_: u64, p: &Self::Arg, _: Revision, v: &mut dyn Visit) {
@@ -98,7 +108,7 @@ impl Ioctl for QdaQuery {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_QUERY",
         uq::DRM_IOCTL_QDA_QUERY,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     );
 }
@@ -111,7 +121,7 @@ impl Ioctl for QdaGemCreate {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_CREATE",
         uq::DRM_IOCTL_QDA_GEM_CREATE,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .only(Revision::May2026);
@@ -125,7 +135,7 @@ impl Ioctl for QdaGemMmapOffset {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_MMAP_OFFSET",
         uq::DRM_IOCTL_QDA_GEM_MMAP_OFFSET,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .only(Revision::May2026);
@@ -139,7 +149,7 @@ impl Ioctl for RfcGemCreate {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_CREATE (RFC)",
         uq::rfc2026::DRM_IOCTL_QDA_GEM_CREATE,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .only(Revision::Rfc2026Feb);
@@ -153,7 +163,7 @@ impl Ioctl for RfcGemMmapOffset {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_MMAP_OFFSET (RFC)",
         uq::rfc2026::DRM_IOCTL_QDA_GEM_MMAP_OFFSET,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .only(Revision::Rfc2026Feb);
@@ -167,7 +177,7 @@ impl Ioctl for RfcInitAttach {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_INIT_ATTACH (RFC)",
         uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .only(Revision::Rfc2026Feb)
@@ -183,7 +193,7 @@ impl Ioctl for QdaRemoteSessionCreate {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_SESSION_CREATE",
         uq::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .blocking();
@@ -200,7 +210,7 @@ impl Ioctl for QdaRemoteMap {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_MAP",
         uq::DRM_IOCTL_QDA_REMOTE_MAP,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .blocking();
@@ -217,7 +227,7 @@ impl Ioctl for QdaRemoteMunmap {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_MUNMAP",
         uq::DRM_IOCTL_QDA_REMOTE_MUNMAP,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .blocking();
@@ -231,7 +241,7 @@ impl Ioctl for QdaRemoteInvoke {
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_INVOKE",
         uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
-        Node::Accel,
+        Target::Accel,
         ArgCopy::Sized,
     )
     .blocking();

@@ -38,7 +38,7 @@ pub use misc::*;
 
 /// The kind of file an ioctl is made on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Node {
+pub enum Target {
     /// `/dev/accel/accelN`: DRM core and QDA driver ioctls.
     Accel,
     /// `/dev/fastrpc-*`: the legacy FastRPC misc device.
@@ -49,6 +49,26 @@ pub enum Node {
     Udmabuf,
     /// Any dma-buf fd (SYNC, SET_NAME).
     DmaBuf,
+}
+
+impl Target {
+    /// The kind of file a device path names, by the names the kernel gives
+    /// its nodes (`/dev/accel/accelN`, `/dev/fastrpc-*`, `/dev/dma_heap/*`,
+    /// `/dev/udmabuf`).
+    #[must_use]
+    pub fn of_path(path: &str) -> Option<Target> {
+        if path.starts_with("/dev/accel/") {
+            Some(Target::Accel)
+        } else if path.starts_with("/dev/fastrpc-") {
+            Some(Target::Fastrpc)
+        } else if path.starts_with("/dev/dma_heap/") {
+            Some(Target::DmaHeap)
+        } else if path == "/dev/udmabuf" {
+            Some(Target::Udmabuf)
+        } else {
+            None
+        }
+    }
 }
 
 /// How the argument struct crosses into the kernel and back.
@@ -135,7 +155,7 @@ pub struct Desc {
     /// The command number the UAPI header defines.
     pub cmd: u32,
     /// The file it is made on.
-    pub node: Node,
+    pub target: Target,
     /// The revisions it exists in.
     pub revisions: Revisions,
     /// How its struct is copied.
@@ -203,11 +223,11 @@ fn erased<I: Ioctl>(arg: u64, bytes: &[u8], rev: Revision, v: &mut dyn Visit) {
     I::walk(arg, &a, rev, v);
 }
 
-const fn desc<I: Ioctl>(name: &'static str, cmd: u32, node: Node, copy: ArgCopy) -> Desc {
+const fn desc<I: Ioctl>(name: &'static str, cmd: u32, target: Target, copy: ArgCopy) -> Desc {
     Desc {
         name,
         cmd,
-        node,
+        target,
         revisions: Revisions::Any,
         copy,
         arg_size: size_of::<I::Arg>(),
@@ -280,12 +300,12 @@ pub enum Miss {
     NoSuchHeapIoctl(u8),
 }
 
-/// The description a file of kind `node` on a driver of revision `rev`
+/// The description a file of kind `target` on a driver of revision `rev`
 /// dispatches `cmd` to.
-pub fn lookup(node: Node, rev: Revision, cmd: u32) -> Result<&'static Desc, Miss> {
-    let on = |d: &&Desc| d.node == node && d.exists_in(rev);
-    match node {
-        Node::Accel => {
+pub fn lookup(target: Target, rev: Revision, cmd: u32) -> Result<&'static Desc, Miss> {
+    let on = |d: &&Desc| d.target == target && d.exists_in(rev);
+    match target {
+        Target::Accel => {
             if ioc_type(cmd) != DRM_IOCTL_BASE {
                 return Err(Miss::NotThisNode);
             }
@@ -307,14 +327,14 @@ pub fn lookup(node: Node, rev: Revision, cmd: u32) -> Result<&'static Desc, Miss
             }
         }
         // dma_heap_ioctl() looks at nr alone: any nr 0 is ALLOC.
-        Node::DmaHeap => match ioc_nr(cmd) {
+        Target::DmaHeap => match ioc_nr(cmd) {
             0 => Ok(&ALL[ALL
                 .iter()
-                .position(|d| d.node == Node::DmaHeap)
+                .position(|d| d.target == Target::DmaHeap)
                 .expect("ALLOC is described")]),
             nr => Err(Miss::NoSuchHeapIoctl(nr)),
         },
-        Node::Fastrpc | Node::Udmabuf | Node::DmaBuf => {
+        Target::Fastrpc | Target::Udmabuf | Target::DmaBuf => {
             ALL.iter().filter(on).find(|d| d.cmd == cmd).ok_or(Miss::NotThisNode)
         }
     }

@@ -6,7 +6,7 @@ use core::mem::{offset_of, size_of};
 use qda_proto::Scalars;
 use qda_uapi::{dma_buf as ub, dma_heap as uh, fastrpc as uf, udmabuf as uu};
 
-use crate::{ArgCopy, Desc, FdOut, Ioctl, Node, Reach, Revision, Visit, desc};
+use crate::{ArgCopy, Desc, FdOut, Ioctl, Reach, Revision, Target, Visit, desc};
 
 /// An invoke's argument array (`REMOTE_SCALARS_LENGTH(sc)` × 24 bytes at
 /// `args`) and, for each buffer, either its dma-buf fd and the mapping its
@@ -74,7 +74,7 @@ impl Ioctl for DmaHeapAlloc {
     const DESC: Desc = desc::<Self>(
         "DMA_HEAP_IOCTL_ALLOC",
         uh::DMA_HEAP_IOCTL_ALLOC,
-        Node::DmaHeap,
+        Target::DmaHeap,
         ArgCopy::Sized,
     )
     .fd_out(FdOut::Field(offset_of!(uh::DmaHeapAllocationData, fd)));
@@ -87,7 +87,7 @@ macro_rules! fastrpc {
         pub struct $ty;
         impl Ioctl for $ty {
             type Arg = $arg;
-            const DESC: Desc = desc::<Self>(stringify!($cmd), uf::$cmd, Node::Fastrpc, ArgCopy::Handler).blocking();
+            const DESC: Desc = desc::<Self>(stringify!($cmd), uf::$cmd, Target::Fastrpc, ArgCopy::Handler).blocking();
         }
     };
 }
@@ -100,7 +100,7 @@ impl Ioctl for FastrpcAllocDmaBuff {
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_ALLOC_DMA_BUFF",
         uf::FASTRPC_IOCTL_ALLOC_DMA_BUFF,
-        Node::Fastrpc,
+        Target::Fastrpc,
         ArgCopy::Handler,
     )
     .fd_out(FdOut::Field(offset_of!(uf::FastrpcAllocDmaBuf, fd)));
@@ -114,7 +114,7 @@ impl Ioctl for FastrpcInvoke {
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_INVOKE",
         uf::FASTRPC_IOCTL_INVOKE,
-        Node::Fastrpc,
+        Target::Fastrpc,
         ArgCopy::Handler,
     )
     .blocking();
@@ -156,7 +156,7 @@ impl Ioctl for FastrpcInitCreate {
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_INIT_CREATE",
         uf::FASTRPC_IOCTL_INIT_CREATE,
-        Node::Fastrpc,
+        Target::Fastrpc,
         ArgCopy::Handler,
     )
     .blocking();
@@ -173,7 +173,7 @@ impl Ioctl for FastrpcInitCreateStatic {
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_INIT_CREATE_STATIC",
         uf::FASTRPC_IOCTL_INIT_CREATE_STATIC,
-        Node::Fastrpc,
+        Target::Fastrpc,
         ArgCopy::Handler,
     )
     .blocking();
@@ -196,7 +196,7 @@ impl Ioctl for FastrpcMemMap {
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_MEM_MAP",
         uf::FASTRPC_IOCTL_MEM_MAP,
-        Node::Fastrpc,
+        Target::Fastrpc,
         ArgCopy::Handler,
     )
     .blocking();
@@ -211,7 +211,7 @@ pub struct UdmabufCreate;
 impl Ioctl for UdmabufCreate {
     type Arg = uu::UdmabufCreate;
     const DESC: Desc =
-        desc::<Self>("UDMABUF_CREATE", uu::UDMABUF_CREATE, Node::Udmabuf, ArgCopy::Handler).fd_out(FdOut::Ret);
+        desc::<Self>("UDMABUF_CREATE", uu::UDMABUF_CREATE, Target::Udmabuf, ArgCopy::Handler).fd_out(FdOut::Ret);
     fn walk(_: u64, c: &Self::Arg, _: Revision, v: &mut dyn Visit) {
         v.reach(Reach::Fd(c.memfd as i32));
     }
@@ -226,7 +226,7 @@ impl Ioctl for UdmabufCreateList {
     const DESC: Desc = desc::<Self>(
         "UDMABUF_CREATE_LIST",
         uu::UDMABUF_CREATE_LIST,
-        Node::Udmabuf,
+        Target::Udmabuf,
         ArgCopy::Handler,
     )
     .fd_out(FdOut::Ret);
@@ -257,7 +257,7 @@ impl Ioctl for DmaBufSync {
     const DESC: Desc = desc::<Self>(
         "DMA_BUF_IOCTL_SYNC",
         ub::DMA_BUF_IOCTL_SYNC,
-        Node::DmaBuf,
+        Target::DmaBuf,
         ArgCopy::Handler,
     );
 }
@@ -270,7 +270,7 @@ impl Ioctl for DmaBufSetNameA {
     const DESC: Desc = desc::<Self>(
         "DMA_BUF_SET_NAME_A",
         ub::DMA_BUF_SET_NAME_A,
-        Node::DmaBuf,
+        Target::DmaBuf,
         ArgCopy::Handler,
     );
     fn walk(arg: u64, _: &(), _: Revision, v: &mut dyn Visit) {
@@ -289,7 +289,7 @@ impl Ioctl for DmaBufSetNameB {
     const DESC: Desc = desc::<Self>(
         "DMA_BUF_SET_NAME_B",
         ub::DMA_BUF_SET_NAME_B,
-        Node::DmaBuf,
+        Target::DmaBuf,
         ArgCopy::Handler,
     );
     fn walk(arg: u64, _: &(), _: Revision, v: &mut dyn Visit) {

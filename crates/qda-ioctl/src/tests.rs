@@ -19,7 +19,7 @@ fn every_description_is_unique_and_found_by_its_own_number() {
                 _ => true,
             };
             assert!(
-                !(d.node == e.node && d.cmd == e.cmd && overlap),
+                !(d.target == e.target && d.cmd == e.cmd && overlap),
                 "{} and {} collide",
                 d.name,
                 e.name
@@ -27,7 +27,7 @@ fn every_description_is_unique_and_found_by_its_own_number() {
         }
         for rev in [Revision::May2026, Revision::Rfc2026Feb] {
             if d.exists_in(rev) {
-                let found = lookup(d.node, rev, d.cmd).unwrap_or_else(|m| panic!("{}: {m:?}", d.name));
+                let found = lookup(d.target, rev, d.cmd).unwrap_or_else(|m| panic!("{}: {m:?}", d.name));
                 assert_eq!(found.name, d.name);
             }
         }
@@ -77,20 +77,20 @@ fn drm_numbers_are_found_by_nr_and_refused_as_drm_ioctl_refuses() {
     // A caller's smaller or larger struct still reaches the handler.
     let small = ioc(IOC_READ | IOC_WRITE, b'd', 0x47, 8);
     assert_eq!(
-        lookup(Node::Accel, may, small).unwrap().name,
+        lookup(Target::Accel, may, small).unwrap().name,
         "DRM_IOCTL_QDA_REMOTE_INVOKE"
     );
     assert_eq!(
-        lookup(Node::Accel, may, iowr(b'x', 0x47, 16)).err(),
+        lookup(Target::Accel, may, iowr(b'x', 0x47, 16)).err(),
         Some(Miss::NotThisNode)
     );
     assert_eq!(
-        lookup(Node::Accel, may, uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH).err(),
+        lookup(Target::Accel, may, uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH).err(),
         Some(Miss::EmptySlot(0x43))
     );
     assert_eq!(
         lookup(
-            Node::Accel,
+            Target::Accel,
             Revision::Rfc2026Feb,
             uq::rfc2026::DRM_IOCTL_QDA_INIT_ATTACH
         )
@@ -99,20 +99,20 @@ fn drm_numbers_are_found_by_nr_and_refused_as_drm_ioctl_refuses() {
         "DRM_IOCTL_QDA_INIT_ATTACH (RFC)"
     );
     assert_eq!(
-        lookup(Node::Accel, may, iowr(b'd', 0x48, 8)).err(),
+        lookup(Target::Accel, may, iowr(b'd', 0x48, 8)).err(),
         Some(Miss::PastDriverTable(8))
     );
     assert_eq!(
-        lookup(Node::Accel, may, iowr(b'd', 0xd1, 8)).err(),
+        lookup(Target::Accel, may, iowr(b'd', 0xd1, 8)).err(),
         Some(Miss::PastCoreTable(0xd1))
     );
     assert_eq!(
-        lookup(Node::Accel, may, iowr(b'd', 0x01, 8)).err(),
+        lookup(Target::Accel, may, iowr(b'd', 0x01, 8)).err(),
         Some(Miss::CoreNotModelled(0x01))
     );
     // The RFC layout of GEM_CREATE is chosen by revision, not by number.
     assert_eq!(
-        lookup(Node::Accel, Revision::Rfc2026Feb, uq::DRM_IOCTL_QDA_GEM_CREATE)
+        lookup(Target::Accel, Revision::Rfc2026Feb, uq::DRM_IOCTL_QDA_GEM_CREATE)
             .unwrap()
             .name,
         "DRM_IOCTL_QDA_GEM_CREATE (RFC)"
@@ -123,17 +123,17 @@ fn drm_numbers_are_found_by_nr_and_refused_as_drm_ioctl_refuses() {
 fn heap_numbers_are_found_by_nr_alone_and_misc_numbers_exactly() {
     let may = Revision::May2026;
     assert_eq!(
-        lookup(Node::DmaHeap, may, iowr(b'?', 0, 4)).unwrap().name,
+        lookup(Target::DmaHeap, may, iowr(b'?', 0, 4)).unwrap().name,
         "DMA_HEAP_IOCTL_ALLOC"
     );
     assert_eq!(
-        lookup(Node::DmaHeap, may, iowr(b'H', 1, 24)).err(),
+        lookup(Target::DmaHeap, may, iowr(b'H', 1, 24)).err(),
         Some(Miss::NoSuchHeapIoctl(1))
     );
     let near = uf::FASTRPC_IOCTL_INVOKE ^ (1 << 16);
-    assert_eq!(lookup(Node::Fastrpc, may, near).err(), Some(Miss::NotThisNode));
+    assert_eq!(lookup(Target::Fastrpc, may, near).err(), Some(Miss::NotThisNode));
     assert_eq!(
-        lookup(Node::Udmabuf, may, uf::FASTRPC_IOCTL_INVOKE).err(),
+        lookup(Target::Udmabuf, may, uf::FASTRPC_IOCTL_INVOKE).err(),
         Some(Miss::NotThisNode)
     );
     assert_eq!(ioc_nr(desc_of::<FastrpcInvoke>().cmd), 3);
@@ -240,4 +240,13 @@ fn a_walk_stops_where_the_driver_would_fault() {
     };
     desc_of::<QdaRemoteInvoke>().walk(0x100, &[0u8; 4], Revision::May2026, &mut v);
     assert_eq!(v.seen, [Reach::In { addr: 0, len: 0 }]);
+}
+
+#[test]
+fn device_paths_name_their_kind() {
+    assert_eq!(Target::of_path("/dev/accel/accel0"), Some(Target::Accel));
+    assert_eq!(Target::of_path("/dev/fastrpc-cdsp-secure"), Some(Target::Fastrpc));
+    assert_eq!(Target::of_path("/dev/dma_heap/system"), Some(Target::DmaHeap));
+    assert_eq!(Target::of_path("/dev/udmabuf"), Some(Target::Udmabuf));
+    assert_eq!(Target::of_path("/etc/passwd"), None);
 }

@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use qda::bench::{self, Invokes, SocketPingPong, ThreadPingPong};
-use qda::sys::{Emulated, Sys};
+use qda::sys::{Routed, Syscalls};
 use qda::{Device, Domain};
 use qda_driver::Driver;
 use qda_dsp::{Embedded, PdMode};
@@ -15,24 +15,22 @@ fn main() {
     divan::main();
 }
 
-fn platform(mode: PdMode) -> Arc<Emulated> {
-    static THREAD: OnceLock<Arc<Emulated>> = OnceLock::new();
-    static PROCESS: OnceLock<Arc<Emulated>> = OnceLock::new();
+fn platform(mode: PdMode) -> Arc<Routed> {
+    static THREAD: OnceLock<Arc<Routed>> = OnceLock::new();
+    static PROCESS: OnceLock<Arc<Routed>> = OnceLock::new();
     let cell = match mode {
         PdMode::Thread => &THREAD,
         PdMode::Process => &PROCESS,
     };
     cell.get_or_init(|| {
         let drv = Driver::builtin().expect("the built-in platform");
-        Arc::new(Emulated::new(
-            Embedded::with_mode(drv, mode).expect("starting the DSPs"),
-        ))
+        Arc::new(Routed::new(Embedded::with_mode(drv, mode).expect("starting the DSPs")))
     })
     .clone()
 }
 
 /// A qdad in this process, reached only through its socket.
-fn daemon(mode: PdMode) -> Arc<dyn Sys> {
+fn daemon(mode: PdMode) -> Arc<dyn Syscalls> {
     static THREAD: OnceLock<qdad::server::Server> = OnceLock::new();
     static PROCESS: OnceLock<qdad::server::Server> = OnceLock::new();
     let cell = match mode {
@@ -48,7 +46,7 @@ fn daemon(mode: PdMode) -> Arc<dyn Sys> {
         })
         .expect("starting qdad")
     });
-    Arc::new(qda::sys::Daemon::connect(srv.socket()).expect("connecting to qdad"))
+    Arc::new(qda::sys::DaemonCalls::connect(srv.socket()).expect("connecting to qdad"))
 }
 
 /// Where a call goes: the embedded platform or qdad, with user PDs as
@@ -87,7 +85,7 @@ impl Path {
 }
 
 fn device(path: Path) -> Device {
-    let sys: Arc<dyn Sys> = match path {
+    let sys: Arc<dyn Syscalls> = match path {
         Path::Embedded(m) => platform(m),
         Path::Daemon(m) => daemon(m),
     };

@@ -2,7 +2,7 @@
 
 use std::os::fd::AsFd;
 
-use qda::{Arg, BackendKind, Device, Domain, Error};
+use qda::{Arg, Backend, Device, Domain, Error};
 
 const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
 
@@ -12,8 +12,8 @@ fn vector(n: i32) -> Vec<u8> {
 
 #[test]
 fn calculator_through_the_library() {
-    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
-    assert_eq!(dev.backend(), BackendKind::Embedded);
+    let dev = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
+    assert_eq!(dev.backend(), Backend::Embedded);
     assert_eq!(dev.domain(), Domain::Cdsp);
     let session = dev.session().unwrap();
     let calc = session.open(CALC).unwrap();
@@ -30,7 +30,7 @@ fn calculator_through_the_library() {
     assert_eq!(i32::from_le_bytes(max), 999);
     // Inline only, every domain that has the calculator.
     for d in [Domain::Adsp, Domain::Sdsp, Domain::Gdsp0, Domain::Gdsp1] {
-        let dev = Device::open_on(d, BackendKind::Embedded).unwrap();
+        let dev = Device::open_on(d, Backend::Embedded).unwrap();
         let calc = dev.session().unwrap().open(CALC).unwrap();
         let v = vector(10);
         let n = 10u32.to_le_bytes();
@@ -43,7 +43,7 @@ fn calculator_through_the_library() {
 
 #[test]
 fn errors_name_their_cause() {
-    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let dev = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
     let session = dev.session().unwrap();
     let e = session
         .open("file:///libnope_skel.so?nope_skel_handle_invoke&_modver=1.0")
@@ -75,7 +75,7 @@ fn errors_name_their_cause() {
 
 #[test]
 fn a_heap_buffer_imported_and_shared_between_devices() {
-    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let dev = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
     let emb = qda::embedded_platform().unwrap();
     let heap = emb
         .embedded()
@@ -86,7 +86,7 @@ fn a_heap_buffer_imported_and_shared_between_devices() {
     let buf = dev.import(fd.as_fd()).unwrap();
     buf.write(0, &vector(100)).unwrap();
     // A second device file imports the exported fd: same pages.
-    let other = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let other = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
     let again = other.import(buf.export().unwrap()).unwrap();
     let mut first = [0u8; 8];
     again.read(4, &mut first).unwrap();
@@ -104,8 +104,8 @@ fn a_heap_buffer_imported_and_shared_between_devices() {
 #[test]
 fn the_benchmark_workloads_run() {
     use qda::bench::*;
-    let dev = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
-    let other = Device::open_on(Domain::Cdsp, BackendKind::Embedded).unwrap();
+    let dev = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
+    let other = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
     let mut w = Invokes::new(&dev, true).unwrap();
     w.null().unwrap();
     w.inline().unwrap();

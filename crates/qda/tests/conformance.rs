@@ -11,7 +11,9 @@
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-use qda::sys::{Emulated, Sys};
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use qda::sys::{Routed, Syscalls};
 use qda::{Arg, Device, Domain, Error};
 use qda_driver::Driver;
 use qda_dsp::{Embedded, PdMode};
@@ -30,11 +32,11 @@ enum Kind {
 
 /// Hides the accel nodes of a backend.
 #[derive(Debug)]
-struct NoAccel(Arc<dyn Sys>);
+struct NoAccel(Arc<dyn Syscalls>);
 
-impl Sys for NoAccel {
-    fn kind(&self) -> qda::BackendKind {
-        self.0.kind()
+impl Syscalls for NoAccel {
+    fn backend(&self) -> qda::Backend {
+        self.0.backend()
     }
     fn accel_nodes(&self) -> Vec<String> {
         Vec::new()
@@ -42,24 +44,53 @@ impl Sys for NoAccel {
     fn fastrpc_nodes(&self) -> Vec<String> {
         self.0.fastrpc_nodes()
     }
-    fn open(&self, path: &str) -> Result<qda::sys::Dev, qda_driver::Error> {
+    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
         self.0.open(path)
     }
-    fn ioctl(&self, dev: qda::sys::Dev, cmd: u32, arg: u64) -> Result<i64, qda_driver::Error> {
-        self.0.ioctl(dev, cmd, arg)
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
+        self.0.ioctl(fd, cmd, arg)
     }
-    fn mmap(&self, dev: qda::sys::Dev, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda_driver::Error> {
-        self.0.mmap(dev, offset, len)
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
+        self.0.mmap(fd, offset, len)
     }
-    fn close(&self, dev: qda::sys::Dev) {
-        self.0.close(dev)
+    fn close(&self, fd: OwnedFd) {
+        self.0.close(fd)
+    }
+}
+
+/// The kernel backend's system calls as a kernel would see them: the
+/// routed calls, reported as the kernel backend.
+#[derive(Debug)]
+struct AsKernel(Routed);
+
+impl Syscalls for AsKernel {
+    fn backend(&self) -> qda::Backend {
+        qda::Backend::Kernel
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        self.0.accel_nodes()
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.0.fastrpc_nodes()
+    }
+    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
+        self.0.open(path)
+    }
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
+        self.0.ioctl(fd, cmd, arg)
+    }
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
+        self.0.mmap(fd, offset, len)
+    }
+    fn close(&self, fd: OwnedFd) {
+        self.0.close(fd)
     }
 }
 
 /// A backend and the driver behind it (to check its counts). Fields drop
 /// in order: the daemon stops before its directory goes.
 struct Backend {
-    sys: Arc<dyn Sys>,
+    sys: Arc<dyn Syscalls>,
     driver: Driver,
     legacy: bool,
     _server: Option<qdad::server::Server>,
@@ -83,7 +114,7 @@ fn backend(kind: Kind) -> Backend {
             b
         }
         Kind::Embedded(mode) => {
-            let e = Arc::new(Emulated::new(
+            let e = Arc::new(Routed::new(
                 Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
             ));
             Backend {
@@ -95,12 +126,12 @@ fn backend(kind: Kind) -> Backend {
             }
         }
         Kind::Kernel => {
-            let k = Arc::new(qda::sys::Kernel::with(qda::sys::Routed::new(
+            let k = Arc::new(AsKernel(Routed::new(
                 Embedded::with_mode(Driver::builtin().unwrap(), PdMode::Thread).unwrap(),
             )));
-            assert_eq!(k.kind(), qda::BackendKind::Kernel);
+            assert_eq!(k.backend(), qda::Backend::Kernel);
             Backend {
-                driver: k.calls().embedded().driver.clone(),
+                driver: k.0.embedded().driver.clone(),
                 legacy: false,
                 sys: k,
                 _server: None,
@@ -123,7 +154,7 @@ fn backend(kind: Kind) -> Backend {
             Backend {
                 driver: server.embedded().driver.clone(),
                 legacy: false,
-                sys: Arc::new(qda::sys::Daemon::connect(server.socket()).unwrap()),
+                sys: Arc::new(qda::sys::DaemonCalls::connect(server.socket()).unwrap()),
                 _server: Some(server),
                 _dir: Some(RemoveOnDrop(dir)),
             }

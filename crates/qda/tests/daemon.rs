@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qda::{Arg, BackendKind, Device, Domain};
+use qda::{Arg, Backend, Device, Domain};
 use qdad::server::{Config, Server};
 use qdad::wire;
 
@@ -135,7 +135,7 @@ fn role() {
 fn role_owner() {
     let peer = std::env::var("QDA_TEST_PEER").unwrap();
     let dev = Device::open(Domain::Cdsp).unwrap();
-    assert_eq!(dev.backend(), BackendKind::Daemon);
+    assert_eq!(dev.backend(), Backend::Daemon);
     let buf = dev.alloc(4 * N as usize).unwrap();
     let v: Vec<u8> = (0..N as i32).flat_map(i32::to_le_bytes).collect();
     buf.write(0, &v).unwrap();
@@ -226,7 +226,7 @@ fn a_client_killed_inside_an_invoke_frees_everything_and_others_go_on() {
     assert!(stat(&srv, "gem_objects") >= 1 && stat(&srv, "user_pds") >= 1);
     // Another client is served meanwhile.
     let other = || {
-        let sys = Arc::new(qda::sys::Daemon::connect(srv.socket()).unwrap());
+        let sys = Arc::new(qda::sys::DaemonCalls::connect(srv.socket()).unwrap());
         let dev = Device::open_with(Domain::Cdsp, sys).unwrap();
         let calc = dev.session().unwrap().open(CALC).unwrap();
         let mut sum = [0u8; 8];
@@ -270,7 +270,13 @@ fn the_daemon_refuses_a_second_instance_and_replaces_a_stale_socket() {
     drop(UnixListener::bind(&sock).unwrap());
     assert!(sock.exists());
     let srv = server(&dir);
-    drop(Device::open_with(Domain::Adsp, Arc::new(qda::sys::Daemon::connect(srv.socket()).unwrap())).unwrap());
+    drop(
+        Device::open_with(
+            Domain::Adsp,
+            Arc::new(qda::sys::DaemonCalls::connect(srv.socket()).unwrap()),
+        )
+        .unwrap(),
+    );
 }
 
 #[test]

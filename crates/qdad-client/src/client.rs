@@ -16,7 +16,7 @@ use std::sync::{Condvar, Mutex};
 
 use qda_driver::sys::{self, MapInfo, Mapping};
 use qda_driver::{Errno, Error};
-use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Node, Reach, Revision, Visit};
+use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
 use qda_rt::{lock, wait};
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
@@ -147,27 +147,11 @@ fn status(m: &Message, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The kind of file a device path names (the same rules the driver names
-/// its nodes by).
-pub fn node_of_path(path: &str) -> Option<Node> {
-    if path.starts_with("/dev/accel/") {
-        Some(Node::Accel)
-    } else if path.starts_with("/dev/fastrpc-") {
-        Some(Node::Fastrpc)
-    } else if path.starts_with("/dev/dma_heap/") {
-        Some(Node::DmaHeap)
-    } else if path == "/dev/udmabuf" {
-        Some(Node::Udmabuf)
-    } else {
-        None
-    }
-}
-
 /// A device node opened through qdad: one connection.
 #[derive(Debug)]
 pub struct DaemonFile {
     conn: Connection,
-    node: Node,
+    node: Target,
     rev: Revision,
     path: String,
 }
@@ -175,7 +159,7 @@ pub struct DaemonFile {
 impl DaemonFile {
     /// Open `path` on the daemon at `socket`.
     pub fn open(socket: &Path, path: &str) -> Result<DaemonFile, Error> {
-        let node = node_of_path(path).ok_or_else(|| err(libc::ENOENT, format!("{path}: not a qda device node")))?;
+        let node = Target::of_path(path).ok_or_else(|| err(libc::ENOENT, format!("{path}: not a qda device node")))?;
         if path.len() > wire::MAX_PATH {
             return Err(err(libc::ENAMETOOLONG, "device path too long"));
         }
@@ -297,7 +281,7 @@ impl Client {
 
     /// `ioctl` on a dma-buf fd of this process (SYNC, SET_NAME).
     pub fn dmabuf_ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, Error> {
-        let mut plan = Plan::for_ioctl(Node::DmaBuf, Revision::default(), cmd, arg)?;
+        let mut plan = Plan::for_ioctl(Target::DmaBuf, Revision::default(), cmd, arg)?;
         let n = fd.as_raw_fd();
         plan.fd(n);
         plan.run(&self.conn, Op::DmabufIoctl, cmd, arg, n)
@@ -364,7 +348,7 @@ impl Plan {
     /// What `ioctl(fd, cmd, arg)` on a file of kind `node` reaches, from the
     /// ioctl's description: its struct as the core copies it, then what its
     /// walk names. A number the driver refuses reaches nothing.
-    fn for_ioctl(node: Node, rev: Revision, cmd: u32, arg: u64) -> Result<Plan, Error> {
+    fn for_ioctl(node: Target, rev: Revision, cmd: u32, arg: u64) -> Result<Plan, Error> {
         let mut p = Plan::default();
         let Ok(d) = qda_ioctl::lookup(node, rev, cmd) else {
             return Ok(p);
@@ -594,15 +578,6 @@ mod tests {
     }
 
     #[test]
-    fn node_kinds() {
-        assert_eq!(node_of_path("/dev/accel/accel0"), Some(Node::Accel));
-        assert_eq!(node_of_path("/dev/fastrpc-cdsp-secure"), Some(Node::Fastrpc));
-        assert_eq!(node_of_path("/dev/dma_heap/system"), Some(Node::DmaHeap));
-        assert_eq!(node_of_path("/dev/udmabuf"), Some(Node::Udmabuf));
-        assert_eq!(node_of_path("/etc/passwd"), None);
-    }
-
-    #[test]
     fn an_invoke_plan_copies_inline_buffers_and_names_fds() {
         let inb = [7u8; 12];
         let mut outb = [0u8; 8];
@@ -634,7 +609,7 @@ mod tests {
             args: args.as_ptr() as u64,
         };
         let p = Plan::for_ioctl(
-            Node::Accel,
+            Target::Accel,
             Revision::May2026,
             uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
             &inv as *const _ as u64,
@@ -652,7 +627,7 @@ mod tests {
 
     #[test]
     fn unreadable_memory_is_left_for_the_driver_to_fault_on() {
-        let p = Plan::for_ioctl(Node::Accel, Revision::May2026, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
+        let p = Plan::for_ioctl(Target::Accel, Revision::May2026, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
         assert!(p.segs.is_empty());
     }
 
@@ -670,7 +645,7 @@ mod tests {
             args: args.as_ptr() as u64,
         };
         let e = Plan::for_ioctl(
-            Node::Fastrpc,
+            Target::Fastrpc,
             Revision::May2026,
             uf::FASTRPC_IOCTL_INVOKE,
             &inv as *const _ as u64,

@@ -9,4 +9,4 @@
 pub mod client;
 pub mod wire;
 
-pub use client::{Client, Connection, DaemonFile, Info, default_socket, node_of_path, socket_path};
+pub use client::{Client, Connection, DaemonFile, Info, default_socket, socket_path};

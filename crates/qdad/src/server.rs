@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use qda_driver::fastrpc::CallTrace;
 use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
-use qda_ioctl::{Node, Revision};
+use qda_ioctl::{Revision, Target};
 use qda_rt::{lock, wait_timeout};
 use zerocopy::IntoBytes;
 
@@ -708,7 +708,7 @@ fn parse_ioctl(m: Message) -> Result<Call, Reply> {
 /// never holds up the connection's other threads).
 /// Whether a call may wait on a DSP (so it runs on its own thread rather
 /// than the reader's), from the ioctl's description.
-fn may_wait_for_dsp(node: Node, rev: Revision, cmd: u32) -> bool {
+fn may_wait_for_dsp(node: Target, rev: Revision, cmd: u32) -> bool {
     qda_ioctl::lookup(node, rev, cmd).is_ok_and(|d| d.blocks)
 }
 
@@ -716,7 +716,7 @@ fn may_wait_for_dsp(node: Node, rev: Revision, cmd: u32) -> bool {
 fn conn_may_wait_for_dsp(conn: &Conn, cmd: u32) -> bool {
     lock(&conn.file)
         .as_ref()
-        .is_some_and(|f| may_wait_for_dsp(f.node(), f.driver().qda_revision(), cmd))
+        .is_some_and(|f| may_wait_for_dsp(f.target(), f.driver().qda_revision(), cmd))
 }
 
 fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
@@ -921,24 +921,28 @@ mod tests {
     fn which_calls_may_wait_for_a_dsp() {
         use qda_uapi::{dma_heap, drm, fastrpc, qda};
         let may = Revision::May2026;
-        assert!(may_wait_for_dsp(Node::Accel, may, qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
+        assert!(may_wait_for_dsp(Target::Accel, may, qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
         assert!(may_wait_for_dsp(
-            Node::Accel,
+            Target::Accel,
             may,
             qda::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE
         ));
-        assert!(may_wait_for_dsp(Node::Fastrpc, may, fastrpc::FASTRPC_IOCTL_INVOKE));
-        assert!(!may_wait_for_dsp(Node::Accel, may, qda::DRM_IOCTL_QDA_GEM_CREATE));
-        assert!(!may_wait_for_dsp(Node::Accel, may, qda::DRM_IOCTL_QDA_QUERY));
-        assert!(!may_wait_for_dsp(Node::Accel, may, drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
+        assert!(may_wait_for_dsp(Target::Fastrpc, may, fastrpc::FASTRPC_IOCTL_INVOKE));
+        assert!(!may_wait_for_dsp(Target::Accel, may, qda::DRM_IOCTL_QDA_GEM_CREATE));
+        assert!(!may_wait_for_dsp(Target::Accel, may, qda::DRM_IOCTL_QDA_QUERY));
+        assert!(!may_wait_for_dsp(Target::Accel, may, drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
         assert!(!may_wait_for_dsp(
-            Node::Fastrpc,
+            Target::Fastrpc,
             may,
             fastrpc::FASTRPC_IOCTL_ALLOC_DMA_BUFF
         ));
-        assert!(!may_wait_for_dsp(Node::DmaHeap, may, dma_heap::DMA_HEAP_IOCTL_ALLOC));
+        assert!(!may_wait_for_dsp(Target::DmaHeap, may, dma_heap::DMA_HEAP_IOCTL_ALLOC));
         // A number the file's node does not serve never blocks the reader.
-        assert!(!may_wait_for_dsp(Node::Udmabuf, may, qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
+        assert!(!may_wait_for_dsp(
+            Target::Udmabuf,
+            may,
+            qda::DRM_IOCTL_QDA_REMOTE_INVOKE
+        ));
     }
 
     #[test]

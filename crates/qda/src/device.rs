@@ -1,0 +1,332 @@
+//! A DSP device: one open accel node file (or, where a domain has none, its
+//! legacy fastrpc node), and the ioctls the library makes on it.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, OnceLock};
+
+use qda_ioctl::{self as spec, Ioctl};
+use qda_rt::lock;
+use qda_uapi::drm::{DrmGemClose, DrmPrimeHandle};
+use qda_uapi::fastrpc as uf;
+use qda_uapi::qda::*;
+
+use crate::backend::{Backend, BackendInfo, select};
+use crate::buffer::Buffer;
+use crate::domain::Domain;
+use crate::error::{Error, dsp_result, os};
+use crate::os::{Errno, Mapping, OsError};
+use crate::session::{Session, SessionOptions};
+use crate::sys::{self, DeviceFile, Syscalls};
+
+/// Which UAPI a device speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uapi {
+    /// The QDA accel node (`/dev/accel/accelN`): GEM buffers, PRIME.
+    Qda,
+    /// The legacy fastrpc node (`/dev/fastrpc-*`): buffers are dma-bufs
+    /// from `ALLOC_DMA_BUFF` (no GEM handles), imports are plain fds.
+    Fastrpc,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) file: DeviceFile,
+    domain: Domain,
+    pub(crate) uapi: Uapi,
+    /// GEM handle → number of `Buffer`s using it. PRIME gives one handle per
+    /// dma-buf per file, so two imports share a handle; it is closed when
+    /// the last user goes (what Mesa does on top of the same UAPI).
+    handles: std::sync::Mutex<std::collections::HashMap<u32, usize>>,
+}
+
+impl Inner {
+    pub(crate) fn hold(&self, handle: u32) {
+        if self.uapi == Uapi::Fastrpc {
+            return;
+        }
+        *lock(&self.handles).entry(handle).or_insert(0) += 1;
+    }
+    pub(crate) fn release(&self, handle: u32) {
+        if self.uapi == Uapi::Fastrpc {
+            return;
+        }
+        let mut h = lock(&self.handles);
+        let n = h.get_mut(&handle).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if n == Some(0) {
+            h.remove(&handle);
+            drop(h);
+            let mut c = DrmGemClose { handle, pad: 0 };
+            let _ = self.call::<spec::DrmGemClose>(&mut c);
+        }
+    }
+}
+
+impl Inner {
+    /// Make ioctl `I` on this device file; its number and argument type
+    /// come together from the one description of `I`.
+    pub(crate) fn call<I: Ioctl>(&self, arg: &mut I::Arg) -> Result<i64, Error> {
+        self.call_as::<I>(I::DESC.name, arg)
+    }
+
+    /// [`Inner::call`], naming the operation `op` in an error.
+    pub(crate) fn call_as<I: Ioctl>(&self, op: &str, arg: &mut I::Arg) -> Result<i64, Error> {
+        self.file.call::<I>(arg).map_err(os(op))
+    }
+}
+
+/// An open DSP device (one accel node file).
+#[derive(Debug, Clone)]
+pub struct Device {
+    inner: Arc<Inner>,
+}
+
+impl Device {
+    /// Open `domain` on the backend [`select`] picks: `QDA_BACKEND` if set,
+    /// else a real kernel node if one answers for the domain, else a running
+    /// qdad (its socket: `QDA_SOCKET`, else the default), else the embedded
+    /// platform.
+    pub fn open(domain: Domain) -> Result<Device, Error> {
+        select(None, |b| Device::open_on(domain, b))
+    }
+
+    /// Open `domain` on a given backend.
+    pub fn open_on(domain: Domain, backend: Backend) -> Result<Device, Error> {
+        let calls = backend.syscalls().map_err(|e| Error::NoDevice {
+            domain,
+            why: e.to_string(),
+        })?;
+        Device::open_with(domain, calls)
+    }
+
+    /// Open `domain` through a given syscall layer (e.g. an embedded
+    /// platform of one's own, as the conformance tests do).
+    pub fn open_with(domain: Domain, calls: Arc<dyn Syscalls>) -> Result<Device, Error> {
+        let backend = calls.backend();
+        let nodes = calls.accel_nodes();
+        if nodes.is_empty() && calls.fastrpc_nodes().is_empty() {
+            return Err(Error::NoDevice {
+                domain,
+                why: format!("the {backend} backend has no accel or fastrpc nodes"),
+            });
+        }
+        let inner = |file, uapi| {
+            Arc::new(Inner {
+                file,
+                domain,
+                uapi,
+                handles: Default::default(),
+            })
+        };
+        for path in nodes {
+            let Ok(file) = DeviceFile::open(&calls, &path) else {
+                continue;
+            };
+            let inner = inner(file, Uapi::Qda);
+            let mut q = DrmQdaQuery::default();
+            if inner.call::<spec::QdaQuery>(&mut q).is_ok()
+                && q.dsp_name.split(|b| *b == 0).next() == Some(domain.name().as_bytes())
+            {
+                return Ok(Device { inner });
+            }
+        }
+        // No accel node for the domain: the legacy node, secure first (it
+        // may create signed PDs).
+        let legacy = calls.fastrpc_nodes();
+        for path in [
+            format!("/dev/fastrpc-{domain}-secure"),
+            format!("/dev/fastrpc-{domain}"),
+        ] {
+            if !legacy.contains(&path) {
+                continue;
+            }
+            if let Ok(file) = DeviceFile::open(&calls, &path) {
+                return Ok(Device {
+                    inner: inner(file, Uapi::Fastrpc),
+                });
+            }
+        }
+        Err(Error::NoDevice {
+            domain,
+            why: format!("no {backend} accel node answers QUERY with '{domain}', and no /dev/fastrpc-{domain} node"),
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.file.syscalls().backend()
+    }
+    /// What the backend in use says about itself.
+    pub fn backend_info(&self) -> BackendInfo {
+        self.inner.file.syscalls().info()
+    }
+    /// The domain.
+    pub fn domain(&self) -> Domain {
+        self.inner.domain
+    }
+    /// The device node.
+    pub fn path(&self) -> &str {
+        self.inner.file.path()
+    }
+    /// The UAPI the node speaks.
+    pub fn uapi(&self) -> Uapi {
+        self.inner.uapi
+    }
+
+    /// Start a user PD for this device file (`REMOTE_SESSION_CREATE`).
+    pub fn session(&self) -> Result<Session, Error> {
+        self.session_with(SessionOptions::default())
+    }
+
+    /// Start a user PD with options.
+    pub fn session_with(&self, opts: SessionOptions) -> Result<Session, Error> {
+        let attrs = if opts.unsigned {
+            qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE
+        } else {
+            0
+        };
+        let r = match self.inner.uapi {
+            Uapi::Qda => {
+                let mut c = DrmQdaInitCreate {
+                    filelen: 0,
+                    filefd: -1,
+                    attrs,
+                    siglen: 0,
+                    file: 0,
+                };
+                self.inner.call::<spec::QdaRemoteSessionCreate>(&mut c)?
+            }
+            Uapi::Fastrpc => {
+                let mut c = uf::FastrpcInitCreate {
+                    filelen: 0,
+                    filefd: -1,
+                    attrs,
+                    siglen: 0,
+                    file: 0,
+                };
+                self.inner.call::<spec::FastrpcInitCreate>(&mut c)?
+            }
+        };
+        dsp_result("session create", r)?;
+        Ok(Session {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Allocate a buffer of `size` bytes (GEM; on a legacy node a dma-buf
+    /// from `ALLOC_DMA_BUFF`), mapped into this process.
+    pub fn alloc(&self, size: usize) -> Result<Buffer, Error> {
+        if self.inner.uapi == Uapi::Fastrpc {
+            let mut a = uf::FastrpcAllocDmaBuf {
+                fd: -1,
+                flags: 0,
+                size: size as u64,
+            };
+            self.inner.call::<spec::FastrpcAllocDmaBuff>(&mut a)?;
+            let fd = sys::adopt(a.fd).map_err(os("ALLOC_DMA_BUFF"))?;
+            return self.legacy_buffer(fd, size);
+        }
+        let mut g = DrmQdaGemCreate {
+            size: size as u64,
+            handle: 0,
+            pad: 0,
+        };
+        self.inner.call::<spec::QdaGemCreate>(&mut g)?;
+        let mut o = DrmQdaGemMmapOffset {
+            offset: 0,
+            handle: g.handle,
+            pad: 0,
+        };
+        let map = self
+            .inner
+            .call::<spec::QdaGemMmapOffset>(&mut o)
+            .and_then(|_| self.inner.file.mmap(o.offset, size.max(1)).map_err(os("mmap")));
+        let map = match map {
+            Ok(m) => m,
+            Err(e) => {
+                let mut c = DrmGemClose {
+                    handle: g.handle,
+                    pad: 0,
+                };
+                let _ = self.inner.call::<spec::DrmGemClose>(&mut c);
+                return Err(e);
+            }
+        };
+        self.inner.hold(g.handle);
+        Ok(Buffer {
+            inner: self.inner.clone(),
+            handle: g.handle,
+            size,
+            map,
+            fd: OnceLock::new(),
+        })
+    }
+
+    /// Import a dma-buf (from a heap, udmabuf, another process…) as a buffer
+    /// of this device, mapped into this process.
+    pub fn import(&self, fd: BorrowedFd<'_>) -> Result<Buffer, Error> {
+        if self.inner.uapi == Uapi::Fastrpc {
+            // A legacy node has no import: the fd goes with each call. Refuse
+            // what cannot be a dma-buf now, with the errno PRIME would give.
+            let st = rustix::fs::fstat(fd).map_err(|e| Error::Os {
+                op: "fstat".into(),
+                source: e.into(),
+            })?;
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+                return Err(Error::Os {
+                    op: "import".into(),
+                    source: OsError::new(Errno::EINVAL, "file descriptor is not a dma-buf"),
+                });
+            }
+            let own = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::Os {
+                op: "dup".into(),
+                source: e.into(),
+            })?;
+            return self.legacy_buffer(own, st.st_size as usize);
+        }
+        let mut p = DrmPrimeHandle {
+            handle: 0,
+            flags: 0,
+            fd: fd.as_raw_fd(),
+        };
+        self.inner.call::<spec::DrmPrimeFdToHandle>(&mut p)?;
+        let size = rustix::fs::fstat(fd)
+            .map_err(|e| Error::Os {
+                op: "fstat".into(),
+                source: e.into(),
+            })?
+            .st_size as usize;
+        let map = Mapping::map(fd, 0, size, true).map_err(os("mmap of the dma-buf"))?;
+        let own = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::Os {
+            op: "dup".into(),
+            source: e.into(),
+        })?;
+        let cell = OnceLock::new();
+        let _ = cell.set(own);
+        self.inner.hold(p.handle);
+        Ok(Buffer {
+            inner: self.inner.clone(),
+            handle: p.handle,
+            size,
+            map,
+            fd: cell,
+        })
+    }
+}
+
+impl Device {
+    fn legacy_buffer(&self, fd: OwnedFd, size: usize) -> Result<Buffer, Error> {
+        let map = Mapping::map(fd.as_fd(), 0, size.max(1), true).map_err(os("mmap of the dma-buf"))?;
+        let cell = OnceLock::new();
+        let _ = cell.set(fd);
+        Ok(Buffer {
+            inner: self.inner.clone(),
+            handle: 0,
+            size,
+            map,
+            fd: cell,
+        })
+    }
+}

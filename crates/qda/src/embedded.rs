@@ -1,0 +1,34 @@
+//! The embedded platform: the driver model and a virtual DSP per domain in
+//! this process (feature `embedded`).
+
+use std::sync::{Arc, OnceLock};
+
+use qda_driver::{Driver, DriverConfig, Platform};
+use qda_dsp::Embedded;
+
+use crate::error::{Error, os};
+use crate::sys::Routed;
+
+/// The built-in board as a device tree blob.
+// TODO(merge): the driver crate's own constant once it owns the DTB.
+pub(crate) const BUILTIN_DTB: &[u8] = include_bytes!("../../../platforms/qda-virt.dtb");
+
+static PLATFORM: OnceLock<Arc<Routed>> = OnceLock::new();
+
+/// The embedded platform this process uses (the built-in board, started on
+/// first use), behind the system calls that reach it.
+pub fn embedded_platform() -> Result<Arc<Routed>, Error> {
+    if let Some(r) = PLATFORM.get() {
+        return Ok(r.clone());
+    }
+    let emb = Embedded::start().map_err(os("starting the embedded platform"))?;
+    Ok(PLATFORM.get_or_init(|| Arc::new(Routed::new(emb))).clone())
+}
+
+/// An embedded platform of its own for the board `dtb` describes.
+pub(crate) fn platform_for(dtb: &[u8], source: &str) -> Result<Arc<Routed>, Error> {
+    let plat = Platform::from_dtb(dtb).map_err(|e| Error::Usage(format!("{source}: {e}")))?;
+    let drv = Driver::new(DriverConfig::new(plat)).map_err(os("starting the driver"))?;
+    let emb = Embedded::with_driver(drv).map_err(os("starting the DSPs"))?;
+    Ok(Arc::new(Routed::new(emb)))
+}
