@@ -89,7 +89,8 @@ enum Command {
         /// The socket (default: $XDG_RUNTIME_DIR/qda/qdad.sock, else /run/qda/qdad.sock).
         #[arg(long)]
         socket: Option<std::path::PathBuf>,
-        /// Log every FastRPC call on stderr, decoded.
+        /// Log every FastRPC call on stderr, decoded (the qda::trace target;
+        /// QDA_LOG or RUST_LOG filter everything else).
         #[arg(long)]
         trace: bool,
     },
@@ -171,6 +172,7 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    qdad::log::init(matches!(cli.command, Command::Daemon { trace: true, .. }));
     let backend = cli.backend.map(|b| match b {
         Backend::Kernel => qda::Backend::Kernel,
         Backend::Daemon => qda::Backend::Daemon,

@@ -5,6 +5,7 @@
 //! applications link live in `qdad-client` (re-exported here as [`wire`]
 //! and [`client`]). The format is documented in `docs/DAEMON.md`.
 
+pub mod log;
 pub mod server;
 mod sys;
 

@@ -33,13 +33,16 @@ struct Args {
     #[arg(long)]
     socket: Option<PathBuf>,
     /// Log every FastRPC call on stderr, decoded: domain, client, handle,
-    /// method, scalars, argument sizes, result and time.
+    /// method, scalars, argument sizes, result and time (the `qda::trace`
+    /// target; QDA_LOG or RUST_LOG filter everything else, e.g.
+    /// QDA_LOG=debug).
     #[arg(long)]
     trace: bool,
 }
 
 fn main() -> ExitCode {
     let a = Args::parse();
+    qdad::log::init(a.trace);
     let cfg = qdad::server::Config {
         dtb: a.dtb,
         socket: a.socket.unwrap_or_else(qdad::client::default_socket),

@@ -6,7 +6,6 @@
 //! settled.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -20,6 +19,8 @@ use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, Use
 use qda_dsp::{Embedded, PdMode};
 use qda_ioctl::{Revision, Target};
 use qda_rt::{lock, wait_timeout};
+
+use crate::log::TRACE_TARGET;
 use zerocopy::IntoBytes;
 
 use qdad_client::wire::{
@@ -91,7 +92,6 @@ struct Shared {
     counters: Counters,
     fd_budget: usize,
     trace: bool,
-    start: Instant,
     stopping: AtomicBool,
 }
 
@@ -157,16 +157,15 @@ impl Server {
             pool: workers::Workers::new("qdad-call".into(), |job: Box<dyn FnOnce() + Send>| job()),
             counters: Counters::default(),
             fd_budget,
-            trace: cfg.trace,
-            start: Instant::now(),
+            trace: cfg.trace || crate::log::tracing_calls(),
+
             stopping: AtomicBool::new(false),
         });
-        if cfg.trace {
-            let t0 = shared.start;
+        if shared.trace {
             shared
                 .emb
                 .driver
-                .set_tracer(Some(Arc::new(move |c: &CallTrace<'_>| trace_call(t0, c))));
+                .set_tracer(Some(Arc::new(move |c: &CallTrace<'_>| trace_call(c))));
         }
         let sh = shared.clone();
         let accept = std::thread::Builder::new()
@@ -398,10 +397,7 @@ fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
 /// A connection's first reader.
 fn serve(sh: &Arc<Shared>, conn: Arc<Conn>) {
     if sh.trace {
-        trace_line(
-            sh.start,
-            &format!("connect #{} pid {} uid {}", conn.id, conn.creds.pid, conn.creds.uid),
-        );
+        tracing::info!(target: TRACE_TARGET, "connect #{} pid {} uid {}", conn.id, conn.creds.pid, conn.creds.uid);
     }
     read_loop(sh, conn);
 }
@@ -455,10 +451,7 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
             WireError::Closed => "closed".to_string(),
             e => e.to_string(),
         };
-        trace_line(
-            sh.start,
-            &format!("disconnect #{} pid {}: {how}", conn.id, conn.creds.pid),
-        );
+        tracing::info!(target: TRACE_TARGET, "disconnect #{} pid {}: {how}", conn.id, conn.creds.pid);
     }
     // Exports the client held may be gone with it.
     sh.emb.driver.settle();
@@ -780,13 +773,8 @@ fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
     }
 }
 
-fn trace_line(t0: Instant, s: &str) {
-    let t = t0.elapsed().as_secs_f64();
-    let mut e = std::io::stderr().lock();
-    let _ = writeln!(e, "[{t:>12.6}] {s}");
-}
-
-fn trace_call(t0: Instant, c: &CallTrace<'_>) {
+/// One completed FastRPC call, decoded, as a trace event.
+fn trace_call(c: &CallTrace<'_>) {
     let sc = qda_proto::Scalars(c.msg.sc);
     let (conn, pid) = CLIENT.get();
     let arg = |i: usize| {
@@ -811,9 +799,10 @@ fn trace_call(t0: Instant, c: &CallTrace<'_>) {
     } else {
         format!("#{conn} pid {pid}")
     };
-    trace_line(
-        t0,
-        &format!(
+    tracing::info!(
+        target: TRACE_TARGET,
+        "{}",
+        format_args!(
             "{} {who} client {} tid {} {}handle 0x{:x} method {} sc 0x{:08x} in [{}] out [{}] payload {} -> {result} in {} µs",
             c.domain,
             c.msg.client_id,
