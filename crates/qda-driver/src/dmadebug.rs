@@ -288,7 +288,7 @@ impl DmaDebug {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        qda_rt::lock(&self.state)
     }
 
     /// Record a mapping or coherent allocation. Reports [`ReportKind::Overlap`]

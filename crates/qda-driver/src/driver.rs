@@ -598,7 +598,7 @@ impl Drop for Inner {
         // Device removal: channel resources go first, then anything still
         // recorded on a CB is a leak.
         for d in &self.domains {
-            *d.static_heap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *qda_rt::lock(&d.static_heap) = None;
         }
         for d in &self.domains {
             for cb in &d.cbs {
@@ -625,7 +625,7 @@ pub struct AccelState {
 impl AccelState {
     /// The CB assigned to this file, if any yet.
     pub fn current_cb(&self) -> Option<Arc<ContextBank>> {
-        self.cb.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        qda_rt::lock(&self.cb).clone()
     }
 }
 
@@ -695,11 +695,11 @@ impl Drop for FileInner {
         }
         match &self.kind {
             FileKind::Accel(a) => {
-                let objs = a.handles.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                let objs = qda_rt::lock(&a.handles).clear();
                 drop(objs);
-                let _g = a.domain.mm_lock.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(cb) = a.cb.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    let mut asg = cb.assign.lock().unwrap_or_else(|e| e.into_inner());
+                let _g = qda_rt::lock(&a.domain.mm_lock);
+                if let Some(cb) = qda_rt::lock(&a.cb).take() {
+                    let mut asg = qda_rt::lock(&cb.assign);
                     asg.refs = asg.refs.saturating_sub(1);
                     if asg.refs == 0 {
                         asg.pid = 0;
@@ -765,8 +765,8 @@ impl File {
     /// (shared, refcounted); else the first free one; else `ENOMEM`.
     pub fn context_bank(&self) -> Result<Arc<ContextBank>> {
         let a = self.accel()?;
-        let _g = a.domain.mm_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut mine = a.cb.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = qda_rt::lock(&a.domain.mm_lock);
+        let mut mine = qda_rt::lock(&a.cb);
         if let Some(cb) = &*mine {
             return Ok(cb.clone());
         }
@@ -785,7 +785,7 @@ impl File {
                 ))
             })?;
         {
-            let mut asg = pick.assign.lock().unwrap_or_else(|e| e.into_inner());
+            let mut asg = qda_rt::lock(&pick.assign);
             asg.pid = tid;
             asg.refs += 1;
         }
@@ -813,7 +813,7 @@ impl File {
         let cb = self.context_bank()?;
         let (backing, map) = cb.alloc_coherent(a.domain.backend.as_ref(), size)?;
         let offset = {
-            let mut o = a.domain.offsets.lock().unwrap_or_else(|e| e.into_inner());
+            let mut o = qda_rt::lock(&a.domain.offsets);
             o.1.retain(|_, (_, w)| w.strong_count() > 0);
             let off = o.0;
             o.0 += size;
@@ -827,21 +827,16 @@ impl File {
             Some(offset),
             drv.inner.gems.clone(),
         );
-        a.domain
-            .offsets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        qda_rt::lock(&a.domain.offsets)
             .1
             .insert(offset, (size, Arc::downgrade(&obj)));
-        Ok(a.handles.lock().unwrap_or_else(|e| e.into_inner()).insert(obj))
+        Ok(qda_rt::lock(&a.handles).insert(obj))
     }
 
     /// The object behind a handle (`ENOENT` if none).
     pub fn gem_object(&self, handle: u32) -> Result<Arc<GemObject>> {
         let a = self.accel()?;
-        a.handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        qda_rt::lock(&a.handles)
             .get(handle)
             .cloned()
             .ok_or_else(|| enoent(format!("GEM handle {handle} does not exist")))
@@ -857,7 +852,7 @@ impl File {
     /// `DRM_IOCTL_GEM_CLOSE`.
     pub fn gem_close(&self, handle: u32) -> Result<()> {
         let a = self.accel()?;
-        let obj = a.handles.lock().unwrap_or_else(|e| e.into_inner()).remove(handle)?;
+        let obj = qda_rt::lock(&a.handles).remove(handle)?;
         drop(obj);
         Ok(())
     }
@@ -865,7 +860,7 @@ impl File {
     /// Number of GEM handles.
     pub fn handle_count(&self) -> usize {
         match &self.inner.kind {
-            FileKind::Accel(a) => a.handles.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            FileKind::Accel(a) => qda_rt::lock(&a.handles).len(),
             _ => 0,
         }
     }
@@ -893,7 +888,7 @@ impl File {
     fn mmap_target(&self, offset: u64, len: u64) -> Result<(Arc<crate::mem::Backing>, u64, usize)> {
         let a = self.accel()?;
         let obj = {
-            let o = a.domain.offsets.lock().unwrap_or_else(|e| e.into_inner());
+            let o = qda_rt::lock(&a.domain.offsets);
             o.1.range(..=offset)
                 .next_back()
                 .filter(|(start, (size, _))| (offset - **start).checked_add(len).is_some_and(|end| end <= *size))
@@ -901,7 +896,7 @@ impl File {
         };
         let (delta, obj) =
             obj.ok_or_else(|| einval(format!("mmap: no object at offset 0x{offset:x} for {len} bytes")))?;
-        if !a.handles.lock().unwrap_or_else(|e| e.into_inner()).holds(&obj) {
+        if !qda_rt::lock(&a.handles).holds(&obj) {
             return Err(Error::new(Errno::EACCES, "mmap: this file has no handle to the object"));
         }
         let GemKind::Native { backing, .. } = obj.kind() else {
@@ -923,10 +918,7 @@ impl File {
         }
         let obj = self.gem_object(handle)?;
         let buf = obj.dmabuf(self.driver().shared(), flags & DRM_RDWR != 0)?;
-        a.handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cache_prime(buf.id(), handle);
+        qda_rt::lock(&a.handles).cache_prime(buf.id(), handle);
         buf.export(flags & DRM_CLOEXEC != 0)
     }
 
@@ -936,12 +928,7 @@ impl File {
     pub fn prime_fd_to_handle(&self, fd: BorrowedFd<'_>) -> Result<u32> {
         let a = self.accel()?;
         let buf = self.driver().dmabuf(fd)?;
-        if let Some(h) = a
-            .handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .prime_lookup(buf.id())
-        {
+        if let Some(h) = qda_rt::lock(&a.handles).prime_lookup(buf.id()) {
             return Ok(h);
         }
         let obj = match buf.exporter() {
@@ -972,7 +959,7 @@ impl File {
                 )
             }
         };
-        let mut h = a.handles.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = qda_rt::lock(&a.handles);
         let handle = h.insert(obj);
         h.cache_prime(buf.id(), handle);
         Ok(handle)

@@ -86,11 +86,11 @@ impl RpcState {
     }
     /// Drop the file's maps and init memory (file close).
     pub(crate) fn clear(&self) {
-        self.mmaps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        *self.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        self.payloads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        qda_rt::lock(&self.mmaps).clear();
+        qda_rt::lock(&self.mem_maps).clear();
+        qda_rt::lock(&self.maps).clear();
+        *qda_rt::lock(&self.init_mem) = None;
+        qda_rt::lock(&self.payloads).clear();
     }
     fn set_pd(&self, pd: PdType) {
         self.pd.store(pd as u8, Ordering::Release);
@@ -184,7 +184,7 @@ impl File {
                 .dmabuf(bfd)
                 .map_err(|e| einval(format!("invoke: fd {fd}: {}", e.what)))?
         };
-        let mut maps = c.rpc.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let mut maps = qda_rt::lock(&c.rpc.maps);
         if let Some((b, m)) = maps.get(&buf.id()) {
             return Ok((b.clone(), m.dsp_addr()));
         }
@@ -293,7 +293,7 @@ fn remote_call(
     let timeout = if kernel {
         Some(KERNEL_CALL_TIMEOUT)
     } else {
-        *c.rpc.user_timeout.lock().unwrap_or_else(|e| e.into_inner())
+        *qda_rt::lock(&c.rpc.user_timeout)
     };
     let tracer = c.domain.channel.tracer();
     let start = tracer.as_ref().map(|_| std::time::Instant::now());
@@ -321,7 +321,7 @@ fn remote_call(
 /// pooled one that fits, else a new one.
 fn take_payload(c: &Ctx<'_>, size: u64) -> Result<Payload> {
     {
-        let mut pool = c.rpc.payloads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pool = qda_rt::lock(&c.rpc.payloads);
         let best = pool
             .iter()
             .enumerate()
@@ -351,7 +351,7 @@ fn take_payload(c: &Ctx<'_>, size: u64) -> Result<Payload> {
 
 fn give_payload(rpc: &RpcState, p: Payload) {
     if p.cap <= PAYLOAD_POOL_LARGEST {
-        let mut pool = rpc.payloads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pool = qda_rt::lock(&rpc.payloads);
         if pool.len() < PAYLOAD_POOL_MAX {
             pool.push(p);
         }
@@ -503,7 +503,7 @@ impl File {
             return Ok(r as i64);
         }
         // Replacing an older init memory frees it (the posted QDA leaked it).
-        *c.rpc.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = Some((backing, map));
+        *qda_rt::lock(&c.rpc.init_mem) = Some((backing, map));
         Ok(0)
     }
 
@@ -521,7 +521,7 @@ impl File {
             return Err(Error::new(Errno::EOVERFLOW, format!("attribute {id} >= 256")));
         }
         let c = self.rpc_ctx()?;
-        if let Some(t) = &*c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(t) = &*qda_rt::lock(&c.domain.channel.caps) {
             return Ok(t[id as usize]);
         }
         let (r, outs) = kernel_call(&c, &Call::dsp_capability())?;
@@ -542,7 +542,7 @@ impl File {
             t[k + 1] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
         }
         let v = t[id as usize];
-        *c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        *qda_rt::lock(&c.domain.channel.caps) = Some(t);
         Ok(v)
     }
 }
@@ -613,7 +613,7 @@ impl File {
         )?;
         check_dsp(r, "MMAP")?;
         let raddr = rsp_vaddr(&outs[2]);
-        c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).push(MmapBuf {
+        qda_rt::lock(&c.rpc.mmaps).push(MmapBuf {
             raddr,
             size,
             _backing: backing,
@@ -626,16 +626,16 @@ impl File {
     pub fn legacy_munmap(&self, vaddrout: u64, size: u64) -> Result<()> {
         let c = self.rpc_ctx()?;
         let idx = {
-            let m = c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner());
+            let m = qda_rt::lock(&c.rpc.mmaps);
             m.iter().position(|b| b.raddr == vaddrout && b.size == size)
         };
         let idx = idx.ok_or_else(|| einval(format!("MUNMAP: no buffer at DSP 0x{vaddrout:x} of {size} bytes")))?;
         // Take it off the list first, so two racing unmaps cannot both send
         // (CVE-2026-74647).
-        let buf = c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).remove(idx);
+        let buf = qda_rt::lock(&c.rpc.mmaps).remove(idx);
         let (r, _) = kernel_call(&c, &Call::init_munmap(c.client_id, buf.raddr, buf.size))?;
         if r != 0 {
-            c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).push(buf);
+            qda_rt::lock(&c.rpc.mmaps).push(buf);
             return check_dsp(r, "MUNMAP");
         }
         Ok(())
@@ -666,11 +666,7 @@ impl File {
         let (r, outs) = kernel_call(&c, &call)?;
         check_dsp(r, "MEM_MAP")?;
         let raddr = rsp_vaddr(&outs[3]);
-        c.rpc
-            .mem_maps
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((raddr, fd, len, buf));
+        qda_rt::lock(&c.rpc.mem_maps).push((raddr, fd, len, buf));
         Ok(raddr)
     }
 
@@ -678,7 +674,7 @@ impl File {
     pub fn mem_unmap(&self, fd: i32, vaddr: u64, len: u64) -> Result<()> {
         let c = self.rpc_ctx()?;
         let entry = {
-            let mut m = c.rpc.mem_maps.lock().unwrap_or_else(|e| e.into_inner());
+            let mut m = qda_rt::lock(&c.rpc.mem_maps);
             let i = m
                 .iter()
                 .position(|(r, f, _, _)| *r == vaddr && (fd < 0 || *f == fd))
@@ -688,7 +684,7 @@ impl File {
         let len = if len == 0 { entry.2 } else { len };
         let (r, _) = kernel_call(&c, &Call::init_mem_unmap(c.client_id, entry.1, entry.0, len))?;
         if r != 0 {
-            c.rpc.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+            qda_rt::lock(&c.rpc.mem_maps).push(entry);
             return check_dsp(r, "MEM_UNMAP");
         }
         Ok(())
@@ -733,7 +729,7 @@ impl File {
     /// `memlen` bytes from the `memory-region` pool (or system memory).
     pub fn create_static(&self, name: &[u8], memlen: u32) -> Result<i64> {
         let c = self.rpc_ctx()?;
-        let mut heap = c.domain.static_heap.lock().unwrap_or_else(|e| e.into_inner());
+        let mut heap = qda_rt::lock(&c.domain.static_heap);
         if heap.is_none() && memlen > 0 {
             let size = sys::page_align(memlen as u64).ok_or_else(|| einval("CREATE_STATIC: memlen overflows"))?;
             let backend = c.domain.remote_heap.clone().unwrap_or_else(|| c.domain.backend.clone());
@@ -751,7 +747,7 @@ impl File {
         if r != 0 && created {
             // The error path frees the heap and forgets it (the double free
             // of CVE-2026-31730 came from not clearing it).
-            *c.domain.static_heap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *qda_rt::lock(&c.domain.static_heap) = None;
         }
         Ok(r as i64)
     }

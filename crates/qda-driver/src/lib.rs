@@ -19,6 +19,7 @@ pub mod ioctl;
 pub mod mem;
 pub mod platform;
 pub mod smmu;
+mod sync;
 pub mod sys;
 pub mod usermem;
 

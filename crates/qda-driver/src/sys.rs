@@ -43,10 +43,7 @@ static MAPPINGS: Mutex<std::collections::BTreeMap<u64, MapInfo>> = Mutex::new(st
 
 fn register_mapping(start: u64, len: u64, fd: BorrowedFd<'_>, offset: u64) {
     if let Ok(id) = file_id(fd) {
-        MAPPINGS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(start, (start, len, id, offset));
+        qda_rt::lock(&MAPPINGS).insert(start, (start, len, id, offset));
     }
 }
 
@@ -54,7 +51,7 @@ fn register_mapping(start: u64, len: u64, fd: BorrowedFd<'_>, offset: u64) {
 /// `vma_lookup`): our own registry first, then `/proc/self/maps`.
 pub fn find_mapping(addr: u64) -> Option<MapInfo> {
     {
-        let m = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+        let m = qda_rt::lock(&MAPPINGS);
         if let Some((_, info)) = m.range(..=addr).next_back()
             && addr < info.0 + info.1
         {
@@ -292,7 +289,7 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         {
             let start = self.addr();
-            let mut m = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+            let mut m = qda_rt::lock(&MAPPINGS);
             let keys: Vec<u64> = m.range(start..start + self.map_len as u64).map(|(k, _)| *k).collect();
             for k in keys {
                 m.remove(&k);

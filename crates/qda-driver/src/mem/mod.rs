@@ -124,7 +124,7 @@ impl Backing {
 
 impl Drop for Backing {
     fn drop(&mut self) {
-        if let Some(f) = self.release.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(f) = qda_rt::lock(&self.release).take() {
             f();
         }
         self.live.dec();
@@ -211,7 +211,7 @@ impl MemoryBackend for SystemBackend {
             }
         };
         let used = self.used.clone();
-        *b.release.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
+        *crate::sync::get_mut(&mut b.release) = Some(Box::new(move || {
             used.fetch_sub(size, Ordering::Relaxed);
         }));
         Ok(Arc::new(b))
@@ -257,7 +257,7 @@ impl MemoryBackend for CoherentBackend {
     fn allocate(&self, size: u64) -> Result<Arc<Backing>> {
         check_size(size)?;
         let a = {
-            let mut p = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = qda_rt::lock(&self.pool);
             p.alloc(size).ok_or_else(|| {
                 let largest = p
                     .largest_free_order()
@@ -275,20 +275,20 @@ impl MemoryBackend for CoherentBackend {
         let mut b = match Backing::new(&self.name, size, BackendKind::Coherent, &self.live) {
             Ok(b) => b,
             Err(e) => {
-                let _ = self.pool.lock().unwrap_or_else(|e| e.into_inner()).free(&a);
+                let _ = qda_rt::lock(&self.pool).free(&a);
                 return Err(e);
             }
         };
         b.phys = Some(a.addr);
         b.cpu_mappable = !self.no_map;
         let pool = self.pool.clone();
-        *b.release.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
-            let _ = pool.lock().unwrap_or_else(|e| e.into_inner()).free(&a);
+        *crate::sync::get_mut(&mut b.release) = Some(Box::new(move || {
+            let _ = qda_rt::lock(&pool).free(&a);
         }));
         Ok(Arc::new(b))
     }
     fn usage(&self) -> Usage {
-        let p = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let p = qda_rt::lock(&self.pool);
         Usage {
             used: p.used_pages() as u64 * PAGE_SIZE,
             total: Some(p.size()),
@@ -324,33 +324,28 @@ impl MemoryBackend for CmaBackend {
     }
     fn allocate(&self, size: u64) -> Result<Arc<Backing>> {
         check_size(size)?;
-        let run = self
-            .area
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .alloc(size)
-            .ok_or_else(|| {
-                Error::new(
-                    Errno::ENOMEM,
-                    format!("CMA area {}: no contiguous run of {size} bytes", self.name),
-                )
-            })?;
+        let run = qda_rt::lock(&self.area).alloc(size).ok_or_else(|| {
+            Error::new(
+                Errno::ENOMEM,
+                format!("CMA area {}: no contiguous run of {size} bytes", self.name),
+            )
+        })?;
         let mut b = match Backing::new(&self.name, size, BackendKind::Cma, &self.live) {
             Ok(b) => b,
             Err(e) => {
-                self.area.lock().unwrap_or_else(|e| e.into_inner()).free(run);
+                qda_rt::lock(&self.area).free(run);
                 return Err(e);
             }
         };
         b.phys = Some(run.addr);
         let area = self.area.clone();
-        *b.release.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
-            area.lock().unwrap_or_else(|e| e.into_inner()).free(run);
+        *crate::sync::get_mut(&mut b.release) = Some(Box::new(move || {
+            qda_rt::lock(&area).free(run);
         }));
         Ok(Arc::new(b))
     }
     fn usage(&self) -> Usage {
-        let a = self.area.lock().unwrap_or_else(|e| e.into_inner());
+        let a = qda_rt::lock(&self.area);
         Usage {
             used: a.used_bytes(),
             total: Some(a.size()),
