@@ -78,7 +78,7 @@ impl DriverConfig {
 
 /// Kinds of device node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeKind {
+pub enum NodeRole {
     /// `/dev/accel/accelN` of a domain.
     Accel {
         /// Domain label.
@@ -106,7 +106,7 @@ pub struct Node {
     /// Path as userspace sees it.
     pub path: String,
     /// What it is.
-    pub kind: NodeKind,
+    pub kind: NodeRole,
 }
 
 /// A dma-heap.
@@ -119,7 +119,7 @@ pub struct Heap {
 }
 
 /// One DSP domain (one `qcom,fastrpc` node / rpmsg channel).
-pub struct Domain {
+pub struct DspDomain {
     /// DT description.
     pub desc: DomainDesc,
     /// Accel minor (`/dev/accel/accel<minor>`).
@@ -147,16 +147,16 @@ pub struct Domain {
 /// Fake mmap offset → (object size, object).
 type OffsetMap = BTreeMap<u64, (u64, Weak<GemObject>)>;
 
-impl fmt::Debug for Domain {
+impl fmt::Debug for DspDomain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Domain")
+        f.debug_struct("DspDomain")
             .field("label", &self.desc.label)
             .field("minor", &self.minor)
             .finish()
     }
 }
 
-impl Domain {
+impl DspDomain {
     /// Label (`"cdsp"`).
     pub fn label(&self) -> &str {
         &self.desc.label
@@ -219,7 +219,7 @@ pub(crate) struct Inner {
     pub(crate) cfg: DriverConfig,
     pub(crate) shared: Arc<Shared>,
     pub(crate) debug: Arc<DmaDebug>,
-    pub(crate) domains: Vec<Arc<Domain>>,
+    pub(crate) domains: Vec<Arc<DspDomain>>,
     pub(crate) heaps: Vec<Arc<Heap>>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) files: Arc<Counter>,
@@ -329,7 +329,7 @@ impl Driver {
             let remote_heap = d.memory_region.as_ref().and_then(|n| region_backends.get(n).cloned());
             nodes.push(Node {
                 path: format!("/dev/accel/accel{minor}"),
-                kind: NodeKind::Accel {
+                kind: NodeRole::Accel {
                     domain: d.label.clone(),
                 },
             });
@@ -337,13 +337,13 @@ impl Driver {
                 let secure = n.ends_with("-secure");
                 nodes.push(Node {
                     path: format!("/dev/{n}"),
-                    kind: NodeKind::Fastrpc {
+                    kind: NodeRole::Fastrpc {
                         domain: d.label.clone(),
                         secure,
                     },
                 });
             }
-            domains.push(Arc::new(Domain {
+            domains.push(Arc::new(DspDomain {
                 desc: d.clone(),
                 minor: minor as u32,
                 cbs,
@@ -362,12 +362,12 @@ impl Driver {
         for h in &heaps {
             nodes.push(Node {
                 path: format!("/dev/dma_heap/{}", h.name),
-                kind: NodeKind::Heap { name: h.name.clone() },
+                kind: NodeRole::Heap { name: h.name.clone() },
             });
         }
         nodes.push(Node {
             path: "/dev/udmabuf".into(),
-            kind: NodeKind::Udmabuf,
+            kind: NodeRole::Udmabuf,
         });
 
         Ok(Driver {
@@ -397,11 +397,11 @@ impl Driver {
         &self.inner.nodes
     }
     /// Domains.
-    pub fn domains(&self) -> &[Arc<Domain>] {
+    pub fn domains(&self) -> &[Arc<DspDomain>] {
         &self.inner.domains
     }
     /// A domain by label.
-    pub fn domain(&self, label: &str) -> Option<&Arc<Domain>> {
+    pub fn domain(&self, label: &str) -> Option<&Arc<DspDomain>> {
         self.inner.domains.iter().find(|d| d.desc.label == label)
     }
     /// Heaps.
@@ -488,7 +488,7 @@ impl Driver {
             .find(|n| n.path == path)
             .ok_or_else(|| enoent(format!("{path}: no such device node")))?;
         let kind = match &node.kind {
-            NodeKind::Accel { domain } => {
+            NodeRole::Accel { domain } => {
                 let d = self.domain(domain).expect("node of a known domain").clone();
                 d.enter()?;
                 let session_id = d.session_ids.fetch_add(1, Ordering::Relaxed) + 1;
@@ -500,7 +500,7 @@ impl Driver {
                     rpc: RpcState::default(),
                 })
             }
-            NodeKind::Fastrpc { domain, secure } => {
+            NodeRole::Fastrpc { domain, secure } => {
                 let d = self.domain(domain).expect("node of a known domain").clone();
                 d.enter()?;
                 let slot = d
@@ -519,7 +519,7 @@ impl Driver {
                     rpc: RpcState::default(),
                 })
             }
-            NodeKind::Heap { name } => FileKind::Heap(
+            NodeRole::Heap { name } => FileKind::Heap(
                 self.inner
                     .heaps
                     .iter()
@@ -527,7 +527,7 @@ impl Driver {
                     .expect("node of a known heap")
                     .clone(),
             ),
-            NodeKind::Udmabuf => FileKind::Udmabuf,
+            NodeRole::Udmabuf => FileKind::Udmabuf,
         };
         self.inner.files.inc();
         Ok(File {
@@ -613,7 +613,7 @@ impl Drop for Inner {
 #[derive(Debug)]
 pub struct AccelState {
     /// The domain.
-    pub domain: Arc<Domain>,
+    pub domain: Arc<DspDomain>,
     handles: Mutex<Handles>,
     cb: Mutex<Option<Arc<ContextBank>>>,
     /// `remote_session_id`: per-device counter from 1.
@@ -633,7 +633,7 @@ impl AccelState {
 #[derive(Debug)]
 pub struct FastrpcState {
     /// The domain.
-    pub domain: Arc<Domain>,
+    pub domain: Arc<DspDomain>,
     /// Opened through the `-secure` node.
     pub secure_node: bool,
     slot: usize,
@@ -965,7 +965,7 @@ impl File {
         Ok(handle)
     }
 
-    fn owns_object(&self, domain: &Arc<Domain>, obj: &Arc<GemObject>) -> bool {
+    fn owns_object(&self, domain: &Arc<DspDomain>, obj: &Arc<GemObject>) -> bool {
         !obj.is_imported() && obj.iova_mapping().cb().domain() == domain.desc.label
     }
 

@@ -14,7 +14,7 @@ use qda_proto::{ArgDesc, FastrpcMsg, PdType, Plan, Scalars};
 
 use crate::dmabuf::DmaBuf;
 use crate::dmadebug::{Direction, MapKind};
-use crate::driver::{Domain, File, FileKind};
+use crate::driver::{DspDomain, File, FileKind};
 use crate::errno::{Errno, Error, Result, efault, einval, eperm};
 use crate::fastrpc::KERNEL_CALL_TIMEOUT;
 use crate::mem::Backing;
@@ -98,7 +98,7 @@ impl RpcState {
 }
 
 struct Ctx<'a> {
-    domain: &'a Arc<Domain>,
+    domain: &'a Arc<DspDomain>,
     cb: Arc<ContextBank>,
     client_id: i32,
     rpc: &'a RpcState,

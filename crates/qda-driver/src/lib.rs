@@ -23,7 +23,7 @@ mod sync;
 pub mod sys;
 pub mod usermem;
 
-pub use driver::{Creds, Driver, DriverConfig, File, FileKind, Node, NodeKind, Stats};
+pub use driver::{Creds, Driver, DriverConfig, File, FileKind, Node, NodeRole, Stats};
 pub use errno::{Errno, Error, Result};
 pub use platform::Platform;
 pub use usermem::{LocalMemory, SegmentMemory, UserMemory};

@@ -167,7 +167,7 @@ impl Routed {
 }
 
 impl Routed {
-    fn nodes(&self, f: impl Fn(&qda_driver::NodeKind) -> bool) -> Vec<String> {
+    fn nodes(&self, f: impl Fn(&qda_driver::NodeRole) -> bool) -> Vec<String> {
         self.emb
             .driver
             .nodes()
@@ -180,10 +180,10 @@ impl Routed {
 
 impl Syscalls for Routed {
     fn accel_nodes(&self) -> Vec<String> {
-        self.nodes(|k| matches!(k, qda_driver::NodeKind::Accel { .. }))
+        self.nodes(|k| matches!(k, qda_driver::NodeRole::Accel { .. }))
     }
     fn fastrpc_nodes(&self) -> Vec<String> {
-        self.nodes(|k| matches!(k, qda_driver::NodeKind::Fastrpc { .. }))
+        self.nodes(|k| matches!(k, qda_driver::NodeRole::Fastrpc { .. }))
     }
     fn open(&self, path: &str) -> Result<OwnedFd, qda_driver::Error> {
         let f = self.emb.driver.open(path, Creds::current())?;

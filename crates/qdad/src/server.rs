@@ -530,12 +530,12 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) -> Option<(Header, C
     None
 }
 
-fn node_kind(k: &qda_driver::NodeKind) -> &'static str {
+fn node_kind(k: &qda_driver::NodeRole) -> &'static str {
     match k {
-        qda_driver::NodeKind::Accel { .. } => "accel",
-        qda_driver::NodeKind::Fastrpc { .. } => "fastrpc",
-        qda_driver::NodeKind::Heap { .. } => "heap",
-        qda_driver::NodeKind::Udmabuf => "udmabuf",
+        qda_driver::NodeRole::Accel { .. } => "accel",
+        qda_driver::NodeRole::Fastrpc { .. } => "fastrpc",
+        qda_driver::NodeRole::Heap { .. } => "heap",
+        qda_driver::NodeRole::Udmabuf => "udmabuf",
     }
 }
 
