@@ -30,7 +30,7 @@ use crate::wire::{
 mod workers;
 
 /// The built-in board as a device tree blob (what `qda info` reads back).
-const BUILTIN_DTB: &[u8] = include_bytes!("../../../platforms/qda-virt.dtb");
+const BUILTIN_DTB: &[u8] = qda_driver::platform::BUILTIN_DTB;
 
 /// How to run a daemon.
 #[derive(Debug, Clone)]
