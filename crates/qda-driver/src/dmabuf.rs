@@ -4,7 +4,8 @@
 //! `st_ino`). GEM and heap buffers use their backing memfd, so a plain
 //! `mmap` of the exported fd shows the buffer; a udmabuf gets a descriptor
 //! memfd of its size (its pages live in the user's memfds and are reached
-//! through the segment list, see `NOTES-emulation.md`).
+//! through the segment list; `docs/DRIVER.md`, "dma-bufs are real file
+//! descriptors").
 //!
 //! **Lifetime.** The kernel keeps a dma-buf alive while any file reference
 //! to it exists: an fd in any process, an fd in flight in a Unix socket, or

@@ -878,9 +878,12 @@ mod tests {
         assert_eq!(d.live(), 0);
     }
 
-    /// The udmabuf release regression (dmabuf.md §4.4): a write-only
-    /// begin_cpu_access maps the cached table `DMA_TO_DEVICE`; the fixed
-    /// release unmaps with the same direction, the old one `BIDIRECTIONAL`.
+    /// The udmabuf release regression fixed by "udmabuf: fix DMA direction
+    /// mismatch in release_udmabuf()" (March 2026;
+    /// `drivers/dma-buf/udmabuf.c: begin_cpu_udmabuf()`/`release_udmabuf()`):
+    /// a write-only begin_cpu_access maps the cached table `DMA_TO_DEVICE`;
+    /// the fixed release unmaps with the same direction, the old one
+    /// `BIDIRECTIONAL`.
     #[test]
     fn udmabuf_release_direction_regression() {
         let d = DmaDebug::new();
