@@ -207,10 +207,11 @@ impl File {
     /// Offset of user pointer `ptr` inside `buf`, from the mapping it lies
     /// in (`vma_lookup`); `EFAULT` if it is not inside a mapping of `buf`.
     fn dma_offset(buf: &DmaBuf, ptr: u64, fd: i32, um: &dyn UserMemory) -> Result<u64> {
-        let (start, _, id, file_off) = um
+        let vma = um
             .find_vma(ptr)
             .ok_or_else(|| efault(format!("pointer 0x{ptr:x} is not inside a mapping of dma-buf fd {fd}")))?;
-        let at = file_off + (ptr - start);
+        let id = vma.file_id();
+        let at = vma.file_offset + (ptr - vma.start);
         let mut pos = 0;
         for s in buf.segments() {
             if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at < s.offset + s.len {

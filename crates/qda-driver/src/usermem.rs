@@ -185,7 +185,7 @@ impl UserMemory for SegmentMemory {
         Ok(FD_PLACEHOLDER_BASE + v.len() as i32 - 1)
     }
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
-        self.vmas.iter().find(|v| addr >= v.0 && addr - v.0 < v.1).copied()
+        self.vmas.iter().find(|v| v.contains(addr)).copied()
     }
 }
 

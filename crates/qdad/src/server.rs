@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use qda_driver::fastrpc::CallTrace;
+use qda_driver::sys::MapInfo;
 use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
 use qda_uapi::ioctl::{ioc_nr, ioc_type};
@@ -696,7 +697,13 @@ fn parse_ioctl(m: Message) -> Result<Call, Reply> {
     }
     let vmas = vmas
         .into_iter()
-        .map(|v| (v.start, v.len, (v.dev, v.ino), v.file_off))
+        .map(|v| MapInfo {
+            start: v.start,
+            len: v.len,
+            dev: v.dev,
+            ino: v.ino,
+            file_offset: v.file_off,
+        })
         .collect();
     let nfds = fds.len();
     Ok(Call {
