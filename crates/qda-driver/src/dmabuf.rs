@@ -34,7 +34,6 @@ use rustix::fs::OFlags;
 
 use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind, Mapping as DbgMapping};
 use crate::errno::{Errno, Error, Result, einval};
-use crate::gem::GemObject;
 use crate::mem::Counter;
 use crate::smmu::{ContextBank, Segment};
 use crate::sys::{self, Mapping};
@@ -42,8 +41,12 @@ use crate::sys::{self, Mapping};
 /// Who exported a dma-buf.
 #[derive(Debug)]
 pub enum Exporter {
-    /// A QDA GEM object (DRM PRIME export); holds the object alive.
-    Gem(Arc<GemObject>),
+    /// A QDA GEM object (DRM PRIME export); holds the object alive. The
+    /// object is the exporter's private data, opaque to the dma-buf layer
+    /// (the kernel's `dma_buf->priv`); PRIME import recognises its own
+    /// exports by downcasting it (`drm_gem_prime_import_dev()` compares
+    /// `dma_buf->ops` for the same purpose).
+    Gem(Arc<dyn std::any::Any + Send + Sync>),
     /// A dma-heap (`/dev/dma_heap/<name>`).
     Heap(String),
     /// `/dev/udmabuf`.

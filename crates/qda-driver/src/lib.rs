@@ -10,20 +10,29 @@
 
 pub mod dmabuf;
 pub mod dmadebug;
+pub mod domain;
 pub mod driver;
 pub mod errno;
 pub mod fastrpc;
+pub mod file;
 pub mod gem;
+pub mod gem_ops;
+pub mod heap;
 pub mod invoke;
 pub mod ioctl;
 pub mod mem;
 pub mod platform;
+pub mod prime;
+pub mod rpc;
 pub mod smmu;
 mod sync;
 pub mod sys;
+pub mod udmabuf;
 pub mod usermem;
 
-pub use driver::{Creds, Driver, DriverConfig, File, FileKind, Node, NodeRole, Stats};
+pub use domain::DspDomain;
+pub use driver::{Creds, Driver, DriverConfig, Heap, Node, NodeRole, Stats};
 pub use errno::{Errno, Error, Result};
+pub use file::{AccelState, FastrpcState, File, FileKind};
 pub use platform::Platform;
 pub use usermem::{LocalMemory, SegmentMemory, UserMemory};
