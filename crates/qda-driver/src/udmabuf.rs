@@ -13,17 +13,41 @@ use crate::smmu::{SegFile, Segment};
 use crate::sys::{self, PAGE_SIZE};
 use crate::usermem::UserMemory;
 
+/// One range of a udmabuf (`struct udmabuf_create_item`): `size` bytes at
+/// `offset` of the memfd `memfd` (an fd number of the caller's process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdmabufItem {
+    /// The memfd, as the caller numbers it.
+    pub memfd: i32,
+    /// Offset in the memfd (page aligned).
+    pub offset: u64,
+    /// Bytes (page aligned).
+    pub size: u64,
+}
+
+impl From<(i32, u64, u64)> for UdmabufItem {
+    /// `(memfd, offset, size)`, the order of the UAPI struct.
+    fn from((memfd, offset, size): (i32, u64, u64)) -> Self {
+        UdmabufItem { memfd, offset, size }
+    }
+}
+
 impl File {
     /// `UDMABUF_CREATE_LIST` (and `UDMABUF_CREATE`, a one-item list), with
-    /// the kernel's checks and errnos. Returns the new dma-buf fd.
-    pub fn udmabuf_create(&self, flags: u32, items: &[(i32, u64, u64)], um: &dyn UserMemory) -> Result<OwnedFd> {
+    /// the kernel's checks and errnos. Returns the new dma-buf fd. `items`
+    /// are [`UdmabufItem`]s or `(memfd, offset, size)` tuples.
+    pub fn udmabuf_create<I>(&self, flags: u32, items: &[I], um: &dyn UserMemory) -> Result<OwnedFd>
+    where
+        I: Copy + Into<UdmabufItem>,
+    {
+        let items: Vec<UdmabufItem> = items.iter().map(|&i| i.into()).collect();
         let FileKind::Udmabuf = &self.inner.kind else {
             return Err(Error::new(Errno::ENOTTY, "not /dev/udmabuf"));
         };
         let cfg = &self.driver().inner.cfg;
         let limit_pages = cfg.udmabuf_size_limit_mb * (1 << 20) / PAGE_SIZE;
         let mut pages = 0u64;
-        for (i, &(_, off, size)) in items.iter().enumerate() {
+        for (i, &UdmabufItem { offset: off, size, .. }) in items.iter().enumerate() {
             if off % PAGE_SIZE != 0 {
                 return Err(einval(format!(
                     "udmabuf item {i}: offset 0x{off:x} is not page aligned"
@@ -44,7 +68,15 @@ impl File {
             return Err(einval("udmabuf: no pages"));
         }
         let mut segments = Vec::with_capacity(items.len());
-        for (i, &(fd, off, size)) in items.iter().enumerate() {
+        for (
+            i,
+            &UdmabufItem {
+                memfd: fd,
+                offset: off,
+                size,
+            },
+        ) in items.iter().enumerate()
+        {
             let bfd = um
                 .fd(fd)
                 .map_err(|_| ebadfd(format!("udmabuf item {i}: fd {fd} is not open")))?;
