@@ -143,7 +143,7 @@ impl Drop for FileInner {
 impl File {
     /// Interrupt the calls thread `tid` is waiting in on this file's DSP
     /// channel, as a signal to that thread would (see
-    /// [`Channel::interrupt`]). Returns how many were interrupted.
+    /// [`Channel::interrupt`](crate::fastrpc::Channel::interrupt)). Returns how many were interrupted.
     pub fn interrupt(&self, tid: i32) -> usize {
         match &self.inner.kind {
             FileKind::Accel(a) => a.domain.channel.interrupt(tid),

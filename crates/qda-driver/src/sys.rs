@@ -58,7 +58,8 @@ fn on_a_dmabuf(e: Error) -> Error {
 }
 
 /// Mark `fd` (a fresh open file description) as an export of its dma-buf:
-/// it takes a shared open-file-description lock on [`EXPORT_LOCK_BYTE`].
+/// it takes a shared open-file-description lock on one byte far past any
+/// buffer (`EXPORT_LOCK_BYTE`).
 /// The kernel drops that lock when the description is released, that is
 /// when the last fd of it (in any process, in flight in a socket, or held
 /// by a mapping) is gone: exactly when a dma-buf file's last reference
