@@ -8,7 +8,7 @@
 //! errno for errno.
 //!
 //! The driver instance is [`driver`] (board, heaps, nodes, counts) with
-//! its domains in [`domain`]; an open file is [`file`]; the operations on a
+//! its domains in [`domain`]; an open file is [`file`](mod@file); the operations on a
 //! file live by subsystem: [`gem_ops`], [`prime`], [`heap`], [`udmabuf`],
 //! and [`invoke`] over the FastRPC call path of [`rpc`] and the channel of
 //! [`fastrpc`]. A module only uses the modules below it (`tests/layout.rs`
