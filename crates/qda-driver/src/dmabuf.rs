@@ -32,7 +32,7 @@ use sys::InternalFd;
 
 use rustix::fs::OFlags;
 
-use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind, Mapping as DbgMapping};
+use crate::dmadebug::{DeviceName, Direction, DmaDebug, DmaEntry, MapKind};
 use crate::errno::{Errno, Error, Result, einval};
 use crate::mem::Counter;
 use crate::smmu::{ContextBank, Segment};
@@ -328,7 +328,7 @@ impl DmaBuf {
                 // First begin: map the cached table for the misc device with
                 // this direction (the direction the fix remembers).
                 let addr = self.id << 32;
-                self.ctx.debug.map(DbgMapping {
+                self.ctx.debug.map(DmaEntry {
                     dev,
                     kind: MapKind::Sg,
                     addr,

@@ -13,7 +13,7 @@ use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind, Mapping as DbgMapping};
+use crate::dmadebug::{DeviceName, Direction, DmaDebug, DmaEntry, MapKind};
 use crate::errno::{Errno, Error, Result};
 use crate::mem::{Backing, Counter};
 use crate::sys::PAGE_SIZE;
@@ -288,7 +288,7 @@ impl ContextBank {
             )
         })?;
         crate::sync::write(&self.pt).insert(iova, Pte { len, segs, perm });
-        self.debug.map(DbgMapping {
+        self.debug.map(DmaEntry {
             dev: DeviceName(self.name.clone()),
             kind: rec.kind,
             addr: iova,

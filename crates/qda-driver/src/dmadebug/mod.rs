@@ -97,9 +97,10 @@ impl fmt::Display for DeviceName {
     }
 }
 
-/// One mapping (or coherent allocation), as recorded by [`DmaDebug::map`].
+/// One mapping (or coherent allocation), as recorded by [`DmaDebug::map`]
+/// (the kernel's `struct dma_debug_entry`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
+pub struct DmaEntry {
     /// Device the mapping is for.
     pub dev: DeviceName,
     /// How it was made.
@@ -118,7 +119,7 @@ pub struct Mapping {
     pub cpu_addr: Option<u64>,
 }
 
-impl Mapping {
+impl DmaEntry {
     fn end(&self) -> u64 {
         self.addr.saturating_add(self.size)
     }
@@ -216,7 +217,7 @@ impl fmt::Display for Report {
 struct DevTable {
     /// By DMA address; several entries may share one (the same memory
     /// mapped twice without an IOMMU).
-    entries: BTreeMap<u64, Vec<Mapping>>,
+    entries: BTreeMap<u64, Vec<DmaEntry>>,
     count: usize,
     /// No entry is larger: bounds the backward search for containing or
     /// overlapping entries.
@@ -226,7 +227,7 @@ struct DevTable {
 impl DevTable {
     /// Entries starting at or before `last` that could reach `addr` (the
     /// caller filters on their actual ends).
-    fn reaching(&self, addr: u64, last: u64) -> impl Iterator<Item = &Mapping> {
+    fn reaching(&self, addr: u64, last: u64) -> impl Iterator<Item = &DmaEntry> {
         self.entries
             .range(addr.saturating_sub(self.max_size)..=last.max(addr))
             .flat_map(|(_, v)| v.iter())
@@ -294,7 +295,7 @@ impl DmaDebug {
     /// Record a mapping or coherent allocation. Reports [`ReportKind::Overlap`]
     /// when it overlaps a live entry of the same device, unless either is
     /// `DMA_TO_DEVICE` (the kernel does not track those). Recorded either way.
-    pub fn map(&self, m: Mapping) {
+    pub fn map(&self, m: DmaEntry) {
         let mut s = self.lock();
         let table = s.devices.entry(m.dev.clone()).or_default();
         let clash = (m.dir != Direction::ToDevice && m.size > 0)
@@ -435,10 +436,10 @@ impl DmaDebug {
         size: u64,
         dir: Direction,
         nents: u32,
-    ) -> Option<Mapping> {
+    ) -> Option<DmaEntry> {
         let table = s.devices.get_mut(dev)?;
         let list = table.entries.get_mut(&addr)?;
-        let perfect = |e: &Mapping| {
+        let perfect = |e: &DmaEntry| {
             e.size == size && e.kind == kind && e.dir == dir && call_ents(e.kind, e.nents) == call_ents(kind, nents)
         };
         let i = match list.iter().position(perfect) {

@@ -7,8 +7,8 @@ fn dev() -> DeviceName {
     DeviceName::new("qda-cb-cdsp-3")
 }
 
-fn m(addr: u64, size: u64, kind: MapKind, dir: Direction) -> Mapping {
-    Mapping {
+fn m(addr: u64, size: u64, kind: MapKind, dir: Direction) -> DmaEntry {
+    DmaEntry {
         dev: dev(),
         kind,
         addr,
@@ -20,7 +20,7 @@ fn m(addr: u64, size: u64, kind: MapKind, dir: Direction) -> Mapping {
     }
 }
 
-fn sg(addr: u64, size: u64, dir: Direction) -> Mapping {
+fn sg(addr: u64, size: u64, dir: Direction) -> DmaEntry {
     m(addr, size, MapKind::Sg, dir)
 }
 
@@ -276,7 +276,7 @@ fn udmabuf_release_direction_regression() {
     let d = DmaDebug::new();
     let u = DeviceName::new("udmabuf");
     let begin_write = |d: &DmaDebug| {
-        d.map(Mapping {
+        d.map(DmaEntry {
             dev: u.clone(),
             kind: MapKind::Sg,
             addr: 0x1000,
@@ -476,7 +476,7 @@ fn overlap_rules() {
     d.map(sg(0x20_0000, 0x1000, Direction::Bidirectional)); // adjacent
     d.map(sg(0x0f_f000, 0x1000, Direction::Bidirectional)); // adjacent below
     d.map(sg(0x15_0000, 0x1000, Direction::ToDevice)); // TO_DEVICE: untracked
-    d.map(Mapping {
+    d.map(DmaEntry {
         dev: other.clone(),
         ..sg(0x15_0000, 0x1000, Direction::Bidirectional)
     }); // other device
@@ -530,15 +530,15 @@ fn leak_on_close() {
     let other = DeviceName::new("dma_heap/system");
     d.map(sg(0x1000, 4096, Direction::Bidirectional));
     d.map(sg(0x3000, 4096, Direction::Bidirectional));
-    d.map(Mapping {
+    d.map(DmaEntry {
         dev: other.clone(),
         ..sg(0x1000, 4096, Direction::ToDevice)
     });
-    d.map(Mapping {
+    d.map(DmaEntry {
         owner: Some(8),
         ..sg(0x9000, 4096, Direction::Bidirectional)
     });
-    d.map(Mapping {
+    d.map(DmaEntry {
         owner: None,
         ..sg(0xa000, 4096, Direction::Bidirectional)
     });
@@ -582,7 +582,7 @@ fn leak_on_remove_forgets_the_device() {
     d.map(sg(0x5000, 4096, Direction::FromDevice));
     d.map(m(0x2000, 8192, MapKind::Coherent, Direction::Bidirectional));
     d.map(sg(0x9000, 4096, Direction::Bidirectional));
-    d.map(Mapping {
+    d.map(DmaEntry {
         dev: other.clone(),
         owner: None,
         ..sg(0x5000, 4096, Direction::ToDevice)
@@ -659,7 +659,7 @@ fn concurrent_map_unmap_pairs() {
                 let dev = DeviceName::new(format!("qda-cb-cdsp-{}", t % 3));
                 for i in 0..1000u64 {
                     let addr = (t << 32) | (i << 12);
-                    d.map(Mapping {
+                    d.map(DmaEntry {
                         dev: dev.clone(),
                         owner: Some(t),
                         ..sg(addr, 4096, Direction::Bidirectional)
