@@ -16,10 +16,13 @@ use crate::dmabuf::{DmaBuf, Exporter, NewDmaBuf};
 use crate::dmadebug::{Direction, MapKind};
 use crate::errno::{Errno, Error, Result, efault, einval, eperm};
 use crate::file::{File, FileKind};
-use crate::rpc::{Ctx, InvokeMap, MemMap, MmapBuf, RpcState, kernel_call, remote_call};
+use crate::rpc::{Ctx, InvokeMap, MemMap, MmapBuf, kernel_call, remote_call};
 use crate::smmu::{DmaRecord, Perm, SegFile, Segment};
 use crate::sys;
 use crate::usermem::UserMemory;
+
+/// A file's FastRPC state (defined with the call path in [`crate::rpc`]).
+pub use crate::rpc::RpcState;
 
 /// One invoke argument as userspace gives it (`fastrpc_invoke_args` and
 /// `drm_qda_fastrpc_invoke_args` have this layout).
