@@ -5,7 +5,7 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 
-use qda_driver::mem::BackendKind;
+use qda_driver::mem::MemoryKind;
 use qda_driver::{Driver, DriverConfig, Platform};
 
 fn size(n: u64) -> String {
@@ -74,7 +74,7 @@ pub fn info(dtb: Option<&Path>, backend: Option<qda::Backend>) -> Result<(), Str
             .nodes()
             .iter()
             .filter(|n| match &n.kind {
-                qda_driver::NodeKind::Accel { domain } | qda_driver::NodeKind::Fastrpc { domain, .. } => {
+                qda_driver::NodeRole::Accel { domain } | qda_driver::NodeRole::Fastrpc { domain, .. } => {
                     domain == d.label()
                 }
                 _ => false,
@@ -132,9 +132,9 @@ fn heaps(drv: &Driver) {
     for h in drv.heaps() {
         let u = h.backend.usage();
         let kind = match h.backend.kind() {
-            BackendKind::System => "system".to_string(),
-            BackendKind::Coherent => "coherent pool".to_string(),
-            BackendKind::Cma => "CMA".to_string(),
+            MemoryKind::System => "system".to_string(),
+            MemoryKind::Coherent => "coherent pool".to_string(),
+            MemoryKind::Cma => "CMA".to_string(),
         };
         let region = drv
             .platform()

@@ -70,7 +70,7 @@ fn info_lists_domains_heaps_and_capabilities() {
     ] {
         assert!(out.contains(want), "missing {want}: {out}");
     }
-    let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../platforms/qda-virt.dtb");
+    let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../qda-driver/platforms/qda-virt.dtb");
     let (ok, out2, _) = qda(&["info", "--dtb", dtb]);
     assert!(ok && out2.contains("qda-virt.dtb"));
     let (ok, _, err) = qda(&["info", "--dtb", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")]);
@@ -149,7 +149,7 @@ fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("qda-cli-daemon-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let sock = dir.join("qdad.sock");
-    let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../platforms/qda-virt.dtb");
+    let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../qda-driver/platforms/qda-virt.dtb");
     let mut d = Command::new(env!("CARGO_BIN_EXE_qda"))
         .args(["daemon", "--socket", sock.to_str().unwrap(), "--dtb", dtb, "--trace"])
         .stderr(std::process::Stdio::piped())

@@ -4,7 +4,8 @@
 //! `st_ino`). GEM and heap buffers use their backing memfd, so a plain
 //! `mmap` of the exported fd shows the buffer; a udmabuf gets a descriptor
 //! memfd of its size (its pages live in the user's memfds and are reached
-//! through the segment list, see `NOTES-emulation.md`).
+//! through the segment list; `docs/DRIVER.md`, "dma-bufs are real file
+//! descriptors").
 //!
 //! **Lifetime.** The kernel keeps a dma-buf alive while any file reference
 //! to it exists: an fd in any process, an fd in flight in a Unix socket, or
@@ -31,9 +32,8 @@ use sys::InternalFd;
 
 use rustix::fs::OFlags;
 
-use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind, Mapping as DbgMapping};
+use crate::dmadebug::{DeviceName, Direction, DmaDebug, DmaEntry, MapKind};
 use crate::errno::{Errno, Error, Result, einval};
-use crate::gem::GemObject;
 use crate::mem::Counter;
 use crate::smmu::{ContextBank, Segment};
 use crate::sys::{self, Mapping};
@@ -41,8 +41,12 @@ use crate::sys::{self, Mapping};
 /// Who exported a dma-buf.
 #[derive(Debug)]
 pub enum Exporter {
-    /// A QDA GEM object (DRM PRIME export); holds the object alive.
-    Gem(Arc<GemObject>),
+    /// A QDA GEM object (DRM PRIME export); holds the object alive. The
+    /// object is the exporter's private data, opaque to the dma-buf layer
+    /// (the kernel's `dma_buf->priv`); PRIME import recognises its own
+    /// exports by downcasting it (`drm_gem_prime_import_dev()` compares
+    /// `dma_buf->ops` for the same purpose).
+    Gem(Arc<dyn std::any::Any + Send + Sync>),
     /// A dma-heap (`/dev/dma_heap/<name>`).
     Heap(String),
     /// `/dev/udmabuf`.
@@ -222,17 +226,15 @@ impl DmaBuf {
     }
     /// The name set with `DMA_BUF_SET_NAME`.
     pub fn name(&self) -> String {
-        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        qda_rt::lock(&self.name).clone()
     }
     /// Record an attachment (for CPU-access syncs).
     pub fn attach(&self, a: Attachment) {
-        self.attachments.lock().unwrap_or_else(|e| e.into_inner()).push(a);
+        qda_rt::lock(&self.attachments).push(a);
     }
     /// Forget an attachment.
     pub fn detach(&self, cb: &Arc<ContextBank>, iova: u64) {
-        self.attachments
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        qda_rt::lock(&self.attachments)
             .retain(|a| !(a.iova == iova && a.cb.upgrade().is_some_and(|c| Arc::ptr_eq(&c, cb))));
     }
 
@@ -282,7 +284,7 @@ impl DmaBuf {
         if name.len() >= qda_uapi::dma_buf::DMA_BUF_NAME_LEN {
             return Err(einval(format!("dma-buf name of {} bytes exceeds 31", name.len())));
         }
-        *self.name.lock().unwrap_or_else(|e| e.into_inner()) = String::from_utf8_lossy(name).into_owned();
+        *qda_rt::lock(&self.name) = String::from_utf8_lossy(name).into_owned();
         Ok(())
     }
 
@@ -303,7 +305,7 @@ impl DmaBuf {
         match self.exporter {
             Exporter::Udmabuf => self.udmabuf_cpu_access(dir, end),
             Exporter::Heap(_) | Exporter::Fastrpc(_) => {
-                let atts = self.attachments.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let atts = qda_rt::lock(&self.attachments).clone();
                 for a in atts {
                     if let Some(cb) = a.cb.upgrade() {
                         self.ctx
@@ -320,13 +322,13 @@ impl DmaBuf {
 
     fn udmabuf_cpu_access(&self, dir: Direction, end: bool) -> Result<()> {
         let dev = DeviceName("udmabuf".into());
-        let mut c = self.cached_sg.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = qda_rt::lock(&self.cached_sg);
         match (*c, end) {
             (None, false) => {
                 // First begin: map the cached table for the misc device with
                 // this direction (the direction the fix remembers).
                 let addr = self.id << 32;
-                self.ctx.debug.map(DbgMapping {
+                self.ctx.debug.map(DmaEntry {
                     dev,
                     kind: MapKind::Sg,
                     addr,
@@ -350,7 +352,7 @@ impl DmaBuf {
 
 impl Drop for DmaBuf {
     fn drop(&mut self) {
-        if let Some(sg) = self.cached_sg.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(sg) = crate::sync::get_mut(&mut self.cached_sg).take() {
             let dir = if self.ctx.quirks.udmabuf_release_bidirectional {
                 Direction::Bidirectional
             } else {
@@ -392,7 +394,7 @@ impl Registry {
     }
 
     fn insert(&self, buf: &Arc<DmaBuf>) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = qda_rt::lock(&self.inner);
         g.insert(
             buf.ino,
             Entry {
@@ -405,7 +407,7 @@ impl Registry {
     }
 
     fn remove(&self, ino: (u64, u64), id: u64) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = qda_rt::lock(&self.inner);
         if g.get(&ino).is_some_and(|e| e.id == id) {
             g.remove(&ino);
         }
@@ -414,7 +416,7 @@ impl Registry {
     fn export(&self, buf: &Arc<DmaBuf>, flags: OFlags) -> Result<OwnedFd> {
         // Pin and count before the fd exists, so a concurrent settle cannot
         // miss it.
-        if let Some(e) = self.inner.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&buf.ino) {
+        if let Some(e) = qda_rt::lock(&self.inner).get_mut(&buf.ino) {
             e.pin = Some(buf.clone());
             e.exports += 1;
         }
@@ -426,10 +428,7 @@ impl Registry {
     /// Unpin every exported dma-buf with no export description left in any
     /// process. Returns how many pins were dropped.
     pub fn settle(&self) -> usize {
-        let pinned: Vec<(Arc<DmaBuf>, u64)> = self
-            .inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let pinned: Vec<(Arc<DmaBuf>, u64)> = qda_rt::lock(&self.inner)
             .values()
             .filter_map(|e| Some((e.pin.clone()?, e.exports)))
             .collect();
@@ -439,7 +438,7 @@ impl Registry {
             .filter(|(b, _)| matches!(sys::exports_alive(b.file.as_fd()), Ok(false)))
             .collect();
         let released: Vec<Arc<DmaBuf>> = {
-            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let mut g = qda_rt::lock(&self.inner);
             dead.iter()
                 .filter_map(|(b, n)| {
                     let e = g.get_mut(&b.ino)?;
@@ -457,18 +456,13 @@ impl Registry {
     /// The dma-buf an fd refers to, if it is one of ours.
     pub fn lookup(&self, fd: BorrowedFd<'_>) -> Result<Option<Arc<DmaBuf>>> {
         let ino = sys::file_id(fd)?;
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let g = qda_rt::lock(&self.inner);
         Ok(g.get(&ino).and_then(|e| e.buf.upgrade()))
     }
 
     /// dma-bufs pinned by exports (as of the last settle).
     pub fn pinned(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .filter(|e| e.pin.is_some())
-            .count()
+        qda_rt::lock(&self.inner).values().filter(|e| e.pin.is_some()).count()
     }
 }
 

@@ -119,22 +119,22 @@ impl Channel {
 
     /// Observe every completed call (`None` stops).
     pub fn set_tracer(&self, t: Option<Tracer>) {
-        self.tracer.write().unwrap_or_else(|e| e.into_inner()).0 = t;
+        crate::sync::write(&self.tracer).0 = t;
     }
 
     /// The current observer.
     pub fn tracer(&self) -> Option<Tracer> {
-        self.tracer.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+        crate::sync::read(&self.tracer).0.clone()
     }
 
     /// Attach the DSP side (rpmsg probe).
     pub fn attach(&self, t: Arc<dyn Transport>) {
-        *self.transport.write().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        *crate::sync::write(&self.transport) = Some(t);
     }
 
     /// True when a DSP is attached.
     pub fn is_up(&self) -> bool {
-        self.transport.read().unwrap_or_else(|e| e.into_inner()).is_some()
+        crate::sync::read(&self.transport).is_some()
     }
 
     /// The context-id layout.
@@ -144,7 +144,7 @@ impl Channel {
 
     /// Calls in flight.
     pub fn in_flight(&self) -> usize {
-        self.table.lock().unwrap_or_else(|e| e.into_inner()).in_flight
+        qda_rt::lock(&self.table).in_flight
     }
 
     /// Subsystem restart: detach the DSP and fail every pending call with
@@ -154,12 +154,12 @@ impl Channel {
         // DSP. In that order an answer the dying DSP still sends (stopping
         // it wakes calls blocked inside it) finds the call already failed
         // and is dropped, as after the kernel's rpmsg remove.
-        let transport = self.transport.write().unwrap_or_else(|e| e.into_inner()).take();
-        *self.caps.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let transport = crate::sync::write(&self.transport).take();
+        *qda_rt::lock(&self.caps) = None;
+        let mut t = qda_rt::lock(&self.table);
         for i in 1..=MAX_CONTEXTS {
             let Some(p) = t.slots[i].clone() else { continue };
-            let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+            let mut d = qda_rt::lock(&p.done);
             d.result = Some(-Errno::EPIPE.0);
             if d.abandoned {
                 t.slots[i] = None;
@@ -179,10 +179,10 @@ impl Channel {
     /// their contexts stay allocated until the DSP answers. Returns how many
     /// calls were interrupted.
     pub fn interrupt(&self, tid: i32) -> usize {
-        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let t = qda_rt::lock(&self.table);
         let mut n = 0;
         for p in t.slots.iter().flatten().filter(|p| p.tid == tid) {
-            let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+            let mut d = qda_rt::lock(&p.done);
             if d.result.is_none() && !d.abandoned {
                 d.interrupted = true;
                 n += 1;
@@ -197,14 +197,14 @@ impl Channel {
     pub fn on_response(&self, bytes: &[u8]) -> Result<()> {
         let rsp = InvokeRsp::parse(bytes).map_err(|e| Error::new(Errno::EINVAL, e.to_string()))?;
         let idx = self.layout.index(rsp.ctx) as usize;
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = qda_rt::lock(&self.table);
         let p = t.slots.get(idx).and_then(|p| p.clone()).ok_or_else(|| {
             Error::new(
                 Errno::ENOENT,
                 format!("{}: response for unknown context 0x{:x}", self.label, rsp.ctx),
             )
         })?;
-        let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+        let mut d = qda_rt::lock(&p.done);
         if d.result.is_none() {
             d.result = Some(rsp.retval);
         }
@@ -219,9 +219,9 @@ impl Channel {
     }
 
     fn alloc(&self) -> (u8, Arc<Pending>) {
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = qda_rt::lock(&self.table);
         while t.in_flight == MAX_CONTEXTS {
-            t = self.freed.wait(t).unwrap_or_else(|e| e.into_inner());
+            t = qda_rt::wait(&self.freed, t);
         }
         // Cyclic allocation from 1, as idr_alloc_cyclic.
         let mut i = t.next;
@@ -239,7 +239,7 @@ impl Channel {
     }
 
     fn free(&self, idx: u8) {
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = qda_rt::lock(&self.table);
         if t.slots[idx as usize].take().is_some() {
             t.in_flight -= 1;
             self.freed.notify_one();
@@ -249,7 +249,7 @@ impl Channel {
     /// Send `msg` (its `ctx` is filled in from a fresh context and `pd`) and
     /// wait for the DSP's return value.
     pub fn call(&self, mut msg: FastrpcMsg, pd: PdType, timeout: Option<Duration>) -> Result<i32> {
-        let t = self.transport.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let t = crate::sync::read(&self.transport).clone();
         let Some(t) = t else {
             return Err(Error::new(Errno::EPIPE, format!("{}: DSP channel is down", self.label)));
         };
@@ -260,7 +260,7 @@ impl Channel {
             return Err(e);
         }
         let deadline = timeout.map(|d| Instant::now() + d);
-        let mut d = p.done.lock().unwrap_or_else(|e| e.into_inner());
+        let mut d = qda_rt::lock(&p.done);
         let r = loop {
             if let Some(v) = d.result {
                 break Ok(v);
@@ -276,7 +276,7 @@ impl Channel {
                 ));
             }
             match deadline {
-                None => d = p.cv.wait(d).unwrap_or_else(|e| e.into_inner()),
+                None => d = qda_rt::wait(&p.cv, d),
                 Some(dl) => {
                     let now = Instant::now();
                     if now >= dl {
@@ -289,7 +289,7 @@ impl Channel {
                             ),
                         ));
                     }
-                    d = p.cv.wait_timeout(d, dl - now).unwrap_or_else(|e| e.into_inner()).0;
+                    d = qda_rt::wait_timeout(&p.cv, d, dl - now).0;
                 }
             }
         };

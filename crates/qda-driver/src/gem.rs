@@ -123,7 +123,7 @@ impl GemObject {
         if let GemKind::Imported { dmabuf, .. } = &self.kind {
             return Ok(dmabuf.clone());
         }
-        let mut slot = self.dma_buf.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = qda_rt::lock(&self.dma_buf);
         if let Some(b) = slot.upgrade() {
             return Ok(b);
         }

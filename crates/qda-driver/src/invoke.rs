@@ -1,26 +1,28 @@
-//! The invoke path: user arguments → descriptors → payload in the caller's
-//! CB → the channel → outputs back. Shared by `DRM_IOCTL_QDA_REMOTE_INVOKE`,
-//! `FASTRPC_IOCTL_INVOKE` and the kernel-originated calls (session
-//! create/attach/release, capability query).
+//! The FastRPC operations of a file: user arguments → descriptors →
+//! payload in the caller's CB → the channel → outputs back, for
+//! `DRM_IOCTL_QDA_REMOTE_INVOKE`, `FASTRPC_IOCTL_INVOKE` and the
+//! kernel-originated calls (session create/attach, capability query, maps,
+//! `ALLOC_DMA_BUFF`). The shared call path and the per-file state are in
+//! [`crate::rpc`].
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use qda_proto::bodies::{Call, CreateProcess, ShellArg};
 use qda_proto::payload::PhyPage;
-use qda_proto::{ArgDesc, FastrpcMsg, PdType, Plan, Scalars};
+use qda_proto::{ArgDesc, PdType, Scalars};
 
-use crate::dmabuf::DmaBuf;
+use crate::dmabuf::{DmaBuf, Exporter, NewDmaBuf};
 use crate::dmadebug::{Direction, MapKind};
-use crate::driver::{Domain, File, FileKind};
 use crate::errno::{Errno, Error, Result, efault, einval, eperm};
-use crate::fastrpc::KERNEL_CALL_TIMEOUT;
-use crate::mem::Backing;
-use crate::smmu::{ContextBank, DmaRecord, IovaMapping, Perm};
-use crate::sys::{self, Mapping};
+use crate::file::{File, FileKind};
+use crate::rpc::{Ctx, InvokeMap, MemMap, MmapBuf, kernel_call, remote_call};
+use crate::smmu::{DmaRecord, Perm, SegFile, Segment};
+use crate::sys;
 use crate::usermem::UserMemory;
+
+/// A file's FastRPC state (defined with the call path in [`crate::rpc`]).
+pub use crate::rpc::RpcState;
 
 /// One invoke argument as userspace gives it (`fastrpc_invoke_args` and
 /// `drm_qda_fastrpc_invoke_args` have this layout).
@@ -34,79 +36,6 @@ pub struct InvokeArg {
     pub fd: i32,
     /// Attributes.
     pub attr: u32,
-}
-
-/// A MEM_MAP: (DSP VA, fd, length, buffer).
-type MemMapEntry = (u64, i32, u64, Arc<DmaBuf>);
-/// A dma-buf mapped for invokes, by dma-buf id.
-type MapEntry = (Arc<DmaBuf>, Arc<IovaMapping>);
-/// Supplies inline input `i`.
-type Fill<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), qda_proto::ProtoError> + 'a;
-/// Receives inline output `i`.
-type Sink<'a> = dyn FnMut(usize, &[u8]) -> Result<(), qda_proto::ProtoError> + 'a;
-
-/// A file's FastRPC state.
-#[derive(Debug, Default)]
-pub struct RpcState {
-    pd: AtomicU8,
-    init_mem: Mutex<Option<(Arc<Backing>, IovaMapping)>>,
-    maps: Mutex<HashMap<u64, MapEntry>>,
-    mmaps: Mutex<Vec<MmapBuf>>,
-    mem_maps: Mutex<Vec<MemMapEntry>>,
-    /// Timeout for user calls (`None`: wait for ever, as the kernel).
-    pub user_timeout: Mutex<Option<Duration>>,
-    /// Payload buffers kept between calls (see [`Payload`]).
-    payloads: Mutex<Vec<Payload>>,
-}
-
-/// A payload buffer: coherent memory in the caller's CB and the driver's
-/// CPU view of it. Allocating one per call (a memfd, its pages, two maps)
-/// was most of a small invoke's cost, so each file keeps a few for reuse,
-/// in power-of-two sizes up to [`PAYLOAD_POOL_LARGEST`]. A buffer goes back
-/// to the pool only after the DSP answered: after a timeout or an interrupt
-/// the DSP may still write it, so it is unmapped instead, as before.
-#[derive(Debug)]
-struct Payload {
-    cb: Arc<ContextBank>,
-    cap: u64,
-    map: IovaMapping,
-    cpu: Mapping,
-    _backing: Arc<Backing>,
-}
-
-/// Payload buffers kept per file.
-const PAYLOAD_POOL_MAX: usize = 8;
-/// The largest payload buffer kept for reuse.
-const PAYLOAD_POOL_LARGEST: u64 = 1 << 20;
-
-impl RpcState {
-    /// PD type of the file's process on the DSP.
-    pub fn pd(&self) -> PdType {
-        PdType::from_bits(self.pd.load(Ordering::Acquire)).unwrap_or(PdType::Root)
-    }
-    /// Drop the file's maps and init memory (file close).
-    pub(crate) fn clear(&self) {
-        self.mmaps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        *self.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        self.payloads.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-    fn set_pd(&self, pd: PdType) {
-        self.pd.store(pd as u8, Ordering::Release);
-    }
-}
-
-struct Ctx<'a> {
-    domain: &'a Arc<Domain>,
-    cb: Arc<ContextBank>,
-    client_id: i32,
-    rpc: &'a RpcState,
-    qda: bool,
-}
-
-fn current_tid() -> i32 {
-    rustix::thread::gettid().as_raw_nonzero().get()
 }
 
 fn comm() -> Vec<u8> {
@@ -184,9 +113,9 @@ impl File {
                 .dmabuf(bfd)
                 .map_err(|e| einval(format!("invoke: fd {fd}: {}", e.what)))?
         };
-        let mut maps = c.rpc.maps.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((b, m)) = maps.get(&buf.id()) {
-            return Ok((b.clone(), m.dsp_addr()));
+        let mut maps = qda_rt::lock(&c.rpc.maps);
+        if let Some(m) = maps.get(&buf.id()) {
+            return Ok((m.buf.clone(), m.map.dsp_addr()));
         }
         let rec = DmaRecord {
             kind: MapKind::Sg,
@@ -200,17 +129,24 @@ impl File {
             len: m.len(),
         });
         let addr = m.dsp_addr();
-        maps.insert(buf.id(), (buf.clone(), m));
+        maps.insert(
+            buf.id(),
+            InvokeMap {
+                buf: buf.clone(),
+                map: m,
+            },
+        );
         Ok((buf, addr))
     }
 
     /// Offset of user pointer `ptr` inside `buf`, from the mapping it lies
     /// in (`vma_lookup`); `EFAULT` if it is not inside a mapping of `buf`.
     fn dma_offset(buf: &DmaBuf, ptr: u64, fd: i32, um: &dyn UserMemory) -> Result<u64> {
-        let (start, _, id, file_off) = um
+        let vma = um
             .find_vma(ptr)
             .ok_or_else(|| efault(format!("pointer 0x{ptr:x} is not inside a mapping of dma-buf fd {fd}")))?;
-        let at = file_off + (ptr - start);
+        let id = vma.file_id();
+        let at = vma.file_offset + (ptr - vma.start);
         let mut pos = 0;
         for s in buf.segments() {
             if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at < s.offset + s.len {
@@ -258,143 +194,6 @@ impl File {
             }
         }
         Ok(out)
-    }
-}
-
-/// Pack, send, wait, unpack. `fill(i, dst)` supplies inline input `i`;
-/// `sink(i, bytes)` receives inline output `i`.
-fn remote_call(
-    c: &Ctx<'_>,
-    handle: u32,
-    sc: Scalars,
-    descs: &[ArgDesc],
-    kernel: bool,
-    fill: &mut Fill<'_>,
-    sink: &mut Sink<'_>,
-) -> Result<i32> {
-    let plan = Plan::new(sc, descs)?;
-    let size = plan.msg_size();
-    let mut payload = take_payload(c, size)?;
-    let addr = payload.map.dsp_addr();
-    let buf = &mut payload.cpu.as_mut_slice()[..size as usize];
-    // Zeroed, as a fresh coherent allocation is: nothing of an earlier call
-    // shows through an output the DSP does not write.
-    buf.fill(0);
-    plan.write(buf, addr, fill)?;
-    let msg = FastrpcMsg {
-        client_id: if kernel { 0 } else { c.client_id },
-        tid: current_tid(),
-        ctx: 0,
-        handle,
-        sc: sc.0,
-        addr,
-        size,
-    };
-    let timeout = if kernel {
-        Some(KERNEL_CALL_TIMEOUT)
-    } else {
-        *c.rpc.user_timeout.lock().unwrap_or_else(|e| e.into_inner())
-    };
-    let tracer = c.domain.channel.tracer();
-    let start = tracer.as_ref().map(|_| std::time::Instant::now());
-    let r = c.domain.channel.call(msg, c.rpc.pd(), timeout);
-    if let (Some(t), Some(start)) = (tracer, start) {
-        let lens: Vec<u64> = descs.iter().map(|d| d.len()).collect();
-        let by_fd: Vec<bool> = descs.iter().map(|d| !matches!(d, ArgDesc::Inline { .. })).collect();
-        t(&crate::fastrpc::CallTrace {
-            domain: &c.domain.desc.label,
-            msg,
-            lens: &lens,
-            by_fd: &by_fd,
-            kernel,
-            result: r.as_ref().map(|v| *v).map_err(|e| e.errno),
-            elapsed: start.elapsed(),
-        });
-    }
-    let retval = r?;
-    plan.unpack(&payload.cpu.as_slice()[..size as usize], sink)?;
-    give_payload(c.rpc, payload);
-    Ok(retval)
-}
-
-/// A payload buffer of at least `size` bytes in `c`'s CB: the smallest
-/// pooled one that fits, else a new one.
-fn take_payload(c: &Ctx<'_>, size: u64) -> Result<Payload> {
-    {
-        let mut pool = c.rpc.payloads.lock().unwrap_or_else(|e| e.into_inner());
-        let best = pool
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.cap >= size && Arc::ptr_eq(&p.cb, &c.cb))
-            .min_by_key(|(_, p)| p.cap)
-            .map(|(i, _)| i);
-        if let Some(i) = best {
-            return Ok(pool.swap_remove(i));
-        }
-    }
-    let cap = if size <= PAYLOAD_POOL_LARGEST {
-        size.next_power_of_two().max(sys::PAGE_SIZE)
-    } else {
-        size
-    };
-    let (backing, map) = c.cb.alloc_coherent(c.domain.backend.as_ref(), cap)?;
-    let cpu = Mapping::map(backing.fd(), 0, cap as usize, true)?;
-    c.domain.payload_allocs.inc();
-    Ok(Payload {
-        cb: c.cb.clone(),
-        cap,
-        map,
-        cpu,
-        _backing: backing,
-    })
-}
-
-fn give_payload(rpc: &RpcState, p: Payload) {
-    if p.cap <= PAYLOAD_POOL_LARGEST {
-        let mut pool = rpc.payloads.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < PAYLOAD_POOL_MAX {
-            pool.push(p);
-        }
-    }
-}
-
-/// A kernel-originated call on an owned [`Call`]; outputs by index.
-fn kernel_call(c: &Ctx<'_>, call: &Call) -> Result<(i32, Vec<Vec<u8>>)> {
-    let mut outs = vec![Vec::new(); call.args.len()];
-    let mut fill = |i: usize, dst: &mut [u8]| call.fill(i, dst);
-    let mut sink = |i: usize, src: &[u8]| {
-        outs[i] = src.to_vec();
-        Ok(())
-    };
-    let r = remote_call(c, call.handle, call.sc, &call.args, true, &mut fill, &mut sink)?;
-    Ok((r, outs))
-}
-
-/// INIT_RELEASE when a file closes (errors ignored, as the kernel ignores
-/// them). Accel files that never got a CB never had a DSP process.
-pub(crate) fn release_session(kind: &FileKind) {
-    let c = match kind {
-        FileKind::Accel(a) => match a.current_cb() {
-            Some(cb) => Ctx {
-                domain: &a.domain,
-                cb,
-                client_id: a.session_id,
-                rpc: &a.rpc,
-                qda: true,
-            },
-            None => return,
-        },
-        FileKind::Fastrpc(f) => Ctx {
-            domain: &f.domain,
-            cb: f.cb().clone(),
-            client_id: f.client_id,
-            rpc: &f.rpc,
-            qda: false,
-        },
-        _ => return,
-    };
-    if c.domain.channel.is_up() && !c.domain.is_removed() {
-        let _ = kernel_call(&c, &Call::init_release(c.client_id));
     }
 }
 
@@ -503,7 +302,7 @@ impl File {
             return Ok(r as i64);
         }
         // Replacing an older init memory frees it (the posted QDA leaked it).
-        *c.rpc.init_mem.lock().unwrap_or_else(|e| e.into_inner()) = Some((backing, map));
+        *qda_rt::lock(&c.rpc.init_mem) = Some((backing, map));
         Ok(0)
     }
 
@@ -521,7 +320,7 @@ impl File {
             return Err(Error::new(Errno::EOVERFLOW, format!("attribute {id} >= 256")));
         }
         let c = self.rpc_ctx()?;
-        if let Some(t) = &*c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(t) = &*qda_rt::lock(&c.domain.channel.caps) {
             return Ok(t[id as usize]);
         }
         let (r, outs) = kernel_call(&c, &Call::dsp_capability())?;
@@ -542,18 +341,9 @@ impl File {
             t[k + 1] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
         }
         let v = t[id as usize];
-        *c.domain.channel.caps.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        *qda_rt::lock(&c.domain.channel.caps) = Some(t);
         Ok(v)
     }
-}
-
-/// A legacy `FASTRPC_IOCTL_MMAP` buffer: kernel-allocated pages the DSP mapped.
-#[derive(Debug)]
-pub(crate) struct MmapBuf {
-    raddr: u64,
-    size: u64,
-    _backing: Arc<Backing>,
-    _map: IovaMapping,
 }
 
 fn check_dsp(r: i32, what: &str) -> Result<()> {
@@ -613,7 +403,7 @@ impl File {
         )?;
         check_dsp(r, "MMAP")?;
         let raddr = rsp_vaddr(&outs[2]);
-        c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).push(MmapBuf {
+        qda_rt::lock(&c.rpc.mmaps).push(MmapBuf {
             raddr,
             size,
             _backing: backing,
@@ -626,16 +416,16 @@ impl File {
     pub fn legacy_munmap(&self, vaddrout: u64, size: u64) -> Result<()> {
         let c = self.rpc_ctx()?;
         let idx = {
-            let m = c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner());
+            let m = qda_rt::lock(&c.rpc.mmaps);
             m.iter().position(|b| b.raddr == vaddrout && b.size == size)
         };
         let idx = idx.ok_or_else(|| einval(format!("MUNMAP: no buffer at DSP 0x{vaddrout:x} of {size} bytes")))?;
         // Take it off the list first, so two racing unmaps cannot both send
         // (CVE-2026-74647).
-        let buf = c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).remove(idx);
+        let buf = qda_rt::lock(&c.rpc.mmaps).remove(idx);
         let (r, _) = kernel_call(&c, &Call::init_munmap(c.client_id, buf.raddr, buf.size))?;
         if r != 0 {
-            c.rpc.mmaps.lock().unwrap_or_else(|e| e.into_inner()).push(buf);
+            qda_rt::lock(&c.rpc.mmaps).push(buf);
             return check_dsp(r, "MUNMAP");
         }
         Ok(())
@@ -666,11 +456,12 @@ impl File {
         let (r, outs) = kernel_call(&c, &call)?;
         check_dsp(r, "MEM_MAP")?;
         let raddr = rsp_vaddr(&outs[3]);
-        c.rpc
-            .mem_maps
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((raddr, fd, len, buf));
+        qda_rt::lock(&c.rpc.mem_maps).push(MemMap {
+            raddr,
+            fd,
+            len,
+            _buf: buf,
+        });
         Ok(raddr)
     }
 
@@ -678,17 +469,17 @@ impl File {
     pub fn mem_unmap(&self, fd: i32, vaddr: u64, len: u64) -> Result<()> {
         let c = self.rpc_ctx()?;
         let entry = {
-            let mut m = c.rpc.mem_maps.lock().unwrap_or_else(|e| e.into_inner());
+            let mut m = qda_rt::lock(&c.rpc.mem_maps);
             let i = m
                 .iter()
-                .position(|(r, f, _, _)| *r == vaddr && (fd < 0 || *f == fd))
+                .position(|m| m.raddr == vaddr && (fd < 0 || m.fd == fd))
                 .ok_or_else(|| einval(format!("MEM_UNMAP: nothing mapped at DSP 0x{vaddr:x}")))?;
             m.remove(i)
         };
-        let len = if len == 0 { entry.2 } else { len };
-        let (r, _) = kernel_call(&c, &Call::init_mem_unmap(c.client_id, entry.1, entry.0, len))?;
+        let len = if len == 0 { entry.len } else { len };
+        let (r, _) = kernel_call(&c, &Call::init_mem_unmap(c.client_id, entry.fd, entry.raddr, len))?;
         if r != 0 {
-            c.rpc.mem_maps.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+            qda_rt::lock(&c.rpc.mem_maps).push(entry);
             return check_dsp(r, "MEM_UNMAP");
         }
         Ok(())
@@ -733,7 +524,7 @@ impl File {
     /// `memlen` bytes from the `memory-region` pool (or system memory).
     pub fn create_static(&self, name: &[u8], memlen: u32) -> Result<i64> {
         let c = self.rpc_ctx()?;
-        let mut heap = c.domain.static_heap.lock().unwrap_or_else(|e| e.into_inner());
+        let mut heap = qda_rt::lock(&c.domain.static_heap);
         if heap.is_none() && memlen > 0 {
             let size = sys::page_align(memlen as u64).ok_or_else(|| einval("CREATE_STATIC: memlen overflows"))?;
             let backend = c.domain.remote_heap.clone().unwrap_or_else(|| c.domain.backend.clone());
@@ -751,8 +542,42 @@ impl File {
         if r != 0 && created {
             // The error path frees the heap and forgets it (the double free
             // of CVE-2026-31730 came from not clearing it).
-            *c.domain.static_heap.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *qda_rt::lock(&c.domain.static_heap) = None;
         }
         Ok(r as i64)
+    }
+}
+
+impl File {
+    /// `FASTRPC_IOCTL_ALLOC_DMA_BUFF`: coherent memory in the session's CB,
+    /// exported `O_RDWR`.
+    pub fn fastrpc_alloc_dma_buf(&self, size: u64) -> Result<OwnedFd> {
+        let FileKind::Fastrpc(f) = &self.inner.kind else {
+            return Err(Error::new(Errno::ENOTTY, "not a fastrpc device"));
+        };
+        f.domain.enter()?;
+        let size = sys::page_align(size)
+            .filter(|s| *s != 0)
+            .ok_or_else(|| einval("ALLOC_DMA_BUFF: size is 0"))?;
+        let (backing, map) = f.cb().alloc_coherent(f.domain.backend.as_ref(), size)?;
+        let segs = vec![Segment {
+            file: SegFile::Backing(backing.clone()),
+            offset: 0,
+            len: size,
+        }];
+        let file = Arc::new(sys::InternalFd::dup(backing.fd())?);
+        let buf = DmaBuf::create(
+            self.driver().shared(),
+            NewDmaBuf {
+                segments: segs,
+                file,
+                exporter: Exporter::Fastrpc(f.domain.desc.label.clone()),
+                writable: true,
+                cpu_mappable: true,
+                private: Some(Box::new(map)),
+            },
+        )?;
+        // dma_buf_fd(buf, O_ACCMODE): no O_CLOEXEC.
+        buf.export(false)
     }
 }

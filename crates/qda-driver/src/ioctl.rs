@@ -32,8 +32,9 @@ use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use qda_uapi::{drm as ud, fastrpc as uf, qda as uq, udmabuf as uu};
 
 use crate::dmabuf::DmaBuf;
-use crate::driver::{Driver, File, FileKind};
+use crate::driver::Driver;
 use crate::errno::{Errno, Error, Result, efault, einval, enodev, enotty};
+use crate::file::{File, FileKind};
 use crate::usermem::{UserMemory, read_cstr, read_struct, write_struct};
 
 /// Version numbers `DRM_IOCTL_VERSION` reports (qda's own).

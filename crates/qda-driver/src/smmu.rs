@@ -13,7 +13,7 @@ use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::dmadebug::{DeviceName, Direction, DmaDebug, MapKind, Mapping as DbgMapping};
+use crate::dmadebug::{DeviceName, Direction, DmaDebug, DmaEntry, MapKind};
 use crate::errno::{Errno, Error, Result};
 use crate::mem::{Backing, Counter};
 use crate::sys::PAGE_SIZE;
@@ -224,24 +224,19 @@ impl ContextBank {
     }
     /// The current QDA assignment.
     pub fn assignment(&self) -> Assignment {
-        *self.assign.lock().unwrap_or_else(|e| e.into_inner())
+        *qda_rt::lock(&self.assign)
     }
     /// Bytes of IOVA space in use.
     pub fn mapped_bytes(&self) -> u64 {
-        self.pt
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|p| p.len)
-            .sum()
+        crate::sync::read(&self.pt).values().map(|p| p.len).sum()
     }
     /// Faults recorded so far.
     pub fn faults(&self) -> Vec<SmmuFault> {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        qda_rt::lock(&self.faults).clone()
     }
 
     fn alloc_iova(&self, len: u64) -> Option<u64> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free = qda_rt::lock(&self.free);
         // Top-down: the highest free range that fits, carved from its top.
         let (&start, &flen) = free.iter().rev().find(|(_, l)| **l >= len)?;
         let iova = start + flen - len;
@@ -254,7 +249,7 @@ impl ContextBank {
     }
 
     fn free_iova(&self, iova: u64, len: u64) {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free = qda_rt::lock(&self.free);
         let (mut s, mut l) = (iova, len);
         if let Some((&ps, &pl)) = free.range(..s).next_back()
             && ps + pl == s
@@ -292,11 +287,8 @@ impl ContextBank {
                 format!("{}: no {len}-byte range left in the 32-bit IOVA space", self.name),
             )
         })?;
-        self.pt
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(iova, Pte { len, segs, perm });
-        self.debug.map(DbgMapping {
+        crate::sync::write(&self.pt).insert(iova, Pte { len, segs, perm });
+        self.debug.map(DmaEntry {
             dev: DeviceName(self.name.clone()),
             kind: rec.kind,
             addr: iova,
@@ -323,7 +315,7 @@ impl ContextBank {
             MapKind::Coherent => self.debug.free_coherent(&dev, iova, len, None),
             k => self.debug.unmap(&dev, k, iova, len, rec.dir, rec.nents),
         }
-        self.pt.write().unwrap_or_else(|e| e.into_inner()).remove(&iova);
+        crate::sync::write(&self.pt).remove(&iova);
         self.free_iova(iova, len);
         self.live.dec();
     }
@@ -341,14 +333,14 @@ impl ContextBank {
                 access,
                 kind,
             };
-            self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(f.clone());
+            qda_rt::lock(&self.faults).push(f.clone());
             f
         };
         if addr >> SID_SHIFT != self.sid as u64 {
             return Err(fault(addr & (IOVA_LIMIT - 1), FaultKind::WrongSid));
         }
         let iova = addr & (IOVA_LIMIT - 1);
-        let pt = self.pt.read().unwrap_or_else(|e| e.into_inner());
+        let pt = crate::sync::read(&self.pt);
         let mut runs = Vec::new();
         let (mut at, end) = (iova, iova.saturating_add(len));
         while at < end || (len == 0 && runs.is_empty() && at == iova) {

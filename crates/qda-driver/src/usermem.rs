@@ -128,23 +128,19 @@ impl SegmentMemory {
     }
     /// The segments (after writes).
     pub fn into_segments(self) -> Vec<(u64, Vec<u8>)> {
-        self.segs.into_inner().unwrap_or_else(|e| e.into_inner())
+        crate::sync::into_inner(self.segs)
     }
     /// Take the fds the driver installed, in placeholder order.
     pub fn take_installed(&self) -> Vec<OwnedFd> {
-        std::mem::take(&mut *self.installed.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *qda_rt::lock(&self.installed))
     }
     /// Read back a segment's bytes.
     pub fn segment(&self, i: usize) -> Option<Vec<u8>> {
-        self.segs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(i)
-            .map(|s| s.1.clone())
+        qda_rt::lock(&self.segs).get(i).map(|s| s.1.clone())
     }
     /// Ranges written, in order.
     pub fn written(&self) -> Vec<(u64, u64)> {
-        self.written.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        qda_rt::lock(&self.written).clone()
     }
     fn locate(segs: &[(u64, Vec<u8>)], addr: u64, len: usize) -> Result<(usize, usize)> {
         segs.iter()
@@ -162,7 +158,7 @@ impl UserMemory for SegmentMemory {
         if dst.is_empty() {
             return Ok(());
         }
-        let segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
+        let segs = qda_rt::lock(&self.segs);
         let (i, o) = Self::locate(&segs, addr, dst.len())?;
         dst.copy_from_slice(&segs[i].1[o..o + dst.len()]);
         Ok(())
@@ -171,13 +167,10 @@ impl UserMemory for SegmentMemory {
         if src.is_empty() {
             return Ok(());
         }
-        let mut segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut segs = qda_rt::lock(&self.segs);
         let (i, o) = Self::locate(&segs, addr, src.len())?;
         segs[i].1[o..o + src.len()].copy_from_slice(src);
-        self.written
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((addr, src.len() as u64));
+        qda_rt::lock(&self.written).push((addr, src.len() as u64));
         Ok(())
     }
     fn fd(&self, n: i32) -> Result<BorrowedFd<'_>> {
@@ -187,12 +180,12 @@ impl UserMemory for SegmentMemory {
             .ok_or_else(|| Error::new(Errno::EBADF, format!("fd {n} is not open")))
     }
     fn install_fd(&self, fd: OwnedFd) -> Result<i32> {
-        let mut v = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v = qda_rt::lock(&self.installed);
         v.push(fd);
         Ok(FD_PLACEHOLDER_BASE + v.len() as i32 - 1)
     }
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
-        self.vmas.iter().find(|v| addr >= v.0 && addr - v.0 < v.1).copied()
+        self.vmas.iter().find(|v| v.contains(addr)).copied()
     }
 }
 

@@ -6,13 +6,13 @@ mod common;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use common::*;
-use qda_driver::mem::BackendKind;
+use qda_driver::mem::MemoryKind;
 use qda_driver::{Errno, LocalMemory};
 use qda_uapi::dma_heap::*;
 use qda_uapi::drm::*;
 use qda_uapi::ioctl::iowr;
 
-fn heap_path(drv: &qda_driver::Driver, kind: BackendKind, cpu: bool) -> String {
+fn heap_path(drv: &qda_driver::Driver, kind: MemoryKind, cpu: bool) -> String {
     let h = drv
         .heaps()
         .iter()
@@ -42,9 +42,9 @@ const O_RDWR: u32 = 2;
 fn every_heap_kind_shares_bytes_through_prime() {
     let drv = driver();
     for (kind, name) in [
-        (BackendKind::System, "system"),
-        (BackendKind::Coherent, "coherent"),
-        (BackendKind::Cma, "cma"),
+        (MemoryKind::System, "system"),
+        (MemoryKind::Coherent, "coherent"),
+        (MemoryKind::Cma, "cma"),
     ] {
         let heap = open(&drv, &heap_path(&drv, kind, true));
         let fd = alloc(&heap, 10_000).unwrap_or_else(|e| panic!("{name}: {e:?}"));
@@ -167,7 +167,7 @@ fn alloc_validation_matches_the_kernel() {
 #[test]
 fn coherent_pool_exhaustion_is_enomem_and_recovers() {
     let drv = driver();
-    let path = heap_path(&drv, BackendKind::Coherent, true);
+    let path = heap_path(&drv, MemoryKind::Coherent, true);
     let h = open(&drv, &path);
     let heap = drv.heaps().iter().find(|x| path.ends_with(&x.name)).unwrap();
     let total = heap.backend.usage().total.unwrap();
@@ -182,7 +182,7 @@ fn coherent_pool_exhaustion_is_enomem_and_recovers() {
 #[test]
 fn no_map_region_refuses_cpu_mappings() {
     let drv = driver();
-    let h = open(&drv, &heap_path(&drv, BackendKind::Coherent, false));
+    let h = open(&drv, &heap_path(&drv, MemoryKind::Coherent, false));
     let fd = alloc(&h, 4096).unwrap();
     assert_eq!(drv.map_dmabuf(fd.as_fd(), false).unwrap_err().errno, Errno::ENXIO);
     // The DSP side can still reach it through a CB.

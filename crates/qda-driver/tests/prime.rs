@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use common::*;
 use qda_driver::smmu::Access;
+use qda_driver::udmabuf::UdmabufItem;
 use qda_driver::{Errno, LocalMemory};
 use qda_uapi::drm::*;
 
@@ -86,7 +87,18 @@ fn foreign_import_maps_every_segment() {
     let ub = u
         .udmabuf_create(
             0,
-            &[(a.as_raw_fd(), 4096, 3 * 4096), (b.as_raw_fd(), 0, 2 * 4096)],
+            &[
+                UdmabufItem {
+                    memfd: a.as_raw_fd(),
+                    offset: 4096,
+                    size: 3 * 4096,
+                },
+                UdmabufItem {
+                    memfd: b.as_raw_fd(),
+                    offset: 0,
+                    size: 2 * 4096,
+                },
+            ],
             &qda_driver::LocalMemory,
         )
         .unwrap();

@@ -9,9 +9,7 @@ use qda_dsp::Embedded;
 use crate::error::{Error, os};
 use crate::sys::Routed;
 
-/// The built-in board as a device tree blob.
-// TODO(merge): the driver crate's own constant once it owns the DTB.
-pub(crate) const BUILTIN_DTB: &[u8] = include_bytes!("../../../platforms/qda-virt.dtb");
+pub(crate) use qda_driver::platform::BUILTIN_DTB;
 
 static PLATFORM: OnceLock<Arc<Routed>> = OnceLock::new();
 

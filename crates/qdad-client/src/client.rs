@@ -490,12 +490,12 @@ impl Plan {
         let vmas: Vec<Vma> = self
             .vmas
             .iter()
-            .map(|&(start, len, (dev, ino), file_off)| Vma {
-                start,
-                len,
-                dev,
-                ino,
-                file_off,
+            .map(|v| Vma {
+                start: v.start,
+                len: v.len,
+                dev: v.dev,
+                ino: v.ino,
+                file_off: v.file_offset,
             })
             .collect();
         let m = conn.call(

@@ -15,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use qda_driver::fastrpc::CallTrace;
+use qda_driver::sys::MapInfo;
 use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
 use qda_ioctl::{Revision, Target};
@@ -32,7 +33,7 @@ use qdad_client::wire::{
 mod workers;
 
 /// The built-in board as a device tree blob (what `qda info` reads back).
-const BUILTIN_DTB: &[u8] = include_bytes!("../../../platforms/qda-virt.dtb");
+const BUILTIN_DTB: &[u8] = qda_driver::platform::BUILTIN_DTB;
 
 /// How to run a daemon.
 #[derive(Debug, Clone)]
@@ -520,12 +521,12 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) -> Option<(Header, C
     None
 }
 
-fn node_kind(k: &qda_driver::NodeKind) -> &'static str {
+fn node_kind(k: &qda_driver::NodeRole) -> &'static str {
     match k {
-        qda_driver::NodeKind::Accel { .. } => "accel",
-        qda_driver::NodeKind::Fastrpc { .. } => "fastrpc",
-        qda_driver::NodeKind::Heap { .. } => "heap",
-        qda_driver::NodeKind::Udmabuf => "udmabuf",
+        qda_driver::NodeRole::Accel { .. } => "accel",
+        qda_driver::NodeRole::Fastrpc { .. } => "fastrpc",
+        qda_driver::NodeRole::Heap { .. } => "heap",
+        qda_driver::NodeRole::Udmabuf => "udmabuf",
     }
 }
 
@@ -686,7 +687,13 @@ fn parse_ioctl(m: Message) -> Result<Call, Reply> {
     }
     let vmas = vmas
         .into_iter()
-        .map(|v| (v.start, v.len, (v.dev, v.ino), v.file_off))
+        .map(|v| MapInfo {
+            start: v.start,
+            len: v.len,
+            dev: v.dev,
+            ino: v.ino,
+            file_offset: v.file_off,
+        })
         .collect();
     let nfds = fds.len();
     Ok(Call {

@@ -20,7 +20,7 @@ use crate::sys::{self, PAGE_SIZE};
 
 /// What kind of memory a backend hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BackendKind {
+pub enum MemoryKind {
     /// Ordinary pages (the system heap; the QDA GEM default).
     System,
     /// A non-reusable `shared-dma-pool` region (coherent pool allocator).
@@ -29,12 +29,12 @@ pub enum BackendKind {
     Cma,
 }
 
-impl fmt::Display for BackendKind {
+impl fmt::Display for MemoryKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            BackendKind::System => "system",
-            BackendKind::Coherent => "coherent",
-            BackendKind::Cma => "cma",
+            MemoryKind::System => "system",
+            MemoryKind::Coherent => "coherent",
+            MemoryKind::Cma => "cma",
         })
     }
 }
@@ -64,7 +64,7 @@ pub struct Backing {
     id: (u64, u64),
     phys: Option<u64>,
     cpu_mappable: bool,
-    kind: BackendKind,
+    kind: MemoryKind,
     release: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     live: Arc<Counter>,
 }
@@ -81,7 +81,7 @@ impl fmt::Debug for Backing {
 }
 
 impl Backing {
-    fn new(name: &str, size: u64, kind: BackendKind, live: &Arc<Counter>) -> Result<Backing> {
+    fn new(name: &str, size: u64, kind: MemoryKind, live: &Arc<Counter>) -> Result<Backing> {
         let fd = sys::InternalFd::new(sys::memfd(name, size)?);
         let id = sys::file_id(fd.as_fd())?;
         live.inc();
@@ -117,14 +117,14 @@ impl Backing {
         self.cpu_mappable
     }
     /// The backend kind that placed it.
-    pub fn kind(&self) -> BackendKind {
+    pub fn kind(&self) -> MemoryKind {
         self.kind
     }
 }
 
 impl Drop for Backing {
     fn drop(&mut self) {
-        if let Some(f) = self.release.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(f) = qda_rt::lock(&self.release).take() {
             f();
         }
         self.live.dec();
@@ -143,7 +143,7 @@ pub struct Usage {
 /// A source of buffer memory.
 pub trait MemoryBackend: Send + Sync + fmt::Debug {
     /// Kind of memory.
-    fn kind(&self) -> BackendKind;
+    fn kind(&self) -> MemoryKind;
     /// Name (the heap name or region node name).
     fn name(&self) -> &str;
     /// Allocate `size` bytes (`size` is a non-zero page multiple; callers
@@ -185,8 +185,8 @@ impl SystemBackend {
 }
 
 impl MemoryBackend for SystemBackend {
-    fn kind(&self) -> BackendKind {
-        BackendKind::System
+    fn kind(&self) -> MemoryKind {
+        MemoryKind::System
     }
     fn name(&self) -> &str {
         &self.name
@@ -203,7 +203,7 @@ impl MemoryBackend for SystemBackend {
                 format!("{}: {size} bytes requested, {} of {cap} in use", self.name, prev),
             ));
         }
-        let mut b = match Backing::new(&self.name, size, BackendKind::System, &self.live) {
+        let mut b = match Backing::new(&self.name, size, MemoryKind::System, &self.live) {
             Ok(b) => b,
             Err(e) => {
                 self.used.fetch_sub(size, Ordering::Relaxed);
@@ -211,7 +211,7 @@ impl MemoryBackend for SystemBackend {
             }
         };
         let used = self.used.clone();
-        *b.release.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
+        *crate::sync::get_mut(&mut b.release) = Some(Box::new(move || {
             used.fetch_sub(size, Ordering::Relaxed);
         }));
         Ok(Arc::new(b))
@@ -248,8 +248,8 @@ impl CoherentBackend {
 }
 
 impl MemoryBackend for CoherentBackend {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Coherent
+    fn kind(&self) -> MemoryKind {
+        MemoryKind::Coherent
     }
     fn name(&self) -> &str {
         &self.name
@@ -257,7 +257,7 @@ impl MemoryBackend for CoherentBackend {
     fn allocate(&self, size: u64) -> Result<Arc<Backing>> {
         check_size(size)?;
         let a = {
-            let mut p = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = qda_rt::lock(&self.pool);
             p.alloc(size).ok_or_else(|| {
                 let largest = p
                     .largest_free_order()
@@ -272,23 +272,23 @@ impl MemoryBackend for CoherentBackend {
                 )
             })?
         };
-        let mut b = match Backing::new(&self.name, size, BackendKind::Coherent, &self.live) {
+        let mut b = match Backing::new(&self.name, size, MemoryKind::Coherent, &self.live) {
             Ok(b) => b,
             Err(e) => {
-                let _ = self.pool.lock().unwrap_or_else(|e| e.into_inner()).free(&a);
+                let _ = qda_rt::lock(&self.pool).free(&a);
                 return Err(e);
             }
         };
         b.phys = Some(a.addr);
         b.cpu_mappable = !self.no_map;
         let pool = self.pool.clone();
-        *b.release.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
-            let _ = pool.lock().unwrap_or_else(|e| e.into_inner()).free(&a);
+        *crate::sync::get_mut(&mut b.release) = Some(Box::new(move || {
+            let _ = qda_rt::lock(&pool).free(&a);
         }));
         Ok(Arc::new(b))
     }
     fn usage(&self) -> Usage {
-        let p = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let p = qda_rt::lock(&self.pool);
         Usage {
             used: p.used_pages() as u64 * PAGE_SIZE,
             total: Some(p.size()),
@@ -316,41 +316,36 @@ impl CmaBackend {
 }
 
 impl MemoryBackend for CmaBackend {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Cma
+    fn kind(&self) -> MemoryKind {
+        MemoryKind::Cma
     }
     fn name(&self) -> &str {
         &self.name
     }
     fn allocate(&self, size: u64) -> Result<Arc<Backing>> {
         check_size(size)?;
-        let run = self
-            .area
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .alloc(size)
-            .ok_or_else(|| {
-                Error::new(
-                    Errno::ENOMEM,
-                    format!("CMA area {}: no contiguous run of {size} bytes", self.name),
-                )
-            })?;
-        let mut b = match Backing::new(&self.name, size, BackendKind::Cma, &self.live) {
+        let run = qda_rt::lock(&self.area).alloc(size).ok_or_else(|| {
+            Error::new(
+                Errno::ENOMEM,
+                format!("CMA area {}: no contiguous run of {size} bytes", self.name),
+            )
+        })?;
+        let mut b = match Backing::new(&self.name, size, MemoryKind::Cma, &self.live) {
             Ok(b) => b,
             Err(e) => {
-                self.area.lock().unwrap_or_else(|e| e.into_inner()).free(run);
+                qda_rt::lock(&self.area).free(run);
                 return Err(e);
             }
         };
         b.phys = Some(run.addr);
         let area = self.area.clone();
-        *b.release.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
-            area.lock().unwrap_or_else(|e| e.into_inner()).free(run);
+        *crate::sync::get_mut(&mut b.release) = Some(Box::new(move || {
+            qda_rt::lock(&area).free(run);
         }));
         Ok(Arc::new(b))
     }
     fn usage(&self) -> Usage {
-        let a = self.area.lock().unwrap_or_else(|e| e.into_inner());
+        let a = qda_rt::lock(&self.area);
         Usage {
             used: a.used_bytes(),
             total: Some(a.size()),

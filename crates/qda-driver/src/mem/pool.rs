@@ -297,7 +297,10 @@ mod tests {
         }
     }
 
-    /// The worked example of dmabuf.md §1.8 (a 1 MiB pool of 256 pages).
+    /// `kernel/dma/coherent.c: __dma_alloc_from_coherent()` on a 1 MiB pool
+    /// of 256 pages: `get_order()` rounds each size up to a power of two of
+    /// pages and `bitmap_find_free_region()` (`lib/bitmap.c`) takes the first
+    /// free run aligned to that order relative to the pool start.
     #[test]
     fn worked_example() {
         const BASE: u64 = 0x8b00_0000;

@@ -1,4 +1,4 @@
-//! `platforms/qda-virt.dts` written out in Rust, for runs without a blob.
+//! `crates/qda-driver/platforms/qda-virt.dts` written out in Rust, for runs without a blob.
 //!
 //! The tests compare this with the checked-in `.dtb` and, when `dtc` is
 //! installed, with a fresh compile of the `.dts`; change all three together.

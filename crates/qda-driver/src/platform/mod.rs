@@ -12,7 +12,8 @@
 //! * the children of `/reserved-memory` are the carve-outs and pools
 //!   ([`ReservedRegion`]) from which dma-heaps and the remote heap are made.
 //!
-//! [`Platform::from_dtb`] reads a blob (`platforms/qda-virt.dtb`) and refuses
+//! [`Platform::from_dtb`] reads a blob (`crates/qda-driver/platforms/qda-virt.dtb`,
+//! built in as [`BUILTIN_DTB`]) and refuses
 //! a malformed one with the node path and property at fault;
 //! [`Platform::builtin`] is the same virtual board without a blob.
 //!
@@ -25,6 +26,12 @@ mod builtin;
 mod parse;
 #[cfg(test)]
 mod tests;
+
+/// The built-in board as a device tree blob: `platforms/qda-virt.dtb` of
+/// this crate, compiled from `qda-virt.dts`; it parses equal to
+/// [`Platform::builtin`] (the platform tests check it). What a daemon sends
+/// back as the DTB it booted when it was given none.
+pub const BUILTIN_DTB: &[u8] = include_bytes!("../../platforms/qda-virt.dtb");
 
 /// Most sessions a domain may have (`FASTRPC_MAX_SESSIONS` in the kernel):
 /// one per compute-cb plus the `qcom,nsessions` duplicates.
@@ -244,9 +251,14 @@ impl Platform {
         parse::platform(bytes)
     }
 
-    /// The virtual board of `platforms/qda-virt.dts`, built without parsing.
+    /// The virtual board of `crates/qda-driver/platforms/qda-virt.dts`, built without parsing.
     pub fn builtin() -> Platform {
         builtin::qda_virt()
+    }
+
+    /// The blob of the built-in board ([`BUILTIN_DTB`]).
+    pub fn builtin_dtb() -> &'static [u8] {
+        BUILTIN_DTB
     }
 
     /// The domain with this DT label.

@@ -1,7 +1,7 @@
 use super::*;
 
-const QDA_VIRT_DTB: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platforms/qda-virt.dtb"));
-const QDA_VIRT_DTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../platforms/qda-virt.dts");
+const QDA_VIRT_DTB: &[u8] = BUILTIN_DTB;
+const QDA_VIRT_DTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/platforms/qda-virt.dts");
 
 // ---------------------------------------------------------------------------
 // A small tree model written with vm_fdt, so each test can break one thing.
@@ -197,7 +197,9 @@ fn dts_recompiled_with_dtc_equals_builtin() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !dtc_works {
-        eprintln!("note: dtc is not on PATH; platforms/qda-virt.dts was not recompiled (CI installs dtc)");
+        eprintln!(
+            "note: dtc is not on PATH; crates/qda-driver/platforms/qda-virt.dts was not recompiled (CI installs dtc)"
+        );
         return;
     }
     let dir = std::env::temp_dir().join(format!("qda-platform-test-{}", std::process::id()));
@@ -224,7 +226,7 @@ fn dts_recompiled_with_dtc_equals_builtin() {
     assert_eq!(
         Platform::from_dtb(&fresh).unwrap(),
         Platform::from_dtb(QDA_VIRT_DTB).unwrap(),
-        "platforms/qda-virt.dtb is stale: recompile it from qda-virt.dts"
+        "crates/qda-driver/platforms/qda-virt.dtb is stale: recompile it from qda-virt.dts"
     );
 }
 

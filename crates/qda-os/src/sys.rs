@@ -1,0 +1,417 @@
+//! The few syscalls qda needs that have no safe wrapper: `mmap`/`munmap` of
+//! shared memory, `process_vm_readv`/`writev` on the own process (the
+//! in-process `copy_from_user` / `copy_to_user`), borrowing a raw fd number,
+//! and open-file-description record locks.
+//!
+//! Every `unsafe` block of the crate lives here, each with its justification.
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::ptr::NonNull;
+
+use rustix::mm::{MapFlags, ProtFlags};
+
+use crate::PAGE_SIZE;
+use crate::errno::{Errno, Error, Result};
+use crate::vma;
+
+/// A shared mapping, unmapped on drop.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    /// Bytes to unmap: `len` plus a trailing marker page, if any.
+    map_len: usize,
+    writable: bool,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value; access goes
+// through raw copies (`read_at`/`write_at`), never through references that
+// could alias across threads.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only permits raw copies.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
+    pub fn map(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        let m = Mapping::map_internal(fd, offset, len, writable)?;
+        // What /proc/self/maps would say of it, without reading that file on
+        // every by-fd invoke (it was one open and ~10 reads per call).
+        vma::register(m.addr(), len as u64, fd, offset);
+        Ok(m)
+    }
+
+    /// A mapping the driver (or an in-process DSP) makes for itself: not a
+    /// user's VMA, so the registry of [`find_mapping`](crate::find_mapping)
+    /// does not list it.
+    pub fn map_internal(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        if len == 0 {
+            return Err(Error::new(Errno::EINVAL, "mmap of zero bytes"));
+        }
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        // SAFETY: a new mapping at an address the kernel chooses cannot alias
+        // any Rust object; the fd and bounds are checked by the kernel.
+        let p = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, fd, offset)? };
+        Ok(Mapping {
+            ptr: NonNull::new(p.cast()).expect("mmap never returns NULL on success"),
+            len,
+            map_len: len,
+            writable,
+        })
+    }
+
+    /// [`Mapping::assemble`] as an internal mapping (see [`Mapping::map_internal`]).
+    pub fn assemble_internal(segments: &[(BorrowedFd<'_>, u64, u64)], writable: bool) -> Result<Mapping> {
+        Mapping::assemble_inner(segments, writable, None, false)
+    }
+
+    /// A raw pointer to byte `offset` (for handing to C skels, which read and
+    /// write the shared memory directly).
+    pub fn ptr_at(&self, offset: usize) -> *mut u8 {
+        self.ptr.as_ptr().wrapping_add(offset.min(self.len))
+    }
+
+    /// One contiguous mapping assembled from several fd ranges (a udmabuf over
+    /// several memfds): a reserved range, then each segment `MAP_FIXED` over
+    /// its part. Offsets and lengths must be page multiples. `marker`, if
+    /// given, is mapped as one inaccessible page after the segments: the
+    /// mapping then holds that open file (a dma-buf export description), as
+    /// a mapping of a dma-buf holds the dma-buf.
+    pub fn assemble(
+        segments: &[(BorrowedFd<'_>, u64, u64)],
+        writable: bool,
+        marker: Option<BorrowedFd<'_>>,
+    ) -> Result<Mapping> {
+        Mapping::assemble_inner(segments, writable, marker, true)
+    }
+
+    fn assemble_inner(
+        segments: &[(BorrowedFd<'_>, u64, u64)],
+        writable: bool,
+        marker: Option<BorrowedFd<'_>>,
+        user: bool,
+    ) -> Result<Mapping> {
+        let total: u64 = segments.iter().map(|s| s.2).sum();
+        if total == 0 || segments.iter().any(|s| s.1 % PAGE_SIZE != 0 || s.2 % PAGE_SIZE != 0) {
+            return Err(Error::new(Errno::EINVAL, "segments must be non-empty whole pages"));
+        }
+        let len = usize::try_from(total).map_err(|_| Error::new(Errno::ENOMEM, "mapping too large"))?;
+        let map_len = len + if marker.is_some() { PAGE_SIZE as usize } else { 0 };
+        // SAFETY: reserves fresh address space the kernel chooses; nothing else refers to it.
+        let base = unsafe {
+            rustix::mm::mmap_anonymous(std::ptr::null_mut(), map_len, ProtFlags::empty(), MapFlags::PRIVATE)?
+        };
+        let map = Mapping {
+            ptr: NonNull::new(base.cast()).expect("mmap never returns NULL"),
+            len,
+            map_len,
+            writable,
+        };
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        let mut at = 0usize;
+        for (fd, off, l) in segments {
+            // SAFETY: the target range lies inside the reservation owned by
+            // `map` (at + l <= total), so MAP_FIXED replaces only our own pages.
+            unsafe {
+                rustix::mm::mmap(
+                    map.ptr.as_ptr().wrapping_add(at).cast(),
+                    *l as usize,
+                    prot,
+                    MapFlags::SHARED | MapFlags::FIXED,
+                    fd,
+                    *off,
+                )?;
+            }
+            if user {
+                vma::register(map.addr() + at as u64, *l, *fd, *off);
+            }
+            at += *l as usize;
+        }
+        if let Some(m) = marker {
+            // SAFETY: the marker page lies inside the reservation, right after
+            // the segments (at == len < map_len).
+            unsafe {
+                rustix::mm::mmap(
+                    map.ptr.as_ptr().wrapping_add(at).cast(),
+                    PAGE_SIZE as usize,
+                    ProtFlags::empty(),
+                    MapFlags::SHARED | MapFlags::FIXED,
+                    m,
+                    0,
+                )?;
+            }
+        }
+        Ok(map)
+    }
+
+    /// Start address in this process.
+    pub fn addr(&self) -> u64 {
+        self.ptr.as_ptr() as u64
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Never true: zero-length mappings are refused.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Whether the mapping allows writes.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The mapping as a mutable byte slice. Exclusive borrow of the mapping;
+    /// the caller must own the protocol-level right to the bytes (another
+    /// process mapping the same file must not write them meanwhile), as for
+    /// a payload buffer before it is sent.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        assert!(self.writable, "as_mut_slice on a read-only mapping");
+        // SAFETY: [ptr, ptr+len) is mapped readable and writable for the life
+        // of `self`, and `&mut self` makes this the only Rust reference to it.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapping as a byte slice (see [`Mapping::as_mut_slice`]).
+    pub fn as_slice(&mut self) -> &[u8] {
+        // SAFETY: as in `as_mut_slice`; the exclusive borrow keeps writers
+        // through this value away while the slice lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Copy `dst.len()` bytes at `offset` out of the mapping.
+    pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<()> {
+        self.check(offset, dst.len())?;
+        // SAFETY: bounds checked above; the source is mapped readable memory we
+        // own; the destination is a distinct Rust buffer.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr().wrapping_add(offset), dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    /// Copy `src` into the mapping at `offset`.
+    pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<()> {
+        if !self.writable {
+            return Err(Error::new(Errno::EACCES, "mapping is read-only"));
+        }
+        self.check(offset, src.len())?;
+        // SAFETY: bounds checked, the mapping is writable shared memory we own,
+        // and `src` is a distinct Rust buffer.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().wrapping_add(offset), src.len()) };
+        Ok(())
+    }
+
+    fn check(&self, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(Error::new(
+                Errno::EFAULT,
+                format!("access {offset}+{len} outside a {}-byte mapping", self.len),
+            )),
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        vma::unregister(self.addr(), self.map_len as u64);
+        // SAFETY: we own the range [ptr, ptr+map_len) since creation; after this
+        // call nothing refers to it (accessors take &self).
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };
+    }
+}
+
+/// Read `dst.len()` bytes at `addr` of this process's memory; an unmapped or
+/// unreadable address gives `EFAULT` (the kernel's `copy_from_user`), never a
+/// crash.
+pub fn copy_from_self(addr: u64, dst: &mut [u8]) -> Result<()> {
+    if dst.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec {
+        iov_base: dst.as_mut_ptr().cast(),
+        iov_len: dst.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: dst.len(),
+    };
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    // SAFETY: the local iovec describes `dst`, which we exclusively borrow; the
+    // kernel validates the remote range and reports EFAULT instead of faulting.
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    check_copy(n, dst.len(), addr)
+}
+
+/// Write `src` to `addr` of this process's memory (`copy_to_user`).
+pub fn copy_to_self(addr: u64, src: &[u8]) -> Result<()> {
+    if src.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec {
+        iov_base: src.as_ptr() as *mut libc::c_void,
+        iov_len: src.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: src.len(),
+    };
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    // SAFETY: the local iovec is only read; the kernel validates the remote
+    // range (EFAULT for unmapped or read-only pages).
+    let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
+    check_copy(n, src.len(), addr)
+}
+
+fn check_copy(n: isize, want: usize, addr: u64) -> Result<()> {
+    if n == want as isize {
+        return Ok(());
+    }
+    let why = if n < 0 {
+        std::io::Error::last_os_error().to_string()
+    } else {
+        format!("only {n} of {want} bytes")
+    };
+    Err(Error::new(Errno::EFAULT, format!("user address 0x{addr:x}: {why}")))
+}
+
+/// Borrow a raw fd number the caller vouches for only for the duration of a
+/// call; `EBADF` if it is not open (checked with `fcntl(F_GETFD)`).
+pub fn borrow_raw(fd: i32) -> Result<BorrowedFd<'static>> {
+    if fd < 0 {
+        return Err(Error::new(Errno::EBADF, format!("fd {fd} is negative")));
+    }
+    // SAFETY: F_GETFD on an arbitrary integer is harmless; it only tells
+    // whether the number is an open descriptor.
+    let ok = unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0;
+    if !ok {
+        return Err(Error::new(Errno::EBADF, format!("fd {fd} is not open")));
+    }
+    // SAFETY: the descriptor is open now; callers use the borrow only within
+    // the ioctl that named it, as the kernel's fdget/fdput pair does. A
+    // concurrent close by the application is the application's race, as in C.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// The kind of an open-file-description record lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// Shared (`F_RDLCK`).
+    Read,
+    /// Exclusive (`F_WRLCK`).
+    Write,
+}
+
+impl LockKind {
+    fn raw(self) -> libc::c_short {
+        match self {
+            LockKind::Read => libc::F_RDLCK as libc::c_short,
+            LockKind::Write => libc::F_WRLCK as libc::c_short,
+        }
+    }
+}
+
+fn ofd_lock(fd: BorrowedFd<'_>, cmd: i32, kind: LockKind, start: i64, len: i64) -> Result<libc::flock> {
+    let mut fl = libc::flock {
+        l_type: kind.raw(),
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: start,
+        l_len: len,
+        l_pid: 0,
+    };
+    // SAFETY: `fl` is a valid, initialised `struct flock` that lives across
+    // the call; F_OFD_SETLK/F_OFD_GETLK read and write only that struct.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error::new(
+            Errno(e.raw_os_error().unwrap_or(Errno::EIO.0)),
+            "open-file-description lock",
+        ));
+    }
+    Ok(fl)
+}
+
+/// `fcntl(F_OFD_SETLK)`: take a `kind` lock on `len` bytes at `start`
+/// through `fd`'s open file description (`EAGAIN` if another description
+/// holds a conflicting one). The kernel drops it when the description is
+/// released: the last close of any `dup` of it, in any process, the last
+/// `munmap` of a mapping of it, or the drop of an fd in flight in a socket.
+pub fn ofd_setlk(fd: BorrowedFd<'_>, kind: LockKind, start: i64, len: i64) -> Result<()> {
+    ofd_lock(fd, libc::F_OFD_SETLK, kind, start, len).map(|_| ())
+}
+
+/// `fcntl(F_OFD_GETLK)`: whether a `kind` lock on `len` bytes at `start`
+/// would conflict with a lock another open file description holds.
+pub fn ofd_conflicts(fd: BorrowedFd<'_>, kind: LockKind, start: i64, len: i64) -> Result<bool> {
+    Ok(ofd_lock(fd, libc::F_OFD_GETLK, kind, start, len)?.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memfd;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn copy_from_self_faults_cleanly() {
+        let v = [1u8, 2, 3, 4];
+        let mut d = [0u8; 4];
+        copy_from_self(v.as_ptr() as u64, &mut d).unwrap();
+        assert_eq!(d, v);
+        assert_eq!(copy_from_self(0x10, &mut d).unwrap_err().errno, Errno::EFAULT);
+        assert_eq!(copy_to_self(0x10, &v).unwrap_err().errno, Errno::EFAULT);
+        let mut dst = [0u8; 4];
+        copy_to_self(dst.as_mut_ptr() as u64, &v).unwrap();
+        assert_eq!(dst, v);
+    }
+
+    #[test]
+    fn mappings_share_pages() {
+        let fd = memfd("t", 8192).unwrap();
+        let a = Mapping::map(fd.as_fd(), 0, 8192, true).unwrap();
+        let b = Mapping::map(fd.as_fd(), 4096, 4096, true).unwrap();
+        a.write_at(4096 + 10, b"hello").unwrap();
+        let mut got = [0u8; 5];
+        b.read_at(10, &mut got).unwrap();
+        assert_eq!(&got, b"hello");
+        assert_eq!(b.read_at(4095, &mut got).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    #[test]
+    fn an_ofd_read_lock_lives_as_long_as_its_description() {
+        let fd = memfd("l", 4096).unwrap();
+        let probe = crate::reopen(fd.as_fd(), rustix::fs::OFlags::RDWR).unwrap();
+        let held = crate::reopen(fd.as_fd(), rustix::fs::OFlags::RDWR).unwrap();
+        assert!(!ofd_conflicts(probe.as_fd(), LockKind::Write, 1 << 40, 1).unwrap());
+        ofd_setlk(held.as_fd(), LockKind::Read, 1 << 40, 1).unwrap();
+        assert!(ofd_conflicts(probe.as_fd(), LockKind::Write, 1 << 40, 1).unwrap());
+        assert!(!ofd_conflicts(probe.as_fd(), LockKind::Read, 1 << 40, 1).unwrap());
+        drop(held);
+        assert!(!ofd_conflicts(probe.as_fd(), LockKind::Write, 1 << 40, 1).unwrap());
+    }
+
+    #[test]
+    fn assemble_joins_segments() {
+        let x = memfd("x", 8192).unwrap();
+        let y = memfd("y", 4096).unwrap();
+        let m = Mapping::assemble(&[(x.as_fd(), 4096, 4096), (y.as_fd(), 0, 4096)], true, None).unwrap();
+        m.write_at(0, b"xx").unwrap();
+        m.write_at(4096, b"yy").unwrap();
+        let mx = Mapping::map(x.as_fd(), 0, 8192, false).unwrap();
+        let my = Mapping::map(y.as_fd(), 0, 4096, false).unwrap();
+        let mut g = [0u8; 2];
+        mx.read_at(4096, &mut g).unwrap();
+        assert_eq!(&g, b"xx");
+        my.read_at(0, &mut g).unwrap();
+        assert_eq!(&g, b"yy");
+    }
+}
