@@ -205,9 +205,11 @@ impl Board {
                 })
             }
             #[allow(unreachable_patterns)]
-            b => b
-                .syscalls()
-                .map(|_| unreachable!("a backend not built in has no syscalls")),
+            b => {
+                let _ = dtb;
+                b.syscalls()
+                    .map(|_| unreachable!("a backend not built in has no syscalls"))
+            }
         }
     }
 

@@ -1,5 +1,4 @@
-//! The OS edge the library uses: the errno-carrying error, mappings, fds.
-//! One place, so the library names them the same way everywhere.
+//! The OS edge the library uses: the errno-carrying error, mappings, fds
+//! (from `qda-os`, which needs neither the driver model nor the daemon).
 
-pub use qda_driver::sys::{Mapping, borrow_raw, memfd};
-pub use qda_driver::{Errno, Error as OsError};
+pub use qda_os::{Errno, Error as OsError, Mapping, borrow_raw};

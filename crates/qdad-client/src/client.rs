@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use qda_driver::sys::{self, MapInfo, Mapping};
-use qda_driver::{Errno, Error};
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
+use qda_os::{self as sys, Errno, Error, MapInfo, Mapping};
 use qda_rt::{lock, wait};
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};

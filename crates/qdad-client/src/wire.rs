@@ -156,7 +156,7 @@ pub const SEG_OUT: u32 = 2;
 /// An ioctl reply (16 bytes), followed by `nsegs` × [`Seg`] (the ranges the
 /// driver wrote), their bytes, then `msg_len` bytes of error text. The fds
 /// the driver installed are attached, in the order of their placeholder
-/// numbers ([`qda_driver::usermem::FD_PLACEHOLDER_BASE`] + i).
+/// numbers ([`FD_PLACEHOLDER_BASE`] + i).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct IoctlRsp {
@@ -427,7 +427,7 @@ mod tests {
     #[test]
     fn messages_and_fds_round_trip() {
         let (a, b) = UnixStream::pair().unwrap();
-        let f = qda_driver::sys::memfd("t", 4096).unwrap();
+        let f = qda_os::memfd("t", 4096).unwrap();
         let hdr = Header {
             op: Op::Ioctl as u16,
             seq: 7,
@@ -441,8 +441,8 @@ mod tests {
         assert_eq!(m.body, b"hello world");
         assert_eq!(m.fds.len(), 1);
         assert_eq!(
-            qda_driver::sys::file_id(m.fds[0].as_fd()).unwrap(),
-            qda_driver::sys::file_id(f.as_fd()).unwrap()
+            qda_os::file_id(m.fds[0].as_fd()).unwrap(),
+            qda_os::file_id(f.as_fd()).unwrap()
         );
         let m = recv(&b).unwrap();
         assert!(m.body.is_empty() && m.fds.is_empty());

@@ -74,7 +74,7 @@ impl Syscalls for Routed {
     }
     fn open(&self, path: &str) -> Result<OwnedFd, OsError> {
         let f = self.emb.driver.open(path, Creds::current())?;
-        let fd = crate::os::memfd(&format!("qda-dev:{path}"), 0)?;
+        let fd = qda_os::memfd(&format!("qda-dev:{path}"), 0)?;
         lock(&self.files).insert(fd.as_raw_fd(), f);
         Ok(fd)
     }
