@@ -151,35 +151,35 @@ fn file_handlers() -> &'static Table<File> {
     static T: OnceLock<Table<File>> = OnceLock::new();
     T.get_or_init(|| {
         Table::new(&[
-            entry::<File, spec::DrmVersion>(),
-            entry::<File, spec::DrmGetCap>(),
-            entry::<File, spec::DrmGemClose>(),
-            entry::<File, spec::DrmPrimeHandleToFd>(),
-            entry::<File, spec::DrmPrimeFdToHandle>(),
-            entry::<File, spec::QdaQuery>(),
-            entry::<File, spec::QdaGemCreate>(),
-            entry::<File, spec::QdaGemMmapOffset>(),
-            entry::<File, spec::RfcGemCreate>(),
-            entry::<File, spec::RfcGemMmapOffset>(),
-            entry::<File, spec::RfcInitAttach>(),
-            entry::<File, spec::QdaRemoteSessionCreate>(),
-            entry::<File, spec::QdaRemoteMap>(),
-            entry::<File, spec::QdaRemoteMunmap>(),
-            entry::<File, spec::QdaRemoteInvoke>(),
-            entry::<File, spec::DmaHeapAlloc>(),
-            entry::<File, spec::FastrpcAllocDmaBuff>(),
-            entry::<File, spec::FastrpcInvoke>(),
-            entry::<File, spec::FastrpcInitAttach>(),
-            entry::<File, spec::FastrpcInitAttachSns>(),
-            entry::<File, spec::FastrpcInitCreate>(),
-            entry::<File, spec::FastrpcInitCreateStatic>(),
-            entry::<File, spec::FastrpcMmap>(),
-            entry::<File, spec::FastrpcMunmap>(),
-            entry::<File, spec::FastrpcMemMap>(),
-            entry::<File, spec::FastrpcMemUnmap>(),
-            entry::<File, spec::FastrpcGetDspInfo>(),
-            entry::<File, spec::UdmabufCreate>(),
-            entry::<File, spec::UdmabufCreateList>(),
+            entry::<File, spec::DrmIoctlVersion>(),
+            entry::<File, spec::DrmIoctlGetCap>(),
+            entry::<File, spec::DrmIoctlGemClose>(),
+            entry::<File, spec::DrmIoctlPrimeHandleToFd>(),
+            entry::<File, spec::DrmIoctlPrimeFdToHandle>(),
+            entry::<File, spec::DrmIoctlQdaQuery>(),
+            entry::<File, spec::DrmIoctlQdaGemCreate>(),
+            entry::<File, spec::DrmIoctlQdaGemMmapOffset>(),
+            entry::<File, spec::RfcDrmIoctlQdaGemCreate>(),
+            entry::<File, spec::RfcDrmIoctlQdaGemMmapOffset>(),
+            entry::<File, spec::RfcDrmIoctlQdaInitAttach>(),
+            entry::<File, spec::DrmIoctlQdaRemoteSessionCreate>(),
+            entry::<File, spec::DrmIoctlQdaRemoteMap>(),
+            entry::<File, spec::DrmIoctlQdaRemoteMunmap>(),
+            entry::<File, spec::DrmIoctlQdaRemoteInvoke>(),
+            entry::<File, spec::DmaHeapIoctlAlloc>(),
+            entry::<File, spec::FastrpcIoctlAllocDmaBuff>(),
+            entry::<File, spec::FastrpcIoctlInvoke>(),
+            entry::<File, spec::FastrpcIoctlInitAttach>(),
+            entry::<File, spec::FastrpcIoctlInitAttachSns>(),
+            entry::<File, spec::FastrpcIoctlInitCreate>(),
+            entry::<File, spec::FastrpcIoctlInitCreateStatic>(),
+            entry::<File, spec::FastrpcIoctlMmap>(),
+            entry::<File, spec::FastrpcIoctlMunmap>(),
+            entry::<File, spec::FastrpcIoctlMemMap>(),
+            entry::<File, spec::FastrpcIoctlMemUnmap>(),
+            entry::<File, spec::FastrpcIoctlGetDspInfo>(),
+            entry::<File, spec::UdmabufIoctlCreate>(),
+            entry::<File, spec::UdmabufIoctlCreateList>(),
         ])
     })
 }
@@ -189,9 +189,9 @@ fn dmabuf_handlers() -> &'static Table<Arc<DmaBuf>> {
     static T: OnceLock<Table<Arc<DmaBuf>>> = OnceLock::new();
     T.get_or_init(|| {
         Table::new(&[
-            entry::<Arc<DmaBuf>, spec::DmaBufSync>(),
-            entry::<Arc<DmaBuf>, spec::DmaBufSetNameA>(),
-            entry::<Arc<DmaBuf>, spec::DmaBufSetNameB>(),
+            entry::<Arc<DmaBuf>, spec::DmaBufIoctlSync>(),
+            entry::<Arc<DmaBuf>, spec::DmaBufIoctlSetNameA>(),
+            entry::<Arc<DmaBuf>, spec::DmaBufIoctlSetNameB>(),
         ])
     })
 }
@@ -331,7 +331,7 @@ fn read_args(um: &dyn UserMemory, sc: u32, ptr: u64) -> Result<Vec<crate::invoke
 
 // ---- DRM core ----
 
-impl Serve<File> for spec::DrmVersion {
+impl Serve<File> for spec::DrmIoctlVersion {
     fn serve(_: &File, a: &mut UserArg<'_, ud::DrmVersion>) -> Result<i64> {
         let mut v = a.get()?;
         (v.version_major, v.version_minor, v.version_patchlevel) = DRIVER_VERSION;
@@ -361,7 +361,7 @@ impl Serve<File> for spec::DrmVersion {
     }
 }
 
-impl Serve<File> for spec::DrmGetCap {
+impl Serve<File> for spec::DrmIoctlGetCap {
     fn serve(_: &File, a: &mut UserArg<'_, ud::DrmGetCap>) -> Result<i64> {
         const DRM_CAP_TIMESTAMP_MONOTONIC: u64 = 0x6;
         const DRM_CAP_SYNCOBJ: u64 = 0x13;
@@ -388,7 +388,7 @@ impl Serve<File> for spec::DrmGetCap {
     }
 }
 
-impl Serve<File> for spec::DrmGemClose {
+impl Serve<File> for spec::DrmIoctlGemClose {
     fn serve(f: &File, a: &mut UserArg<'_, ud::DrmGemClose>) -> Result<i64> {
         let c = a.get()?;
         f.gem_close(c.handle)
@@ -397,7 +397,7 @@ impl Serve<File> for spec::DrmGemClose {
     }
 }
 
-impl Serve<File> for spec::DrmPrimeHandleToFd {
+impl Serve<File> for spec::DrmIoctlPrimeHandleToFd {
     fn serve(f: &File, a: &mut UserArg<'_, ud::DrmPrimeHandle>) -> Result<i64> {
         let mut p = a.get()?;
         p.fd = a.mem().install_fd(f.prime_handle_to_fd(p.handle, p.flags)?)?;
@@ -406,7 +406,7 @@ impl Serve<File> for spec::DrmPrimeHandleToFd {
     }
 }
 
-impl Serve<File> for spec::DrmPrimeFdToHandle {
+impl Serve<File> for spec::DrmIoctlPrimeFdToHandle {
     fn serve(f: &File, a: &mut UserArg<'_, ud::DrmPrimeHandle>) -> Result<i64> {
         let mut p = a.get()?;
         let fd = a.mem().fd(p.fd)?;
@@ -418,14 +418,14 @@ impl Serve<File> for spec::DrmPrimeFdToHandle {
 
 // ---- QDA driver table ----
 
-impl Serve<File> for spec::QdaQuery {
+impl Serve<File> for spec::DrmIoctlQdaQuery {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaQuery>) -> Result<i64> {
         a.set(&f.query()?)?;
         Ok(0)
     }
 }
 
-impl Serve<File> for spec::QdaGemCreate {
+impl Serve<File> for spec::DrmIoctlQdaGemCreate {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaGemCreate>) -> Result<i64> {
         let mut c = a.get()?;
         if c.pad != 0 {
@@ -437,7 +437,7 @@ impl Serve<File> for spec::QdaGemCreate {
     }
 }
 
-impl Serve<File> for spec::RfcGemCreate {
+impl Serve<File> for spec::RfcDrmIoctlQdaGemCreate {
     fn serve(f: &File, a: &mut UserArg<'_, uq::rfc2026::GemCreate>) -> Result<i64> {
         // RFC layout {handle, pad, size}; the RFC checked no pad.
         let mut c = a.get()?;
@@ -447,7 +447,7 @@ impl Serve<File> for spec::RfcGemCreate {
     }
 }
 
-impl Serve<File> for spec::QdaGemMmapOffset {
+impl Serve<File> for spec::DrmIoctlQdaGemMmapOffset {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaGemMmapOffset>) -> Result<i64> {
         let mut m = a.get()?;
         if m.pad != 0 {
@@ -459,7 +459,7 @@ impl Serve<File> for spec::QdaGemMmapOffset {
     }
 }
 
-impl Serve<File> for spec::RfcGemMmapOffset {
+impl Serve<File> for spec::RfcDrmIoctlQdaGemMmapOffset {
     fn serve(f: &File, a: &mut UserArg<'_, uq::rfc2026::GemMmapOffset>) -> Result<i64> {
         let mut m = a.get()?;
         m.offset = f.gem_mmap_offset(m.handle)?;
@@ -468,14 +468,14 @@ impl Serve<File> for spec::RfcGemMmapOffset {
     }
 }
 
-impl Serve<File> for spec::RfcInitAttach {
+impl Serve<File> for spec::RfcDrmIoctlQdaInitAttach {
     fn serve(f: &File, _: &mut UserArg<'_, ()>) -> Result<i64> {
         accel_dsp(f)?;
         f.attach_session(qda_proto::PdType::Root)
     }
 }
 
-impl Serve<File> for spec::QdaRemoteSessionCreate {
+impl Serve<File> for spec::DrmIoctlQdaRemoteSessionCreate {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaInitCreate>) -> Result<i64> {
         let i = a.get()?;
         accel_dsp(f)?;
@@ -483,7 +483,7 @@ impl Serve<File> for spec::QdaRemoteSessionCreate {
     }
 }
 
-impl Serve<File> for spec::QdaRemoteMap {
+impl Serve<File> for spec::DrmIoctlQdaRemoteMap {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaMemMap>) -> Result<i64> {
         let mut m = a.get()?;
         if m.pad != 0 {
@@ -513,7 +513,7 @@ impl Serve<File> for spec::QdaRemoteMap {
     }
 }
 
-impl Serve<File> for spec::QdaRemoteMunmap {
+impl Serve<File> for spec::DrmIoctlQdaRemoteMunmap {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaMemUnmap>) -> Result<i64> {
         let m = a.get()?;
         accel_dsp(f)?;
@@ -526,7 +526,7 @@ impl Serve<File> for spec::QdaRemoteMunmap {
     }
 }
 
-impl Serve<File> for spec::QdaRemoteInvoke {
+impl Serve<File> for spec::DrmIoctlQdaRemoteInvoke {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaInvokeArgs>) -> Result<i64> {
         let i = a.get()?;
         accel_dsp(f)?;
@@ -537,7 +537,7 @@ impl Serve<File> for spec::QdaRemoteInvoke {
 
 // ---- dma-heap ----
 
-impl Serve<File> for spec::DmaHeapAlloc {
+impl Serve<File> for spec::DmaHeapIoctlAlloc {
     fn serve(f: &File, a: &mut UserArg<'_, qda_uapi::dma_heap::DmaHeapAllocationData>) -> Result<i64> {
         let mut h = a.get()?;
         let fd = f.heap_alloc(h.len, h.fd, h.fd_flags, h.heap_flags)?;
@@ -549,7 +549,7 @@ impl Serve<File> for spec::DmaHeapAlloc {
 
 // ---- legacy fastrpc ----
 
-impl Serve<File> for spec::FastrpcAllocDmaBuff {
+impl Serve<File> for spec::FastrpcIoctlAllocDmaBuff {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcAllocDmaBuf>) -> Result<i64> {
         let mut req = a.get()?;
         let fd = f.fastrpc_alloc_dma_buf(req.size)?;
@@ -561,7 +561,7 @@ impl Serve<File> for spec::FastrpcAllocDmaBuff {
     }
 }
 
-impl Serve<File> for spec::FastrpcGetDspInfo {
+impl Serve<File> for spec::FastrpcIoctlGetDspInfo {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcIoctlCapability>) -> Result<i64> {
         let mut cap = a.get()?;
         if cap.attribute_id >= uf::FASTRPC_MAX_DSP_ATTRIBUTES {
@@ -577,7 +577,7 @@ impl Serve<File> for spec::FastrpcGetDspInfo {
     }
 }
 
-impl Serve<File> for spec::FastrpcInvoke {
+impl Serve<File> for spec::FastrpcIoctlInvoke {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcInvoke>) -> Result<i64> {
         legacy_dsp(f)?;
         let i = a.get()?;
@@ -586,21 +586,21 @@ impl Serve<File> for spec::FastrpcInvoke {
     }
 }
 
-impl Serve<File> for spec::FastrpcInitAttach {
+impl Serve<File> for spec::FastrpcIoctlInitAttach {
     fn serve(f: &File, _: &mut UserArg<'_, ()>) -> Result<i64> {
         legacy_dsp(f)?;
         f.attach_session(qda_proto::PdType::Root)
     }
 }
 
-impl Serve<File> for spec::FastrpcInitAttachSns {
+impl Serve<File> for spec::FastrpcIoctlInitAttachSns {
     fn serve(f: &File, _: &mut UserArg<'_, ()>) -> Result<i64> {
         legacy_dsp(f)?;
         f.attach_session(qda_proto::PdType::Sensors)
     }
 }
 
-impl Serve<File> for spec::FastrpcInitCreate {
+impl Serve<File> for spec::FastrpcIoctlInitCreate {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcInitCreate>) -> Result<i64> {
         legacy_dsp(f)?;
         let i = a.get()?;
@@ -608,7 +608,7 @@ impl Serve<File> for spec::FastrpcInitCreate {
     }
 }
 
-impl Serve<File> for spec::FastrpcInitCreateStatic {
+impl Serve<File> for spec::FastrpcIoctlInitCreateStatic {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcInitCreateStatic>) -> Result<i64> {
         legacy_dsp(f)?;
         let i = a.get()?;
@@ -624,7 +624,7 @@ impl Serve<File> for spec::FastrpcInitCreateStatic {
     }
 }
 
-impl Serve<File> for spec::FastrpcMmap {
+impl Serve<File> for spec::FastrpcIoctlMmap {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcReqMmap>) -> Result<i64> {
         legacy_dsp(f)?;
         let mut m = a.get()?;
@@ -634,7 +634,7 @@ impl Serve<File> for spec::FastrpcMmap {
     }
 }
 
-impl Serve<File> for spec::FastrpcMunmap {
+impl Serve<File> for spec::FastrpcIoctlMunmap {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcReqMunmap>) -> Result<i64> {
         legacy_dsp(f)?;
         let m = a.get()?;
@@ -643,7 +643,7 @@ impl Serve<File> for spec::FastrpcMunmap {
     }
 }
 
-impl Serve<File> for spec::FastrpcMemMap {
+impl Serve<File> for spec::FastrpcIoctlMemMap {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcMemMap>) -> Result<i64> {
         legacy_dsp(f)?;
         let mut m = a.get()?;
@@ -653,7 +653,7 @@ impl Serve<File> for spec::FastrpcMemMap {
     }
 }
 
-impl Serve<File> for spec::FastrpcMemUnmap {
+impl Serve<File> for spec::FastrpcIoctlMemUnmap {
     fn serve(f: &File, a: &mut UserArg<'_, uf::FastrpcMemUnmap>) -> Result<i64> {
         legacy_dsp(f)?;
         let m = a.get()?;
@@ -664,7 +664,7 @@ impl Serve<File> for spec::FastrpcMemUnmap {
 
 // ---- udmabuf ----
 
-impl Serve<File> for spec::UdmabufCreate {
+impl Serve<File> for spec::UdmabufIoctlCreate {
     fn serve(f: &File, a: &mut UserArg<'_, uu::UdmabufCreate>) -> Result<i64> {
         let c = a.get()?;
         let fd = f.udmabuf_create(c.flags, &[(c.memfd as i32, c.offset, c.size)], a.mem())?;
@@ -672,7 +672,7 @@ impl Serve<File> for spec::UdmabufCreate {
     }
 }
 
-impl Serve<File> for spec::UdmabufCreateList {
+impl Serve<File> for spec::UdmabufIoctlCreateList {
     fn serve(f: &File, a: &mut UserArg<'_, uu::UdmabufCreateList>) -> Result<i64> {
         let head = a.get()?;
         let limit = f.driver().inner.cfg.udmabuf_list_limit;
@@ -699,7 +699,7 @@ impl Serve<File> for spec::UdmabufCreateList {
 
 // ---- dma-buf fds ----
 
-impl Serve<Arc<DmaBuf>> for spec::DmaBufSync {
+impl Serve<Arc<DmaBuf>> for spec::DmaBufIoctlSync {
     fn serve(buf: &Arc<DmaBuf>, a: &mut UserArg<'_, qda_uapi::dma_buf::DmaBufSync>) -> Result<i64> {
         buf.sync(a.get()?.flags)?;
         Ok(0)
@@ -712,13 +712,13 @@ fn set_name(buf: &DmaBuf, a: &UserArg<'_, ()>) -> Result<i64> {
     Ok(0)
 }
 
-impl Serve<Arc<DmaBuf>> for spec::DmaBufSetNameA {
+impl Serve<Arc<DmaBuf>> for spec::DmaBufIoctlSetNameA {
     fn serve(buf: &Arc<DmaBuf>, a: &mut UserArg<'_, ()>) -> Result<i64> {
         set_name(buf, a)
     }
 }
 
-impl Serve<Arc<DmaBuf>> for spec::DmaBufSetNameB {
+impl Serve<Arc<DmaBuf>> for spec::DmaBufIoctlSetNameB {
     fn serve(buf: &Arc<DmaBuf>, a: &mut UserArg<'_, ()>) -> Result<i64> {
         set_name(buf, a)
     }
@@ -747,6 +747,6 @@ mod tests {
 
     #[test]
     fn nr_helpers_agree_with_the_descriptions() {
-        assert_eq!(ioc_nr(spec::desc_of::<spec::QdaRemoteInvoke>().cmd), 0x47);
+        assert_eq!(ioc_nr(spec::desc_of::<spec::DrmIoctlQdaRemoteInvoke>().cmd), 0x47);
     }
 }

@@ -21,8 +21,8 @@ fn qda_dmabuf(rev: Revision) -> fn(i32) -> bool {
 /// `DRM_IOCTL_VERSION`: the driver writes its name, date and description
 /// into the caller's three buffers.
 #[derive(Debug, Clone, Copy)]
-pub struct DrmVersion;
-impl Ioctl for DrmVersion {
+pub struct DrmIoctlVersion;
+impl Ioctl for DrmIoctlVersion {
     type Arg = ud::DrmVersion;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_VERSION",
@@ -46,8 +46,8 @@ impl Ioctl for DrmVersion {
 
 /// `DRM_IOCTL_GET_CAP`.
 #[derive(Debug, Clone, Copy)]
-pub struct DrmGetCap;
-impl Ioctl for DrmGetCap {
+pub struct DrmIoctlGetCap;
+impl Ioctl for DrmIoctlGetCap {
     type Arg = ud::DrmGetCap;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_GET_CAP",
@@ -59,8 +59,8 @@ impl Ioctl for DrmGetCap {
 
 /// `DRM_IOCTL_GEM_CLOSE`.
 #[derive(Debug, Clone, Copy)]
-pub struct DrmGemClose;
-impl Ioctl for DrmGemClose {
+pub struct DrmIoctlGemClose;
+impl Ioctl for DrmIoctlGemClose {
     type Arg = ud::DrmGemClose;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_GEM_CLOSE",
@@ -72,8 +72,8 @@ impl Ioctl for DrmGemClose {
 
 /// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: exports a GEM object as a new dma-buf fd.
 #[derive(Debug, Clone, Copy)]
-pub struct DrmPrimeHandleToFd;
-impl Ioctl for DrmPrimeHandleToFd {
+pub struct DrmIoctlPrimeHandleToFd;
+impl Ioctl for DrmIoctlPrimeHandleToFd {
     type Arg = ud::DrmPrimeHandle;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_PRIME_HANDLE_TO_FD",
@@ -86,8 +86,8 @@ impl Ioctl for DrmPrimeHandleToFd {
 
 /// `DRM_IOCTL_PRIME_FD_TO_HANDLE`: imports the dma-buf `fd` names.
 #[derive(Debug, Clone, Copy)]
-pub struct DrmPrimeFdToHandle;
-impl Ioctl for DrmPrimeFdToHandle {
+pub struct DrmIoctlPrimeFdToHandle;
+impl Ioctl for DrmIoctlPrimeFdToHandle {
     type Arg = ud::DrmPrimeHandle;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_PRIME_FD_TO_HANDLE",
@@ -102,8 +102,8 @@ impl Ioctl for DrmPrimeFdToHandle {
 
 /// `DRM_IOCTL_QDA_QUERY`: the DSP name of the node.
 #[derive(Debug, Clone, Copy)]
-pub struct QdaQuery;
-impl Ioctl for QdaQuery {
+pub struct DrmIoctlQdaQuery;
+impl Ioctl for DrmIoctlQdaQuery {
     type Arg = uq::DrmQdaQuery;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_QUERY",
@@ -115,8 +115,8 @@ impl Ioctl for QdaQuery {
 
 /// `DRM_IOCTL_QDA_GEM_CREATE` (May 2026 layout).
 #[derive(Debug, Clone, Copy)]
-pub struct QdaGemCreate;
-impl Ioctl for QdaGemCreate {
+pub struct DrmIoctlQdaGemCreate;
+impl Ioctl for DrmIoctlQdaGemCreate {
     type Arg = uq::DrmQdaGemCreate;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_CREATE",
@@ -129,8 +129,8 @@ impl Ioctl for QdaGemCreate {
 
 /// `DRM_IOCTL_QDA_GEM_MMAP_OFFSET` (May 2026 layout).
 #[derive(Debug, Clone, Copy)]
-pub struct QdaGemMmapOffset;
-impl Ioctl for QdaGemMmapOffset {
+pub struct DrmIoctlQdaGemMmapOffset;
+impl Ioctl for DrmIoctlQdaGemMmapOffset {
     type Arg = uq::DrmQdaGemMmapOffset;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_MMAP_OFFSET",
@@ -143,8 +143,8 @@ impl Ioctl for QdaGemMmapOffset {
 
 /// `DRM_IOCTL_QDA_GEM_CREATE` in the Feb 2026 RFC's layout (same number).
 #[derive(Debug, Clone, Copy)]
-pub struct RfcGemCreate;
-impl Ioctl for RfcGemCreate {
+pub struct RfcDrmIoctlQdaGemCreate;
+impl Ioctl for RfcDrmIoctlQdaGemCreate {
     type Arg = uq::rfc2026::GemCreate;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_CREATE (RFC)",
@@ -157,8 +157,8 @@ impl Ioctl for RfcGemCreate {
 
 /// `DRM_IOCTL_QDA_GEM_MMAP_OFFSET` in the Feb 2026 RFC's layout (same number).
 #[derive(Debug, Clone, Copy)]
-pub struct RfcGemMmapOffset;
-impl Ioctl for RfcGemMmapOffset {
+pub struct RfcDrmIoctlQdaGemMmapOffset;
+impl Ioctl for RfcDrmIoctlQdaGemMmapOffset {
     type Arg = uq::rfc2026::GemMmapOffset;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_GEM_MMAP_OFFSET (RFC)",
@@ -171,8 +171,8 @@ impl Ioctl for RfcGemMmapOffset {
 
 /// The RFC's `DRM_IOCTL_QDA_INIT_ATTACH` (nr 0x43, reserved since May 2026).
 #[derive(Debug, Clone, Copy)]
-pub struct RfcInitAttach;
-impl Ioctl for RfcInitAttach {
+pub struct RfcDrmIoctlQdaInitAttach;
+impl Ioctl for RfcDrmIoctlQdaInitAttach {
     type Arg = ();
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_INIT_ATTACH (RFC)",
@@ -187,8 +187,8 @@ impl Ioctl for RfcInitAttach {
 /// `DRM_IOCTL_QDA_REMOTE_SESSION_CREATE` (the RFC's INIT_CREATE): starts a
 /// user PD from a shell passed by fd or by pointer.
 #[derive(Debug, Clone, Copy)]
-pub struct QdaRemoteSessionCreate;
-impl Ioctl for QdaRemoteSessionCreate {
+pub struct DrmIoctlQdaRemoteSessionCreate;
+impl Ioctl for DrmIoctlQdaRemoteSessionCreate {
     type Arg = uq::DrmQdaInitCreate;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_SESSION_CREATE",
@@ -204,8 +204,8 @@ impl Ioctl for QdaRemoteSessionCreate {
 
 /// `DRM_IOCTL_QDA_REMOTE_MAP`: maps the dma-buf `fd` names on the DSP.
 #[derive(Debug, Clone, Copy)]
-pub struct QdaRemoteMap;
-impl Ioctl for QdaRemoteMap {
+pub struct DrmIoctlQdaRemoteMap;
+impl Ioctl for DrmIoctlQdaRemoteMap {
     type Arg = uq::DrmQdaMemMap;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_MAP",
@@ -221,8 +221,8 @@ impl Ioctl for QdaRemoteMap {
 
 /// `DRM_IOCTL_QDA_REMOTE_MUNMAP`.
 #[derive(Debug, Clone, Copy)]
-pub struct QdaRemoteMunmap;
-impl Ioctl for QdaRemoteMunmap {
+pub struct DrmIoctlQdaRemoteMunmap;
+impl Ioctl for DrmIoctlQdaRemoteMunmap {
     type Arg = uq::DrmQdaMemUnmap;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_MUNMAP",
@@ -235,8 +235,8 @@ impl Ioctl for QdaRemoteMunmap {
 
 /// `DRM_IOCTL_QDA_REMOTE_INVOKE`: one FastRPC call.
 #[derive(Debug, Clone, Copy)]
-pub struct QdaRemoteInvoke;
-impl Ioctl for QdaRemoteInvoke {
+pub struct DrmIoctlQdaRemoteInvoke;
+impl Ioctl for DrmIoctlQdaRemoteInvoke {
     type Arg = uq::DrmQdaInvokeArgs;
     const DESC: Desc = desc::<Self>(
         "DRM_IOCTL_QDA_REMOTE_INVOKE",

@@ -68,8 +68,8 @@ fn legacy_dmabuf(fd: i32) -> bool {
 
 /// `DMA_HEAP_IOCTL_ALLOC`: a new dma-buf fd from the heap.
 #[derive(Debug, Clone, Copy)]
-pub struct DmaHeapAlloc;
-impl Ioctl for DmaHeapAlloc {
+pub struct DmaHeapIoctlAlloc;
+impl Ioctl for DmaHeapIoctlAlloc {
     type Arg = uh::DmaHeapAllocationData;
     const DESC: Desc = desc::<Self>(
         "DMA_HEAP_IOCTL_ALLOC",
@@ -94,8 +94,8 @@ macro_rules! fastrpc {
 
 /// `FASTRPC_IOCTL_ALLOC_DMA_BUFF`: a new dma-buf fd from the driver's heap.
 #[derive(Debug, Clone, Copy)]
-pub struct FastrpcAllocDmaBuff;
-impl Ioctl for FastrpcAllocDmaBuff {
+pub struct FastrpcIoctlAllocDmaBuff;
+impl Ioctl for FastrpcIoctlAllocDmaBuff {
     type Arg = uf::FastrpcAllocDmaBuf;
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_ALLOC_DMA_BUFF",
@@ -108,8 +108,8 @@ impl Ioctl for FastrpcAllocDmaBuff {
 
 /// `FASTRPC_IOCTL_INVOKE`: one FastRPC call.
 #[derive(Debug, Clone, Copy)]
-pub struct FastrpcInvoke;
-impl Ioctl for FastrpcInvoke {
+pub struct FastrpcIoctlInvoke;
+impl Ioctl for FastrpcIoctlInvoke {
     type Arg = uf::FastrpcInvoke;
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_INVOKE",
@@ -125,33 +125,33 @@ impl Ioctl for FastrpcInvoke {
 
 fastrpc!(
     /// `FASTRPC_IOCTL_INIT_ATTACH`: attach to the root PD.
-    FastrpcInitAttach, (), FASTRPC_IOCTL_INIT_ATTACH
+    FastrpcIoctlInitAttach, (), FASTRPC_IOCTL_INIT_ATTACH
 );
 fastrpc!(
     /// `FASTRPC_IOCTL_INIT_ATTACH_SNS`: attach to the sensors PD.
-    FastrpcInitAttachSns, (), FASTRPC_IOCTL_INIT_ATTACH_SNS
+    FastrpcIoctlInitAttachSns, (), FASTRPC_IOCTL_INIT_ATTACH_SNS
 );
 fastrpc!(
     /// `FASTRPC_IOCTL_MMAP`: map driver-allocated memory on the DSP.
-    FastrpcMmap, uf::FastrpcReqMmap, FASTRPC_IOCTL_MMAP
+    FastrpcIoctlMmap, uf::FastrpcReqMmap, FASTRPC_IOCTL_MMAP
 );
 fastrpc!(
     /// `FASTRPC_IOCTL_MUNMAP`.
-    FastrpcMunmap, uf::FastrpcReqMunmap, FASTRPC_IOCTL_MUNMAP
+    FastrpcIoctlMunmap, uf::FastrpcReqMunmap, FASTRPC_IOCTL_MUNMAP
 );
 fastrpc!(
     /// `FASTRPC_IOCTL_MEM_UNMAP`.
-    FastrpcMemUnmap, uf::FastrpcMemUnmap, FASTRPC_IOCTL_MEM_UNMAP
+    FastrpcIoctlMemUnmap, uf::FastrpcMemUnmap, FASTRPC_IOCTL_MEM_UNMAP
 );
 fastrpc!(
     /// `FASTRPC_IOCTL_GET_DSP_INFO`: one capability attribute, asked of the DSP.
-    FastrpcGetDspInfo, uf::FastrpcIoctlCapability, FASTRPC_IOCTL_GET_DSP_INFO
+    FastrpcIoctlGetDspInfo, uf::FastrpcIoctlCapability, FASTRPC_IOCTL_GET_DSP_INFO
 );
 
 /// `FASTRPC_IOCTL_INIT_CREATE`: starts a user PD.
 #[derive(Debug, Clone, Copy)]
-pub struct FastrpcInitCreate;
-impl Ioctl for FastrpcInitCreate {
+pub struct FastrpcIoctlInitCreate;
+impl Ioctl for FastrpcIoctlInitCreate {
     type Arg = uf::FastrpcInitCreate;
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_INIT_CREATE",
@@ -167,8 +167,8 @@ impl Ioctl for FastrpcInitCreate {
 
 /// `FASTRPC_IOCTL_INIT_CREATE_STATIC`: starts a static PD by name.
 #[derive(Debug, Clone, Copy)]
-pub struct FastrpcInitCreateStatic;
-impl Ioctl for FastrpcInitCreateStatic {
+pub struct FastrpcIoctlInitCreateStatic;
+impl Ioctl for FastrpcIoctlInitCreateStatic {
     type Arg = uf::FastrpcInitCreateStatic;
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_INIT_CREATE_STATIC",
@@ -190,8 +190,8 @@ impl Ioctl for FastrpcInitCreateStatic {
 
 /// `FASTRPC_IOCTL_MEM_MAP`: maps the dma-buf `fd` names on the DSP.
 #[derive(Debug, Clone, Copy)]
-pub struct FastrpcMemMap;
-impl Ioctl for FastrpcMemMap {
+pub struct FastrpcIoctlMemMap;
+impl Ioctl for FastrpcIoctlMemMap {
     type Arg = uf::FastrpcMemMap;
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_MEM_MAP",
@@ -207,8 +207,8 @@ impl Ioctl for FastrpcMemMap {
 
 /// `UDMABUF_CREATE`: a dma-buf from one memfd range; returns the fd.
 #[derive(Debug, Clone, Copy)]
-pub struct UdmabufCreate;
-impl Ioctl for UdmabufCreate {
+pub struct UdmabufIoctlCreate;
+impl Ioctl for UdmabufIoctlCreate {
     type Arg = uu::UdmabufCreate;
     const DESC: Desc =
         desc::<Self>("UDMABUF_CREATE", uu::UDMABUF_CREATE, Target::Udmabuf, ArgCopy::Handler).fd_out(FdOut::Ret);
@@ -220,8 +220,8 @@ impl Ioctl for UdmabufCreate {
 /// `UDMABUF_CREATE_LIST`: a dma-buf from the memfd ranges that follow the
 /// header; returns the fd.
 #[derive(Debug, Clone, Copy)]
-pub struct UdmabufCreateList;
-impl Ioctl for UdmabufCreateList {
+pub struct UdmabufIoctlCreateList;
+impl Ioctl for UdmabufIoctlCreateList {
     type Arg = uu::UdmabufCreateList;
     const DESC: Desc = desc::<Self>(
         "UDMABUF_CREATE_LIST",
@@ -251,8 +251,8 @@ impl Ioctl for UdmabufCreateList {
 
 /// `DMA_BUF_IOCTL_SYNC` on a dma-buf fd.
 #[derive(Debug, Clone, Copy)]
-pub struct DmaBufSync;
-impl Ioctl for DmaBufSync {
+pub struct DmaBufIoctlSync;
+impl Ioctl for DmaBufIoctlSync {
     type Arg = ub::DmaBufSync;
     const DESC: Desc = desc::<Self>(
         "DMA_BUF_IOCTL_SYNC",
@@ -264,8 +264,8 @@ impl Ioctl for DmaBufSync {
 
 /// `DMA_BUF_SET_NAME` as 32-bit userspace encodes it: `arg` points at the name.
 #[derive(Debug, Clone, Copy)]
-pub struct DmaBufSetNameA;
-impl Ioctl for DmaBufSetNameA {
+pub struct DmaBufIoctlSetNameA;
+impl Ioctl for DmaBufIoctlSetNameA {
     type Arg = ();
     const DESC: Desc = desc::<Self>(
         "DMA_BUF_SET_NAME_A",
@@ -283,8 +283,8 @@ impl Ioctl for DmaBufSetNameA {
 
 /// `DMA_BUF_SET_NAME` as 64-bit userspace encodes it: `arg` points at the name.
 #[derive(Debug, Clone, Copy)]
-pub struct DmaBufSetNameB;
-impl Ioctl for DmaBufSetNameB {
+pub struct DmaBufIoctlSetNameB;
+impl Ioctl for DmaBufIoctlSetNameB {
     type Arg = ();
     const DESC: Desc = desc::<Self>(
         "DMA_BUF_SET_NAME_B",
@@ -293,6 +293,6 @@ impl Ioctl for DmaBufSetNameB {
         ArgCopy::Handler,
     );
     fn walk(arg: u64, _: &(), _: Revision, v: &mut dyn Visit) {
-        DmaBufSetNameA::walk(arg, &(), Revision::default(), v);
+        DmaBufIoctlSetNameA::walk(arg, &(), Revision::default(), v);
     }
 }

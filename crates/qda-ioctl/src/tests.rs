@@ -136,9 +136,9 @@ fn heap_numbers_are_found_by_nr_alone_and_misc_numbers_exactly() {
         lookup(Target::Udmabuf, may, uf::FASTRPC_IOCTL_INVOKE).err(),
         Some(Miss::NotThisNode)
     );
-    assert_eq!(ioc_nr(desc_of::<FastrpcInvoke>().cmd), 3);
-    assert_eq!(ioc_dir(desc_of::<DmaHeapAlloc>().cmd), IOC_READ | IOC_WRITE);
-    assert_eq!(ioc_dir(desc_of::<UdmabufCreate>().cmd), IOC_WRITE);
+    assert_eq!(ioc_nr(desc_of::<FastrpcIoctlInvoke>().cmd), 3);
+    assert_eq!(ioc_dir(desc_of::<DmaHeapIoctlAlloc>().cmd), IOC_READ | IOC_WRITE);
+    assert_eq!(ioc_dir(desc_of::<UdmabufIoctlCreate>().cmd), IOC_WRITE);
 }
 
 /// A caller whose memory is a list of (address, bytes).
@@ -186,7 +186,7 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
         mem: &mem,
         seen: Vec::new(),
     };
-    desc_of::<QdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
+    desc_of::<DrmIoctlQdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
     assert_eq!(
         v.seen,
         [
@@ -202,7 +202,7 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
         mem: &mem,
         seen: Vec::new(),
     };
-    desc_of::<QdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::Rfc2026Feb, &mut v);
+    desc_of::<DrmIoctlQdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::Rfc2026Feb, &mut v);
     assert!(!v.seen.contains(&Reach::Fd(7)));
     // The legacy rule: -1 and 0 are inline, anything else an fd.
     let args = invoke_args([-2, -1, 0]);
@@ -216,7 +216,7 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
         mem: &mem,
         seen: Vec::new(),
     };
-    desc_of::<FastrpcInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
+    desc_of::<FastrpcIoctlInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
     assert_eq!(v.seen[1..3], [Reach::Fd(-2), Reach::Vma(0x1000)]);
 }
 
@@ -231,14 +231,14 @@ fn a_walk_stops_where_the_driver_would_fault() {
         mem: &[],
         seen: Vec::new(),
     };
-    desc_of::<QdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
+    desc_of::<DrmIoctlQdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::May2026, &mut v);
     assert_eq!(v.seen, [Reach::In { addr: 0x9000, len: 72 }]);
     // A short struct is zero-extended: no arguments, nothing reached.
     let mut v = Fake {
         mem: &[],
         seen: Vec::new(),
     };
-    desc_of::<QdaRemoteInvoke>().walk(0x100, &[0u8; 4], Revision::May2026, &mut v);
+    desc_of::<DrmIoctlQdaRemoteInvoke>().walk(0x100, &[0u8; 4], Revision::May2026, &mut v);
     assert_eq!(v.seen, [Reach::In { addr: 0, len: 0 }]);
 }
 

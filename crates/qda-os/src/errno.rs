@@ -86,17 +86,17 @@ impl fmt::Display for Errno {
 /// qda's error: an errno and what caused it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {errno}")]
-pub struct Error {
+pub struct OsError {
     /// What the kernel would return.
     pub errno: Errno,
     /// The cause, in words.
     pub what: Cow<'static, str>,
 }
 
-impl Error {
+impl OsError {
     /// An error with a cause.
     pub fn new(errno: Errno, what: impl Into<Cow<'static, str>>) -> Self {
-        Error {
+        OsError {
             errno,
             what: what.into(),
         }
@@ -104,33 +104,33 @@ impl Error {
 }
 
 #[cfg(feature = "proto")]
-impl From<qda_proto::ProtoError> for Error {
+impl From<qda_proto::ProtoError> for OsError {
     fn from(e: qda_proto::ProtoError) -> Self {
-        Error::new(Errno(e.errno()), e.to_string())
+        OsError::new(Errno(e.errno()), e.to_string())
     }
 }
 
-impl From<std::io::Error> for Error {
+impl From<std::io::Error> for OsError {
     fn from(e: std::io::Error) -> Self {
-        Error::new(Errno(e.raw_os_error().unwrap_or(Errno::EIO.0)), e.to_string())
+        OsError::new(Errno(e.raw_os_error().unwrap_or(Errno::EIO.0)), e.to_string())
     }
 }
 
-impl From<rustix::io::Errno> for Error {
+impl From<rustix::io::Errno> for OsError {
     fn from(e: rustix::io::Errno) -> Self {
-        Error::new(Errno(e.raw_os_error()), std::io::Error::from(e).to_string())
+        OsError::new(Errno(e.raw_os_error()), std::io::Error::from(e).to_string())
     }
 }
 
-/// `Result` with [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// `Result` with [`OsError`].
+pub type Result<T, E = OsError> = std::result::Result<T, E>;
 
 /// Shorthands: `einval("pad must be zero")`.
 macro_rules! ctor {
     ($($f:ident => $e:ident),*) => {$(
         #[doc = concat!("An `", stringify!($e), "` error with a cause.")]
-        pub fn $f(what: impl Into<Cow<'static, str>>) -> Error {
-            Error::new(Errno::$e, what)
+        pub fn $f(what: impl Into<Cow<'static, str>>) -> OsError {
+            OsError::new(Errno::$e, what)
         }
     )*};
 }
@@ -157,9 +157,9 @@ mod tests {
         #[cfg(feature = "proto")]
         {
             let p = qda_proto::ProtoError::Fault { index: 2 };
-            assert_eq!(Error::from(p).errno, Errno::EFAULT);
+            assert_eq!(OsError::from(p).errno, Errno::EFAULT);
         }
         let io = std::io::Error::from_raw_os_error(9);
-        assert_eq!(Error::from(io).errno, Errno::EBADF);
+        assert_eq!(OsError::from(io).errno, Errno::EBADF);
     }
 }

@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 use rustix::fs::{MemfdFlags, SealFlags};
 
-use crate::errno::{Errno, Error, Result};
+use crate::errno::{Errno, OsError as Error, Result};
 
 pub use crate::sys::borrow_raw;
 

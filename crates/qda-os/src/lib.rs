@@ -2,7 +2,7 @@
 //! something answering like it) without the driver model.
 //!
 //! * [`errno`]: Linux errno values and the error type every qda layer
-//!   returns ([`Errno`], [`Error`], [`Result`], `einval(..)`-style
+//!   returns ([`Errno`], [`OsError`], [`Result`], `einval(..)`-style
 //!   constructors);
 //! * [`sys`]: the only `unsafe` of the crate: shared mappings ([`Mapping`]),
 //!   `copy_from_user`/`copy_to_user` on the own process, borrowing raw fd
@@ -17,7 +17,7 @@ pub mod fd;
 pub mod sys;
 pub mod vma;
 
-pub use errno::{Errno, Error, Result};
+pub use errno::{Errno, OsError, Result};
 pub use fd::{borrow_raw, file_id, file_size, into_raw, is_memfd, memfd, reopen};
 pub use sys::{Mapping, copy_from_self, copy_to_self};
 pub use vma::{MapInfo, find_mapping};

@@ -12,7 +12,7 @@ use std::ptr::NonNull;
 use rustix::mm::{MapFlags, ProtFlags};
 
 use crate::PAGE_SIZE;
-use crate::errno::{Errno, Error, Result};
+use crate::errno::{Errno, OsError as Error, Result};
 use crate::vma;
 
 /// A shared mapping, unmapped on drop.

@@ -232,7 +232,7 @@ impl Board {
             attribute_id: attr,
             ..Default::default()
         };
-        f.call::<qda_ioctl::FastrpcGetDspInfo>(&mut c)
+        f.call::<qda_ioctl::FastrpcIoctlGetDspInfo>(&mut c)
             .map_err(os(format!("GET_DSP_INFO {attr} on {node}")))?;
         Ok(c.capability)
     }
@@ -246,7 +246,7 @@ impl Board {
             fd_flags: (libc::O_RDWR | libc::O_CLOEXEC) as u32,
             ..Default::default()
         };
-        f.call::<qda_ioctl::DmaHeapAlloc>(&mut a)
+        f.call::<qda_ioctl::DmaHeapIoctlAlloc>(&mut a)
             .map_err(os(format!("allocating {len} bytes from {path}")))?;
         crate::sys::adopt(a.fd as i32).map_err(os("DMA_HEAP_IOCTL_ALLOC"))
     }

@@ -56,7 +56,7 @@ impl Buffer {
             flags: DRM_CLOEXEC | DRM_RDWR,
             fd: -1,
         };
-        self.inner.call::<spec::DrmPrimeHandleToFd>(&mut p)?;
+        self.inner.call::<spec::DrmIoctlPrimeHandleToFd>(&mut p)?;
         // SAFETY-free adoption: the ioctl installed a new fd for us.
         let fd = adopt(p.fd)?;
         Ok(self.fd.get_or_init(|| fd).as_fd())

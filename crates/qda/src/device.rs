@@ -59,7 +59,7 @@ impl Inner {
             h.remove(&handle);
             drop(h);
             let mut c = DrmGemClose { handle, pad: 0 };
-            let _ = self.call::<spec::DrmGemClose>(&mut c);
+            let _ = self.call::<spec::DrmIoctlGemClose>(&mut c);
         }
     }
 }
@@ -126,7 +126,7 @@ impl Device {
             };
             let inner = inner(file, Uapi::Qda);
             let mut q = DrmQdaQuery::default();
-            if inner.call::<spec::QdaQuery>(&mut q).is_ok()
+            if inner.call::<spec::DrmIoctlQdaQuery>(&mut q).is_ok()
                 && q.dsp_name.split(|b| *b == 0).next() == Some(domain.name().as_bytes())
             {
                 return Ok(Device { inner });
@@ -196,7 +196,7 @@ impl Device {
                     siglen: 0,
                     file: 0,
                 };
-                self.inner.call::<spec::QdaRemoteSessionCreate>(&mut c)?
+                self.inner.call::<spec::DrmIoctlQdaRemoteSessionCreate>(&mut c)?
             }
             Uapi::Fastrpc => {
                 let mut c = uf::FastrpcInitCreate {
@@ -206,7 +206,7 @@ impl Device {
                     siglen: 0,
                     file: 0,
                 };
-                self.inner.call::<spec::FastrpcInitCreate>(&mut c)?
+                self.inner.call::<spec::FastrpcIoctlInitCreate>(&mut c)?
             }
         };
         dsp_result("session create", r)?;
@@ -224,7 +224,7 @@ impl Device {
                 flags: 0,
                 size: size as u64,
             };
-            self.inner.call::<spec::FastrpcAllocDmaBuff>(&mut a)?;
+            self.inner.call::<spec::FastrpcIoctlAllocDmaBuff>(&mut a)?;
             let fd = sys::adopt(a.fd).map_err(os("ALLOC_DMA_BUFF"))?;
             return self.legacy_buffer(fd, size);
         }
@@ -233,7 +233,7 @@ impl Device {
             handle: 0,
             pad: 0,
         };
-        self.inner.call::<spec::QdaGemCreate>(&mut g)?;
+        self.inner.call::<spec::DrmIoctlQdaGemCreate>(&mut g)?;
         let mut o = DrmQdaGemMmapOffset {
             offset: 0,
             handle: g.handle,
@@ -241,7 +241,7 @@ impl Device {
         };
         let map = self
             .inner
-            .call::<spec::QdaGemMmapOffset>(&mut o)
+            .call::<spec::DrmIoctlQdaGemMmapOffset>(&mut o)
             .and_then(|_| self.inner.file.mmap(o.offset, size.max(1)).map_err(os("mmap")));
         let map = match map {
             Ok(m) => m,
@@ -250,7 +250,7 @@ impl Device {
                     handle: g.handle,
                     pad: 0,
                 };
-                let _ = self.inner.call::<spec::DrmGemClose>(&mut c);
+                let _ = self.inner.call::<spec::DrmIoctlGemClose>(&mut c);
                 return Err(e);
             }
         };
@@ -291,7 +291,7 @@ impl Device {
             flags: 0,
             fd: fd.as_raw_fd(),
         };
-        self.inner.call::<spec::DrmPrimeFdToHandle>(&mut p)?;
+        self.inner.call::<spec::DrmIoctlPrimeFdToHandle>(&mut p)?;
         let size = rustix::fs::fstat(fd)
             .map_err(|e| Error::Os {
                 op: "fstat".into(),

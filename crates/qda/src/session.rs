@@ -74,7 +74,7 @@ impl Session {
                     size: buf.size as u64,
                     ..Default::default()
                 };
-                self.inner.call::<spec::QdaRemoteMap>(&mut m)?;
+                self.inner.call::<spec::DrmIoctlQdaRemoteMap>(&mut m)?;
                 m.vaddrout
             }
             Uapi::Fastrpc => {
@@ -84,7 +84,7 @@ impl Session {
                     length: buf.size as u64,
                     ..Default::default()
                 };
-                self.inner.call::<spec::FastrpcMemMap>(&mut m)?;
+                self.inner.call::<spec::FastrpcIoctlMemMap>(&mut m)?;
                 m.vaddrout
             }
         };
@@ -123,7 +123,7 @@ impl Drop for RemoteMap<'_> {
                         vaddrout: 0,
                         size: self.buf.size as u64,
                     };
-                    let _ = self.inner.call::<spec::QdaRemoteMunmap>(&mut u);
+                    let _ = self.inner.call::<spec::DrmIoctlQdaRemoteMunmap>(&mut u);
                 }
                 Uapi::Fastrpc => {
                     let mut u = uf::FastrpcMemUnmap {
@@ -132,7 +132,7 @@ impl Drop for RemoteMap<'_> {
                         length: self.buf.size as u64,
                         ..Default::default()
                     };
-                    let _ = self.inner.call::<spec::FastrpcMemUnmap>(&mut u);
+                    let _ = self.inner.call::<spec::FastrpcIoctlMemUnmap>(&mut u);
                 }
             }
         }
@@ -156,7 +156,7 @@ fn invoke_raw(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs
                 sc,
                 args: args.as_mut_ptr() as u64,
             };
-            inner.call_as::<spec::QdaRemoteInvoke>(op, &mut inv)
+            inner.call_as::<spec::DrmIoctlQdaRemoteInvoke>(op, &mut inv)
         }
         Uapi::Fastrpc => {
             let mut inv = uf::FastrpcInvoke {
@@ -164,7 +164,7 @@ fn invoke_raw(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs
                 sc,
                 args: args.as_mut_ptr() as u64,
             };
-            inner.call_as::<spec::FastrpcInvoke>(op, &mut inv)
+            inner.call_as::<spec::FastrpcIoctlInvoke>(op, &mut inv)
         }
     }
 }

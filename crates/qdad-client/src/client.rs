@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
-use qda_os::{self as sys, Errno, Error, MapInfo, Mapping};
+use qda_os::{self as sys, Errno, MapInfo, Mapping, OsError as Error};
 use qda_rt::{lock, wait};
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
@@ -196,7 +196,7 @@ impl DaemonFile {
 
     /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
     pub fn mmap(&self, offset: u64, len: usize, writable: bool) -> Result<Mapping, Error> {
-        let req = wire::MmapReq {
+        let req = wire::MmapFileReq {
             offset,
             len: len as u64,
             writable: writable as u32,

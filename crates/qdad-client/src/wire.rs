@@ -69,7 +69,7 @@ pub enum Op {
     Open = 1,
     /// `ioctl` on the connection's file; body: [`IoctlReq`] and what follows.
     Ioctl = 2,
-    /// `mmap` of the connection's file; body: [`MmapReq`].
+    /// `mmap` of the connection's file; body: [`MmapFileReq`].
     Mmap = 3,
     /// `ioctl` on a dma-buf fd the request carries; body: [`IoctlReq`].
     DmabufIoctl = 4,
@@ -175,7 +175,7 @@ pub struct IoctlRsp {
 /// to map it at.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
-pub struct MmapReq {
+pub struct MmapFileReq {
     /// The fake offset (from `GEM_MMAP_OFFSET`).
     pub offset: u64,
     /// Bytes.
@@ -418,7 +418,7 @@ mod tests {
         assert_eq!(size_of::<Vma>(), 40);
         assert_eq!(size_of::<Seg>(), 16);
         assert_eq!(size_of::<IoctlRsp>(), 16);
-        assert_eq!(size_of::<MmapReq>(), 24);
+        assert_eq!(size_of::<MmapFileReq>(), 24);
         assert_eq!(size_of::<OpenRsp>(), 8);
         assert_eq!(size_of::<InfoRsp>(), 16);
         assert_eq!(MAGIC.to_le_bytes(), *b"QDA1");

@@ -25,8 +25,8 @@ use crate::log::TRACE_TARGET;
 use zerocopy::IntoBytes;
 
 use qdad_client::wire::{
-    self, Header, InfoRsp, IoctlReq, IoctlRsp, MAX_FDS, MAX_PATH, MAX_SEGS, MAX_VMAS, Message, MmapReq, Op, OpenRsp,
-    Reader, SEG_IN, SEG_OUT, Seg, Vma, WireError,
+    self, Header, InfoRsp, IoctlReq, IoctlRsp, MAX_FDS, MAX_PATH, MAX_SEGS, MAX_VMAS, Message, MmapFileReq, Op,
+    OpenRsp, Reader, SEG_IN, SEG_OUT, Seg, Vma, WireError,
 };
 
 #[path = "../../qda-dsp/src/workers.rs"]
@@ -605,7 +605,7 @@ fn stats(sh: &Shared) -> Vec<(String, u64)> {
 }
 
 fn mmap(conn: &Conn, m: &Message) -> Reply {
-    let req: MmapReq = match Reader::new(&m.body).get() {
+    let req: MmapFileReq = match Reader::new(&m.body).get() {
         Ok(r) => r,
         Err(e) => return Reply::errno(libc::EINVAL, e.to_string()),
     };
