@@ -1,12 +1,10 @@
 //! The QDA accel UAPI through the raw entry: QUERY, VERSION, GET_CAP,
 //! GEM_CREATE / MMAP_OFFSET / CLOSE, table edges, CB assignment, unplug.
 
-mod common;
-
 use std::os::fd::AsFd;
 
-use common::*;
 use qda_driver::{Creds, DriverConfig, Errno, LocalMemory, Platform};
+use qda_test::*;
 use qda_uapi::drm::*;
 use qda_uapi::ioctl::{ior, iowr};
 use qda_uapi::qda::*;

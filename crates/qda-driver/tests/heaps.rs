@@ -1,13 +1,11 @@
 //! dma-heaps through the raw UAPI: every heap kind, sharing with a second
 //! file through PRIME, the kernel's validation, exhaustion, no-map regions.
 
-mod common;
-
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use common::*;
 use qda_driver::mem::MemoryKind;
 use qda_driver::{Errno, LocalMemory};
+use qda_test::*;
 use qda_uapi::dma_heap::*;
 use qda_uapi::drm::*;
 use qda_uapi::ioctl::iowr;

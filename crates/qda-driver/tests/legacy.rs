@@ -1,12 +1,10 @@
 //! The legacy `/dev/fastrpc-*` nodes: names, sessions taken at open,
 //! ALLOC_DMA_BUFF, and the ioctls that need a DSP.
 
-mod common;
-
 use std::os::fd::AsRawFd;
 
-use common::*;
 use qda_driver::{Errno, LocalMemory};
+use qda_test::*;
 use qda_uapi::fastrpc::*;
 
 #[test]

@@ -2,14 +2,12 @@
 //! original object, repeated imports the same handle, foreign dma-bufs are
 //! attached to the importer's CB over all their segments.
 
-mod common;
-
 use std::os::fd::{AsFd, AsRawFd};
 
-use common::*;
 use qda_driver::smmu::Access;
 use qda_driver::udmabuf::UdmabufItem;
 use qda_driver::{Errno, LocalMemory};
+use qda_test::*;
 use qda_uapi::drm::*;
 
 fn export(f: &qda_driver::File, handle: u32) -> std::os::fd::OwnedFd {

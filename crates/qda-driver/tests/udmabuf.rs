@@ -1,14 +1,12 @@
 //! udmabuf through the raw UAPI, dma-buf SYNC / SET_NAME, and the DMA-API
 //! debug regression for the udmabuf release direction.
 
-mod common;
-
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use common::*;
 use qda_driver::dmabuf::Quirks;
 use qda_driver::dmadebug::{Direction, ReportKind};
 use qda_driver::{DriverConfig, Errno, LocalMemory, Platform};
+use qda_test::*;
 use qda_uapi::dma_buf::*;
 use qda_uapi::udmabuf::*;
 use rustix::fs::{MemfdFlags, SealFlags};

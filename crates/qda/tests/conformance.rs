@@ -9,179 +9,11 @@
 //! driver's live-object counts are zero and the DMA-API checker is quiet.
 
 use std::os::fd::AsFd;
-use std::sync::Arc;
 
-use std::os::fd::{BorrowedFd, OwnedFd};
-
-use qda::sys::{Routed, Syscalls};
-use qda::{Arg, Device, Domain, Error};
-use qda_driver::Driver;
-use qda_dsp::{Embedded, PdMode};
+use qda::{Arg, Domain, Error};
+use qda_test::matrix::{Backend, check_clean, open};
 
 const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
-
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Embedded(PdMode),
-    Kernel,
-    Daemon,
-    /// A backend with its accel nodes hidden: the library falls back to
-    /// the legacy `/dev/fastrpc-*` node and its UAPI.
-    Legacy(&'static Kind),
-}
-
-/// Hides the accel nodes of a backend.
-#[derive(Debug)]
-struct NoAccel(Arc<dyn Syscalls>);
-
-impl Syscalls for NoAccel {
-    fn backend(&self) -> qda::Backend {
-        self.0.backend()
-    }
-    fn accel_nodes(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn fastrpc_nodes(&self) -> Vec<String> {
-        self.0.fastrpc_nodes()
-    }
-    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
-        self.0.open(path)
-    }
-    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
-        self.0.ioctl(fd, cmd, arg)
-    }
-    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
-        self.0.mmap(fd, offset, len)
-    }
-    fn close(&self, fd: OwnedFd) {
-        self.0.close(fd)
-    }
-}
-
-/// The kernel backend's system calls as a kernel would see them: the
-/// routed calls, reported as the kernel backend.
-#[derive(Debug)]
-struct AsKernel(Routed);
-
-impl Syscalls for AsKernel {
-    fn backend(&self) -> qda::Backend {
-        qda::Backend::Kernel
-    }
-    fn accel_nodes(&self) -> Vec<String> {
-        self.0.accel_nodes()
-    }
-    fn fastrpc_nodes(&self) -> Vec<String> {
-        self.0.fastrpc_nodes()
-    }
-    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
-        self.0.open(path)
-    }
-    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
-        self.0.ioctl(fd, cmd, arg)
-    }
-    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
-        self.0.mmap(fd, offset, len)
-    }
-    fn close(&self, fd: OwnedFd) {
-        self.0.close(fd)
-    }
-}
-
-/// A backend and the driver behind it (to check its counts). Fields drop
-/// in order: the daemon stops before its directory goes.
-struct Backend {
-    sys: Arc<dyn Syscalls>,
-    driver: Driver,
-    legacy: bool,
-    _server: Option<qdad::server::Server>,
-    _dir: Option<RemoveOnDrop>,
-}
-
-struct RemoveOnDrop(std::path::PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn backend(kind: Kind) -> Backend {
-    match kind {
-        Kind::Legacy(inner) => {
-            let mut b = backend(*inner);
-            b.sys = Arc::new(NoAccel(b.sys));
-            b.legacy = true;
-            b
-        }
-        Kind::Embedded(mode) => {
-            let e = Arc::new(Routed::new(
-                Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
-            ));
-            Backend {
-                driver: e.embedded().driver.clone(),
-                legacy: false,
-                sys: e,
-                _server: None,
-                _dir: None,
-            }
-        }
-        Kind::Kernel => {
-            let k = Arc::new(AsKernel(Routed::new(
-                Embedded::with_mode(Driver::builtin().unwrap(), PdMode::Thread).unwrap(),
-            )));
-            assert_eq!(k.backend(), qda::Backend::Kernel);
-            Backend {
-                driver: k.0.embedded().driver.clone(),
-                legacy: false,
-                sys: k,
-                _server: None,
-                _dir: None,
-            }
-        }
-        Kind::Daemon => {
-            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "qda-conf-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ));
-            let server = qdad::server::Server::start(qdad::server::Config {
-                socket: dir.join("qdad.sock"),
-                pd_mode: Some(PdMode::Process),
-                ..Default::default()
-            })
-            .unwrap();
-            Backend {
-                driver: server.embedded().driver.clone(),
-                legacy: false,
-                sys: Arc::new(qda::sys::DaemonCalls::connect(server.socket()).unwrap()),
-                _server: Some(server),
-                _dir: Some(RemoveOnDrop(dir)),
-            }
-        }
-    }
-}
-
-fn open(b: &Backend, d: Domain) -> Device {
-    let dev = Device::open_with(d, b.sys.clone()).unwrap();
-    let want = if b.legacy { qda::Uapi::Fastrpc } else { qda::Uapi::Qda };
-    assert_eq!(dev.uapi(), want, "{}", dev.path());
-    dev
-}
-
-fn check_clean(b: &Backend) {
-    let drv = &b.driver;
-    let mut s = drv.stats();
-    for _ in 0..300 {
-        if s.is_idle() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        s = drv.stats();
-    }
-    assert!(drv.dma_debug().reports().is_empty(), "{:?}", drv.dma_debug().reports());
-    assert!(s.is_idle(), "{s:?}");
-}
 
 fn sessions_and_invokes(b: &Backend) {
     for d in [Domain::Adsp, Domain::Cdsp, Domain::Sdsp, Domain::Gdsp0] {
@@ -287,24 +119,10 @@ fn rustix_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     (r.into(), w.into())
 }
 
-macro_rules! conformance {
-    ($($backend:ident: $mode:expr;)*) => {$(
-        mod $backend {
-            use super::*;
-            #[test] fn sessions_and_invokes() { super::sessions_and_invokes(&backend($mode)) }
-            #[test] fn buffers_by_reference() { super::buffers_by_reference(&backend($mode)) }
-            #[test] fn prime_dedup() { super::prime_dedup(&backend($mode)) }
-            #[test] fn persistent_maps() { super::persistent_maps(&backend($mode)) }
-            #[test] fn error_paths() { super::error_paths(&backend($mode)) }
-        }
-    )*};
-}
-
-conformance! {
-    embedded_process_pd: Kind::Embedded(PdMode::Process);
-    embedded_thread_pd: Kind::Embedded(PdMode::Thread);
-    kernel_routed_syscalls: Kind::Kernel;
-    daemon: Kind::Daemon;
-    legacy_node_embedded: Kind::Legacy(&Kind::Embedded(PdMode::Thread));
-    legacy_node_daemon: Kind::Legacy(&Kind::Daemon);
-}
+qda_test::matrix_tests!(
+    sessions_and_invokes,
+    buffers_by_reference,
+    prime_dedup,
+    persistent_maps,
+    error_paths,
+);

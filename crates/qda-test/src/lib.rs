@@ -1,0 +1,61 @@
+//! Test support shared by every integration test of qda.
+//!
+//! * [`clean`]: a driver whose live-object counts and DMA-API checker are
+//!   checked at the end of a test ([`Checked`], [`assert_clean`]).
+//! * [`uapi`]: the raw UAPI as a test (a C program) makes it: typed
+//!   ioctls from the one description of each ([`call`]) or by any number
+//!   ([`ioctl`]), drivers checked clean ([`driver`]), files, creds.
+//! * [`fds`]: adopting fd numbers the driver installed.
+//! * [`TempDir`]: a directory for a daemon's socket, removed at the end.
+//! * `matrix` (feature `matrix`): the conformance suite's backends.
+
+pub mod clean;
+pub mod fds;
+#[cfg(feature = "matrix")]
+pub mod matrix;
+pub mod uapi;
+
+pub use clean::{Checked, assert_clean, wait_idle};
+pub use fds::own;
+pub use uapi::{accel, call, driver, driver_with, ioctl, me, open, other};
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A fresh directory under the system's temporary directory, removed with
+/// everything in it when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `$TMPDIR/qda-<tag>-<pid>-<n>`, empty.
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "qda-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("creating {}: {e}", d.display()));
+        TempDir(d)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

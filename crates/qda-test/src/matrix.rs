@@ -1,0 +1,201 @@
+//! The conformance suite's backend matrix: every backend this machine can
+//! host, each with a platform of its own and the driver behind it, so a
+//! test can check its counts at the end.
+
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+use qda::sys::{Routed, Syscalls};
+use qda::{Device, Domain};
+use qda_driver::Driver;
+use qda_dsp::{Embedded, PdMode};
+
+use crate::TempDir;
+
+/// A backend of the matrix.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// The embedded platform, user PDs as processes or threads.
+    Embedded(PdMode),
+    /// The kernel backend's code, its system calls routed into an embedded
+    /// driver's raw UAPI entry.
+    Kernel,
+    /// A qdad in this process, reached only through its socket.
+    Daemon,
+    /// A backend with its accel nodes hidden: the library falls back to
+    /// the legacy `/dev/fastrpc-*` node and its UAPI.
+    Legacy(&'static Kind),
+}
+
+/// Hides the accel nodes of a backend.
+#[derive(Debug)]
+pub struct NoAccel(pub Arc<dyn Syscalls>);
+
+impl Syscalls for NoAccel {
+    fn backend(&self) -> qda::Backend {
+        self.0.backend()
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.0.fastrpc_nodes()
+    }
+    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
+        self.0.open(path)
+    }
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
+        self.0.ioctl(fd, cmd, arg)
+    }
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
+        self.0.mmap(fd, offset, len)
+    }
+    fn close(&self, fd: OwnedFd) {
+        self.0.close(fd)
+    }
+}
+
+/// The kernel backend's system calls as a kernel would see them: the
+/// routed calls, reported as the kernel backend.
+#[derive(Debug)]
+pub struct AsKernel(pub Routed);
+
+impl Syscalls for AsKernel {
+    fn backend(&self) -> qda::Backend {
+        qda::Backend::Kernel
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        self.0.accel_nodes()
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.0.fastrpc_nodes()
+    }
+    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
+        self.0.open(path)
+    }
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
+        self.0.ioctl(fd, cmd, arg)
+    }
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
+        self.0.mmap(fd, offset, len)
+    }
+    fn close(&self, fd: OwnedFd) {
+        self.0.close(fd)
+    }
+}
+
+/// A backend and the driver behind it (to check its counts). Fields drop
+/// in order: the daemon stops before its directory goes.
+#[derive(Debug)]
+pub struct Backend {
+    /// The system calls that reach it.
+    pub sys: Arc<dyn Syscalls>,
+    /// The driver behind it.
+    pub driver: Driver,
+    /// Whether the library must fall back to the legacy node.
+    pub legacy: bool,
+    server: Option<qdad::server::Server>,
+    _dir: Option<TempDir>,
+}
+
+impl Backend {
+    /// The daemon, for the daemon backends.
+    pub fn server(&self) -> Option<&qdad::server::Server> {
+        self.server.as_ref()
+    }
+}
+
+/// Start a backend of kind `kind`.
+pub fn backend(kind: Kind) -> Backend {
+    match kind {
+        Kind::Legacy(inner) => {
+            let mut b = backend(*inner);
+            b.sys = Arc::new(NoAccel(b.sys));
+            b.legacy = true;
+            b
+        }
+        Kind::Embedded(mode) => {
+            let e = Arc::new(Routed::new(
+                Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
+            ));
+            Backend {
+                driver: e.embedded().driver.clone(),
+                legacy: false,
+                sys: e,
+                server: None,
+                _dir: None,
+            }
+        }
+        Kind::Kernel => {
+            let k = Arc::new(AsKernel(Routed::new(
+                Embedded::with_mode(Driver::builtin().unwrap(), PdMode::Thread).unwrap(),
+            )));
+            assert_eq!(k.backend(), qda::Backend::Kernel);
+            Backend {
+                driver: k.0.embedded().driver.clone(),
+                legacy: false,
+                sys: k,
+                server: None,
+                _dir: None,
+            }
+        }
+        Kind::Daemon => {
+            let dir = TempDir::new("conf");
+            let server = qdad::server::Server::start(qdad::server::Config {
+                socket: dir.join("qdad.sock"),
+                pd_mode: Some(PdMode::Process),
+                ..Default::default()
+            })
+            .unwrap();
+            Backend {
+                driver: server.embedded().driver.clone(),
+                legacy: false,
+                sys: Arc::new(qda::sys::DaemonCalls::connect(server.socket()).unwrap()),
+                server: Some(server),
+                _dir: Some(dir),
+            }
+        }
+    }
+}
+
+/// Open domain `d` on backend `b`, checking the UAPI the library chose.
+pub fn open(b: &Backend, d: Domain) -> Device {
+    let dev = Device::open_with(d, b.sys.clone()).unwrap();
+    let want = if b.legacy { qda::Uapi::Fastrpc } else { qda::Uapi::Qda };
+    assert_eq!(dev.uapi(), want, "{}", dev.path());
+    dev
+}
+
+/// Nothing leaked behind backend `b`.
+pub fn check_clean(b: &Backend) {
+    crate::assert_clean(&b.driver);
+}
+
+/// Expand a suite over the matrix: `matrix_tests!(suite_fn_a, suite_fn_b)`
+/// makes a module per backend with a `#[test]` per suite function.
+#[macro_export]
+macro_rules! matrix_tests {
+    ($($t:ident),* $(,)?) => {
+        $crate::matrix_tests!(@kinds [$($t),*]
+            embedded_process_pd: $crate::matrix::Kind::Embedded(qda_dsp::PdMode::Process);
+            embedded_thread_pd: $crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread);
+            kernel_routed_syscalls: $crate::matrix::Kind::Kernel;
+            daemon: $crate::matrix::Kind::Daemon;
+            legacy_node_embedded: $crate::matrix::Kind::Legacy(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread));
+            legacy_node_daemon: $crate::matrix::Kind::Legacy(&$crate::matrix::Kind::Daemon);
+        );
+    };
+    (@kinds $tests:tt $($name:ident: $kind:expr;)*) => {
+        $( $crate::matrix_tests!(@one $name ($kind) $tests); )*
+    };
+    (@one $name:ident ($kind:expr) [$($t:ident),*]) => {
+        mod $name {
+            $(
+                #[test]
+                fn $t() {
+                    super::$t(&$crate::matrix::backend($kind))
+                }
+            )*
+        }
+    };
+}
