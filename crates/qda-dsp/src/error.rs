@@ -42,3 +42,21 @@ impl DspError {
 
 /// A DSP result: `Ok` answers 0.
 pub type DspResult<T = ()> = Result<T, DspError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aee;
+
+    #[test]
+    fn an_error_keeps_its_code_and_reason() {
+        let e = DspError::new(aee::ENOSUCHHANDLE, "no module under 0x7777");
+        assert_eq!(e.retval(), aee::ENOSUCHHANDLE);
+        assert_eq!(e.code(), AeeCode::ENOSUCHHANDLE.to_dsp());
+        assert_eq!(e.reason(), "no module under 0x7777");
+        let text = e.to_string();
+        assert!(text.starts_with("no module under 0x7777 (AEE_ENOSUCHHANDLE"), "{text}");
+        // A skel's own return value is kept as is, not converted.
+        assert_eq!(DspError::new(5, "skel").retval(), 5);
+    }
+}

@@ -26,6 +26,7 @@ pub(crate) struct ArgMap {
 }
 
 impl ArgMap {
+    /// An argument with nothing to map (a handle, an empty buffer).
     pub(crate) fn empty() -> ArgMap {
         ArgMap {
             runs: Vec::new(),

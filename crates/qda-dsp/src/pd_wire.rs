@@ -20,8 +20,9 @@ use std::io::Read;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Version of these messages; the DSP passes it when it starts a host, and
-/// a host of another version refuses to run.
-pub(crate) const WIRE_VERSION: &str = "2";
+/// a host of another version refuses to run (a stale `qda-pd-host` binary).
+/// Change it with any change to the messages.
+pub const WIRE_VERSION: &str = "2";
 
 /// Request kind: load a skel.
 pub(crate) const KIND_OPEN: u32 = 1;

@@ -32,6 +32,31 @@ fn invoke(f: &qda_driver::File, handle: u32, sc: u32, args: &mut [FastrpcInvokeA
         .unwrap()
 }
 
+/// Started as a host of another message version, the program refuses
+/// (exit 2); of this version with no DSP on its socket, it ends at once
+/// (exit 0), as when its DSP goes away.
+fn host_mode_by_hand(me: &std::path::Path) {
+    use std::process::{Command, Stdio};
+    let run = |version: &str| {
+        Command::new(me)
+            .args([qda_dsp::pd_host::HOST_FLAG, version])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(run("0"), Some(2), "a stale host refuses");
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(ours);
+    let st = Command::new(me)
+        .args([qda_dsp::pd_host::HOST_FLAG, qda_dsp::pd_host::WIRE_VERSION])
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0), "no DSP: the host exits");
+}
+
 fn main() {
     qda_dsp::pd_host::run_if_requested();
     if std::env::var_os("QDA_PD_HOST").is_some() {
@@ -44,6 +69,7 @@ fn main() {
         me,
         "the registered executable is the host"
     );
+    host_mode_by_hand(&me);
 
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();

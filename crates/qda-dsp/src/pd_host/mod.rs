@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::pd_wire::WIRE_VERSION;
+pub use crate::pd_wire::WIRE_VERSION;
 
 /// The first argument that makes a program a PD host (see
 /// [`run_if_requested`]); the second is the version of the DSP↔PD messages.
