@@ -22,18 +22,4 @@ fn main() {
         assert!(status.success(), "compiling {src} failed");
     }
     println!("cargo:rustc-env=QDA_BUILTIN_SKEL_DIR={}", out.display());
-
-    // The PD host program: std only, compiled with the same rustc.
-    println!("cargo:rerun-if-changed=pd-host/main.rs");
-    println!("cargo:rerun-if-changed=src/workers.rs");
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let host = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("qda-pd-host");
-    let status = std::process::Command::new(rustc)
-        .args(["--edition", "2024", "-O", "--crate-name", "qda_pd_host", "-o"])
-        .arg(&host)
-        .arg("pd-host/main.rs")
-        .status()
-        .expect("running rustc for pd-host");
-    assert!(status.success(), "compiling pd-host/main.rs failed");
-    println!("cargo:rustc-env=QDA_BUILTIN_PD_HOST={}", host.display());
 }

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW, Symbol};
 
-/// `remote_buf` (LP64): `{void *pv; size_t nLen;}`.
+/// `remote_buf` as a skel sees it (LP64, a pointer of this process):
+/// `{void *pv; size_t nLen;}`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct RemoteBuf {
+pub struct SkelBuf {
     /// Data.
     pub pv: *mut c_void,
     /// Length.
@@ -23,7 +24,7 @@ pub struct RemoteBuf {
 #[derive(Clone, Copy)]
 pub union RemoteArg {
     /// A buffer.
-    pub buf: RemoteBuf,
+    pub buf: SkelBuf,
     /// A 32-bit handle.
     pub h: u32,
     /// A 64-bit handle.
@@ -64,28 +65,38 @@ impl std::fmt::Debug for LoadedSkel {
     }
 }
 
-/// `RTLD_DEEPBIND`: the skel binds to its own symbols before the host's
-/// (a stub with the same function names may live in the same process).
-const RTLD_DEEPBIND: i32 = 0x8;
+/// Why a skel did not load; the text is the loader's own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The library did not load (`dlopen` failed).
+    #[error("{0}")]
+    Library(String),
+    /// The library has no such symbol (`dlsym` failed).
+    #[error("{0}")]
+    Symbol(String),
+}
 
 impl LoadedSkel {
     /// `dlopen(path)` and look `symbol` up; `handle_style` selects the
     /// `(handle, sc, pra)` signature (`_modver=1.0` skels) over `(sc, pra)`.
-    /// Errors carry the loader's own text.
-    pub fn load(path: &Path, symbol: &str, handle_style: bool) -> Result<LoadedSkel, String> {
+    /// Libraries are loaded with `RTLD_DEEPBIND`: the skel binds to its own
+    /// symbols before the host's (a stub with the same function names may
+    /// live in the same process).
+    pub fn load(path: &Path, symbol: &str, handle_style: bool) -> Result<LoadedSkel, LoadError> {
         // SAFETY: loading a library runs its constructors; skel libraries are
         // code the user asked the DSP to run, as dlopen on a real DSP does.
-        let lib =
-            unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) }.map_err(|e| e.to_string())?;
+        let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | libc::RTLD_DEEPBIND) }
+            .map_err(|e| LoadError::Library(e.to_string()))?;
         let lib = Arc::new(lib);
         let entry = if handle_style {
             // SAFETY: the symbol is declared with the skel ABI
             // `int f(remote_handle64, uint32_t, remote_arg *)`.
-            let s = unsafe { lib.get::<HandleInvoke>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
+            let s =
+                unsafe { lib.get::<HandleInvoke>(symbol.as_bytes()) }.map_err(|e| LoadError::Symbol(e.to_string()))?;
             Entry::Handle(s)
         } else {
             // SAFETY: as above, `int f(uint32_t, remote_arg *)`.
-            let s = unsafe { lib.get::<Invoke>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
+            let s = unsafe { lib.get::<Invoke>(symbol.as_bytes()) }.map_err(|e| LoadError::Symbol(e.to_string()))?;
             Entry::Plain(s)
         };
         Ok(LoadedSkel {
@@ -114,7 +125,7 @@ impl LoadedSkel {
 /// A buffer argument for a C skel.
 pub fn buf(ptr: *mut u8, len: usize) -> RemoteArg {
     RemoteArg {
-        buf: RemoteBuf {
+        buf: SkelBuf {
             pv: ptr.cast(),
             n_len: len,
         },

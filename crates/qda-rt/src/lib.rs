@@ -7,8 +7,17 @@
 //!   panic inside one is a bug that the test suites catch as such, so
 //!   propagating the poison would only turn one failed call into a dead
 //!   driver or daemon for every client.
+//! * [`Workers`]: the elastic thread pool (an idle thread takes a job, a
+//!   new one is spawned when none is idle) that the DSP, the PD host and
+//!   the daemon run their calls on.
+//! * [`ReplyMux`]: many threads waiting for replies on one connection, the
+//!   one that waits reading for all, a dead connection failing them all.
 #![forbid(unsafe_code)]
 
+pub mod mux;
 pub mod sync;
+pub mod workers;
 
+pub use mux::ReplyMux;
 pub use sync::{lock, wait, wait_timeout};
+pub use workers::Workers;

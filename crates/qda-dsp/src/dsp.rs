@@ -1,0 +1,262 @@
+//! The DSP of one domain: its end of the channel, the path of every message
+//! (payload through the SMMU, decode, arguments through the SMMU, dispatch
+//! to a static handle or an open module, answer).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
+
+use qda_driver::fastrpc::Transport;
+use qda_driver::smmu::{Access, ContextBank};
+use qda_driver::{Driver, Errno, Error};
+use qda_proto::handles;
+use qda_proto::payload::{DecodedArg, MetaLayout, decode};
+use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};
+use qda_rt::{Workers, lock};
+use zerocopy::IntoBytes;
+
+use crate::aee;
+use crate::config::{PdMode, capabilities, library_path};
+use crate::error::{DspError, DspResult};
+use crate::handles::{Invocation, StaticHandle, table};
+use crate::memory::ArgMap;
+use crate::pd_host::pd_host_path;
+use crate::skel::Skel;
+use crate::state::DspState;
+
+/// Called with every message the DSP fails and why (see
+/// [`VirtualDsp::set_error_tracer`]).
+pub type ErrorTracer = Arc<dyn Fn(&FastrpcMsg, &DspError) + Send + Sync>;
+
+/// A DSP: its state, its static handles, its tracer.
+struct Dsp {
+    state: DspState,
+    handles: HashMap<u32, Box<dyn StaticHandle>>,
+    tracer: Mutex<Option<ErrorTracer>>,
+}
+
+impl std::fmt::Debug for Dsp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dsp")
+            .field("state", &self.state)
+            .field("handles", &self.handles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A virtual DSP attached to one domain.
+#[derive(Debug, Clone)]
+pub struct VirtualDsp {
+    inner: Arc<Dsp>,
+}
+
+/// The DSP's end of the channel: messages go to a pool of DSP threads.
+#[derive(Debug)]
+struct Port {
+    dsp: Arc<Dsp>,
+    workers: Workers<FastrpcMsg>,
+}
+
+impl Port {
+    fn new(dsp: Arc<Dsp>) -> Port {
+        let d = dsp.clone();
+        Port {
+            workers: Workers::new(format!("{}-dsp", dsp.state.label), move |msg| d.handle(msg)),
+            dsp,
+        }
+    }
+}
+
+impl Transport for Port {
+    fn send(&self, msg: &FastrpcMsg) -> qda_driver::Result<()> {
+        self.workers
+            .submit(*msg)
+            .map_err(|e| Error::new(Errno::ENOMEM, format!("DSP thread: {e}")))
+    }
+
+    fn shutdown(&self) {
+        // Subsystem restart: every process dies, blocked listeners return.
+        let st = &self.dsp.state;
+        let procs: Vec<_> = lock(&st.procs).drain().map(|(_, p)| p).collect();
+        for p in procs {
+            p.exit();
+        }
+        st.root.exit();
+    }
+}
+
+/// Says once per process that user PDs run as threads for want of a host.
+static NO_HOST: Once = Once::new();
+
+impl VirtualDsp {
+    /// Start a DSP for domain `label` and attach it to the driver's channel
+    /// (PD mode from `QDA_PD_MODE`, default: processes).
+    pub fn start(driver: &Driver, label: &str) -> qda_driver::Result<VirtualDsp> {
+        VirtualDsp::start_with(driver, label, PdMode::from_env())
+    }
+
+    /// Start a DSP with an explicit PD mode. Process mode needs the PD host
+    /// program ([`pd_host_path`]); without it the DSP falls back to threads
+    /// (and says why on stderr, once).
+    pub fn start_with(driver: &Driver, label: &str, mode: PdMode) -> qda_driver::Result<VirtualDsp> {
+        let mode = match (mode, pd_host_path()) {
+            (PdMode::Process, Err(e)) => {
+                NO_HOST.call_once(|| eprintln!("qda-dsp: user PDs run as threads: {e}"));
+                PdMode::Thread
+            }
+            _ => mode,
+        };
+        let domain = driver
+            .domain(label)
+            .ok_or_else(|| Error::new(Errno::ENOENT, format!("no domain '{label}'")))?
+            .clone();
+        let dsp = Arc::new(Dsp {
+            state: DspState::new(driver, domain, capabilities(label), library_path(), mode),
+            handles: table(),
+            tracer: Mutex::new(None),
+        });
+        driver.attach_dsp(label, Arc::new(Port::new(dsp.clone())))?;
+        Ok(VirtualDsp { inner: dsp })
+    }
+
+    /// Start one DSP per domain of the driver.
+    pub fn start_all(driver: &Driver) -> qda_driver::Result<Vec<VirtualDsp>> {
+        driver
+            .domains()
+            .iter()
+            .map(|d| VirtualDsp::start(driver, d.label()))
+            .collect()
+    }
+
+    /// Serve library `name` (as a URI names it, e.g. `libreverse_skel.so`)
+    /// with a Rust skel.
+    pub fn register_skel(&self, name: &str, skel: Arc<dyn Skel>) {
+        lock(&self.inner.state.builtins).insert(name.to_string(), skel);
+    }
+
+    /// How user PDs run.
+    pub fn mode(&self) -> PdMode {
+        self.inner.state.mode
+    }
+
+    /// The running PD processes: `(pid, process name)`.
+    pub fn pd_processes(&self) -> Vec<(u32, String)> {
+        lock(&self.inner.state.procs)
+            .values()
+            .filter_map(|p| p.host.as_ref().map(|h| (h.pid(), p.name.clone())))
+            .collect()
+    }
+
+    /// Number of live user processes.
+    pub fn processes(&self) -> usize {
+        lock(&self.inner.state.procs).len()
+    }
+
+    /// Have `t` called with every message the DSP fails and the reason
+    /// (the client only sees the AEE code); `None` removes it.
+    pub fn set_error_tracer(&self, t: Option<ErrorTracer>) {
+        *lock(&self.inner.tracer) = t;
+    }
+}
+
+impl Dsp {
+    fn handle(&self, msg: FastrpcMsg) {
+        let retval = match self.serve(&msg) {
+            Ok(()) => 0,
+            Err(e) => {
+                // Called outside the lock: a tracer may take its time.
+                let tracer = lock(&self.tracer).clone();
+                if let Some(t) = tracer {
+                    t(&msg, &e);
+                }
+                e.retval()
+            }
+        };
+        let rsp = InvokeRsp {
+            ctx: msg.ctx,
+            retval,
+            pad: 0,
+        };
+        let _ = self.state.domain.channel.on_response(rsp.as_bytes());
+    }
+
+    fn serve(&self, msg: &FastrpcMsg) -> DspResult {
+        let sc = Scalars(msg.sc);
+        let bad_va = |what: &str| DspError::new(aee::EBADVA, format!("{what} at {:#x} does not translate", msg.addr));
+        // The payload, through the SMMU.
+        let cb = self
+            .state
+            .cb(msg.addr)
+            .ok_or_else(|| bad_va("payload (no such context bank)"))?;
+        let meta_len = MetaLayout::new(sc.len()).metalen() as u64;
+        if msg.size < meta_len {
+            return Err(DspError::new(
+                aee::EBADPARM,
+                format!("payload of {} bytes, its metadata needs {meta_len}", msg.size),
+            ));
+        }
+        let runs = cb
+            .translate(msg.addr, msg.size, Access::Write)
+            .map_err(|_| bad_va("payload"))?;
+        let (payload, lead) = self
+            .state
+            .maps
+            .map(&runs, true)
+            .map_err(|_| bad_va("payload (unmappable)"))?;
+        let mut meta = vec![0u8; meta_len as usize];
+        payload
+            .read_at(lead, &mut meta)
+            .map_err(|_| bad_va("payload (unreadable)"))?;
+        let decoded = decode(sc, &meta).map_err(|e| DspError::new(aee::EBADPARM, format!("payload: {e}")))?;
+        // Every buffer argument, through the SMMU.
+        let mut args = Vec::with_capacity(decoded.args.len());
+        for (i, a) in decoded.args.iter().enumerate() {
+            match *a {
+                DecodedArg::Buf { addr, len, .. } if len > 0 => {
+                    let access = if sc.is_input(i) { Access::Read } else { Access::Write };
+                    let runs = cb.translate(addr, len, access).map_err(|_| {
+                        DspError::new(aee::EBADVA, format!("argument {i} at {addr:#x} does not translate"))
+                    })?;
+                    let map = std::sync::OnceLock::new();
+                    // An inline argument lies in the payload: it is a window
+                    // of the payload's mapping, not a mapping of its own.
+                    if addr >= msg.addr
+                        && addr
+                            .checked_add(len)
+                            .is_some_and(|e| e <= msg.addr.saturating_add(msg.size))
+                    {
+                        let _ = map.set(Some((payload.clone(), lead + (addr - msg.addr) as usize)));
+                    }
+                    args.push(ArgMap {
+                        runs,
+                        len: len as usize,
+                        writable: access == Access::Write,
+                        map,
+                    });
+                }
+                _ => args.push(ArgMap::empty()),
+            }
+        }
+        // Outputs are written in place; their lengths stay as sent.
+        self.dispatch(msg, sc, &args, cb)
+    }
+
+    fn dispatch(&self, msg: &FastrpcMsg, sc: Scalars, args: &[ArgMap], cb: &ContextBank) -> DspResult {
+        if let Some(h) = self.handles.get(&msg.handle) {
+            return h.invoke(&self.state, &Invocation { msg, sc, args, cb });
+        }
+        if msg.handle <= handles::MAX_LIB_STATIC_HANDLE {
+            return Err(DspError::new(
+                aee::EUNSUPPORTED,
+                format!("static handle {} is not served", msg.handle),
+            ));
+        }
+        let p = self.state.process(msg.client_id);
+        let m = p.module(msg.handle).ok_or_else(|| {
+            DspError::new(
+                aee::ENOSUCHHANDLE,
+                format!("no module open under handle {:#x} in '{}'", msg.handle, p.name),
+            )
+        })?;
+        m.invoke(sc, args)
+    }
+}

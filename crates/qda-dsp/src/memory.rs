@@ -1,0 +1,233 @@
+//! Buffer arguments and payloads as the DSP's MMU sees them: translated
+//! runs of files, mapped into this process when the DSP itself reads them.
+
+use std::collections::VecDeque;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use qda_driver::smmu::Run;
+use qda_driver::sys::{Mapping, PAGE_SIZE};
+use qda_driver::{Errno, Error};
+use qda_rt::lock;
+
+/// One buffer argument as the DSP's MMU sees it: translated runs, mapped
+/// in this process on first use (thread PDs and static handles) or handed to
+/// a PD process as they are.
+#[derive(Debug)]
+pub(crate) struct ArgMap {
+    /// The translated runs.
+    pub(crate) runs: Vec<Run>,
+    /// Its length.
+    pub(crate) len: usize,
+    /// Written by the DSP (an output).
+    pub(crate) writable: bool,
+    /// The mapping and the argument's offset in it, once mapped.
+    pub(crate) map: OnceLock<Option<(Arc<Mapping>, usize)>>,
+}
+
+impl ArgMap {
+    /// An argument with nothing to map (a handle, an empty buffer).
+    pub(crate) fn empty() -> ArgMap {
+        ArgMap {
+            runs: Vec::new(),
+            len: 0,
+            writable: false,
+            map: OnceLock::new(),
+        }
+    }
+    fn mapping(&self) -> Option<&(Arc<Mapping>, usize)> {
+        self.map
+            .get_or_init(|| {
+                if self.runs.is_empty() {
+                    None
+                } else {
+                    map_runs(&self.runs, self.writable).map(|(m, o)| (Arc::new(m), o)).ok()
+                }
+            })
+            .as_ref()
+    }
+    /// Where the argument is mapped in this process (null when empty).
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        self.mapping().map_or(std::ptr::null_mut(), |(m, off)| m.ptr_at(*off))
+    }
+    /// The argument's bytes.
+    pub(crate) fn read(&self) -> Vec<u8> {
+        let mut v = vec![0u8; self.len];
+        if let Some((m, off)) = self.mapping() {
+            let _ = m.read_at(*off, &mut v);
+        }
+        v
+    }
+    /// Write `b` (at most the argument's length) to the argument.
+    pub(crate) fn write(&self, b: &[u8]) {
+        if let Some((m, off)) = self.mapping() {
+            let _ = m.write_at(*off, &b[..b.len().min(self.len)]);
+        }
+    }
+}
+
+/// Page-aligned cover of translated runs: `(fd, offset, length)` pieces and
+/// the in-page offset of the first byte.
+pub(crate) fn aligned_runs(runs: &[Run]) -> (Vec<(BorrowedFd<'_>, u64, u64)>, usize) {
+    let lead = runs.first().map_or(0, |r| (r.offset % PAGE_SIZE) as usize);
+    let segs = runs
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let start = if k == 0 { r.offset - lead as u64 } else { r.offset };
+            let end = (r.offset + r.len).next_multiple_of(PAGE_SIZE);
+            (r.file.fd(), start, end - start)
+        })
+        .collect();
+    (segs, lead)
+}
+
+/// The DSP's mappings of payloads, kept between calls: the driver reuses its
+/// payload buffers, and mapping one afresh for every call cost a page fault
+/// per 16 pages touched (10 per 64 KiB-inline call). Keyed
+/// by file identity, offset and length, so a hit maps exactly the memory a
+/// fresh translation names (shared mappings of the same file range). A
+/// cached mapping keeps its file's memory until evicted: at most
+/// [`MAP_CACHE_ENTRIES`] ranges of at most [`MAP_CACHE_LARGEST`] bytes.
+#[derive(Debug, Default)]
+pub(crate) struct MapCache {
+    entries: Mutex<VecDeque<(MapKey, Arc<Mapping>)>>,
+}
+
+/// What a cached mapping maps: its pieces and writability.
+#[derive(Debug, PartialEq, Eq)]
+struct MapKey {
+    pieces: Vec<MapPiece>,
+    writable: bool,
+}
+
+/// One piece of a cached mapping: a range of a file.
+#[derive(Debug, PartialEq, Eq)]
+struct MapPiece {
+    /// `(st_dev, st_ino)` of the file.
+    file: (u64, u64),
+    offset: u64,
+    len: u64,
+}
+const MAP_CACHE_ENTRIES: usize = 32;
+const MAP_CACHE_LARGEST: u64 = 1 << 20;
+
+impl MapCache {
+    /// A mapping of `runs` and the offset of their first byte in it.
+    pub(crate) fn map(&self, runs: &[Run], writable: bool) -> qda_driver::Result<(Arc<Mapping>, usize)> {
+        let (segs, lead) = aligned_runs(runs);
+        if segs.is_empty() {
+            return Err(Error::new(Errno::EINVAL, "empty translation"));
+        }
+        if segs.iter().map(|s| s.2).sum::<u64>() > MAP_CACHE_LARGEST {
+            return Ok((Arc::new(Mapping::assemble_internal(&segs, writable)?), lead));
+        }
+        // A payload is a driver backing: its identity is known, no fstat.
+        let key = MapKey {
+            pieces: runs
+                .iter()
+                .zip(&segs)
+                .map(|(r, (_, off, len))| {
+                    Ok(MapPiece {
+                        file: r.file.file_id()?,
+                        offset: *off,
+                        len: *len,
+                    })
+                })
+                .collect::<qda_driver::Result<_>>()?,
+            writable,
+        };
+        {
+            let mut e = lock(&self.entries);
+            if let Some(i) = e.iter().position(|(k, _)| *k == key) {
+                let hit = e.remove(i).expect("index from position");
+                let m = hit.1.clone();
+                e.push_back(hit);
+                return Ok((m, lead));
+            }
+        }
+        let m = Arc::new(Mapping::assemble_internal(&segs, writable)?);
+        let mut e = lock(&self.entries);
+        e.push_back((key, m.clone()));
+        if e.len() > MAP_CACHE_ENTRIES {
+            e.pop_front();
+        }
+        Ok((m, lead))
+    }
+}
+
+/// Map translated runs contiguously (page-aligned cover), as the DSP's MMU would.
+fn map_runs(runs: &[Run], writable: bool) -> qda_driver::Result<(Mapping, usize)> {
+    if runs.is_empty() {
+        return Err(Error::new(Errno::EINVAL, "empty translation"));
+    }
+    let (segs, lead) = aligned_runs(runs);
+    Ok((Mapping::assemble_internal(&segs, writable)?, lead))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qda_driver::smmu::SegFile;
+    use qda_driver::sys::InternalFd;
+
+    fn file(pages: u64) -> SegFile {
+        SegFile::Fd(Arc::new(InternalFd::new(
+            qda_driver::sys::memfd("t", pages * PAGE_SIZE).unwrap(),
+        )))
+    }
+
+    fn run(f: &SegFile, offset: u64, len: u64) -> Run {
+        Run {
+            file: f.clone(),
+            offset,
+            len,
+        }
+    }
+
+    #[test]
+    fn the_payload_map_cache_hits_only_the_same_range() {
+        let c = MapCache::default();
+        let (a, b) = (file(4), file(4));
+        let (m1, lead) = c.map(&[run(&a, 100, 50)], true).unwrap();
+        assert_eq!(lead, 100);
+        m1.write_at(lead, b"payload").unwrap();
+        // The same range: the same mapping.
+        let (m2, _) = c.map(&[run(&a, 100, 50)], true).unwrap();
+        assert!(Arc::ptr_eq(&m1, &m2));
+        // Another file, another page, or read-only: new mappings.
+        assert!(!Arc::ptr_eq(&m1, &c.map(&[run(&b, 100, 50)], true).unwrap().0));
+        assert!(!Arc::ptr_eq(&m1, &c.map(&[run(&a, PAGE_SIZE, 50)], true).unwrap().0));
+        assert!(!Arc::ptr_eq(&m1, &c.map(&[run(&a, 100, 50)], false).unwrap().0));
+        // A fresh mapping of the range sees the same memory.
+        let mut got = [0u8; 7];
+        c.map(&[run(&a, 100, 50)], false)
+            .unwrap()
+            .0
+            .read_at(lead, &mut got)
+            .unwrap();
+        assert_eq!(&got, b"payload");
+    }
+
+    #[test]
+    fn the_payload_map_cache_is_bounded() {
+        let c = MapCache::default();
+        let f = file(64);
+        let first = c.map(&[run(&f, 0, 8)], true).unwrap().0;
+        for p in 1..=MAP_CACHE_ENTRIES as u64 {
+            c.map(&[run(&f, p * PAGE_SIZE, 8)], true).unwrap();
+        }
+        assert_eq!(c.entries.lock().unwrap().len(), MAP_CACHE_ENTRIES);
+        // The oldest was evicted: mapping it again makes a new mapping.
+        assert!(!Arc::ptr_eq(&first, &c.map(&[run(&f, 0, 8)], true).unwrap().0));
+        // Nothing to map is an error, not a cached empty mapping.
+        assert_eq!(c.map(&[], true).unwrap_err().errno, Errno::EINVAL);
+        // Ranges above the limit are mapped but never kept.
+        let big = file(MAP_CACHE_LARGEST / PAGE_SIZE + 1);
+        let m = c.map(&[run(&big, 0, MAP_CACHE_LARGEST + 1)], true).unwrap().0;
+        assert!(!Arc::ptr_eq(
+            &m,
+            &c.map(&[run(&big, 0, MAP_CACHE_LARGEST + 1)], true).unwrap().0
+        ));
+    }
+}

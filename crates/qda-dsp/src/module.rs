@@ -1,0 +1,119 @@
+//! Modules open in a process, behind one trait: a C skel loaded in this
+//! process (thread PDs), a Rust skel registered with the DSP, a skel loaded
+//! in a PD process.
+
+use std::sync::Arc;
+
+use qda_proto::Scalars;
+
+use crate::aee;
+use crate::error::{DspError, DspResult};
+use crate::loader::{self, LoadedSkel};
+use crate::memory::ArgMap;
+use crate::pd::{PdArg, PdProcess};
+use crate::skel::{self, Skel};
+
+/// The scalars of method 1 (close): one 64-bit handle in.
+pub(crate) fn close_sc() -> u32 {
+    Scalars::makex(0, 1, 0, 0, 1, 0).0
+}
+
+/// A module open in a process.
+pub(crate) trait OpenModule: Send + Sync + std::fmt::Debug {
+    /// Call method `sc.method()` with the call's buffer arguments; a skel's
+    /// non-zero return is the error's code.
+    fn invoke(&self, sc: Scalars, args: &[ArgMap]) -> DspResult;
+    /// Close the module: the error code a remotectl close reports (0: done).
+    fn close(&self) -> i32;
+}
+
+/// What a skel's return value means for the call.
+fn skel_result(retval: i32, what: &dyn std::fmt::Display) -> DspResult {
+    match retval {
+        0 => Ok(()),
+        r => Err(DspError::new(r, format!("{what} returned {r:#x}"))),
+    }
+}
+
+/// A C skel loaded in this process, called with pointers into the DSP's
+/// mappings of the arguments.
+#[derive(Debug)]
+pub(crate) struct LocalSkel {
+    /// The loaded entry point.
+    pub skel: Arc<LoadedSkel>,
+    /// What the skel's open returned.
+    pub handle: u64,
+}
+
+impl OpenModule for LocalSkel {
+    fn invoke(&self, sc: Scalars, args: &[ArgMap]) -> DspResult {
+        let mut pra: Vec<loader::RemoteArg> = args.iter().map(|a| loader::buf(a.ptr(), a.len)).collect();
+        skel_result(self.skel.call(self.handle, sc.0, &mut pra), &self.skel.symbol)
+    }
+
+    fn close(&self) -> i32 {
+        let mut pra = [loader::h64(self.handle)];
+        self.skel.call(self.handle, close_sc(), &mut pra);
+        0
+    }
+}
+
+/// A Rust skel, given copies of the inputs; its outputs are written back.
+#[derive(Debug)]
+pub(crate) struct RustSkel {
+    /// The skel.
+    pub skel: Arc<dyn Skel>,
+    /// What its open returned.
+    pub handle: u64,
+}
+
+impl OpenModule for RustSkel {
+    fn invoke(&self, sc: Scalars, args: &[ArgMap]) -> DspResult {
+        let nbufs = sc.nbufs().min(args.len());
+        let nin = (sc.inbufs() as usize).min(nbufs);
+        let mut a = skel::Args {
+            inputs: args[..nin].iter().map(|a| a.read()).collect(),
+            outputs: args[nin..nbufs].iter().map(|a| vec![0u8; a.len]).collect(),
+        };
+        let r = self.skel.invoke(self.handle, sc, &mut a);
+        for (o, m) in a.outputs.iter().zip(&args[nin..nbufs]) {
+            m.write(o);
+        }
+        skel_result(r, &format_args!("Rust skel {:?}", self.skel))
+    }
+
+    fn close(&self) -> i32 {
+        self.skel.close(self.handle)
+    }
+}
+
+/// A skel loaded in a PD process: the call goes there with the translated
+/// runs of its arguments.
+#[derive(Debug)]
+pub(crate) struct PdModule {
+    /// The PD.
+    pub host: Arc<PdProcess>,
+    /// The skel's index in the PD.
+    pub ix: u32,
+    /// What the skel's open returned.
+    pub handle: u64,
+}
+
+impl OpenModule for PdModule {
+    fn invoke(&self, sc: Scalars, args: &[ArgMap]) -> DspResult {
+        let pargs: Vec<PdArg<'_>> = args.iter().map(|a| PdArg::Buffer(&a.runs, a.len as u64)).collect();
+        match self.host.invoke(self.ix, self.handle, sc.0, &pargs) {
+            Ok(r) => skel_result(
+                r.retval,
+                &format_args!("skel {} in PD pid {}", self.ix, self.host.pid()),
+            ),
+            Err(crash) => Err(DspError::new(aee::ECPUEXCEPTION, crash)),
+        }
+    }
+
+    fn close(&self) -> i32 {
+        self.host
+            .invoke(self.ix, self.handle, close_sc(), &[PdArg::Handle(self.handle)])
+            .map_or(aee::ECPUEXCEPTION, |_| 0)
+    }
+}

@@ -1,0 +1,107 @@
+//! The PD host: one user protection domain of the virtual DSP as a process
+//! of its own, and how the DSP finds the program to run as one.
+//!
+//! The DSP starts a PD host per user PD with [`HOST_FLAG`] and the wire
+//! version as its arguments and a socket as its standard input; the host
+//! serves the DSP's requests on that socket (`crate::pd_wire`) until it
+//! closes. A skel that crashes takes down its PD host and nothing else.
+//!
+//! # Which program
+//!
+//! [`pd_host_path`] looks, in this order, at:
+//! 1. `QDA_PD_HOST`, the path of a host program;
+//! 2. the running executable, if it called [`run_if_requested`] (then it
+//!    runs itself as the host: `qda` and `qdad` do this first thing in
+//!    `main`, so they need no other file);
+//! 3. `qda-pd-host` (this crate's binary) next to the running executable,
+//!    in its parent directory (test binaries live in `target/*/deps/`), or
+//!    in `../lib/qda/` beside it (an installed layout).
+//!
+//! Without any of them, user PDs cannot be processes: the DSP runs them as
+//! threads (as `QDA_PD_MODE=thread` asks) and says so once on stderr.
+
+mod serve;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub use crate::pd_wire::WIRE_VERSION;
+
+/// The first argument that makes a program a PD host (see
+/// [`run_if_requested`]); the second is the version of the DSP↔PD messages.
+pub const HOST_FLAG: &str = "--qda-pd-host";
+
+/// The file name of this crate's PD host binary.
+pub const HOST_BIN: &str = "qda-pd-host";
+
+/// The running executable, once it has offered itself as the PD host.
+static SELF_HOST: OnceLock<PathBuf> = OnceLock::new();
+
+/// Call this first thing in `main` of any program that may start virtual
+/// DSPs: when the program was started as a PD host (by the DSP, with
+/// [`HOST_FLAG`]), it serves that PD and exits, never returning; otherwise
+/// it records the running executable as the PD host program, so the DSP
+/// starts PDs as copies of it and needs no `qda-pd-host` file, and returns.
+pub fn run_if_requested() {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(OsStr::new(HOST_FLAG)) {
+        let version = args.next();
+        if version.as_deref() != Some(OsStr::new(WIRE_VERSION)) {
+            eprintln!(
+                "qda PD host: this program speaks version {WIRE_VERSION} of the DSP's PD messages, \
+                 the DSP asked for {version:?} (a stale binary? rebuild it)"
+            );
+            std::process::exit(2);
+        }
+        serve::serve()
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let _ = SELF_HOST.set(exe);
+    }
+}
+
+/// No PD host program was found (see the [module documentation](self)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the PD host program was not found (looked at {looked:?}): set QDA_PD_HOST to a qda-pd-host binary, \
+     call qda_dsp::pd_host::run_if_requested() first in main, or put qda-pd-host next to the executable \
+     (`cargo build -p qda-dsp --bin qda-pd-host`); QDA_PD_MODE=thread runs user PDs as threads instead"
+)]
+pub struct HostNotFound {
+    /// The files looked at.
+    pub looked: Vec<PathBuf>,
+}
+
+/// The PD host program (see the [module documentation](self) for the
+/// search order).
+pub fn pd_host_path() -> Result<PathBuf, HostNotFound> {
+    if let Some(p) = std::env::var_os("QDA_PD_HOST") {
+        return Ok(PathBuf::from(p));
+    }
+    if let Some(p) = SELF_HOST.get() {
+        return Ok(p.clone());
+    }
+    let mut looked = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        looked.push(dir.join(HOST_BIN));
+        if let Some(up) = dir.parent() {
+            looked.push(up.join(HOST_BIN));
+        }
+        looked.push(dir.join("../lib/qda").join(HOST_BIN));
+    }
+    match looked.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(HostNotFound { looked }),
+    }
+}
+
+/// The command that starts `host` as a PD host.
+pub(crate) fn host_command(host: &Path) -> Command {
+    let mut c = Command::new(host);
+    c.args([HOST_FLAG, WIRE_VERSION]);
+    c
+}

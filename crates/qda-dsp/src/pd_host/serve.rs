@@ -1,0 +1,264 @@
+//! The PD host's loop: requests from the DSP on standard input, run on a
+//! pool of threads, replies back on the same socket.
+//!
+//! Buffers are mapped shared, so the skel reads and writes the client's
+//! pages directly: each file the DSP names is opened through
+//! `/proc/<dsp pid>/fd/N`, mapped whole once and kept (a bounded cache), so
+//! an argument used again costs no system call.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use qda_driver::sys::Mapping;
+use qda_rt::{Workers, lock};
+use zerocopy::IntoBytes;
+
+use crate::aee;
+use crate::loader::{self, LoadError, LoadedSkel, RemoteArg};
+use crate::pd_wire::{self, InvokeOut, Request, RunRef, WireArg};
+
+/// Bounds of the mapping cache.
+const CACHE_FILES: usize = 64;
+const CACHE_BYTES: usize = 256 << 20;
+
+/// A client file mapped whole, kept across calls ("mapped once and cached
+/// until unmapped"): most arguments are then a pointer into it.
+#[derive(Debug)]
+struct Cached {
+    file: File,
+    map: Mapping,
+    size: usize,
+}
+
+/// A file's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    files: HashMap<FileId, Arc<Cached>>,
+    order: VecDeque<FileId>,
+    bytes: usize,
+}
+
+impl Cache {
+    /// The whole-file mapping of the DSP's descriptor `r.fd`.
+    fn get(&mut self, dsp_pid: u32, r: &RunRef) -> Option<Arc<Cached>> {
+        let id = FileId { dev: r.dev, ino: r.ino };
+        if let Some(c) = self.files.get(&id) {
+            return Some(c.clone());
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{dsp_pid}/fd/{}", r.fd))
+            .ok()?;
+        let size = (r.size as usize).max(1);
+        let map = Mapping::map_internal(file.as_fd(), 0, size, true).ok()?;
+        let c = Arc::new(Cached { file, map, size });
+        self.files.insert(id, c.clone());
+        self.order.push_back(id);
+        self.bytes += c.size;
+        // Evict the oldest entries no running call uses.
+        let mut scan = self.order.len();
+        while (self.files.len() > CACHE_FILES || self.bytes > CACHE_BYTES) && scan > 0 {
+            scan -= 1;
+            let Some(old) = self.order.pop_front() else { break };
+            let in_use = self.files.get(&old).is_some_and(|e| Arc::strong_count(e) > 1) || old == id;
+            if in_use {
+                self.order.push_back(old);
+            } else if let Some(e) = self.files.remove(&old) {
+                self.bytes -= e.size;
+            }
+        }
+        Some(c)
+    }
+}
+
+/// The PD's state shared by its threads.
+#[derive(Debug)]
+struct Host {
+    out: Mutex<UnixStream>,
+    skels: Mutex<Vec<Arc<LoadedSkel>>>,
+    cache: Mutex<Cache>,
+    dsp_pid: u32,
+}
+
+/// A request failed in the host: the AEE code answered and its text.
+struct Failed(i32, String);
+
+impl Failed {
+    fn code(code: i32) -> Failed {
+        Failed(code, String::new())
+    }
+}
+
+impl Host {
+    fn reply(&self, id: u64, r: Result<Vec<u8>, Failed>) {
+        let frame = match r {
+            Ok(p) => pd_wire::encode_reply(id, 0, &p),
+            Err(Failed(code, text)) => pd_wire::encode_reply(id, code as u32, text.as_bytes()),
+        };
+        // A failed write means the DSP is gone: the reader sees it and exits.
+        let _ = lock(&self.out).write_all(&frame);
+    }
+
+    fn run(&self, msg: &[u8]) {
+        let Some((id, req)) = pd_wire::decode_request(msg) else {
+            return;
+        };
+        let r = match req {
+            Some(Request::Open {
+                path,
+                symbol,
+                handle_style,
+            }) => self.open(path, symbol, handle_style),
+            Some(Request::Invoke { skel, handle, sc, args }) => self.invoke(skel, handle, sc, &args),
+            None => Err(Failed::code(aee::EBADPARM)),
+        };
+        self.reply(id, r);
+    }
+
+    fn open(&self, path: &[u8], symbol: &[u8], handle_style: bool) -> Result<Vec<u8>, Failed> {
+        if path.contains(&0) || symbol.contains(&0) {
+            return Err(Failed::code(aee::EBADPARM));
+        }
+        let path = std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path));
+        let symbol = std::str::from_utf8(symbol).map_err(|_| Failed::code(aee::EBADPARM))?;
+        let skel = LoadedSkel::load(path, symbol, handle_style).map_err(|e| match e {
+            LoadError::Library(t) => Failed(aee::ENOSUCHMOD, t),
+            LoadError::Symbol(t) => Failed(aee::ENOSUCHSYMBOL, t),
+        })?;
+        let mut s = lock(&self.skels);
+        s.push(Arc::new(skel));
+        Ok(((s.len() - 1) as u32).as_bytes().to_vec())
+    }
+
+    fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[WireArg<'_>]) -> Result<Vec<u8>, Failed> {
+        // What the arguments point into, held for the call.
+        let mut regions: Vec<Mapping> = Vec::new();
+        let mut held: Vec<Arc<Cached>> = Vec::new();
+        let mut inline: Vec<Vec<u8>> = Vec::new();
+        let mut pra = Vec::with_capacity(args.len());
+        for a in args {
+            pra.push(match a {
+                WireArg::Handle(h) => loader::h64(*h),
+                WireArg::Bytes(b) => {
+                    // The skel may write through the pointer: a copy of its own.
+                    let mut v = b.to_vec();
+                    let arg = loader::buf(v.as_mut_ptr(), v.len());
+                    inline.push(v);
+                    arg
+                }
+                WireArg::Buffer { lead, len, runs } => self.map_buffer(*lead, *len, runs, &mut regions, &mut held)?,
+            });
+        }
+        let skel = lock(&self.skels)
+            .get(ix as usize)
+            .cloned()
+            .ok_or(Failed::code(aee::ENOSUCHHANDLE))?;
+        let retval = skel.call(handle, sc, &mut pra);
+        // The open method returns a handle in its third argument.
+        let out = InvokeOut::new(retval, pra.get(2).map_or(0, loader::get_h64));
+        drop((regions, held, inline));
+        Ok(out.as_bytes().to_vec())
+    }
+
+    /// A buffer argument: a pointer into the cached mapping of its file
+    /// when it is one run, else a fresh contiguous mapping of its runs.
+    fn map_buffer(
+        &self,
+        lead: u64,
+        len: u64,
+        runs: &[RunRef],
+        regions: &mut Vec<Mapping>,
+        held: &mut Vec<Arc<Cached>>,
+    ) -> Result<RemoteArg, Failed> {
+        let mut files = Vec::with_capacity(runs.len());
+        for r in runs {
+            let c = lock(&self.cache)
+                .get(self.dsp_pid, r)
+                .ok_or(Failed::code(aee::EBADPARM))?;
+            files.push(c);
+        }
+        let lead = lead as usize;
+        match (runs, files.as_slice()) {
+            ([], _) => Ok(loader::buf(std::ptr::null_mut(), 0)),
+            ([r], [c]) if r.offset + r.len <= c.size as u64 => {
+                let arg = loader::buf(c.map.ptr_at(r.offset as usize + lead), len as usize);
+                held.push(c.clone());
+                Ok(arg)
+            }
+            _ => {
+                let segs: Vec<_> = runs
+                    .iter()
+                    .zip(&files)
+                    .map(|(r, c)| (c.file.as_fd(), r.offset, r.len))
+                    .collect();
+                let m = Mapping::assemble_internal(&segs, true).map_err(|_| Failed::code(aee::EMMAP))?;
+                let arg = loader::buf(m.ptr_at(lead), len as usize);
+                regions.push(m);
+                Ok(arg)
+            }
+        }
+    }
+}
+
+/// Work for the PD's threads: read the next request, then run it.
+#[derive(Debug)]
+struct ReadNext;
+
+/// The PD's threads; a job reads a request, hands the reading on to
+/// another thread, and runs the request itself (no hand-off on the way in).
+static POOL: OnceLock<Workers<ReadNext>> = OnceLock::new();
+
+/// Serve the DSP on standard input until it goes away, then exit.
+pub(super) fn serve() -> ! {
+    let sock = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(UnixStream::from)
+        .unwrap_or_else(|e| fail(&format!("standard input: {e}")));
+    let input = sock.try_clone().unwrap_or_else(|e| fail(&format!("socket: {e}")));
+    let host = Arc::new(Host {
+        out: Mutex::new(sock),
+        skels: Mutex::new(Vec::new()),
+        cache: Mutex::new(Cache::default()),
+        dsp_pid: std::os::unix::process::parent_id(),
+    });
+    // Requests run on a pool of threads: one may block in a skel while
+    // others go on, and the steady state spawns no thread per request.
+    let pool = POOL.get_or_init(|| {
+        Workers::new("pd".into(), move |ReadNext| {
+            loop {
+                let Ok(msg) = pd_wire::read_frame(&input) else {
+                    std::process::exit(0); // the DSP went away
+                };
+                let handed_off = POOL.get().is_some_and(|p| p.submit(ReadNext).is_ok());
+                host.run(&msg);
+                if handed_off {
+                    return;
+                }
+                // No thread to take over the reading: this one goes on.
+            }
+        })
+    });
+    if let Err(e) = pool.submit(ReadNext) {
+        fail(&format!("starting a thread: {e}"));
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+fn fail(why: &str) -> ! {
+    eprintln!("qda PD host: {why}");
+    std::process::exit(1)
+}

@@ -1,0 +1,475 @@
+//! The messages between a DSP and its PD host process, one encoder and one
+//! decoder for both sides.
+//!
+//! Both ends are on one machine and built from this crate: fixed parts are
+//! `#[repr(C)]` zerocopy structs in native byte order, variable parts
+//! (strings, inline bytes, runs) follow their header. Each message is a
+//! frame: `u32 len`, then `len` bytes starting with [`ReqHeader`] or
+//! [`RspHeader`], whose `id` matches a reply to its request (replies may
+//! come back in any order: the host runs requests on a pool of threads).
+//!
+//! * open (`KIND_OPEN`): [`OpenReq`], path, symbol → reply payload: the
+//!   skel's index (`u32`), or a failed status with the loader's text;
+//! * invoke (`KIND_INVOKE`): [`InvokeReq`], then per argument an
+//!   [`ArgHeader`] and its bytes or [`RunRef`]s → reply payload
+//!   [`InvokeOut`]. Buffers are runs of the DSP's own file descriptors,
+//!   which the host opens through `/proc/<dsp pid>/fd/N`.
+
+use std::io::Read;
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// Version of these messages; the DSP passes it when it starts a host, and
+/// a host of another version refuses to run (a stale `qda-pd-host` binary).
+/// Change it with any change to the messages.
+pub const WIRE_VERSION: &str = "2";
+
+/// Request kind: load a skel.
+pub(crate) const KIND_OPEN: u32 = 1;
+/// Request kind: call a skel.
+pub(crate) const KIND_INVOKE: u32 = 2;
+
+/// Argument kind: a 64-bit handle value in `a`.
+const ARG_HANDLE: u32 = 0;
+/// Argument kind: a buffer, `count` runs; `a` = in-page lead, `b` = length.
+const ARG_BUFFER: u32 = 1;
+/// Argument kind: `count` bytes passed by value.
+const ARG_BYTES: u32 = 2;
+
+/// Start of every request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub(crate) struct ReqHeader {
+    /// Request id, echoed by the reply.
+    pub id: u64,
+    /// `KIND_*`.
+    pub kind: u32,
+    pad: u32,
+}
+
+/// Start of every reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub(crate) struct RspHeader {
+    /// The request's id.
+    pub id: u64,
+    /// 0, or the AEE code the request failed with in the host.
+    pub status: u32,
+    pad: u32,
+}
+
+/// An open request; the path and symbol bytes follow.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+struct OpenReq {
+    path_len: u32,
+    symbol_len: u32,
+    handle_style: u32,
+    pad: u32,
+}
+
+/// An invoke request; `nargs` arguments follow.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+struct InvokeReq {
+    skel: u32,
+    sc: u32,
+    handle: u64,
+    nargs: u32,
+    pad: u32,
+}
+
+/// One argument of an invoke.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+struct ArgHeader {
+    kind: u32,
+    count: u32,
+    a: u64,
+    b: u64,
+}
+
+/// A piece of a buffer: a range of one of the DSP's files.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub(crate) struct RunRef {
+    /// The DSP's descriptor number.
+    pub fd: u32,
+    pad: u32,
+    /// `st_dev` of the file (with `ino`, its identity for the host's cache).
+    pub dev: u64,
+    /// `st_ino` of the file.
+    pub ino: u64,
+    /// The file's size.
+    pub size: u64,
+    /// Page-aligned offset of the piece in the file.
+    pub offset: u64,
+    /// Page-multiple length of the piece.
+    pub len: u64,
+}
+
+impl RunRef {
+    /// A piece of file `fd` (identity `dev`/`ino`, `size` bytes).
+    pub(crate) fn new(fd: u32, (dev, ino): (u64, u64), size: u64, offset: u64, len: u64) -> RunRef {
+        RunRef {
+            fd,
+            pad: 0,
+            dev,
+            ino,
+            size,
+            offset,
+            len,
+        }
+    }
+}
+
+/// What an invoke returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub(crate) struct InvokeOut {
+    /// The skel's return value.
+    pub retval: i32,
+    pad: u32,
+    /// The 64-bit value of argument 2 after the call (the handle an open
+    /// method returns).
+    pub handle: u64,
+}
+
+impl InvokeOut {
+    pub(crate) fn new(retval: i32, handle: u64) -> InvokeOut {
+        InvokeOut { retval, pad: 0, handle }
+    }
+}
+
+/// An argument of an invoke as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WireArg<'a> {
+    /// A 64-bit handle value.
+    Handle(u64),
+    /// Bytes by value.
+    Bytes(&'a [u8]),
+    /// A buffer: in-page offset of its first byte, length, pieces.
+    Buffer { lead: u64, len: u64, runs: Vec<RunRef> },
+}
+
+/// A request, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request<'a> {
+    /// Load `symbol` of library `path`.
+    Open {
+        path: &'a [u8],
+        symbol: &'a [u8],
+        handle_style: bool,
+    },
+    /// Call skel `skel`.
+    Invoke {
+        skel: u32,
+        handle: u64,
+        sc: u32,
+        args: Vec<WireArg<'a>>,
+    },
+}
+
+/// Append `v`'s bytes.
+fn put<T: IntoBytes + Immutable>(out: &mut Vec<u8>, v: &T) {
+    out.extend_from_slice(v.as_bytes());
+}
+
+/// Take a `T` from the front of `b`.
+fn take<T: FromBytes>(b: &mut &[u8]) -> Option<T> {
+    let (v, rest) = T::read_from_prefix(b).ok()?;
+    *b = rest;
+    Some(v)
+}
+
+/// Take `n` bytes from the front of `b`.
+fn take_bytes<'a>(b: &mut &'a [u8], n: u32) -> Option<&'a [u8]> {
+    let (v, rest) = b.split_at_checked(n as usize)?;
+    *b = rest;
+    Some(v)
+}
+
+/// A frame: the length, then `body`.
+fn frame(body: Vec<u8>) -> Vec<u8> {
+    let mut f = Vec::with_capacity(body.len() + 4);
+    f.extend_from_slice(&(body.len() as u32).to_ne_bytes());
+    f.extend_from_slice(&body);
+    f
+}
+
+/// Read one frame's body; an error at the end of the stream.
+pub(crate) fn read_frame(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    r.read_exact(&mut body)?;
+    Ok(body)
+}
+
+impl Request<'_> {
+    /// The framed request with id `id`.
+    pub(crate) fn encode(&self, id: u64) -> Vec<u8> {
+        let mut b = Vec::new();
+        match self {
+            Request::Open {
+                path,
+                symbol,
+                handle_style,
+            } => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_OPEN,
+                        pad: 0,
+                    },
+                );
+                put(
+                    &mut b,
+                    &OpenReq {
+                        path_len: path.len() as u32,
+                        symbol_len: symbol.len() as u32,
+                        handle_style: u32::from(*handle_style),
+                        pad: 0,
+                    },
+                );
+                b.extend_from_slice(path);
+                b.extend_from_slice(symbol);
+            }
+            Request::Invoke { skel, handle, sc, args } => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_INVOKE,
+                        pad: 0,
+                    },
+                );
+                put(
+                    &mut b,
+                    &InvokeReq {
+                        skel: *skel,
+                        sc: *sc,
+                        handle: *handle,
+                        nargs: args.len() as u32,
+                        pad: 0,
+                    },
+                );
+                for a in args {
+                    match a {
+                        WireArg::Handle(h) => put(
+                            &mut b,
+                            &ArgHeader {
+                                kind: ARG_HANDLE,
+                                count: 0,
+                                a: *h,
+                                b: 0,
+                            },
+                        ),
+                        WireArg::Bytes(v) => {
+                            put(
+                                &mut b,
+                                &ArgHeader {
+                                    kind: ARG_BYTES,
+                                    count: v.len() as u32,
+                                    a: 0,
+                                    b: 0,
+                                },
+                            );
+                            b.extend_from_slice(v);
+                        }
+                        WireArg::Buffer { lead, len, runs } => {
+                            put(
+                                &mut b,
+                                &ArgHeader {
+                                    kind: ARG_BUFFER,
+                                    count: runs.len() as u32,
+                                    a: *lead,
+                                    b: *len,
+                                },
+                            );
+                            b.extend_from_slice(runs.as_bytes());
+                        }
+                    }
+                }
+            }
+        }
+        frame(b)
+    }
+}
+
+/// Decode a request frame's body: its id and, if it is well formed, the
+/// request.
+pub(crate) fn decode_request(body: &[u8]) -> Option<(u64, Option<Request<'_>>)> {
+    let mut b = body;
+    let h: ReqHeader = take(&mut b)?;
+    Some((h.id, decode_body(h.kind, b)))
+}
+
+fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
+    match kind {
+        KIND_OPEN => {
+            let o: OpenReq = take(&mut b)?;
+            Some(Request::Open {
+                path: take_bytes(&mut b, o.path_len)?,
+                symbol: take_bytes(&mut b, o.symbol_len)?,
+                handle_style: o.handle_style != 0,
+            })
+        }
+        KIND_INVOKE => {
+            let r: InvokeReq = take(&mut b)?;
+            // Each argument takes at least its header: a bound before allocating.
+            if r.nargs as usize > b.len() / size_of::<ArgHeader>() {
+                return None;
+            }
+            let mut args = Vec::with_capacity(r.nargs as usize);
+            for _ in 0..r.nargs {
+                let a: ArgHeader = take(&mut b)?;
+                args.push(match a.kind {
+                    ARG_HANDLE => WireArg::Handle(a.a),
+                    ARG_BYTES => WireArg::Bytes(take_bytes(&mut b, a.count)?),
+                    ARG_BUFFER => {
+                        let n = (a.count as usize).checked_mul(size_of::<RunRef>())?;
+                        let raw = take_bytes(&mut b, u32::try_from(n).ok()?)?;
+                        WireArg::Buffer {
+                            lead: a.a,
+                            len: a.b,
+                            runs: read_runs(raw)?,
+                        }
+                    }
+                    _ => return None,
+                });
+            }
+            Some(Request::Invoke {
+                skel: r.skel,
+                handle: r.handle,
+                sc: r.sc,
+                args,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Runs from (possibly unaligned) bytes.
+fn read_runs(mut raw: &[u8]) -> Option<Vec<RunRef>> {
+    let mut v = Vec::with_capacity(raw.len() / size_of::<RunRef>());
+    while !raw.is_empty() {
+        v.push(take::<RunRef>(&mut raw)?);
+    }
+    Some(v)
+}
+
+/// A framed reply to request `id`: `status` 0 and `payload`, or a failure
+/// status and its text.
+pub(crate) fn encode_reply(id: u64, status: u32, payload: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(size_of::<RspHeader>() + payload.len());
+    put(&mut b, &RspHeader { id, status, pad: 0 });
+    b.extend_from_slice(payload);
+    frame(b)
+}
+
+/// A reply frame's body: `(id, status, payload)`.
+pub(crate) fn decode_reply(body: &[u8]) -> Option<(u64, u32, &[u8])> {
+    let mut b = body;
+    let h: RspHeader = take(&mut b)?;
+    Some((h.id, h.status, b))
+}
+
+/// The skel index an open reply carries.
+pub(crate) fn open_out(payload: &[u8]) -> Option<u32> {
+    u32::read_from_prefix(payload).ok().map(|(v, _)| v)
+}
+
+/// What an invoke reply carries.
+pub(crate) fn invoke_out(payload: &[u8]) -> Option<InvokeOut> {
+    InvokeOut::read_from_prefix(payload).ok().map(|(v, _)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(frame: &[u8]) -> &[u8] {
+        let (len, rest) = frame.split_at(4);
+        assert_eq!(u32::from_ne_bytes(len.try_into().unwrap()) as usize, rest.len());
+        rest
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        let open = Request::Open {
+            path: b"/lib/libx_skel.so",
+            symbol: b"x_skel_handle_invoke",
+            handle_style: true,
+        };
+        let f = open.encode(7);
+        assert_eq!(decode_request(body(&f)), Some((7, Some(open))));
+        let inv = Request::Invoke {
+            skel: 3,
+            handle: 0xdead_beef_0000_0001,
+            sc: 0x0202_0000,
+            args: vec![
+                WireArg::Bytes(b"abc"),
+                WireArg::Handle(42),
+                WireArg::Buffer {
+                    lead: 100,
+                    len: 5000,
+                    runs: vec![
+                        RunRef::new(9, (1, 2), 8192, 0, 4096),
+                        RunRef::new(10, (1, 3), 4096, 0, 4096),
+                    ],
+                },
+                WireArg::Buffer {
+                    lead: 0,
+                    len: 0,
+                    runs: vec![],
+                },
+            ],
+        };
+        let f = inv.encode(8);
+        assert_eq!(decode_request(body(&f)), Some((8, Some(inv))));
+    }
+
+    #[test]
+    fn malformed_requests_keep_their_id() {
+        let f = Request::Open {
+            path: b"p",
+            symbol: b"s",
+            handle_style: false,
+        }
+        .encode(5);
+        let b = body(&f);
+        // Cut short: the id is still there, the request is not.
+        assert_eq!(decode_request(&b[..b.len() - 1]), Some((5, None)));
+        let mut bad_kind = b.to_vec();
+        bad_kind[8] = 9;
+        assert_eq!(decode_request(&bad_kind), Some((5, None)));
+        assert_eq!(decode_request(&b[..4]), None);
+        // A huge argument count is refused before allocating.
+        let mut huge = Request::Invoke {
+            skel: 0,
+            handle: 0,
+            sc: 0,
+            args: vec![],
+        }
+        .encode(6)[4..]
+            .to_vec();
+        huge[32..36].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert_eq!(decode_request(&huge), Some((6, None)));
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let f = encode_reply(3, 0, InvokeOut::new(-5, 77).as_bytes());
+        let (id, status, p) = decode_reply(body(&f)).unwrap();
+        assert_eq!((id, status), (3, 0));
+        assert_eq!(invoke_out(p), Some(InvokeOut::new(-5, 77)));
+        let f = encode_reply(4, 0x8000_043e, b"no such file");
+        assert_eq!(decode_reply(body(&f)), Some((4, 0x8000_043e, &b"no such file"[..])));
+        let f = encode_reply(5, 0, &9u32.to_ne_bytes());
+        assert_eq!(open_out(decode_reply(body(&f)).unwrap().2), Some(9));
+        assert_eq!(read_frame(&f[..]).unwrap(), body(&f));
+        assert!(read_frame(&f[..f.len() - 1]).is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! The self-exec hook: a program that calls
+//! `qda_dsp::pd_host::run_if_requested()` first in `main` is its own PD
+//! host (what `qda` and `qdad` do), with no `qda-pd-host` file needed.
+//! A test of its own (`harness = false`): the PD processes are copies of
+//! this very binary.
+
+use qda_driver::{Creds, Driver, LocalMemory};
+use qda_dsp::{DspError, PdMode, VirtualDsp};
+use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
+use qda_uapi::fastrpc::*;
+use std::sync::{Arc, Mutex};
+use zerocopy::IntoBytes;
+
+const URI: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom=cdsp";
+
+fn arg(ptr: *const u8, len: usize) -> FastrpcInvokeArgs {
+    FastrpcInvokeArgs {
+        ptr: ptr as u64,
+        length: len as u64,
+        fd: -1,
+        attr: 0,
+    }
+}
+
+fn invoke(f: &qda_driver::File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> i64 {
+    let mut inv = FastrpcInvoke {
+        handle,
+        sc,
+        args: args.as_mut_ptr() as u64,
+    };
+    f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
+        .unwrap()
+}
+
+/// Started as a host of another message version, the program refuses
+/// (exit 2); of this version with no DSP on its socket, it ends at once
+/// (exit 0), as when its DSP goes away.
+fn host_mode_by_hand(me: &std::path::Path) {
+    use std::process::{Command, Stdio};
+    let run = |version: &str| {
+        Command::new(me)
+            .args([qda_dsp::pd_host::HOST_FLAG, version])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(run("0"), Some(2), "a stale host refuses");
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(ours);
+    let st = Command::new(me)
+        .args([qda_dsp::pd_host::HOST_FLAG, qda_dsp::pd_host::WIRE_VERSION])
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0), "no DSP: the host exits");
+}
+
+fn main() {
+    qda_dsp::pd_host::run_if_requested();
+    if std::env::var_os("QDA_PD_HOST").is_some() {
+        println!("self_exec: skipped (QDA_PD_HOST is set and comes first)");
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    assert_eq!(
+        qda_dsp::pd_host_path().unwrap(),
+        me,
+        "the registered executable is the host"
+    );
+    host_mode_by_hand(&me);
+
+    let drv = Driver::builtin().unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
+    assert_eq!(dsp.mode(), PdMode::Process);
+    let errors: Arc<Mutex<Vec<DspError>>> = Arc::default();
+    let seen = errors.clone();
+    dsp.set_error_tracer(Some(Arc::new(move |_, e| seen.lock().unwrap().push(e.clone()))));
+
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    let create_ptr = &mut create as *mut FastrpcInitCreate as u64;
+    assert_eq!(f.ioctl(FASTRPC_IOCTL_INIT_CREATE, create_ptr, &LocalMemory).unwrap(), 0);
+    let pds = dsp.pd_processes();
+    assert_eq!(pds.len(), 1, "one PD process");
+    let exe = std::fs::read_link(format!("/proc/{}/exe", pds[0].0)).unwrap();
+    assert_eq!(exe, me, "the PD process runs this binary");
+
+    // remotectl1 open1 of the calculator, then sum over 1000 numbers.
+    let mut name = URI.as_bytes().to_vec();
+    name.push(0);
+    let inp = RemotectlOpenIn {
+        name_len: name.len() as u32,
+        dlerr_len: 255,
+    };
+    let mut out = RemotectlOpenOut::default();
+    let mut err = [0u8; 255];
+    let mut a = [
+        arg(inp.as_bytes().as_ptr(), 8),
+        arg(name.as_ptr(), name.len()),
+        arg(out.as_mut_bytes().as_mut_ptr(), 8),
+        arg(err.as_mut_ptr(), 255),
+    ];
+    assert_eq!(invoke(&f, 8, 0x0202_0200, &mut a), 0);
+    assert_eq!(out.dlerr, 0, "{}", String::from_utf8_lossy(&err));
+    let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+    let count = 1000u32.to_le_bytes();
+    let mut sum = [0u8; 8];
+    let mut a = [
+        arg(count.as_ptr(), 4),
+        arg(v.as_ptr(), v.len()),
+        arg(sum.as_mut_ptr(), 8),
+    ];
+    assert_eq!(invoke(&f, out.handle, (2 << 24) | 0x0002_0100, &mut a), 0);
+    assert_eq!(i64::from_le_bytes(sum), 499_500);
+
+    // A failed call answers its AEE code; the tracer gets the reason too.
+    assert_eq!(
+        invoke(&f, 0x7777, 0x0200_0000, &mut []) as u32,
+        0x8000_0446,
+        "AEE_ENOSUCHHANDLE"
+    );
+    let e = errors.lock().unwrap().pop().expect("the tracer saw the error");
+    assert_eq!(e.retval() as u32, 0x8000_0446);
+    assert!(e.reason().contains("0x7777"), "{e}");
+
+    drop(f);
+    for _ in 0..200 {
+        if dsp.pd_processes().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(dsp.pd_processes().is_empty(), "the released PD exits");
+    println!("test self_exec ... ok");
+}
