@@ -171,6 +171,8 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 }
 
 fn main() -> ExitCode {
+    // A PD host started from this binary serves its PD and never returns.
+    qda_dsp::pd_host::run_if_requested();
     let cli = Cli::parse();
     qdad::log::init(matches!(cli.command, Command::Daemon { trace: true, .. }));
     let backend = cli.backend.map(|b| match b {

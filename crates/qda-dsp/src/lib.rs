@@ -50,8 +50,3 @@ pub use embedded::Embedded;
 pub use error::{DspError, DspResult};
 pub use pd_host::pd_host_path;
 pub use uri::ModuleUri;
-
-/// The runtime crate, for code that includes qda-dsp's old
-/// `src/workers.rs` by path (qdad, until it depends on `qda-rt` itself).
-#[doc(hidden)]
-pub use qda_rt as rt;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use qda_driver::Driver;
-use qda_driver::driver::Domain;
+use qda_driver::DspDomain;
 use qda_driver::smmu::ContextBank;
 use qda_rt::lock;
 
@@ -30,7 +30,7 @@ pub(crate) struct DspState {
     /// The domain's label.
     pub label: String,
     /// The domain served.
-    pub domain: Arc<Domain>,
+    pub domain: Arc<DspDomain>,
     /// The driver, kept alive while the DSP is (as the domain's channel
     /// keeps the DSP).
     _driver: Driver,
@@ -55,7 +55,13 @@ pub(crate) struct DspState {
 
 impl DspState {
     /// The state of a new DSP for `domain`.
-    pub fn new(driver: &Driver, domain: Arc<Domain>, caps: Vec<u32>, search: Vec<PathBuf>, mode: PdMode) -> DspState {
+    pub fn new(
+        driver: &Driver,
+        domain: Arc<DspDomain>,
+        caps: Vec<u32>,
+        search: Vec<PathBuf>,
+        mode: PdMode,
+    ) -> DspState {
         DspState {
             label: domain.desc.label.clone(),
             domain,

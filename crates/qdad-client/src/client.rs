@@ -7,16 +7,15 @@
 //! installs the fds it returned. Buffer contents passed by fd never cross
 //! the socket.
 
-use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Condvar, Mutex};
 
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
 use qda_os::{self as sys, Errno, MapInfo, Mapping, OsError as Error};
-use qda_rt::{lock, wait};
+use qda_rt::{ReplyMux, lock};
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -49,16 +48,6 @@ fn wire_err(e: wire::WireError) -> Error {
     err(e.errno(), format!("qdad: {e}"))
 }
 
-#[derive(Debug, Default)]
-struct RecvState {
-    /// A thread is reading the socket for everyone.
-    reading: bool,
-    /// Replies that arrived for other threads.
-    done: HashMap<u32, Message>,
-    /// The connection failed: every waiter gets this.
-    dead: Option<(i32, String)>,
-}
-
 /// One connection to qdad. Many threads may call at once: whoever waits
 /// reads the socket for all (no reader thread, so a lone caller pays no
 /// hand-off).
@@ -66,8 +55,8 @@ struct RecvState {
 pub struct Connection {
     sock: UnixStream,
     send: Mutex<()>,
-    state: Mutex<RecvState>,
-    cv: Condvar,
+    /// Replies by sequence number; why the connection died.
+    replies: ReplyMux<u32, Message, (i32, String)>,
     seq: AtomicU32,
 }
 
@@ -83,8 +72,7 @@ impl Connection {
         Ok(Connection {
             sock,
             send: Mutex::new(()),
-            state: Mutex::new(RecvState::default()),
-            cv: Condvar::new(),
+            replies: ReplyMux::new(),
             seq: AtomicU32::new(1),
         })
     }
@@ -102,31 +90,13 @@ impl Connection {
             let _g = lock(&self.send);
             wire::send(&self.sock, hdr, parts, fds).map_err(wire_err)?;
         }
-        let mut st = lock(&self.state);
-        loop {
-            if let Some(m) = st.done.remove(&seq) {
-                return Ok(m);
-            }
-            if let Some((errno, why)) = &st.dead {
-                return Err(err(*errno, format!("qdad connection lost: {why}")));
-            }
-            if st.reading {
-                st = wait(&self.cv, st);
-                continue;
-            }
-            st.reading = true;
-            drop(st);
-            let r = wire::recv(&self.sock);
-            st = lock(&self.state);
-            st.reading = false;
-            match r {
-                Ok(m) => {
-                    st.done.insert(m.hdr.seq, m);
-                }
-                Err(e) => st.dead = Some((e.errno(), e.to_string())),
-            }
-            self.cv.notify_all();
-        }
+        self.replies
+            .wait(seq, || {
+                wire::recv(&self.sock)
+                    .map(|m| (m.hdr.seq, m))
+                    .map_err(|e| (e.errno(), e.to_string()))
+            })
+            .map_err(|(errno, why)| err(errno, format!("qdad connection lost: {why}")))
     }
 
     /// The socket (for tests that need to kill it).

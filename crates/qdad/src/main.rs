@@ -41,6 +41,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // A PD host started from this binary serves its PD and never returns.
+    qda_dsp::pd_host::run_if_requested();
     let a = Args::parse();
     qdad::log::init(a.trace);
     let cfg = qdad::server::Config {

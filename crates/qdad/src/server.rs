@@ -19,7 +19,7 @@ use qda_driver::sys::MapInfo;
 use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
 use qda_ioctl::{Revision, Target};
-use qda_rt::{lock, wait_timeout};
+use qda_rt::{Workers, lock, wait_timeout};
 
 use crate::log::TRACE_TARGET;
 use zerocopy::IntoBytes;
@@ -28,9 +28,6 @@ use qdad_client::wire::{
     self, Header, InfoRsp, IoctlReq, IoctlRsp, MAX_FDS, MAX_PATH, MAX_SEGS, MAX_VMAS, Message, MmapFileReq, Op,
     OpenRsp, Reader, SEG_IN, SEG_OUT, Seg, Vma, WireError,
 };
-
-#[path = "../../qda-dsp/src/workers.rs"]
-mod workers;
 
 /// The built-in board as a device tree blob (what `qda info` reads back).
 const BUILTIN_DTB: &[u8] = qda_driver::platform::BUILTIN_DTB;
@@ -89,7 +86,7 @@ struct Shared {
     /// Signalled when a connection ends.
     gone: Condvar,
     next_conn: AtomicU64,
-    pool: workers::Workers<Box<dyn FnOnce() + Send>>,
+    pool: Workers<Box<dyn FnOnce() + Send>>,
     counters: Counters,
     fd_budget: usize,
     trace: bool,
@@ -155,7 +152,7 @@ impl Server {
             conns: Mutex::new(HashMap::new()),
             gone: Condvar::new(),
             next_conn: AtomicU64::new(1),
-            pool: workers::Workers::new("qdad-call".into(), |job: Box<dyn FnOnce() + Send>| job()),
+            pool: Workers::new("qdad-call".into(), |job: Box<dyn FnOnce() + Send>| job()),
             counters: Counters::default(),
             fd_budget,
             trace: cfg.trace || crate::log::tracing_calls(),
