@@ -21,7 +21,7 @@ fn row(what: &str, d: Duration, base: Option<(&str, Duration)>) {
 }
 
 pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<Backend>) -> Result<(), String> {
-    let domain: Domain = domain.parse().map_err(|e: qda::Error| e.to_string())?;
+    let domain: Domain = domain.parse().map_err(|e: qda::UnknownDomain| e.to_string())?;
     let open = || match backend {
         Some(b) => Device::open_on(domain, b),
         None => Device::open(domain),

@@ -21,7 +21,7 @@ fn step<T>(verbose: bool, what: &str, f: impl FnOnce() -> Result<T, qda::Error>)
 }
 
 pub fn calculator(domain: &str, n: u32, verbose: bool, backend: Option<Backend>) -> Result<(), String> {
-    let domain: Domain = domain.parse().map_err(|e: qda::Error| e.to_string())?;
+    let domain: Domain = domain.parse().map_err(|e: qda::UnknownDomain| e.to_string())?;
     let dev = match backend {
         Some(b) => Device::open_on(domain, b),
         None => Device::open(domain),

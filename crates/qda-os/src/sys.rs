@@ -362,6 +362,12 @@ mod tests {
     use std::os::fd::AsFd;
 
     #[test]
+    fn numbers_not_open_are_ebadf() {
+        assert_eq!(borrow_raw(-3).unwrap_err().errno, Errno::EBADF);
+        assert_eq!(borrow_raw(1_000_000).unwrap_err().errno, Errno::EBADF);
+    }
+
+    #[test]
     fn copy_from_self_faults_cleanly() {
         let v = [1u8, 2, 3, 4];
         let mut d = [0u8; 4];

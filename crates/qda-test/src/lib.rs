@@ -6,11 +6,13 @@
 //!   ioctls from the one description of each ([`call`]) or by any number
 //!   ([`ioctl`]), drivers checked clean ([`driver`]), files, creds.
 //! * [`fds`]: adopting fd numbers the driver installed.
+//! * [`layout`]: the shape of a crate (module cycles, long files).
 //! * [`TempDir`]: a directory for a daemon's socket, removed at the end.
 //! * `matrix` (feature `matrix`): the conformance suite's backends.
 
 pub mod clean;
 pub mod fds;
+pub mod layout;
 #[cfg(feature = "matrix")]
 pub mod matrix;
 pub mod uapi;

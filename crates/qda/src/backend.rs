@@ -1,28 +1,14 @@
 //! Which implementation serves the calls, chosen by one rule for every
 //! caller (the library's `Device::open`, `qda info`, `qda heap`, `qda bench`).
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, os};
+pub use crate::sys::{Backend, BackendInfo, DaemonInfo};
 use crate::sys::{DeviceFile, Syscalls};
 
-/// Which implementation serves the calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// A real kernel's `/dev/accel/accelN` (QDA driver) or `/dev/fastrpc-*`.
-    Kernel,
-    /// A running `qdad`, through its socket.
-    Daemon,
-    /// The embedded platform: driver model and virtual DSPs in this process.
-    Embedded,
-}
-
 impl Backend {
-    /// Every backend, in the order automatic selection tries them.
-    pub const ALL: [Backend; 3] = [Backend::Kernel, Backend::Daemon, Backend::Embedded];
-
     /// The backend `QDA_BACKEND` forces, if it is set.
     pub fn from_env() -> Result<Option<Backend>, Error> {
         match std::env::var("QDA_BACKEND") {
@@ -56,16 +42,6 @@ impl Backend {
     }
 }
 
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Kernel => "kernel",
-            Backend::Daemon => "daemon",
-            Backend::Embedded => "embedded",
-        })
-    }
-}
-
 impl std::str::FromStr for Backend {
     type Err = Error;
     fn from_str(s: &str) -> Result<Backend, Error> {
@@ -91,40 +67,6 @@ pub fn select<T>(forced: Option<Backend>, mut open: impl FnMut(Backend) -> Resul
         }
     }
     Err(last.expect("at least one backend was tried"))
-}
-
-/// A running qdad, as it describes itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DaemonInfo {
-    /// Its pid.
-    pub pid: u32,
-    /// Its socket.
-    pub socket: PathBuf,
-    /// True when its user PDs are threads.
-    pub thread_pds: bool,
-}
-
-/// What a backend can say about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BackendInfo {
-    /// Which backend.
-    pub backend: Backend,
-    /// Whether user PDs are processes (unknown on a kernel).
-    pub process_pds: Option<bool>,
-    /// The daemon, for the daemon backend.
-    pub daemon: Option<DaemonInfo>,
-}
-
-impl BackendInfo {
-    /// Only the kind.
-    pub fn new(backend: Backend) -> BackendInfo {
-        BackendInfo {
-            backend,
-            process_pds: None,
-            daemon: None,
-        }
-    }
 }
 
 /// The board a backend serves: its device tree and where it came from.

@@ -6,9 +6,9 @@ use std::sync::{Arc, OnceLock};
 use qda_ioctl as spec;
 use qda_uapi::drm::{DRM_CLOEXEC, DRM_RDWR, DrmPrimeHandle};
 
-use crate::device::Inner;
 use crate::error::{Error, os};
 use crate::os::Mapping;
+use crate::shared::Inner;
 use crate::sys;
 
 /// A buffer the DSP reaches directly: a GEM object (or an imported

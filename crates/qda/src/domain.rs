@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::error::Error;
-
 /// A DSP domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Domain {
@@ -50,13 +48,17 @@ impl fmt::Display for Domain {
     }
 }
 
+/// A name that is no domain's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown domain '{0}' (expected adsp, mdsp, sdsp, cdsp, cdsp1, gdsp0 or gdsp1)")]
+pub struct UnknownDomain(pub String);
+
 impl std::str::FromStr for Domain {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Domain, Error> {
-        Domain::ALL.into_iter().find(|d| d.name() == s).ok_or_else(|| {
-            Error::Usage(format!(
-                "unknown domain '{s}' (expected adsp, mdsp, sdsp, cdsp, cdsp1, gdsp0 or gdsp1)"
-            ))
-        })
+    type Err = UnknownDomain;
+    fn from_str(s: &str) -> Result<Domain, UnknownDomain> {
+        Domain::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| UnknownDomain(s.to_string()))
     }
 }

@@ -56,6 +56,12 @@ pub enum Error {
     Usage(String),
 }
 
+impl From<crate::domain::UnknownDomain> for Error {
+    fn from(e: crate::domain::UnknownDomain) -> Error {
+        Error::Usage(e.to_string())
+    }
+}
+
 impl Error {
     /// The errno, when a system call failed.
     pub fn errno(&self) -> Option<i32> {

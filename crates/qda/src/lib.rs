@@ -38,14 +38,16 @@ mod embedded;
 mod error;
 mod os;
 mod session;
+mod shared;
 pub mod sys;
 
 pub use backend::{Backend, BackendInfo, Board, DaemonInfo, select};
 pub use buffer::Buffer;
-pub use device::{Device, Uapi};
-pub use domain::Domain;
+pub use device::Device;
+pub use domain::{Domain, UnknownDomain};
 #[cfg(feature = "embedded")]
 pub use embedded::embedded_platform;
 pub use error::Error;
 pub use os::{Errno, OsError};
 pub use session::{Arg, RemoteHandle, RemoteMap, Session, SessionOptions};
+pub use shared::Uapi;

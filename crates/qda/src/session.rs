@@ -11,8 +11,8 @@ use qda_uapi::qda::*;
 use zerocopy::IntoBytes;
 
 use crate::buffer::Buffer;
-use crate::device::{Inner, Uapi};
 use crate::error::{Error, dsp_result};
+use crate::shared::{Inner, Uapi};
 
 /// Session options.
 #[derive(Debug, Clone, Copy, Default)]

@@ -9,7 +9,7 @@ use qda_rt::lock;
 use qdad_client::{Client, DaemonFile};
 
 use super::Syscalls;
-use crate::backend::{Backend, BackendInfo, DaemonInfo};
+use super::{Backend, BackendInfo, DaemonInfo};
 use crate::os::{Errno, Mapping, OsError};
 
 /// A running qdad: every device file is a connection to its socket; the fd

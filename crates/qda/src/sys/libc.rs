@@ -3,8 +3,8 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
+use super::Backend;
 use super::{Syscalls, list_dev};
-use crate::backend::Backend;
 use crate::os::{Errno, Mapping, OsError, borrow_raw};
 
 /// The real system calls, on a kernel's `/dev/accel/*` and `/dev/fastrpc-*`.

@@ -6,8 +6,10 @@
 //! running qdad (feature `daemon`). [`DeviceFile`] is an open device file
 //! over any of them.
 
+mod kind;
 mod libc;
 pub use self::libc::Libc;
+pub use kind::{Backend, BackendInfo, DaemonInfo};
 #[cfg(feature = "daemon")]
 mod daemon;
 #[cfg(feature = "daemon")]
@@ -23,7 +25,6 @@ use std::sync::Arc;
 
 use qda_ioctl::Ioctl;
 
-use crate::backend::{Backend, BackendInfo};
 use crate::os::{Mapping, OsError};
 
 /// The system calls the library makes on device nodes.

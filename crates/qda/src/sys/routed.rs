@@ -10,7 +10,7 @@ use qda_ioctl::Target;
 use qda_rt::lock;
 
 use super::Syscalls;
-use crate::backend::{Backend, BackendInfo};
+use super::{Backend, BackendInfo};
 use crate::os::{Errno, Mapping, OsError};
 
 /// System calls delivered to an embedded driver: `open` gives a real fd (a

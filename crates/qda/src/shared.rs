@@ -1,0 +1,69 @@
+//! What a device's objects share: the open device file, the UAPI it
+//! speaks, the GEM handles in use, and the ioctls made on it.
+
+use qda_ioctl::{self as spec, Ioctl};
+use qda_rt::lock;
+use qda_uapi::drm::DrmGemClose;
+
+use crate::domain::Domain;
+use crate::error::{Error, os};
+use crate::sys::DeviceFile;
+
+/// Which UAPI a device speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uapi {
+    /// The QDA accel node (`/dev/accel/accelN`): GEM buffers, PRIME.
+    Qda,
+    /// The legacy fastrpc node (`/dev/fastrpc-*`): buffers are dma-bufs
+    /// from `ALLOC_DMA_BUFF` (no GEM handles), imports are plain fds.
+    Fastrpc,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) file: DeviceFile,
+    pub(crate) domain: Domain,
+    pub(crate) uapi: Uapi,
+    /// GEM handle → number of `Buffer`s using it. PRIME gives one handle per
+    /// dma-buf per file, so two imports share a handle; it is closed when
+    /// the last user goes (what Mesa does on top of the same UAPI).
+    pub(crate) handles: std::sync::Mutex<std::collections::HashMap<u32, usize>>,
+}
+
+impl Inner {
+    pub(crate) fn hold(&self, handle: u32) {
+        if self.uapi == Uapi::Fastrpc {
+            return;
+        }
+        *lock(&self.handles).entry(handle).or_insert(0) += 1;
+    }
+    pub(crate) fn release(&self, handle: u32) {
+        if self.uapi == Uapi::Fastrpc {
+            return;
+        }
+        let mut h = lock(&self.handles);
+        let n = h.get_mut(&handle).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if n == Some(0) {
+            h.remove(&handle);
+            drop(h);
+            let mut c = DrmGemClose { handle, pad: 0 };
+            let _ = self.call::<spec::DrmIoctlGemClose>(&mut c);
+        }
+    }
+}
+
+impl Inner {
+    /// Make ioctl `I` on this device file; its number and argument type
+    /// come together from the one description of `I`.
+    pub(crate) fn call<I: Ioctl>(&self, arg: &mut I::Arg) -> Result<i64, Error> {
+        self.call_as::<I>(I::DESC.name, arg)
+    }
+
+    /// [`Inner::call`], naming the operation `op` in an error.
+    pub(crate) fn call_as<I: Ioctl>(&self, op: &str, arg: &mut I::Arg) -> Result<i64, Error> {
+        self.file.call::<I>(arg).map_err(os(op))
+    }
+}

@@ -1,0 +1,107 @@
+//! The control requests: open, info, stats, nodes, mmap.
+
+use super::*;
+
+pub(super) fn node_kind(k: &qda_driver::NodeRole) -> &'static str {
+    match k {
+        qda_driver::NodeRole::Accel { .. } => "accel",
+        qda_driver::NodeRole::Fastrpc { .. } => "fastrpc",
+        qda_driver::NodeRole::Heap { .. } => "heap",
+        qda_driver::NodeRole::Udmabuf => "udmabuf",
+    }
+}
+
+pub(super) fn open(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
+    if m.body.len() > MAX_PATH {
+        return Reply::errno(libc::ENAMETOOLONG, "device path too long");
+    }
+    let Ok(path) = std::str::from_utf8(&m.body) else {
+        return Reply::errno(libc::EINVAL, "device path is not UTF-8");
+    };
+    let mut f = lock(&conn.file);
+    if let Some(old) = &*f {
+        return Reply::errno(
+            libc::EBUSY,
+            format!(
+                "this connection already has {} open (one file per connection)",
+                old.path()
+            ),
+        );
+    }
+    match sh.emb.driver.open(path, conn.creds) {
+        Ok(file) => {
+            *f = Some(file);
+            let revision = match sh.emb.driver.qda_revision() {
+                qda_uapi::qda::Revision::Rfc2026Feb => 1,
+                qda_uapi::qda::Revision::May2026 => 0,
+            };
+            Reply {
+                body: OpenRsp { revision, pad: 0 }.as_bytes().to_vec(),
+                ..Default::default()
+            }
+        }
+        Err(e) => Reply::err(&e),
+    }
+}
+
+pub(super) fn info(sh: &Shared) -> Reply {
+    let i = InfoRsp {
+        dtb_len: sh.dtb.len() as u32,
+        src_len: sh.source.len() as u32,
+        pid: std::process::id(),
+        pd_mode: (sh.pd_mode == PdMode::Thread) as u32,
+    };
+    let mut body = i.as_bytes().to_vec();
+    body.extend_from_slice(&sh.dtb);
+    body.extend_from_slice(sh.source.as_bytes());
+    Reply {
+        body,
+        ..Default::default()
+    }
+}
+
+pub(super) fn stats(sh: &Shared) -> Vec<(String, u64)> {
+    let s = sh.emb.driver.stats();
+    let c = &sh.counters;
+    let conns = lock(&sh.conns).len() as u64;
+    let procs: usize = sh.emb.dsps.iter().map(|d| d.processes()).sum();
+    vec![
+        ("files".into(), s.files),
+        ("gem_objects".into(), s.gem_objects),
+        ("dmabufs".into(), s.dmabufs),
+        ("backings".into(), s.backings),
+        ("iova_mappings".into(), s.iova_mappings),
+        ("pinned_exports".into(), s.pinned_exports as u64),
+        ("dma_debug_live".into(), s.dma_debug_live as u64),
+        ("dma_debug_errors".into(), s.dma_debug_errors as u64),
+        ("user_pds".into(), procs as u64),
+        ("connections".into(), conns),
+        ("connections_total".into(), c.connections.load(Ordering::Relaxed)),
+        ("requests".into(), c.requests.load(Ordering::Relaxed)),
+        ("bytes_in".into(), c.bytes_in.load(Ordering::Relaxed)),
+        ("bytes_out".into(), c.bytes_out.load(Ordering::Relaxed)),
+        ("fds_in".into(), c.fds_in.load(Ordering::Relaxed)),
+        ("fds_out".into(), c.fds_out.load(Ordering::Relaxed)),
+    ]
+}
+
+pub(super) fn mmap(conn: &Conn, m: &Message) -> Reply {
+    let req: MmapFileReq = match Reader::new(&m.body).get() {
+        Ok(r) => r,
+        Err(e) => return Reply::errno(libc::EINVAL, e.to_string()),
+    };
+    if req.pad != 0 || req.writable > 1 {
+        return Reply::errno(libc::EINVAL, "mmap request: pad must be zero, writable 0 or 1");
+    }
+    let Some(f) = lock(&conn.file).clone() else {
+        return Reply::errno(libc::EBADF, "mmap before open");
+    };
+    match f.mmap_file(req.offset, req.len, req.writable == 1) {
+        Ok((fd, off)) => Reply {
+            body: off.to_le_bytes().to_vec(),
+            fds: vec![fd],
+            ..Default::default()
+        },
+        Err(e) => Reply::err(&e),
+    }
+}

@@ -1,0 +1,121 @@
+use super::ioctl::may_wait_for_dsp;
+use super::*;
+
+fn msg(body: Vec<u8>) -> Message {
+    Message {
+        hdr: Header::default(),
+        body,
+        fds: Vec::new(),
+    }
+}
+
+#[test]
+fn random_and_mutated_ioctl_bodies_are_refused_without_panicking() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // A valid request to mutate: one IN segment of 8 bytes.
+    let req = IoctlReq {
+        cmd: 0xc010_6441,
+        nsegs: 1,
+        arg: 0x1000,
+        ..Default::default()
+    };
+    let seg = Seg {
+        addr: 0x1000,
+        len: 8,
+        flags: SEG_IN,
+    };
+    let mut good = req.as_bytes().to_vec();
+    good.extend_from_slice(seg.as_bytes());
+    good.extend_from_slice(&[7u8; 8]);
+    assert!(parse_ioctl(msg(good.clone())).is_ok());
+    for i in 0..4000 {
+        let body = if i % 2 == 0 {
+            let n = (next() % 200) as usize;
+            (0..n).map(|_| next() as u8).collect()
+        } else {
+            let mut b = good.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % b.len();
+                b[at] = next() as u8;
+            }
+            b.truncate(b.len() - (next() % 3) as usize);
+            b
+        };
+        let _ = parse_ioctl(msg(body));
+    }
+}
+
+#[test]
+fn limits_are_enforced_before_allocating() {
+    // 4096 OUT segments of 4 GiB - 1 each would be 16 TiB: refused.
+    let req = IoctlReq {
+        nsegs: 4096,
+        ..Default::default()
+    };
+    let mut b = req.as_bytes().to_vec();
+    for _ in 0..4096 {
+        b.extend_from_slice(
+            Seg {
+                addr: 0,
+                len: u32::MAX,
+                flags: SEG_OUT,
+            }
+            .as_bytes(),
+        );
+    }
+    let Err(r) = parse_ioctl(msg(b)) else {
+        panic!("accepted")
+    };
+    assert_eq!(r.status, -libc::EINVAL);
+    // An fd count that does not match the fds attached.
+    let req = IoctlReq {
+        nfds: 2,
+        ..Default::default()
+    };
+    let Err(r) = parse_ioctl(msg(req.as_bytes().to_vec())) else {
+        panic!("accepted")
+    };
+    assert_eq!(r.status, -libc::EINVAL);
+}
+
+#[test]
+fn which_calls_may_wait_for_a_dsp() {
+    use qda_uapi::{dma_heap, drm, fastrpc, qda};
+    let may = Revision::May2026;
+    assert!(may_wait_for_dsp(Target::Accel, may, qda::DRM_IOCTL_QDA_REMOTE_INVOKE));
+    assert!(may_wait_for_dsp(
+        Target::Accel,
+        may,
+        qda::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE
+    ));
+    assert!(may_wait_for_dsp(Target::Fastrpc, may, fastrpc::FASTRPC_IOCTL_INVOKE));
+    assert!(!may_wait_for_dsp(Target::Accel, may, qda::DRM_IOCTL_QDA_GEM_CREATE));
+    assert!(!may_wait_for_dsp(Target::Accel, may, qda::DRM_IOCTL_QDA_QUERY));
+    assert!(!may_wait_for_dsp(Target::Accel, may, drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
+    assert!(!may_wait_for_dsp(
+        Target::Fastrpc,
+        may,
+        fastrpc::FASTRPC_IOCTL_ALLOC_DMA_BUFF
+    ));
+    assert!(!may_wait_for_dsp(Target::DmaHeap, may, dma_heap::DMA_HEAP_IOCTL_ALLOC));
+    // A number the file's node does not serve never blocks the reader.
+    assert!(!may_wait_for_dsp(
+        Target::Udmabuf,
+        may,
+        qda::DRM_IOCTL_QDA_REMOTE_INVOKE
+    ));
+}
+
+#[test]
+fn fd_placeholders_mean_the_same_on_both_sides() {
+    assert_eq!(
+        qdad_client::wire::FD_PLACEHOLDER_BASE,
+        qda_driver::usermem::FD_PLACEHOLDER_BASE
+    );
+}
