@@ -3,6 +3,6 @@
 
 pub use qda_os::errno::*;
 
-/// The driver names the OS error `Error`, as the kernel's code says
-/// "error"; it is [`qda_os::OsError`].
-pub use qda_os::errno::OsError as Error;
+/// Inside the driver the OS error is called `Error`; outside it is
+/// [`qda_os::OsError`], one name across the workspace.
+pub(crate) use qda_os::errno::OsError as Error;

@@ -40,7 +40,7 @@ pub mod usermem;
 
 pub use domain::DspDomain;
 pub use driver::{Creds, Driver, DriverConfig, Heap, Node, NodeRole, Stats};
-pub use errno::{Errno, Error, Result};
+pub use errno::{Errno, OsError, Result};
 pub use file::{AccelState, FastrpcState, File, FileKind};
 pub use platform::Platform;
 pub use usermem::{LocalMemory, SegmentMemory, UserMemory};

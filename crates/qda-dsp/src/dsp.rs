@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, Once};
 
 use qda_driver::fastrpc::Transport;
 use qda_driver::smmu::{Access, ContextBank};
-use qda_driver::{Driver, Errno, Error};
+use qda_driver::{Driver, Errno};
+use qda_os::OsError as Error;
 use qda_proto::handles;
 use qda_proto::payload::{DecodedArg, MetaLayout, decode};
 use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};

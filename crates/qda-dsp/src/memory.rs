@@ -5,9 +5,10 @@ use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use qda_driver::Errno;
 use qda_driver::smmu::Run;
 use qda_driver::sys::{Mapping, PAGE_SIZE};
-use qda_driver::{Errno, Error};
+use qda_os::OsError as Error;
 use qda_rt::lock;
 
 /// One buffer argument as the DSP's MMU sees it: translated runs, mapped

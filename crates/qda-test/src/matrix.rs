@@ -87,7 +87,7 @@ impl Syscalls for AsKernel {
 /// A backend and the driver behind it (to check its counts). Fields drop
 /// in order: the daemon stops before its directory goes.
 #[derive(Debug)]
-pub struct Backend {
+pub struct BackendUnderTest {
     /// The system calls that reach it.
     pub sys: Arc<dyn Syscalls>,
     /// The driver behind it.
@@ -98,7 +98,7 @@ pub struct Backend {
     _dir: Option<TempDir>,
 }
 
-impl Backend {
+impl BackendUnderTest {
     /// The daemon, for the daemon backends.
     pub fn server(&self) -> Option<&qdad::server::Server> {
         self.server.as_ref()
@@ -106,7 +106,7 @@ impl Backend {
 }
 
 /// Start a backend of kind `kind`.
-pub fn backend(kind: Kind) -> Backend {
+pub fn backend(kind: Kind) -> BackendUnderTest {
     match kind {
         Kind::Legacy(inner) => {
             let mut b = backend(*inner);
@@ -118,7 +118,7 @@ pub fn backend(kind: Kind) -> Backend {
             let e = Arc::new(Routed::new(
                 Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
             ));
-            Backend {
+            BackendUnderTest {
                 driver: e.embedded().driver.clone(),
                 legacy: false,
                 sys: e,
@@ -131,7 +131,7 @@ pub fn backend(kind: Kind) -> Backend {
                 Embedded::with_mode(Driver::builtin().unwrap(), PdMode::Thread).unwrap(),
             )));
             assert_eq!(k.backend(), qda::Backend::Kernel);
-            Backend {
+            BackendUnderTest {
                 driver: k.0.embedded().driver.clone(),
                 legacy: false,
                 sys: k,
@@ -147,7 +147,7 @@ pub fn backend(kind: Kind) -> Backend {
                 ..Default::default()
             })
             .unwrap();
-            Backend {
+            BackendUnderTest {
                 driver: server.embedded().driver.clone(),
                 legacy: false,
                 sys: Arc::new(qda::sys::DaemonCalls::connect(server.socket()).unwrap()),
@@ -159,7 +159,7 @@ pub fn backend(kind: Kind) -> Backend {
 }
 
 /// Open domain `d` on backend `b`, checking the UAPI the library chose.
-pub fn open(b: &Backend, d: Domain) -> Device {
+pub fn open(b: &BackendUnderTest, d: Domain) -> Device {
     let dev = Device::open_with(d, b.sys.clone()).unwrap();
     let want = if b.legacy { qda::Uapi::Fastrpc } else { qda::Uapi::Qda };
     assert_eq!(dev.uapi(), want, "{}", dev.path());
@@ -167,7 +167,7 @@ pub fn open(b: &Backend, d: Domain) -> Device {
 }
 
 /// Nothing leaked behind backend `b`.
-pub fn check_clean(b: &Backend) {
+pub fn check_clean(b: &BackendUnderTest) {
     crate::assert_clean(&b.driver);
 }
 

@@ -11,11 +11,11 @@
 use std::os::fd::AsFd;
 
 use qda::{Arg, Domain, Error};
-use qda_test::matrix::{Backend, check_clean, open};
+use qda_test::matrix::{BackendUnderTest, check_clean, open};
 
 const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
 
-fn sessions_and_invokes(b: &Backend) {
+fn sessions_and_invokes(b: &BackendUnderTest) {
     for d in [Domain::Adsp, Domain::Cdsp, Domain::Sdsp, Domain::Gdsp0] {
         let dev = open(b, d);
         let calc = dev.session().unwrap().open(CALC).unwrap();
@@ -29,7 +29,7 @@ fn sessions_and_invokes(b: &Backend) {
     check_clean(b);
 }
 
-fn buffers_by_reference(b: &Backend) {
+fn buffers_by_reference(b: &BackendUnderTest) {
     let dev = open(b, Domain::Cdsp);
     let calc = dev.session().unwrap().open(CALC).unwrap();
     let buf = dev.alloc(64 * 1024).unwrap();
@@ -48,7 +48,7 @@ fn buffers_by_reference(b: &Backend) {
     check_clean(b);
 }
 
-fn prime_dedup(be: &Backend) {
+fn prime_dedup(be: &BackendUnderTest) {
     let dev = open(be, Domain::Cdsp);
     let a = dev.alloc(4096).unwrap();
     let b = dev.import(a.export().unwrap()).unwrap();
@@ -70,7 +70,7 @@ fn prime_dedup(be: &Backend) {
     check_clean(be);
 }
 
-fn persistent_maps(b: &Backend) {
+fn persistent_maps(b: &BackendUnderTest) {
     let dev = open(b, Domain::Cdsp);
     let session = dev.session().unwrap();
     let buf = dev.alloc(8192).unwrap();
@@ -83,7 +83,7 @@ fn persistent_maps(b: &Backend) {
     check_clean(b);
 }
 
-fn error_paths(b: &Backend) {
+fn error_paths(b: &BackendUnderTest) {
     let dev = open(b, Domain::Cdsp);
     let session = dev.session().unwrap();
     assert!(matches!(

@@ -364,7 +364,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn err(e: &qda_driver::Error) -> Reply {
+    fn err(e: &qda_os::OsError) -> Reply {
         Reply {
             status: -e.errno.0,
             body: e.to_string().into_bytes(),
@@ -372,7 +372,7 @@ impl Reply {
         }
     }
     fn errno(errno: i32, what: impl Into<std::borrow::Cow<'static, str>>) -> Reply {
-        Reply::err(&qda_driver::Error::new(qda_driver::Errno(errno), what))
+        Reply::err(&qda_os::OsError::new(qda_driver::Errno(errno), what))
     }
 }
 
