@@ -139,6 +139,32 @@ pub fn long_files(root: &Path, max: usize) -> Vec<String> {
         .collect()
 }
 
+/// The public types a crate under `root` defines (`pub struct`, `enum`,
+/// `trait`, `type` at the start of a line; test code aside).
+pub fn public_types(root: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for f in src(root) {
+        if f.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code = text.split("\n#[cfg(test)]\n").next().unwrap_or_default();
+        for line in code.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [first, kind, name, ..] = words[..]
+                && first == "pub"
+                && ["struct", "enum", "trait", "type"].contains(&kind)
+            {
+                let name: String = name.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

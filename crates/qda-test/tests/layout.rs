@@ -32,3 +32,21 @@ fn no_source_file_over_800_lines_outside_tests() {
         .collect();
     assert!(long.is_empty(), "split these: {long:#?}");
 }
+
+#[test]
+fn no_two_crates_define_a_public_type_of_one_name() {
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for src in crates() {
+        let krate = src.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        for t in qda_test::layout::public_types(&src) {
+            seen.entry(t).or_default().push(krate.clone());
+        }
+    }
+    // `Result` aliases are the idiom of every crate that has an error type.
+    let twice: Vec<String> = seen
+        .into_iter()
+        .filter(|(t, cs)| cs.len() > 1 && t != "Result")
+        .map(|(t, cs)| format!("{t}: {}", cs.join(", ")))
+        .collect();
+    assert!(twice.is_empty(), "public types named twice: {twice:#?}");
+}
