@@ -146,8 +146,7 @@ fn forcing_the_daemon_without_one_says_where_it_looked() {
 #[test]
 fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
     use std::io::Read;
-    let dir = std::env::temp_dir().join(format!("qda-cli-daemon-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = qda_test::TempDir::new("cli-daemon");
     let sock = dir.join("qdad.sock");
     let dtb = concat!(env!("CARGO_MANIFEST_DIR"), "/../qda-driver/platforms/qda-virt.dtb");
     let mut d = Command::new(env!("CARGO_BIN_EXE_qda"))
@@ -205,5 +204,4 @@ fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
     );
     assert!(log.contains("qdad: stopped; files=0 gem_objects=0 dmabufs=0"), "{log}");
     assert!(!sock.exists(), "the socket is removed");
-    let _ = std::fs::remove_dir_all(&dir);
 }

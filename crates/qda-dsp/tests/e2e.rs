@@ -1,11 +1,12 @@
 //! End to end through the raw UAPIs: ioctl → packing → channel → virtual
 //! DSP → C calculator skel → back.
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 
 use qda_driver::{Creds, Driver, LocalMemory};
-use qda_dsp::VirtualDsp;
+use qda_dsp::{PdMode, VirtualDsp};
 use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
+use qda_test::{assert_clean, own};
 use qda_uapi::drm::*;
 use qda_uapi::fastrpc::*;
 use qda_uapi::qda::Revision;
@@ -14,16 +15,9 @@ use zerocopy::IntoBytes;
 
 const URI: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom=cdsp";
 
+/// An ioctl that must succeed; its value.
 fn ioctl<T>(f: &qda_driver::File, cmd: u32, arg: &mut T) -> i64 {
-    f.ioctl(cmd, arg as *mut T as u64, &LocalMemory)
-        .unwrap_or_else(|e| panic!("ioctl 0x{cmd:08x}: {e}"))
-}
-
-#[allow(unsafe_code)]
-fn own(fd: i32) -> OwnedFd {
-    assert!(fd >= 0);
-    // SAFETY: the driver installed `fd` for us (we are the application).
-    unsafe { OwnedFd::from_raw_fd(fd) }
+    qda_test::ioctl(f, cmd, arg).unwrap_or_else(|e| panic!("ioctl 0x{cmd:08x}: {e}"))
 }
 
 fn arg(ptr: *const u8, len: usize, fd: i32) -> FastrpcInvokeArgs {
@@ -99,106 +93,205 @@ fn invoker(f: &qda_driver::File) -> impl Fn(u32, u32, &mut [FastrpcInvokeArgs]) 
         legacy_invoke(f, handle, sc, args).unwrap_or_else(|e| panic!("INVOKE of handle {handle}: {e}"))
     }
 }
-
-fn assert_clean(drv: &Driver) {
-    // DSP threads finishing a call may still hold a payload for a moment.
-    let mut s = drv.stats();
-    for _ in 0..200 {
-        if s.is_idle() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        s = drv.stats();
-    }
-    assert!(drv.dma_debug().reports().is_empty(), "{:?}", drv.dma_debug().reports());
-    assert!(s.is_idle(), "{s:?}");
+/// How the application reaches the DSP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Uapi {
+    /// `/dev/accel/accelN`, May 2026: buffers by dma-buf fd.
+    Qda,
+    /// `/dev/accel/accelN`, the Feb 2026 RFC: buffers by GEM handle.
+    QdaRfc,
+    /// `/dev/fastrpc-cdsp-secure`.
+    Legacy,
 }
 
-#[test]
-fn calculator_through_the_qda_uapi() {
-    let drv = Driver::builtin().unwrap();
-    let _dsp = VirtualDsp::start_all(&drv).unwrap();
-    let node = format!("/dev/accel/accel{}", drv.domain("cdsp").unwrap().minor);
-    let f = drv.open(&node, Creds::current()).unwrap();
-    let mut q = DrmQdaQuery::default();
-    ioctl(&f, DRM_IOCTL_QDA_QUERY, &mut q);
-    assert_eq!(&q.dsp_name[..5], b"cdsp\0");
-    let mut create = DrmQdaInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut create), 0);
+/// Where the calculator's vector lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vector {
+    /// A GEM object of the accel file, mapped into this process.
+    Gem,
+    /// A dma-buf from `/dev/dma_heap/system`.
+    Heap,
+    /// Plain memory, copied through the payload.
+    Inline,
+}
 
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = DrmQdaInvokeArgs {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)
-    };
-    let h = open_module(invoke, URI).unwrap();
+/// One way through the stack for the calculator.
+struct CalcPath {
+    uapi: Uapi,
+    vector: Vector,
+    pd: PdMode,
+}
 
-    let mut g = DrmQdaGemCreate {
-        size: 4000,
-        handle: 0,
-        pad: 0,
+/// Every way an application reaches the calculator skel: UAPI × where the
+/// vector lives × how the user PD runs.
+const CALCULATOR_PATHS: &[CalcPath] = &[
+    CalcPath {
+        uapi: Uapi::Qda,
+        vector: Vector::Gem,
+        pd: PdMode::Process,
+    },
+    CalcPath {
+        uapi: Uapi::Qda,
+        vector: Vector::Heap,
+        pd: PdMode::Process,
+    },
+    CalcPath {
+        uapi: Uapi::Qda,
+        vector: Vector::Inline,
+        pd: PdMode::Thread,
+    },
+    CalcPath {
+        uapi: Uapi::QdaRfc,
+        vector: Vector::Gem,
+        pd: PdMode::Process,
+    },
+    CalcPath {
+        uapi: Uapi::QdaRfc,
+        vector: Vector::Inline,
+        pd: PdMode::Thread,
+    },
+    CalcPath {
+        uapi: Uapi::Legacy,
+        vector: Vector::Heap,
+        pd: PdMode::Process,
+    },
+    CalcPath {
+        uapi: Uapi::Legacy,
+        vector: Vector::Inline,
+        pd: PdMode::Thread,
+    },
+];
+
+/// The calculator's sum and max of 0..1000 on one path, from a fresh driver
+/// to a clean one.
+fn calculator_on(p: &CalcPath) {
+    let what = format!("{:?} UAPI, {:?} vector, {:?} PD", p.uapi, p.vector, p.pd);
+    let mut cfg = qda_driver::DriverConfig::new(qda_driver::Platform::builtin());
+    if p.uapi == Uapi::QdaRfc {
+        cfg.qda_revision = Revision::Rfc2026Feb;
+    }
+    let drv = Driver::new(cfg).unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", p.pd).unwrap();
+    assert_eq!(dsp.mode(), p.pd, "{what}");
+    let accel = format!("/dev/accel/accel{}", drv.domain("cdsp").unwrap().minor);
+    let f = match p.uapi {
+        Uapi::Legacy => legacy_session(&drv),
+        Uapi::Qda | Uapi::QdaRfc => {
+            let f = drv.open(&accel, Creds::current()).unwrap();
+            let mut q = DrmQdaQuery::default();
+            ioctl(&f, DRM_IOCTL_QDA_QUERY, &mut q);
+            assert_eq!(&q.dsp_name[..5], b"cdsp\0", "{what}");
+            // The RFC takes a GEM handle in `filefd`: 0 is none.
+            let mut create = DrmQdaInitCreate {
+                filelen: 0,
+                filefd: if p.uapi == Uapi::QdaRfc { 0 } else { -1 },
+                attrs: 0,
+                siglen: 0,
+                file: 0,
+            };
+            assert_eq!(ioctl(&f, DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut create), 0, "{what}");
+            f
+        }
     };
-    ioctl(&f, DRM_IOCTL_QDA_GEM_CREATE, &mut g);
-    let mut o = DrmQdaGemMmapOffset {
-        offset: 0,
-        handle: g.handle,
-        pad: 0,
+    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| match p.uapi {
+        Uapi::Legacy => legacy_invoke(&f, handle, sc, args).unwrap_or_else(|e| panic!("{what}: INVOKE: {e}")),
+        Uapi::Qda | Uapi::QdaRfc => {
+            let mut inv = DrmQdaInvokeArgs {
+                handle,
+                sc,
+                args: args.as_mut_ptr() as u64,
+            };
+            ioctl(&f, DRM_IOCTL_QDA_REMOTE_INVOKE, &mut inv)
+        }
     };
-    ioctl(&f, DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o);
-    let map = f.mmap(o.offset, 4096, true).unwrap();
+    let h = open_module(invoke, URI).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    assert_eq!(dsp.pd_processes().is_empty(), p.pd == PdMode::Thread, "{what}");
+
     let bytes: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
-    map.write_at(0, &bytes).unwrap();
-    let mut p = DrmPrimeHandle {
-        handle: g.handle,
-        flags: DRM_CLOEXEC | DRM_RDWR,
-        fd: -1,
+    // The vector: its address here and the `fd` the call names it by.
+    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+    let (ptr, fd) = match p.vector {
+        Vector::Inline => (bytes.as_ptr(), -1),
+        Vector::Heap => {
+            let heap = drv.open("/dev/dma_heap/system", Creds::current()).unwrap();
+            let buf = heap.heap_alloc(4000, 0, 2 | 0x80000, 0).unwrap();
+            let map = drv.map_dmabuf(buf.as_fd(), true).unwrap();
+            map.write_at(0, &bytes).unwrap();
+            let r = (map.addr() as *const u8, buf.as_raw_fd());
+            keep.extend([Box::new(map) as Box<dyn std::any::Any>, Box::new(buf), Box::new(heap)]);
+            r
+        }
+        Vector::Gem if p.uapi == Uapi::QdaRfc => {
+            use qda_uapi::qda::rfc2026;
+            let mut g = rfc2026::GemCreate {
+                handle: 0,
+                pad: 0,
+                size: 4000,
+            };
+            ioctl(&f, rfc2026::DRM_IOCTL_QDA_GEM_CREATE, &mut g);
+            let mut o = rfc2026::GemMmapOffset {
+                handle: g.handle,
+                pad: 0,
+                offset: 0,
+            };
+            ioctl(&f, rfc2026::DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o);
+            let map = f.mmap(o.offset, 4096, true).unwrap();
+            map.write_at(0, &bytes).unwrap();
+            // The RFC's `fd` is the GEM handle itself.
+            let r = (map.addr() as *const u8, g.handle as i32);
+            keep.push(Box::new(map));
+            r
+        }
+        Vector::Gem => {
+            let mut g = DrmQdaGemCreate {
+                size: 4000,
+                handle: 0,
+                pad: 0,
+            };
+            ioctl(&f, DRM_IOCTL_QDA_GEM_CREATE, &mut g);
+            let mut o = DrmQdaGemMmapOffset {
+                offset: 0,
+                handle: g.handle,
+                pad: 0,
+            };
+            ioctl(&f, DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o);
+            let map = f.mmap(o.offset, 4096, true).unwrap();
+            map.write_at(0, &bytes).unwrap();
+            let mut e = DrmPrimeHandle {
+                handle: g.handle,
+                flags: DRM_CLOEXEC | DRM_RDWR,
+                fd: -1,
+            };
+            ioctl(&f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &mut e);
+            let fd = own(e.fd);
+            let r = (map.addr() as *const u8, fd.as_raw_fd());
+            keep.extend([Box::new(map) as Box<dyn std::any::Any>, Box::new(fd)]);
+            r
+        }
     };
-    ioctl(&f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &mut p);
-    let fd = own(p.fd);
-
-    let sum = calc(&invoke, h, 2, map.addr() as *const u8, fd.as_raw_fd(), 1000);
-    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
-    let max = calc(&invoke, h, 3, map.addr() as *const u8, fd.as_raw_fd(), 1000);
-    assert_eq!(i32::from_le_bytes(max.try_into().unwrap()), 999);
-
-    drop((map, fd));
+    let sum = calc(&invoke, h, 2, ptr, fd, 1000);
+    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500, "{what}");
+    let max = calc(&invoke, h, 3, ptr, fd, 1000);
+    assert_eq!(i32::from_le_bytes(max.try_into().unwrap()), 999, "{what}");
+    if p.uapi == Uapi::Legacy {
+        let mut cap = FastrpcIoctlCapability {
+            attribute_id: 1,
+            ..Default::default()
+        };
+        ioctl(&f, FASTRPC_IOCTL_GET_DSP_INFO, &mut cap);
+        assert_eq!(cap.capability, 1, "{what}: CDSP supports unsigned PDs");
+    }
+    drop(keep);
     drop(f);
     assert_clean(&drv);
+    assert!(dsp.pd_processes().is_empty(), "{what}: released PDs exit");
 }
 
 #[test]
-fn calculator_through_the_legacy_uapi_with_a_heap_buffer() {
-    let drv = Driver::builtin().unwrap();
-    let _dsp = VirtualDsp::start_all(&drv).unwrap();
-    let f = legacy_session(&drv);
-    let invoke = invoker(&f);
-    let h = open_module(invoke, URI).unwrap();
-    let heap = drv.open("/dev/dma_heap/system", Creds::current()).unwrap();
-    let buf = heap.heap_alloc(4000, 0, 2 | 0x80000, 0).unwrap();
-    let map = drv.map_dmabuf(buf.as_fd(), true).unwrap();
-    let bytes: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
-    map.write_at(0, &bytes).unwrap();
-    let sum = calc(&invoke, h, 2, map.addr() as *const u8, buf.as_raw_fd(), 1000);
-    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
-    let max = calc(&invoke, h, 3, map.addr() as *const u8, buf.as_raw_fd(), 1000);
-    assert_eq!(i32::from_le_bytes(max.try_into().unwrap()), 999);
-    let mut cap = FastrpcIoctlCapability {
-        attribute_id: 1,
-        ..Default::default()
-    };
-    ioctl(&f, FASTRPC_IOCTL_GET_DSP_INFO, &mut cap);
-    assert_eq!(cap.capability, 1, "CDSP supports unsigned PDs");
-    drop((map, buf, heap, f));
-    assert_clean(&drv);
+fn the_calculator_on_every_path() {
+    for p in CALCULATOR_PATHS {
+        calculator_on(p);
+    }
 }
 
 #[test]
@@ -681,23 +774,6 @@ fn a_crashing_skel_kills_only_its_pd() {
     assert!(dsp.pd_processes().is_empty(), "released PDs exit");
 }
 
-/// The same calculator in thread mode (PDs as threads, for speed).
-#[test]
-fn thread_mode_runs_the_calculator() {
-    let drv = Driver::builtin().unwrap();
-    let dsp = VirtualDsp::start_with(&drv, "cdsp", qda_dsp::PdMode::Thread).unwrap();
-    assert_eq!(dsp.mode(), qda_dsp::PdMode::Thread);
-    let f = legacy_session(&drv);
-    let invoke = invoker(&f);
-    let h = open_module(invoke, URI).unwrap();
-    let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
-    let sum = calc(&invoke, h, 2, v.as_ptr(), -1, 1000);
-    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
-    assert!(dsp.pd_processes().is_empty());
-    drop(f);
-    assert_clean(&drv);
-}
-
 /// A shell that is given must be an ELF: the DSP refuses anything else.
 #[test]
 fn a_shell_that_is_not_an_elf_is_refused() {
@@ -825,10 +901,10 @@ fn a_rust_skel() {
     assert_clean(&drv);
 }
 
-/// The Feb-2026 RFC revision of the QDA UAPI: INIT_ATTACH at 0x03, the GEM
-/// structs with the handle first, and `fd` fields that are GEM handles.
+/// The Feb-2026 RFC revision's INIT_ATTACH at nr 0x03: a daemon-style attach
+/// to the root PD (the RFC's calculator path is a row of the table above).
 #[test]
-fn the_rfc_revision_of_the_qda_uapi() {
+fn the_rfc_revision_attaches_to_the_root_pd() {
     use qda_uapi::qda::rfc2026;
     let mut cfg = qda_driver::DriverConfig::new(qda_driver::Platform::builtin());
     cfg.qda_revision = Revision::Rfc2026Feb;
@@ -840,44 +916,6 @@ fn the_rfc_revision_of_the_qda_uapi() {
     d.gem_create(4096).unwrap(); // the CB is assigned on first allocation
     assert_eq!(d.ioctl(rfc2026::DRM_IOCTL_QDA_INIT_ATTACH, 0, &LocalMemory).unwrap(), 0);
     drop(d);
-    // An application: create, GEM by handle, invoke with the handle in `fd`.
-    let f = drv.open(&node, Creds::current()).unwrap();
-    let mut create = DrmQdaInitCreate {
-        filelen: 0,
-        filefd: 0,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, rfc2026::DRM_IOCTL_QDA_INIT_CREATE, &mut create), 0);
-    let invoke = |handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]| {
-        let mut inv = DrmQdaInvokeArgs {
-            handle,
-            sc,
-            args: args.as_mut_ptr() as u64,
-        };
-        ioctl(&f, rfc2026::DRM_IOCTL_QDA_INVOKE, &mut inv)
-    };
-    let h = open_module(invoke, URI).unwrap();
-    let mut g = rfc2026::GemCreate {
-        handle: 0,
-        pad: 0,
-        size: 4000,
-    };
-    ioctl(&f, rfc2026::DRM_IOCTL_QDA_GEM_CREATE, &mut g);
-    assert_eq!(g.handle, 1);
-    let mut o = rfc2026::GemMmapOffset {
-        handle: g.handle,
-        pad: 0,
-        offset: 0,
-    };
-    ioctl(&f, rfc2026::DRM_IOCTL_QDA_GEM_MMAP_OFFSET, &mut o);
-    let map = f.mmap(o.offset, 4096, true).unwrap();
-    let bytes: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
-    map.write_at(0, &bytes).unwrap();
-    let sum = calc(&invoke, h, 2, map.addr() as *const u8, g.handle as i32, 1000);
-    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
-    drop((map, f));
     assert_clean(&drv);
 }
 

@@ -37,7 +37,13 @@ fn no_source_file_over_800_lines_outside_tests() {
 fn no_two_crates_define_a_public_type_of_one_name() {
     let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for src in crates() {
-        let krate = src.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let krate = src
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         for t in qda_test::layout::public_types(&src) {
             seen.entry(t).or_default().push(krate.clone());
         }

@@ -6,12 +6,13 @@
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use qda::{Arg, Backend, Device, Domain};
+use qda_test::TempDir;
 use qdad::server::{Config, Server};
 use qdad::wire;
 
@@ -23,26 +24,8 @@ const N: u32 = 256 * 1024;
 
 /// A fresh directory, removed when the guard goes (after the test's
 /// daemon, which is declared later and so dropped first).
-struct TmpDir(PathBuf);
-
-impl std::ops::Deref for TmpDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmpdir(tag: &str) -> TmpDir {
-    let d = std::env::temp_dir().join(format!("qda-daemon-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TmpDir(d)
+fn tmpdir(tag: &str) -> TempDir {
+    TempDir::new(&format!("daemon-{tag}"))
 }
 
 fn server(dir: &Path) -> Server {

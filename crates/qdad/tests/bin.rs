@@ -41,8 +41,7 @@ fn a_bad_device_tree_is_one_line_naming_the_file() {
 
 #[test]
 fn sigint_stops_it_in_order() {
-    let dir = std::env::temp_dir().join(format!("qdad-int-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = qda_test::TempDir::new("qdad-int");
     let sock = dir.join("q.sock");
     let mut d = Command::new(env!("CARGO_BIN_EXE_qdad"))
         .args(["--socket", sock.to_str().unwrap()])
@@ -72,5 +71,4 @@ fn sigint_stops_it_in_order() {
     );
     assert!(c.ioctl(qda_uapi::qda::DRM_IOCTL_QDA_QUERY, 0).is_err());
     assert!(!sock.exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }
