@@ -5,52 +5,17 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use qda_driver::{Creds, Driver, LocalMemory};
 use qda_dsp::{PdMode, VirtualDsp};
-use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
-use qda_test::{assert_clean, own};
+use qda_test::{assert_clean, invoke_arg as arg, open_module, own};
 use qda_uapi::drm::*;
 use qda_uapi::fastrpc::*;
 use qda_uapi::qda::Revision;
 use qda_uapi::qda::*;
-use zerocopy::IntoBytes;
 
 const URI: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom=cdsp";
 
 /// An ioctl that must succeed; its value.
 fn ioctl<T>(f: &qda_driver::File, cmd: u32, arg: &mut T) -> i64 {
     qda_test::ioctl(f, cmd, arg).unwrap_or_else(|e| panic!("ioctl 0x{cmd:08x}: {e}"))
-}
-
-fn arg(ptr: *const u8, len: usize, fd: i32) -> FastrpcInvokeArgs {
-    FastrpcInvokeArgs {
-        ptr: ptr as u64,
-        length: len as u64,
-        fd,
-        attr: 0,
-    }
-}
-
-/// remotectl1 open1 through an invoke on handle 8; returns the DSP handle.
-fn open_module<F: Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64>(invoke: F, uri: &str) -> Result<u32, (u32, String)> {
-    let mut name = uri.as_bytes().to_vec();
-    name.push(0);
-    let inp = RemotectlOpenIn {
-        name_len: name.len() as u32,
-        dlerr_len: 255,
-    };
-    let mut out = RemotectlOpenOut::default();
-    let mut err = [0u8; 255];
-    let mut a = [
-        arg(inp.as_bytes().as_ptr(), 8, -1),
-        arg(name.as_ptr(), name.len(), -1),
-        arg(out.as_mut_bytes().as_mut_ptr(), 8, -1),
-        arg(err.as_mut_ptr(), 255, -1),
-    ];
-    assert_eq!(invoke(8, 0x0202_0200, &mut a), 0);
-    if out.dlerr != 0 {
-        let n = err.iter().position(|b| *b == 0).unwrap_or(255);
-        return Err((out.dlerr, String::from_utf8_lossy(&err[..n]).into_owned()));
-    }
-    Ok(out.handle)
 }
 
 fn calc<F: Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64>(

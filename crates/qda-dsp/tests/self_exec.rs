@@ -6,20 +6,13 @@
 
 use qda_driver::{Creds, Driver, LocalMemory};
 use qda_dsp::{DspError, PdMode, VirtualDsp};
-use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
 use qda_uapi::fastrpc::*;
 use std::sync::{Arc, Mutex};
-use zerocopy::IntoBytes;
 
 const URI: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom=cdsp";
 
 fn arg(ptr: *const u8, len: usize) -> FastrpcInvokeArgs {
-    FastrpcInvokeArgs {
-        ptr: ptr as u64,
-        length: len as u64,
-        fd: -1,
-        attr: 0,
-    }
+    qda_test::invoke_arg(ptr, len, -1)
 }
 
 fn invoke(f: &qda_driver::File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> i64 {
@@ -94,22 +87,7 @@ fn main() {
     assert_eq!(exe, me, "the PD process runs this binary");
 
     // remotectl1 open1 of the calculator, then sum over 1000 numbers.
-    let mut name = URI.as_bytes().to_vec();
-    name.push(0);
-    let inp = RemotectlOpenIn {
-        name_len: name.len() as u32,
-        dlerr_len: 255,
-    };
-    let mut out = RemotectlOpenOut::default();
-    let mut err = [0u8; 255];
-    let mut a = [
-        arg(inp.as_bytes().as_ptr(), 8),
-        arg(name.as_ptr(), name.len()),
-        arg(out.as_mut_bytes().as_mut_ptr(), 8),
-        arg(err.as_mut_ptr(), 255),
-    ];
-    assert_eq!(invoke(&f, 8, 0x0202_0200, &mut a), 0);
-    assert_eq!(out.dlerr, 0, "{}", String::from_utf8_lossy(&err));
+    let h = qda_test::open_module(|h, sc, a| invoke(&f, h, sc, a), URI).unwrap();
     let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
     let count = 1000u32.to_le_bytes();
     let mut sum = [0u8; 8];
@@ -118,7 +96,7 @@ fn main() {
         arg(v.as_ptr(), v.len()),
         arg(sum.as_mut_ptr(), 8),
     ];
-    assert_eq!(invoke(&f, out.handle, (2 << 24) | 0x0002_0100, &mut a), 0);
+    assert_eq!(invoke(&f, h, (2 << 24) | 0x0002_0100, &mut a), 0);
     assert_eq!(i64::from_le_bytes(sum), 499_500);
 
     // A failed call answers its AEE code; the tracer gets the reason too.

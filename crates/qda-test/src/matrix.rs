@@ -27,60 +27,44 @@ pub enum Kind {
     Legacy(&'static Kind),
 }
 
-/// Hides the accel nodes of a backend.
+/// A backend's system calls, reshaped: its accel nodes hidden (the library
+/// must fall back to the legacy node), or reported as another backend (the
+/// routed calls as the kernel backend's).
 #[derive(Debug)]
-pub struct NoAccel(pub Arc<dyn Syscalls>);
-
-impl Syscalls for NoAccel {
-    fn backend(&self) -> qda::Backend {
-        self.0.backend()
-    }
-    fn accel_nodes(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn fastrpc_nodes(&self) -> Vec<String> {
-        self.0.fastrpc_nodes()
-    }
-    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
-        self.0.open(path)
-    }
-    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
-        self.0.ioctl(fd, cmd, arg)
-    }
-    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
-        self.0.mmap(fd, offset, len)
-    }
-    fn close(&self, fd: OwnedFd) {
-        self.0.close(fd)
-    }
+pub struct Reshaped {
+    /// The calls underneath.
+    pub inner: Arc<dyn Syscalls>,
+    /// Report no accel nodes.
+    pub hide_accel: bool,
+    /// Report this backend instead of the inner one's.
+    pub report_as: Option<qda::Backend>,
 }
 
-/// The kernel backend's system calls as a kernel would see them: the
-/// routed calls, reported as the kernel backend.
-#[derive(Debug)]
-pub struct AsKernel(pub Routed);
-
-impl Syscalls for AsKernel {
+impl Syscalls for Reshaped {
     fn backend(&self) -> qda::Backend {
-        qda::Backend::Kernel
+        self.report_as.unwrap_or_else(|| self.inner.backend())
     }
     fn accel_nodes(&self) -> Vec<String> {
-        self.0.accel_nodes()
+        if self.hide_accel {
+            Vec::new()
+        } else {
+            self.inner.accel_nodes()
+        }
     }
     fn fastrpc_nodes(&self) -> Vec<String> {
-        self.0.fastrpc_nodes()
+        self.inner.fastrpc_nodes()
     }
     fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
-        self.0.open(path)
+        self.inner.open(path)
     }
     fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
-        self.0.ioctl(fd, cmd, arg)
+        self.inner.ioctl(fd, cmd, arg)
     }
-    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_driver::sys::Mapping, qda::OsError> {
-        self.0.mmap(fd, offset, len)
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_os::Mapping, qda::OsError> {
+        self.inner.mmap(fd, offset, len)
     }
     fn close(&self, fd: OwnedFd) {
-        self.0.close(fd)
+        self.inner.close(fd)
     }
 }
 
@@ -110,7 +94,11 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
     match kind {
         Kind::Legacy(inner) => {
             let mut b = backend(*inner);
-            b.sys = Arc::new(NoAccel(b.sys));
+            b.sys = Arc::new(Reshaped {
+                inner: b.sys,
+                hide_accel: true,
+                report_as: None,
+            });
             b.legacy = true;
             b
         }
@@ -127,12 +115,18 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
             }
         }
         Kind::Kernel => {
-            let k = Arc::new(AsKernel(Routed::new(
+            let routed = Arc::new(Routed::new(
                 Embedded::with_mode(Driver::builtin().unwrap(), PdMode::Thread).unwrap(),
-            )));
+            ));
+            let driver = routed.embedded().driver.clone();
+            let k = Arc::new(Reshaped {
+                inner: routed,
+                hide_accel: false,
+                report_as: Some(qda::Backend::Kernel),
+            });
             assert_eq!(k.backend(), qda::Backend::Kernel);
             BackendUnderTest {
-                driver: k.0.embedded().driver.clone(),
+                driver,
                 legacy: false,
                 sys: k,
                 server: None,

@@ -4,6 +4,9 @@
 use qda_driver::{Creds, Driver, File, LocalMemory};
 use qda_ioctl::Ioctl;
 use qda_os::Errno;
+use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
+use qda_uapi::fastrpc::FastrpcInvokeArgs;
+use zerocopy::IntoBytes;
 
 /// The test process's credentials.
 pub fn me() -> Creds {
@@ -50,4 +53,43 @@ pub fn driver() -> crate::Checked {
 /// A driver with `cfg`, checked clean when dropped.
 pub fn driver_with(cfg: qda_driver::DriverConfig) -> crate::Checked {
     crate::Checked::with(cfg)
+}
+
+/// One invoke argument: `len` bytes at `ptr`, inline (`fd` -1) or in the
+/// dma-buf `fd`.
+pub fn invoke_arg(ptr: *const u8, len: usize, fd: i32) -> FastrpcInvokeArgs {
+    FastrpcInvokeArgs {
+        ptr: ptr as u64,
+        length: len as u64,
+        fd,
+        attr: 0,
+    }
+}
+
+/// `remotectl1 open1` of `uri` through `invoke(handle, sc, args)` on handle
+/// 8: the module's DSP handle, or the loader's AEE code and text.
+pub fn open_module(
+    invoke: impl Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64,
+    uri: &str,
+) -> Result<u32, (u32, String)> {
+    let mut name = uri.as_bytes().to_vec();
+    name.push(0);
+    let inp = RemotectlOpenIn {
+        name_len: name.len() as u32,
+        dlerr_len: 255,
+    };
+    let mut out = RemotectlOpenOut::default();
+    let mut err = [0u8; 255];
+    let mut a = [
+        invoke_arg(inp.as_bytes().as_ptr(), 8, -1),
+        invoke_arg(name.as_ptr(), name.len(), -1),
+        invoke_arg(out.as_mut_bytes().as_mut_ptr(), 8, -1),
+        invoke_arg(err.as_mut_ptr(), 255, -1),
+    ];
+    assert_eq!(invoke(8, 0x0202_0200, &mut a), 0, "remotectl open of {uri}");
+    if out.dlerr != 0 {
+        let n = err.iter().position(|b| *b == 0).unwrap_or(255);
+        return Err((out.dlerr, String::from_utf8_lossy(&err[..n]).into_owned()));
+    }
+    Ok(out.handle)
 }
