@@ -28,6 +28,10 @@ mod info;
 ///   qda bench                      invoke, GEM and PRIME latencies beside raw IPC
 ///   qda sc 0x02020100              decode a FastRPC scalars word
 ///   qda error 0x8000040d           explain an AEE code or an ioctl return value
+///
+/// Environment: QDA_BACKEND (kernel|daemon|embedded), QDA_SOCKET (the daemon's
+/// socket), QDA_LOG or RUST_LOG (log filter, e.g. debug or qda::trace=info),
+/// QDA_PD_MODE=thread (user PDs as threads), QDA_PD_HOST (another PD host program).
 #[derive(Debug, Parser)]
 #[command(name = "qda", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
