@@ -322,21 +322,25 @@ impl Plan {
         let Ok(d) = qda_ioctl::lookup(node, rev, cmd) else {
             return Ok(p);
         };
-        // The struct as the driver will see it: the walk follows its pointers.
-        let view = match d.copy {
+        // The struct, copied once: sent as its segment, and seen by the walk
+        // as the driver will see it (the bytes the core copies in, the rest
+        // zero), so the walk can follow its pointers.
+        let (dir, size, in_size) = match d.copy {
             ArgCopy::Sized => {
-                p.arg_struct(ioc_dir(cmd), arg, ioc_size(cmd) as u64)?;
                 let both = ioc_dir(cmd) & ioc_dir(d.cmd);
                 let in_size = if both & IOC_WRITE != 0 { ioc_size(cmd) } else { 0 };
-                let mut view = vec![0u8; ioc_size(cmd).max(d.arg_size)];
-                sys::copy_from_self(arg, &mut view[..in_size]).ok().map(|_| view)
+                (ioc_dir(cmd), ioc_size(cmd), in_size)
             }
-            ArgCopy::Handler => {
-                p.arg_struct(ioc_dir(d.cmd), arg, d.arg_size as u64)?;
-                let mut view = vec![0u8; d.arg_size];
-                sys::copy_from_self(arg, &mut view).ok().map(|_| view)
-            }
+            ArgCopy::Handler => (ioc_dir(d.cmd), d.arg_size, d.arg_size),
         };
+        let at = p.data.len();
+        p.arg_struct(dir, arg, size as u64)?;
+        let copied = &p.data[at..];
+        let view = (copied.len() >= in_size).then(|| {
+            let mut v = vec![0u8; size.max(d.arg_size)];
+            v[..in_size].copy_from_slice(&copied[..in_size]);
+            v
+        });
         // Unreadable: the driver faults on the struct and reaches nothing else.
         if let Some(view) = view {
             d.walk(arg, &view, rev, &mut p);
