@@ -97,6 +97,10 @@ enum Command {
         /// QDA_LOG or RUST_LOG filter everything else).
         #[arg(long)]
         trace: bool,
+        /// A group (name or number) whose members may connect too (socket
+        /// 0660, directory 0750); without it only this user can (0600).
+        #[arg(long)]
+        group: Option<String>,
     },
     /// dma-heaps: list them, or allocate from one.
     Heap {
@@ -205,12 +209,25 @@ fn main() -> ExitCode {
             cmd: HeapCmd::Alloc { name, size },
             dtb,
         } => info::heap_alloc(dtb.as_deref(), backend, &name, size),
-        Command::Daemon { dtb, socket, trace } => qdad::server::run(qdad::server::Config {
+        Command::Daemon {
             dtb,
-            socket: socket.unwrap_or_else(qdad::client::default_socket),
+            socket,
             trace,
-            pd_mode: None,
-        }),
+            group,
+        } => group
+            .as_deref()
+            .map(qdad::server::group_id)
+            .transpose()
+            .map_err(|e| format!("--group: {e}"))
+            .and_then(|group| {
+                qdad::server::run(qdad::server::Config {
+                    dtb,
+                    socket: socket.unwrap_or_else(qdad::client::default_socket),
+                    trace,
+                    group,
+                    ..qdad::server::Config::new()
+                })
+            }),
         Command::Sc { word } => {
             let sc = qda_proto::Scalars(word);
             out!("{sc}");

@@ -483,21 +483,36 @@ impl Plan {
             &fds,
         )?;
         drop(fds);
-        // Memory the driver wrote, then the fds it installed.
-        let mut r = Reader::new(&m.body);
-        let rsp: IoctlRsp = r.get().map_err(wire_err)?;
-        if rsp.nsegs > wire::MAX_SEGS {
-            return Err(err(libc::EPROTO, "qdad: too many written ranges"));
-        }
-        let written: Vec<Seg> = r.array(rsp.nsegs as usize).map_err(wire_err)?;
+        // Memory the driver wrote, then the fds it installed. An error the
+        // daemon raised itself comes in the same format; a body that is not
+        // one (an older daemon's text) still gives the errno it carries.
+        let parsed = (|| -> Result<(Vec<(Seg, &[u8])>, String), wire::WireError> {
+            let mut r = Reader::new(&m.body);
+            let rsp: IoctlRsp = r.get()?;
+            if rsp.nsegs > wire::MAX_SEGS {
+                return Err(wire::WireError::Protocol("too many written ranges".into()));
+            }
+            let written: Vec<Seg> = r.array(rsp.nsegs as usize)?;
+            let mut out = Vec::with_capacity(written.len());
+            for s in written {
+                out.push((s, r.bytes(s.len as usize)?));
+            }
+            let msg = String::from_utf8_lossy(r.bytes(rsp.msg_len as usize)?).into_owned();
+            Ok((out, msg))
+        })();
+        let (written, msg) = match parsed {
+            Ok(p) => p,
+            Err(_) if m.hdr.status < 0 => {
+                return Err(err(-m.hdr.status, String::from_utf8_lossy(&m.body).into_owned()));
+            }
+            Err(e) => return Err(wire_err(e)),
+        };
         let mut copy_fault = None;
-        for s in &written {
-            let bytes = r.bytes(s.len as usize).map_err(wire_err)?;
+        for (s, bytes) in &written {
             if sys::copy_to_self(s.addr, bytes).is_err() {
                 copy_fault = Some(s.addr);
             }
         }
-        let msg = String::from_utf8_lossy(r.bytes(rsp.msg_len as usize).map_err(wire_err)?).into_owned();
         let mut installed: Vec<Option<OwnedFd>> = m.fds.into_iter().map(Some).collect();
         let mut take = |v: i64| -> Option<i32> {
             let i = v.checked_sub(FD_PLACEHOLDER_BASE as i64)?;

@@ -293,6 +293,15 @@ pub fn send(sock: &UnixStream, mut hdr: Header, parts: &[&[u8]], fds: &[Borrowed
 
 /// Receive one message. `Closed` on a clean end of stream before a header.
 pub fn recv(sock: &UnixStream) -> Result<Message, WireError> {
+    let (hdr, fds) = recv_header(sock)?;
+    let body = recv_body(sock, &hdr)?;
+    Ok(Message { hdr, body, fds })
+}
+
+/// Receive a message's header and the fds that came with it, checked
+/// (magic, version, body size, fd count), leaving its body on the socket:
+/// a server counts the fds before it waits for the body.
+pub fn recv_header(sock: &UnixStream) -> Result<(Header, Vec<OwnedFd>), WireError> {
     let mut hdr = Header::default();
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut cmsg = RecvAncillaryBuffer::new(&mut space);
@@ -341,10 +350,28 @@ pub fn recv(sock: &UnixStream) -> Result<Message, WireError> {
             fds.len()
         )));
     }
+    Ok((hdr, fds))
+}
+
+/// Receive the body `hdr` announces.
+pub fn recv_body(sock: &UnixStream, hdr: &Header) -> Result<Vec<u8>, WireError> {
     let mut body = vec![0u8; hdr.len as usize];
     let mut r = sock;
     r.read_exact(&mut body).map_err(eof_is_closed)?;
-    Ok(Message { hdr, body, fds })
+    Ok(body)
+}
+
+/// Read and drop the body `hdr` announces without holding it in memory.
+pub fn skip_body(sock: &UnixStream, hdr: &Header) -> Result<(), WireError> {
+    let mut left = hdr.len as u64;
+    let mut buf = [0u8; 64 * 1024];
+    let mut r = sock;
+    while left > 0 {
+        let n = (left as usize).min(buf.len());
+        r.read_exact(&mut buf[..n]).map_err(eof_is_closed)?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 fn eof_is_closed(e: std::io::Error) -> WireError {

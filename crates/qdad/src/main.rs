@@ -38,6 +38,11 @@ struct Args {
     /// QDA_LOG=debug).
     #[arg(long)]
     trace: bool,
+    /// A group (name or number) whose members may connect too: the socket
+    /// is made 0660 with that group and its directory 0750. Without it only
+    /// the daemon's user (and root) can connect (0600).
+    #[arg(long)]
+    group: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -45,11 +50,19 @@ fn main() -> ExitCode {
     qda_dsp::pd_host::run_if_requested();
     let a = Args::parse();
     qdad::log::init(a.trace);
+    let group = match a.group.as_deref().map(qdad::server::group_id).transpose() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("qdad: --group: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let cfg = qdad::server::Config {
         dtb: a.dtb,
         socket: a.socket.unwrap_or_else(qdad::client::default_socket),
         trace: a.trace,
-        pd_mode: None,
+        group,
+        ..qdad::server::Config::new()
     };
     match qdad::server::run(cfg) {
         Ok(()) => ExitCode::SUCCESS,

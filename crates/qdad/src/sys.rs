@@ -40,3 +40,26 @@ pub fn wait_shutdown_signal() -> i32 {
         }
     }
 }
+
+/// A connected peer's credentials (`SO_PEERCRED`): pid, uid, gid. The pid
+/// is 0 when the peer lives in a PID namespace the daemon cannot see.
+pub fn peer_creds(sock: std::os::fd::BorrowedFd<'_>) -> std::io::Result<(i32, u32, u32)> {
+    use std::os::fd::AsRawFd;
+    let mut c = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `c` and `len` are valid for writes of a `ucred` and its
+    // length; the fd is a live socket borrowed for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut c as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((c.pid, c.uid, c.gid))
+}

@@ -8,12 +8,12 @@ pub(super) struct Call {
     pub(super) req: IoctlReq,
     pub(super) mem: SegmentMemory,
     pub(super) in_bytes: u64,
-    /// Fds it carries (counted against the budget until it ends).
-    pub(super) fds: usize,
+    /// Its fds, counted against the budget until it ends.
+    pub(super) charge: Option<FdCharge>,
 }
 
 pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
-    let bad = |why: String| Reply::errno(libc::EINVAL, format!("qdad: malformed ioctl request: {why}"));
+    let bad = |why: String| Reply::ioctl_errno(libc::EINVAL, format!("qdad: malformed ioctl request: {why}"));
     let mut r = Reader::new(&m.body);
     let req: IoctlReq = r.get().map_err(|e| bad(e.to_string()))?;
     if req.pad != 0 {
@@ -73,12 +73,11 @@ pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
             file_offset: v.file_off,
         })
         .collect();
-    let nfds = fds.len();
     Ok(Call {
         req,
         mem: SegmentMemory::new(mem).with_fds(fds).with_vmas(vmas),
         in_bytes,
-        fds: nfds,
+        charge: None,
     })
 }
 
@@ -97,6 +96,28 @@ pub(super) fn conn_may_wait_for_dsp(conn: &Conn, cmd: u32) -> bool {
         .is_some_and(|f| may_wait_for_dsp(f.target(), f.driver().qda_revision(), cmd))
 }
 
+/// This thread runs a call of `conn` (so closing the connection interrupts
+/// it), until dropped, even by a panic.
+struct InFlight<'a> {
+    conn: &'a Conn,
+    tid: i32,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(conn: &'a Conn, tid: i32) -> InFlight<'a> {
+        lock(&conn.inflight).insert(tid);
+        CLIENT.set((conn.id, conn.creds.pid));
+        InFlight { conn, tid }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        CLIENT.set((0, 0));
+        lock(&self.conn.inflight).remove(&self.tid);
+    }
+}
+
 pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
     let Call { req, mem, .. } = call;
     let tid = rustix::thread::gettid().as_raw_nonzero().get();
@@ -104,17 +125,13 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
         Op::DmabufIoctl => sh.emb.driver.dmabuf_ioctl(req.target, req.cmd, req.arg, &mem),
         _ => {
             let Some(file) = lock(&conn.file).clone() else {
-                return Reply::errno(libc::EBADF, "ioctl before open");
+                return Reply::ioctl_errno(libc::EBADF, "qdad: ioctl before open");
             };
             if conn.closed.load(Ordering::SeqCst) {
-                return Reply::errno(libc::EPIPE, "client gone");
+                return Reply::ioctl_errno(libc::EPIPE, "qdad: the client is gone");
             }
-            lock(&conn.inflight).insert(tid);
-            CLIENT.set((conn.id, conn.creds.pid));
-            let r = file.ioctl(req.cmd, req.arg, &mem);
-            CLIENT.set((0, 0));
-            lock(&conn.inflight).remove(&tid);
-            r
+            let _in = InFlight::new(conn, tid);
+            file.ioctl(req.cmd, req.arg, &mem)
         }
     };
     // What the driver wrote, and the fds it installed.

@@ -43,6 +43,64 @@ pub struct Config {
     pub trace: bool,
     /// How user PDs run (default: `QDA_PD_MODE`, else processes).
     pub pd_mode: Option<PdMode>,
+    /// The group that may connect besides the daemon's user: the socket is
+    /// made 0660 with this group, its directory 0750 (default: the user only).
+    pub group: Option<u32>,
+    /// Bounds on what clients can make the daemon hold.
+    pub limits: Limits,
+    /// Test hook: a request with this ioctl number panics in its handler.
+    #[doc(hidden)]
+    pub panic_on_cmd: Option<u32>,
+}
+
+/// A group by name (looked up in `/etc/group`) or by number.
+pub fn group_id(name: &str) -> Result<u32, String> {
+    if let Ok(n) = name.parse::<u32>() {
+        return Ok(n);
+    }
+    let groups = std::fs::read_to_string("/etc/group").map_err(|e| format!("reading /etc/group: {e}"))?;
+    groups
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let n = f.next()?;
+            let gid = f.nth(1)?.parse().ok()?;
+            Some((n, gid))
+        })
+        .find(|(n, _)| *n == name)
+        .map(|(_, g)| g)
+        .ok_or_else(|| format!("no group '{name}' in /etc/group"))
+}
+
+/// Bounds on what clients can make the daemon hold (`docs/DAEMON.md`,
+/// "Limits").
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Fds received and not yet released, for all clients (default: half
+    /// the raised `RLIMIT_NOFILE`).
+    pub fd_budget: Option<usize>,
+    /// Calls that may block on a DSP running at once for one connection;
+    /// past it the connection is not read until one ends (backpressure).
+    pub calls_per_connection: usize,
+    /// The same, for all connections together.
+    pub calls_total: usize,
+    /// How long a message's body may take to arrive after its header.
+    pub body_deadline: Duration,
+    /// How long a reply may wait for a client that does not read; then the
+    /// connection is closed.
+    pub send_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fd_budget: None,
+            calls_per_connection: 16,
+            calls_total: 48,
+            body_deadline: Duration::from_secs(2),
+            send_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Config {
@@ -53,6 +111,9 @@ impl Config {
             socket: qdad_client::default_socket(),
             trace: false,
             pd_mode: None,
+            group: None,
+            limits: Limits::default(),
+            panic_on_cmd: None,
         }
     }
 }
@@ -89,6 +150,10 @@ struct Shared {
     pool: Workers<Box<dyn FnOnce() + Send>>,
     counters: Counters,
     fd_budget: usize,
+    limits: Limits,
+    /// Blocking calls running, all connections.
+    calls: AtomicUsize,
+    panic_on_cmd: Option<u32>,
     trace: bool,
     stopping: AtomicBool,
 }
@@ -111,7 +176,60 @@ struct Conn {
     file: Mutex<Option<File>>,
     /// Threads running this connection's calls (to interrupt on close).
     inflight: Mutex<HashSet<i32>>,
+    /// Blocking calls of this connection running.
+    calls: AtomicUsize,
     closed: AtomicBool,
+}
+
+/// Fds received and not yet released, counted against the budget from the
+/// moment they arrive until the request that brought them ends.
+#[derive(Debug)]
+struct FdCharge {
+    sh: Arc<Shared>,
+    n: usize,
+}
+
+impl FdCharge {
+    fn new(sh: &Arc<Shared>, n: usize) -> FdCharge {
+        sh.counters.fds_held.fetch_add(n, Ordering::SeqCst);
+        FdCharge { sh: sh.clone(), n }
+    }
+    /// Whether the fds held, these included, exceed the budget.
+    fn over_budget(&self) -> bool {
+        self.sh.counters.fds_held.load(Ordering::SeqCst) > self.sh.fd_budget
+    }
+}
+
+impl Drop for FdCharge {
+    fn drop(&mut self) {
+        self.sh.counters.fds_held.fetch_sub(self.n, Ordering::SeqCst);
+    }
+}
+
+/// A blocking call running, counted for its connection and in total until
+/// its reply is sent.
+#[derive(Debug)]
+struct CallSlot {
+    sh: Arc<Shared>,
+    conn: Arc<Conn>,
+}
+
+impl CallSlot {
+    fn new(sh: &Arc<Shared>, conn: &Arc<Conn>) -> CallSlot {
+        conn.calls.fetch_add(1, Ordering::SeqCst);
+        sh.calls.fetch_add(1, Ordering::SeqCst);
+        CallSlot {
+            sh: sh.clone(),
+            conn: conn.clone(),
+        }
+    }
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        self.conn.calls.fetch_sub(1, Ordering::SeqCst);
+        self.sh.calls.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 thread_local! {
@@ -141,8 +259,8 @@ impl Server {
         let driver = Driver::new(DriverConfig::new(platform)).map_err(|e| format!("starting the driver: {e}"))?;
         let pd_mode = cfg.pd_mode.unwrap_or_else(PdMode::from_env);
         let emb = Embedded::with_mode(driver, pd_mode).map_err(|e| format!("starting the DSPs: {e}"))?;
-        let listener = bind(&cfg.socket)?;
-        let fd_budget = raise_fd_limit() / 2;
+        let listener = bind(&cfg.socket, cfg.group)?;
+        let fd_budget = cfg.limits.fd_budget.unwrap_or_else(|| raise_fd_limit() / 2);
         let shared = Arc::new(Shared {
             pd_mode: emb.dsps.first().map_or(pd_mode, |d| d.mode()),
             emb,
@@ -155,6 +273,9 @@ impl Server {
             pool: Workers::new("qdad-call".into(), |job: Box<dyn FnOnce() + Send>| job()),
             counters: Counters::default(),
             fd_budget,
+            limits: cfg.limits,
+            calls: AtomicUsize::new(0),
+            panic_on_cmd: cfg.panic_on_cmd,
             trace: cfg.trace || crate::log::tracing_calls(),
 
             stopping: AtomicBool::new(false),
@@ -279,16 +400,20 @@ pub fn run(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
-fn bind(socket: &Path) -> Result<UnixListener, String> {
+fn bind(socket: &Path, group: Option<u32>) -> Result<UnixListener, String> {
     if let Some(dir) = socket.parent()
         && !dir.as_os_str().is_empty()
         && !dir.exists()
     {
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(if group.is_some() { 0o750 } else { 0o700 })
             .create(dir)
             .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        if let Some(g) = group {
+            std::os::unix::fs::chown(dir, None, Some(g))
+                .map_err(|e| format!("giving {} to group {g}: {e}", dir.display()))?;
+        }
     }
     if socket.exists() {
         match UnixStream::connect(socket) {
@@ -299,8 +424,15 @@ fn bind(socket: &Path) -> Result<UnixListener, String> {
         }
     }
     let l = UnixListener::bind(socket).map_err(|e| format!("listening on {}: {e}", socket.display()))?;
-    // Reachable like a device node (0666); the directory limits who sees it.
-    let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666));
+    // The daemon's user, and the group given: connecting takes write
+    // permission on the socket, which the kernel checks.
+    if let Some(g) = group {
+        std::os::unix::fs::chown(socket, None, Some(g))
+            .map_err(|e| format!("giving {} to group {g}: {e}", socket.display()))?;
+    }
+    let mode = if group.is_some() { 0o660 } else { 0o600 };
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("setting the mode of {}: {e}", socket.display()))?;
     Ok(l)
 }
 
@@ -317,22 +449,57 @@ fn raise_fd_limit() -> usize {
         .map_or(1 << 20, |c| c.min(1 << 20) as usize)
 }
 
+/// The pid a client is known by: its own, or, when it lives in a PID
+/// namespace the daemon cannot see (`SO_PEERCRED` gives 0), a number above
+/// any pid (`pid_max` is at most 2^22) unique to its connection. 0 would
+/// read as "no opener" where the driver assigns context banks.
+fn client_pid(raw: i32, conn: u64) -> i32 {
+    if raw > 0 {
+        raw
+    } else {
+        0x4000_0000 | (conn & 0x3fff_ffff) as i32
+    }
+}
+
 fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
-    for s in listener.incoming() {
+    // One fd kept in reserve: when the table is full, it makes room to
+    // accept a client and close it at once instead of spinning on EMFILE.
+    let reserve = || std::fs::File::open("/dev/null").ok();
+    let mut spare = reserve();
+    loop {
+        let sock = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                drop(spare.take());
+                if let Ok((s, _)) = listener.accept() {
+                    drop(s);
+                }
+                tracing::warn!("qdad: out of fds ({e}); refusing clients for 100 ms");
+                std::thread::sleep(Duration::from_millis(100));
+                spare = reserve();
+                continue;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => {
+                tracing::warn!("qdad: accept: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
         if sh.stopping.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(sock) = s else { continue };
-        let cred = rustix::net::sockopt::socket_peercred(&sock);
-        let creds = match cred {
-            Ok(c) => Creds {
-                pid: c.pid.as_raw_nonzero().get(),
-                tid: c.pid.as_raw_nonzero().get(),
-                uid: c.uid.as_raw(),
-            },
-            Err(_) => continue,
-        };
         let id = sh.next_conn.fetch_add(1, Ordering::Relaxed);
+        let Ok((pid, uid, _gid)) = crate::sys::peer_creds(sock.as_fd()) else {
+            continue;
+        };
+        let pid = client_pid(pid, id);
+        let creds = Creds { pid, tid: pid, uid };
+        let _ = rustix::net::sockopt::set_socket_timeout(
+            &sock,
+            rustix::net::sockopt::Timeout::Send,
+            Some(sh.limits.send_timeout),
+        );
         let conn = Arc::new(Conn {
             id,
             sock,
@@ -340,13 +507,11 @@ fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             creds,
             file: Mutex::new(None),
             inflight: Mutex::new(HashSet::new()),
+            calls: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         });
         sh.counters.connections.fetch_add(1, Ordering::Relaxed);
-        sh.conns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, conn.clone());
+        lock(&sh.conns).insert(id, conn.clone());
         let sh2 = sh.clone();
         if sh.pool.submit(Box::new(move || serve(&sh2, conn))).is_err() {
             lock(&sh.conns).remove(&id);
@@ -374,6 +539,25 @@ impl Reply {
     fn errno(errno: i32, what: impl Into<std::borrow::Cow<'static, str>>) -> Reply {
         Reply::err(&qda_os::OsError::new(qda_driver::Errno(errno), what))
     }
+    /// An error the daemon raises for an ioctl request, in the ioctl reply
+    /// format (nothing written, no fds, the reason as its message), so the
+    /// client reports its errno like the driver's own.
+    fn ioctl_errno(errno: i32, what: impl Into<String>) -> Reply {
+        let msg = what.into();
+        let rsp = IoctlRsp {
+            nsegs: 0,
+            nfds: 0,
+            msg_len: msg.len() as u32,
+            pad: 0,
+        };
+        let mut body = rsp.as_bytes().to_vec();
+        body.extend_from_slice(msg.as_bytes());
+        Reply {
+            status: -errno,
+            body,
+            ..Default::default()
+        }
+    }
 }
 
 fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
@@ -388,8 +572,12 @@ fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
     sh.counters.bytes_out.fetch_add(r.body.len() as u64, Ordering::Relaxed);
     sh.counters.fds_out.fetch_add(fds.len() as u64, Ordering::Relaxed);
     let _g = lock(&conn.send);
-    // A client that left gets nothing; its reader will see the end.
-    let _ = wire::send(&conn.sock, hdr, &[&r.body], &fds);
+    // A client that left gets nothing; its reader will see the end. A
+    // client that does not read its replies within the send timeout is
+    // closed: its threads stop waiting on it.
+    if wire::send(&conn.sock, hdr, &[&r.body], &fds).is_err() {
+        let _ = rustix::net::shutdown(conn.sock.as_fd(), rustix::net::Shutdown::Both);
+    }
 }
 
 /// A connection's first reader.
@@ -400,32 +588,106 @@ fn serve(sh: &Arc<Shared>, conn: Arc<Conn>) {
     read_loop(sh, conn);
 }
 
+/// Receive a request: the header and its fds (counted against the budget
+/// at once), then the body within the body deadline. Over the budget, the
+/// fds are closed before the body is read and the request is refused.
+fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, bool), WireError> {
+    let (hdr, fds) = wire::recv_header(&conn.sock)?;
+    sh.counters.requests.fetch_add(1, Ordering::Relaxed);
+    sh.counters.fds_in.fetch_add(fds.len() as u64, Ordering::Relaxed);
+    let charge = FdCharge::new(sh, fds.len());
+    let refused = charge.over_budget();
+    let (fds, charge) = if refused {
+        drop(fds);
+        drop(charge);
+        (Vec::new(), FdCharge::new(sh, 0))
+    } else {
+        (fds, charge)
+    };
+    let deadline = sh.limits.body_deadline;
+    let timeout = |d| rustix::net::sockopt::set_socket_timeout(&conn.sock, rustix::net::sockopt::Timeout::Recv, d);
+    let _ = timeout(Some(deadline));
+    let body = if refused {
+        wire::skip_body(&conn.sock, &hdr).map(|_| Vec::new())
+    } else {
+        wire::recv_body(&conn.sock, &hdr)
+    };
+    let _ = timeout(None);
+    let body = body.map_err(|e| match e {
+        WireError::Io(io) if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            WireError::Protocol(format!(
+                "the body of a {}-byte message did not arrive within {deadline:?}",
+                hdr.len
+            ))
+        }
+        e => e,
+    })?;
+    Ok((Message { hdr, body, fds }, charge, refused))
+}
+
 /// Read and serve a connection's requests. A call that may wait for a DSP
 /// runs right here, after handing the reading to a pool thread: the call
 /// pays no thread hand-off, and the connection's other threads are still
-/// served while it waits.
+/// served while it waits. Past the connection's or the daemon's bound on
+/// such calls the reading is not handed on: the connection is not read
+/// again until this call's reply is sent (backpressure).
 fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
     loop {
-        let m = match wire::recv(&conn.sock) {
-            Ok(m) => m,
+        let (m, charge, refused) = match recv_request(sh, &conn) {
+            Ok(r) => r,
             Err(e) => return close(sh, &conn, &e),
         };
-        sh.counters.requests.fetch_add(1, Ordering::Relaxed);
-        sh.counters.fds_in.fetch_add(m.fds.len() as u64, Ordering::Relaxed);
-        let Some((hdr, call)) = dispatch(sh, &conn, m) else {
+        if refused {
+            let r = Reply::ioctl_errno(
+                libc::EMFILE,
+                format!(
+                    "qdad: the fds of all clients' requests in flight would exceed its budget of {}; try again",
+                    sh.fd_budget
+                ),
+            );
+            send_reply(sh, &conn, &m.hdr, r);
+            continue;
+        }
+        let Some((hdr, call)) = dispatch(sh, &conn, m, charge) else {
             continue;
         };
+        let slot = CallSlot::new(sh, &conn);
+        let room = conn.calls.load(Ordering::SeqCst) <= sh.limits.calls_per_connection
+            && sh.calls.load(Ordering::SeqCst) <= sh.limits.calls_total;
         let (sh2, conn2) = (sh.clone(), conn.clone());
-        let handed_off = sh.pool.submit(Box::new(move || read_loop(&sh2, conn2))).is_ok();
-        let n = call.fds;
-        let r = run_ioctl(sh, &conn, Op::Ioctl, call);
-        sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
+        let handed_off = room && sh.pool.submit(Box::new(move || read_loop(&sh2, conn2))).is_ok();
+        let r = run_guarded(sh, &conn, Op::Ioctl, call);
         send_reply(sh, &conn, &hdr, r);
+        drop(slot);
         if handed_off {
             return;
         }
-        // No thread to take over: this one goes on reading.
+        // No thread took over: this one goes on reading.
     }
+}
+
+/// Run an ioctl request; a panic in its handler (a bug) is answered with
+/// `EIO` and everything the request held is released.
+fn run_guarded(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
+    let cmd = call.req.cmd;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if sh.panic_on_cmd == Some(cmd) {
+            panic!("qdad: injected panic for ioctl 0x{cmd:08x}");
+        }
+        run_ioctl(sh, conn, op, call)
+    }));
+    r.unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        tracing::error!("qdad: ioctl 0x{cmd:08x} of connection #{} panicked: {why}", conn.id);
+        Reply::ioctl_errno(
+            libc::EIO,
+            format!("qdad: an internal error (a bug) ended ioctl 0x{cmd:08x}: {why}"),
+        )
+    })
 }
 
 /// A client is gone: interrupt its calls, release its file, settle.
@@ -460,7 +722,7 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
 
 /// Serve one request, or give back a call that may wait for a DSP for the
 /// reader to run.
-fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) -> Option<(Header, Call)> {
+fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) -> Option<(Header, Call)> {
     let hdr = m.hdr;
     let reply = match Op::from_u16(hdr.op) {
         Some(Op::Open) => open(sh, conn, &m),
@@ -485,33 +747,17 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message) -> Option<(Header, C
             ..Default::default()
         },
         Some(Op::Mmap) => mmap(conn, &m),
-        Some(op @ (Op::Ioctl | Op::DmabufIoctl)) => {
-            let n = m.fds.len();
-            let held = sh.counters.fds_held.fetch_add(n, Ordering::SeqCst) + n;
-            if held > sh.fd_budget {
-                sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
-                Reply::errno(
-                    libc::EMFILE,
-                    format!("qdad: fd budget of {} exhausted; try again", sh.fd_budget),
-                )
-            } else {
-                match parse_ioctl(m) {
-                    Err(r) => {
-                        sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
-                        r
-                    }
-                    Ok(call) => {
-                        sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
-                        if op == Op::Ioctl && conn_may_wait_for_dsp(conn, call.req.cmd) {
-                            return Some((hdr, call));
-                        }
-                        let r = run_ioctl(sh, conn, op, call);
-                        sh.counters.fds_held.fetch_sub(n, Ordering::SeqCst);
-                        r
-                    }
+        Some(op @ (Op::Ioctl | Op::DmabufIoctl)) => match parse_ioctl(m) {
+            Err(r) => r,
+            Ok(mut call) => {
+                call.charge = Some(charge);
+                sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
+                if op == Op::Ioctl && conn_may_wait_for_dsp(conn, call.req.cmd) {
+                    return Some((hdr, call));
                 }
+                run_guarded(sh, conn, op, call)
             }
-        }
+        },
         None => Reply::errno(libc::EINVAL, format!("qdad: unknown request {}", hdr.op)),
     };
     send_reply(sh, conn, &hdr, reply);

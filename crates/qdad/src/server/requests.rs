@@ -82,6 +82,8 @@ pub(super) fn stats(sh: &Shared) -> Vec<(String, u64)> {
         ("bytes_out".into(), c.bytes_out.load(Ordering::Relaxed)),
         ("fds_in".into(), c.fds_in.load(Ordering::Relaxed)),
         ("fds_out".into(), c.fds_out.load(Ordering::Relaxed)),
+        ("fds_held".into(), c.fds_held.load(Ordering::SeqCst) as u64),
+        ("calls_in_flight".into(), sh.calls.load(Ordering::SeqCst) as u64),
     ]
 }
 

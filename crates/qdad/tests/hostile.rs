@@ -1,0 +1,339 @@
+//! qdad against hostile and unusual clients (issue 10's findings): each
+//! test is a finding that was reproduced against the daemon, now refused
+//! or contained. The daemon runs in this process; the clients speak the
+//! wire protocol directly where a well-behaved library would not.
+
+use std::io::IoSlice;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use qda_test::TempDir;
+use qda_uapi::{drm, qda as uq};
+use qdad::server::{Config, Limits, Server};
+use qdad::wire::{self, Header, IoctlReq, IoctlRsp, MAGIC, Op, Reader, SEG_IN, SEG_OUT, Seg, VERSION};
+use qdad_client::DaemonFile;
+use zerocopy::IntoBytes;
+
+fn server(dir: &TempDir, limits: Limits, panic_on_cmd: Option<u32>) -> Server {
+    Server::start(Config {
+        socket: dir.join("qdad.sock"),
+        limits,
+        panic_on_cmd,
+        ..Config::new()
+    })
+    .unwrap()
+}
+
+fn stat(s: &Server, name: &str) -> u64 {
+    s.stats().into_iter().find(|(k, _)| k == name).map_or(0, |(_, v)| v)
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Wait up to `secs` for `cond`.
+fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// Finding 6: errors qdad raises itself reach the client with their errno
+/// and reason, in the ioctl reply format, not as EPROTO.
+#[test]
+fn daemon_errors_reach_the_client_with_their_errno() {
+    let dir = TempDir::new("hostile-errors");
+    let s = server(
+        &dir,
+        Limits {
+            fd_budget: Some(0),
+            ..Limits::default()
+        },
+        None,
+    );
+    let f = DaemonFile::open(s.socket(), "/dev/accel/accel1").unwrap();
+    let m = qda_os::memfd("x", 4096).unwrap();
+    let mut p = drm::DrmPrimeHandle {
+        handle: 0,
+        flags: 0,
+        fd: std::os::fd::AsRawFd::as_raw_fd(&m),
+    };
+    let e = f
+        .ioctl(drm::DRM_IOCTL_PRIME_FD_TO_HANDLE, &mut p as *mut _ as u64)
+        .unwrap_err();
+    assert_eq!(e.errno.0, libc::EMFILE, "{e}");
+    assert!(e.to_string().contains("budget"), "{e}");
+    // An ioctl before any open, in the raw protocol: EBADF, as an ioctl reply.
+    let c = UnixStream::connect(s.socket()).unwrap();
+    let req = IoctlReq {
+        cmd: uq::DRM_IOCTL_QDA_QUERY,
+        target: -1,
+        ..Default::default()
+    };
+    wire::send(
+        &c,
+        Header {
+            op: Op::Ioctl as u16,
+            seq: 7,
+            ..Default::default()
+        },
+        &[req.as_bytes()],
+        &[],
+    )
+    .unwrap();
+    let r = wire::recv(&c).unwrap();
+    assert_eq!((r.hdr.seq, r.hdr.status), (7, -libc::EBADF));
+    let mut rd = Reader::new(&r.body);
+    let rsp: IoctlRsp = rd.get().unwrap();
+    let msg = String::from_utf8_lossy(rd.bytes(rsp.msg_len as usize).unwrap()).into_owned();
+    assert!(msg.contains("before open"), "{msg}");
+    assert_eq!(stat(&s, "fds_held"), 0);
+}
+
+/// A header announcing `fds.len()` fds and a body of `len` bytes, sent
+/// with its fds and without its body.
+fn half_send(c: &UnixStream, fds: &[BorrowedFd<'_>], len: u32) {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    let hdr = Header {
+        magic: MAGIC,
+        version: VERSION,
+        op: Op::Ioctl as u16,
+        seq: 1,
+        len,
+        nfds: fds.len() as u32,
+        ..Default::default()
+    };
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(253))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    assert!(cmsg.push(SendAncillaryMessage::ScmRights(fds)));
+    rustix::net::sendmsg(
+        c.as_fd(),
+        &[IoSlice::new(hdr.as_bytes())],
+        &mut cmsg,
+        SendFlags::NOSIGNAL,
+    )
+    .unwrap();
+}
+
+/// Finding 3: fds on messages whose body never comes are counted the moment
+/// they arrive, never exceed the budget, and go with the connection when
+/// the body misses its deadline; a new client is served meanwhile.
+#[test]
+fn fds_on_half_sent_messages_never_exceed_the_budget() {
+    let dir = TempDir::new("hostile-halfsent");
+    let budget = 600;
+    let s = server(
+        &dir,
+        Limits {
+            fd_budget: Some(budget),
+            body_deadline: Duration::from_millis(1500),
+            ..Limits::default()
+        },
+        None,
+    );
+    let m = qda_os::memfd("x", 4096).unwrap();
+    let many: Vec<BorrowedFd<'_>> = (0..253).map(|_| m.as_fd()).collect();
+    let before = open_fds();
+    let conns: Vec<UnixStream> = (0..20)
+        .map(|_| {
+            let c = UnixStream::connect(s.socket()).unwrap();
+            half_send(&c, &many, 4096);
+            c
+        })
+        .collect();
+    // Every connection's fds arrive; no more than the budget is kept (each
+    // reader may hold one message's fds for an instant before it drops them).
+    let mut peak = 0;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(600) {
+        peak = peak.max(stat(&s, "fds_held"));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(peak as usize <= budget, "{peak} fds held with a budget of {budget}");
+    let kept = open_fds().saturating_sub(before);
+    assert!(kept <= budget + 253 + 64, "{kept} more fds open in the daemon");
+    // A new client gets through at once.
+    let t = Instant::now();
+    let f = DaemonFile::open(s.socket(), "/dev/accel/accel1").unwrap();
+    let mut q = uq::DrmQdaQuery::default();
+    f.ioctl(uq::DRM_IOCTL_QDA_QUERY, &mut q as *mut _ as u64).unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "a new client waited {:?}",
+        t.elapsed()
+    );
+    drop(f);
+    // The deadline passes: the half-sent connections are closed, their fds freed.
+    assert!(within(5, || stat(&s, "fds_held") == 0 && stat(&s, "connections") == 0));
+    drop(conns);
+}
+
+/// Finding 2: a client that pipelines invokes and never reads the replies
+/// is throttled (it is not read past its bound of calls in flight, and it
+/// is closed once a reply waits past the send timeout); the daemon's
+/// threads stay bounded, and another client's calculator completes.
+#[test]
+fn a_pipelining_client_that_never_reads_is_throttled() {
+    let dir = TempDir::new("hostile-pipeline");
+    let s = server(
+        &dir,
+        Limits {
+            send_timeout: Duration::from_secs(2),
+            ..Limits::default()
+        },
+        None,
+    );
+    let base = threads();
+    let hostile = UnixStream::connect(s.socket()).unwrap();
+    wire::send(
+        &hostile,
+        Header {
+            op: Op::Open as u16,
+            seq: 1,
+            ..Default::default()
+        },
+        &[b"/dev/accel/accel1"],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(wire::recv(&hostile).unwrap().hdr.status, 0);
+    hostile.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+    let writer = {
+        let c = hostile.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let inv = uq::DrmQdaInvokeArgs {
+                handle: 0x10,
+                sc: 0x0200_0000,
+                args: 0,
+            };
+            let req = IoctlReq {
+                cmd: uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
+                nsegs: 1,
+                arg: 0x1000,
+                target: -1,
+                ..Default::default()
+            };
+            let seg = Seg {
+                addr: 0x1000,
+                len: 16,
+                flags: SEG_IN | SEG_OUT,
+            };
+            let mut sent = 0u32;
+            for i in 0..50_000u32 {
+                let h = Header {
+                    op: Op::Ioctl as u16,
+                    seq: 2 + i,
+                    ..Default::default()
+                };
+                if wire::send(&c, h, &[req.as_bytes(), seg.as_bytes(), inv.as_bytes()], &[]).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        })
+    };
+    // Meanwhile, a well-behaved client runs the calculator.
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
+    let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
+    let calc = dev
+        .session()
+        .unwrap()
+        .open("file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0")
+        .unwrap();
+    let mut peak = threads();
+    for _ in 0..20 {
+        let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+        let mut sum = [0u8; 8];
+        calc.invoke(
+            2,
+            &mut [
+                qda::Arg::In(&1000u32.to_le_bytes()),
+                qda::Arg::In(&v),
+                qda::Arg::Out(&mut sum),
+            ],
+        )
+        .unwrap();
+        assert_eq!(i64::from_le_bytes(sum), 499_500);
+        peak = peak.max(threads());
+    }
+    let sent = writer.join().unwrap();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(4) {
+        peak = peak.max(threads());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        sent < 50_000,
+        "the daemon read all {sent} requests of a client that reads nothing"
+    );
+    assert!(peak <= base + 64, "{} threads over the {base} before", peak - base);
+    drop((calc, dev));
+    // The hostile client is closed by the daemon once its replies time out.
+    assert!(within(10, || stat(&s, "connections") == 0 && stat(&s, "calls_in_flight") == 0));
+    drop(hostile);
+}
+
+/// Finding 4: a request whose handler panics is answered (EIO) and holds
+/// nothing afterwards; the daemon goes on serving.
+#[test]
+fn a_panicking_request_is_answered_with_eio_and_leaks_nothing() {
+    let dir = TempDir::new("hostile-panic");
+    let s = server(&dir, Limits::default(), Some(drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
+    let f = DaemonFile::open(s.socket(), "/dev/accel/accel1").unwrap();
+    let m = qda_os::memfd("x", 4096).unwrap();
+    for _ in 0..50 {
+        let mut p = drm::DrmPrimeHandle {
+            handle: 0,
+            flags: 0,
+            fd: std::os::fd::AsRawFd::as_raw_fd(&m),
+        };
+        let e = f
+            .ioctl(drm::DRM_IOCTL_PRIME_FD_TO_HANDLE, &mut p as *mut _ as u64)
+            .unwrap_err();
+        assert_eq!(e.errno.0, libc::EIO, "{e}");
+    }
+    assert_eq!(stat(&s, "fds_held"), 0, "the panicking requests' fds are released");
+    let mut q = uq::DrmQdaQuery::default();
+    f.ioctl(uq::DRM_IOCTL_QDA_QUERY, &mut q as *mut _ as u64).unwrap();
+    assert_eq!(&q.dsp_name[..5], b"cdsp\0");
+}
+
+/// The socket is the daemon's user's alone unless a group is given.
+#[test]
+fn the_socket_is_closed_to_other_users() {
+    let dir = TempDir::new("hostile-perms");
+    let sub = dir.join("run");
+    let s = Server::start(Config {
+        socket: sub.join("qdad.sock"),
+        ..Config::new()
+    })
+    .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(s.socket()), 0o600);
+    assert_eq!(mode(&sub), 0o700);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&sub);
+    let gid = rustix::process::getgid().as_raw();
+    let s = Server::start(Config {
+        socket: sub.join("qdad.sock"),
+        group: Some(gid),
+        ..Config::new()
+    })
+    .unwrap();
+    assert_eq!(mode(s.socket()), 0o660);
+    assert_eq!(mode(&sub), 0o750);
+}
