@@ -486,7 +486,7 @@ impl Plan {
         // Memory the driver wrote, then the fds it installed. An error the
         // daemon raised itself comes in the same format; a body that is not
         // one (an older daemon's text) still gives the errno it carries.
-        let parsed = (|| -> Result<(Vec<(Seg, &[u8])>, String), wire::WireError> {
+        let parsed = (|| -> Result<WrittenBack<'_>, wire::WireError> {
             let mut r = Reader::new(&m.body);
             let rsp: IoctlRsp = r.get()?;
             if rsp.nsegs > wire::MAX_SEGS {
@@ -498,9 +498,9 @@ impl Plan {
                 out.push((s, r.bytes(s.len as usize)?));
             }
             let msg = String::from_utf8_lossy(r.bytes(rsp.msg_len as usize)?).into_owned();
-            Ok((out, msg))
+            Ok(WrittenBack { segs: out, msg })
         })();
-        let (written, msg) = match parsed {
+        let WrittenBack { segs: written, msg } = match parsed {
             Ok(p) => p,
             Err(_) if m.hdr.status < 0 => {
                 return Err(err(-m.hdr.status, String::from_utf8_lossy(&m.body).into_owned()));
@@ -543,6 +543,13 @@ impl Plan {
         }
         Ok(value)
     }
+}
+
+/// What an ioctl reply carries back: the ranges the driver wrote, with
+/// their bytes, and the error text.
+struct WrittenBack<'a> {
+    segs: Vec<(Seg, &'a [u8])>,
+    msg: String,
 }
 
 fn too_big(n: u64) -> Error {
