@@ -205,3 +205,47 @@ fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
     assert!(log.contains("qdad: stopped; files=0 gem_objects=0 dmabufs=0"), "{log}");
     assert!(!sock.exists(), "the socket is removed");
 }
+
+/// Finding 8 of issue 10: a client in a PID namespace the daemon cannot
+/// see (its pid reads 0 to the daemon: here the daemon runs in a new PID
+/// namespace, the client outside it) is served like any other. Needs
+/// `unshare` and the right to make a PID namespace (root, as CI runs);
+/// elsewhere it says so and checks nothing.
+#[test]
+fn a_client_in_another_pid_namespace_is_served() {
+    let probe = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot make a PID namespace here (needs unshare and root)");
+        return;
+    }
+    let dir = qda_test::TempDir::new("cli-pidns");
+    let sock = dir.join("qdad.sock");
+    // Its own /proc, as a container has, so its PD hosts find its files.
+    let mut d = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", env!("CARGO_BIN_EXE_qda")])
+        .args(["daemon", "--socket", sock.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "no socket");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+        .args(["--backend", "daemon", "run", "calculator"])
+        .env("QDA_SOCKET", &sock)
+        .output()
+        .unwrap();
+    // unshare ignores SIGTERM while it waits: stop the daemon, its child.
+    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", d.id())).unwrap_or_default();
+    for pid in kids.split_whitespace() {
+        let _ = Command::new("kill").args(["-TERM", pid]).status();
+    }
+    let _ = d.wait();
+    let o = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{o}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(o.lines().any(|l| l == "Sum = 499500"), "{o}");
+}

@@ -119,3 +119,13 @@ fn fd_placeholders_mean_the_same_on_both_sides() {
         qda_driver::usermem::FD_PLACEHOLDER_BASE
     );
 }
+
+#[test]
+fn a_peer_in_another_pid_namespace_gets_a_pid_of_its_own() {
+    assert_eq!(client_pid(1234, 7), 1234);
+    let a = client_pid(0, 7);
+    let b = client_pid(0, 8);
+    assert_ne!(a, b, "two invisible peers are told apart");
+    // Above any pid the kernel hands out (pid_max is at most 2^22), never 0.
+    assert!(a > 1 << 22 && b > 1 << 22);
+}
