@@ -249,3 +249,27 @@ fn a_client_in_another_pid_namespace_is_served() {
     assert!(out.status.success(), "{o}{}", String::from_utf8_lossy(&out.stderr));
     assert!(o.lines().any(|l| l == "Sum = 499500"), "{o}");
 }
+
+/// Issue 10, finding 8's second half: a daemon that is there but does not
+/// serve the client is said, not passed over silently, when the backend is
+/// chosen automatically.
+#[test]
+fn an_automatic_backend_says_when_a_daemon_does_not_serve_it() {
+    let dir = qda_test::TempDir::new("cli-refused");
+    let sock = dir.join("qdad.sock");
+    // Something at the socket path that does not answer.
+    std::fs::write(&sock, b"").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+        .args(["run", "calculator"])
+        .env("QDA_SOCKET", &sock)
+        .env_remove("QDA_BACKEND")
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{e}");
+    assert!(o.lines().any(|l| l == "Sum = 499500"), "{o}");
+    assert!(e.contains("did not serve this client"), "{e}");
+}

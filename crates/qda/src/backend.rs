@@ -63,7 +63,21 @@ pub fn select<T>(forced: Option<Backend>, mut open: impl FnMut(Backend) -> Resul
     for b in Backend::ALL {
         match open(b) {
             Ok(v) => return Ok(v),
-            Err(e) => last = Some(e),
+            Err(e) => {
+                // A daemon that is there but refuses this client (socket
+                // permissions, a policy, a failure) is said, not passed over.
+                #[cfg(feature = "daemon")]
+                if b == Backend::Daemon {
+                    let socket = qdad_client::socket_path();
+                    if socket.exists() {
+                        tracing::warn!(
+                            "qda: the qdad at {} did not serve this client ({e}); trying the next backend",
+                            socket.display()
+                        );
+                    }
+                }
+                last = Some(e);
+            }
         }
     }
     Err(last.expect("at least one backend was tried"))
