@@ -223,6 +223,10 @@ pub enum WireError {
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// Nothing arrived within the socket's receive timeout (no byte of a
+    /// message had been read): the connection is idle.
+    #[error("no message within the receive timeout")]
+    Idle,
 }
 
 impl WireError {
@@ -232,6 +236,7 @@ impl WireError {
             WireError::Closed => libc::EPIPE,
             WireError::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
             WireError::Protocol(_) => libc::EPROTO,
+            WireError::Idle => libc::EAGAIN,
         }
     }
 }
@@ -315,6 +320,7 @@ pub fn recv_header(sock: &UnixStream) -> Result<(Header, Vec<OwnedFd>), WireErro
                 break r.bytes;
             }
             Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::AGAIN) => return Err(WireError::Idle),
             Err(e) => return Err(WireError::Io(e.into())),
         }
     };

@@ -337,3 +337,97 @@ fn the_socket_is_closed_to_other_users() {
     assert_eq!(mode(s.socket()), 0o660);
     assert_eq!(mode(&sub), 0o750);
 }
+
+fn proc_status(pid: u32, key: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Finding 9: an idle connection costs no thread. A `qdad` process holds
+/// `QDA_IDLE_CONNECTIONS` (default 2,000) connections from this one, a
+/// tenth of them with an open file, with a handful of threads; they all
+/// still answer afterwards.
+#[test]
+fn idle_connections_cost_no_thread() {
+    let n: usize = std::env::var("QDA_IDLE_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut l = getrlimit(Resource::Nofile);
+        l.current = l.maximum;
+        let _ = setrlimit(Resource::Nofile, l);
+    }
+    let dir = TempDir::new("hostile-idle");
+    let sock = dir.join("qdad.sock");
+    let mut d = std::process::Command::new(env!("CARGO_BIN_EXE_qdad"))
+        .args(["--socket", sock.to_str().unwrap()])
+        .env("QDA_PD_MODE", "thread")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(within(20, || sock.exists()), "qdad did not start");
+    let pid = d.id();
+    let daemon_threads = || proc_status(pid, "Threads:");
+    let base = daemon_threads();
+    let mut conns = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = UnixStream::connect(&sock).unwrap();
+        if i % 10 == 0 {
+            wire::send(
+                &c,
+                Header {
+                    op: Op::Open as u16,
+                    seq: 1,
+                    ..Default::default()
+                },
+                &[b"/dev/accel/accel1"],
+                &[],
+            )
+            .unwrap();
+            assert_eq!(wire::recv(&c).unwrap().hdr.status, 0);
+        }
+        conns.push(c);
+    }
+    // Readers that served the opens go back to the pool (the body deadline,
+    // 2 s, then a second idle).
+    assert!(
+        within(15, || daemon_threads() <= 16),
+        "qdad has {} threads ({base} at start) for {n} idle connections",
+        daemon_threads()
+    );
+    eprintln!(
+        "{n} idle connections: qdad {} threads ({base} at start), VmRSS {} KiB",
+        daemon_threads(),
+        proc_status(pid, "VmRSS:")
+    );
+    // Every tenth of them still answers.
+    for c in conns.iter().step_by((n / 10).max(1)) {
+        let req = IoctlReq {
+            cmd: uq::DRM_IOCTL_QDA_QUERY,
+            target: -1,
+            ..Default::default()
+        };
+        wire::send(
+            c,
+            Header {
+                op: Op::Ioctl as u16,
+                seq: 9,
+                ..Default::default()
+            },
+            &[req.as_bytes()],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(wire::recv(c).unwrap().hdr.seq, 9);
+    }
+    drop(conns);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(d.wait().unwrap().success());
+}

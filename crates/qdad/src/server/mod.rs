@@ -32,98 +32,6 @@ use qdad_client::wire::{
 /// The built-in board as a device tree blob (what `qda info` reads back).
 const BUILTIN_DTB: &[u8] = qda_driver::platform::BUILTIN_DTB;
 
-/// How to run a daemon.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// A device tree blob (default: the built-in board).
-    pub dtb: Option<PathBuf>,
-    /// Where to listen.
-    pub socket: PathBuf,
-    /// Log every FastRPC call, decoded, on stderr.
-    pub trace: bool,
-    /// How user PDs run (default: `QDA_PD_MODE`, else processes).
-    pub pd_mode: Option<PdMode>,
-    /// The group that may connect besides the daemon's user: the socket is
-    /// made 0660 with this group, its directory 0750 (default: the user only).
-    pub group: Option<u32>,
-    /// Bounds on what clients can make the daemon hold.
-    pub limits: Limits,
-    /// Test hook: a request with this ioctl number panics in its handler.
-    #[doc(hidden)]
-    pub panic_on_cmd: Option<u32>,
-}
-
-/// A group by name (looked up in `/etc/group`) or by number.
-pub fn group_id(name: &str) -> Result<u32, String> {
-    if let Ok(n) = name.parse::<u32>() {
-        return Ok(n);
-    }
-    let groups = std::fs::read_to_string("/etc/group").map_err(|e| format!("reading /etc/group: {e}"))?;
-    groups
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split(':');
-            let n = f.next()?;
-            let gid = f.nth(1)?.parse().ok()?;
-            Some((n, gid))
-        })
-        .find(|(n, _)| *n == name)
-        .map(|(_, g)| g)
-        .ok_or_else(|| format!("no group '{name}' in /etc/group"))
-}
-
-/// Bounds on what clients can make the daemon hold (`docs/DAEMON.md`,
-/// "Limits").
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Fds received and not yet released, for all clients (default: half
-    /// the raised `RLIMIT_NOFILE`).
-    pub fd_budget: Option<usize>,
-    /// Calls that may block on a DSP running at once for one connection;
-    /// past it the connection is not read until one ends (backpressure).
-    pub calls_per_connection: usize,
-    /// The same, for all connections together.
-    pub calls_total: usize,
-    /// How long a message's body may take to arrive after its header.
-    pub body_deadline: Duration,
-    /// How long a reply may wait for a client that does not read; then the
-    /// connection is closed.
-    pub send_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            fd_budget: None,
-            calls_per_connection: 16,
-            calls_total: 48,
-            body_deadline: Duration::from_secs(2),
-            send_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Config {
-    /// The defaults: built-in board, [`qdad_client::default_socket`].
-    pub fn new() -> Config {
-        Config {
-            dtb: None,
-            socket: qdad_client::default_socket(),
-            trace: false,
-            pd_mode: None,
-            group: None,
-            limits: Limits::default(),
-            panic_on_cmd: None,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config::new()
-    }
-}
-
 /// Traffic counters.
 #[derive(Debug, Default)]
 struct Counters {
@@ -156,6 +64,10 @@ struct Shared {
     panic_on_cmd: Option<u32>,
     trace: bool,
     stopping: AtomicBool,
+    /// Idle connections wait here, costing no thread: one thread waits on
+    /// all of them and hands a connection to the pool when it has data.
+    epoll: OwnedFd,
+    events_stop: AtomicBool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -242,6 +154,7 @@ thread_local! {
 pub struct Server {
     shared: Arc<Shared>,
     accept: Option<std::thread::JoinHandle<()>>,
+    events: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -277,8 +190,10 @@ impl Server {
             calls: AtomicUsize::new(0),
             panic_on_cmd: cfg.panic_on_cmd,
             trace: cfg.trace || crate::log::tracing_calls(),
-
             stopping: AtomicBool::new(false),
+            epoll: rustix::event::epoll::create(rustix::event::epoll::CreateFlags::CLOEXEC)
+                .map_err(|e| format!("creating an epoll instance: {e}"))?,
+            events_stop: AtomicBool::new(false),
         });
         if shared.trace {
             shared
@@ -287,6 +202,11 @@ impl Server {
                 .set_tracer(Some(Arc::new(move |c: &CallTrace<'_>| trace_call(c))));
         }
         let sh = shared.clone();
+        let events = std::thread::Builder::new()
+            .name("qdad-events".into())
+            .spawn(move || event_loop(&sh))
+            .map_err(|e| format!("starting the event thread: {e}"))?;
+        let sh = shared.clone();
         let accept = std::thread::Builder::new()
             .name("qdad-accept".into())
             .spawn(move || accept_loop(&sh, listener))
@@ -294,6 +214,7 @@ impl Server {
         Ok(Server {
             shared,
             accept: Some(accept),
+            events: Some(events),
         })
     }
 
@@ -354,6 +275,10 @@ impl Server {
             g = wait_timeout(&sh.gone, g, Duration::from_millis(50)).0;
         }
         drop(g);
+        sh.events_stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.events.take() {
+            let _ = t.join();
+        }
         // 4. Stop the DSPs (every PD process exits), settle, count.
         let st = stats(sh);
         for d in sh.emb.driver.domains() {
@@ -449,76 +374,6 @@ fn raise_fd_limit() -> usize {
         .map_or(1 << 20, |c| c.min(1 << 20) as usize)
 }
 
-/// The pid a client is known by: its own, or, when it lives in a PID
-/// namespace the daemon cannot see (`SO_PEERCRED` gives 0), a number above
-/// any pid (`pid_max` is at most 2^22) unique to its connection. 0 would
-/// read as "no opener" where the driver assigns context banks.
-fn client_pid(raw: i32, conn: u64) -> i32 {
-    if raw > 0 {
-        raw
-    } else {
-        0x4000_0000 | (conn & 0x3fff_ffff) as i32
-    }
-}
-
-fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
-    // One fd kept in reserve: when the table is full, it makes room to
-    // accept a client and close it at once instead of spinning on EMFILE.
-    let reserve = || std::fs::File::open("/dev/null").ok();
-    let mut spare = reserve();
-    loop {
-        let sock = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                drop(spare.take());
-                if let Ok((s, _)) = listener.accept() {
-                    drop(s);
-                }
-                tracing::warn!("qdad: out of fds ({e}); refusing clients for 100 ms");
-                std::thread::sleep(Duration::from_millis(100));
-                spare = reserve();
-                continue;
-            }
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-            Err(e) => {
-                tracing::warn!("qdad: accept: {e}");
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        if sh.stopping.load(Ordering::SeqCst) {
-            break;
-        }
-        let id = sh.next_conn.fetch_add(1, Ordering::Relaxed);
-        let Ok((pid, uid, _gid)) = crate::sys::peer_creds(sock.as_fd()) else {
-            continue;
-        };
-        let pid = client_pid(pid, id);
-        let creds = Creds { pid, tid: pid, uid };
-        let _ = rustix::net::sockopt::set_socket_timeout(
-            &sock,
-            rustix::net::sockopt::Timeout::Send,
-            Some(sh.limits.send_timeout),
-        );
-        let conn = Arc::new(Conn {
-            id,
-            sock,
-            send: Mutex::new(()),
-            creds,
-            file: Mutex::new(None),
-            inflight: Mutex::new(HashSet::new()),
-            calls: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
-        });
-        sh.counters.connections.fetch_add(1, Ordering::Relaxed);
-        lock(&sh.conns).insert(id, conn.clone());
-        let sh2 = sh.clone();
-        if sh.pool.submit(Box::new(move || serve(&sh2, conn))).is_err() {
-            lock(&sh.conns).remove(&id);
-        }
-    }
-}
-
 /// A reply to send.
 #[derive(Debug, Default)]
 struct Reply {
@@ -580,14 +435,6 @@ fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
     }
 }
 
-/// A connection's first reader.
-fn serve(sh: &Arc<Shared>, conn: Arc<Conn>) {
-    if sh.trace {
-        tracing::info!(target: TRACE_TARGET, "connect #{} pid {} uid {}", conn.id, conn.creds.pid, conn.creds.uid);
-    }
-    read_loop(sh, conn);
-}
-
 /// Receive a request: the header and its fds (counted against the budget
 /// at once), then the body within the body deadline. Over the budget, the
 /// fds are closed before the body is read and the request is refused.
@@ -604,15 +451,13 @@ fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, boo
     } else {
         (fds, charge)
     };
+    // The socket's receive timeout is the body deadline.
     let deadline = sh.limits.body_deadline;
-    let timeout = |d| rustix::net::sockopt::set_socket_timeout(&conn.sock, rustix::net::sockopt::Timeout::Recv, d);
-    let _ = timeout(Some(deadline));
     let body = if refused {
         wire::skip_body(&conn.sock, &hdr).map(|_| Vec::new())
     } else {
         wire::recv_body(&conn.sock, &hdr)
     };
-    let _ = timeout(None);
     let body = body.map_err(|e| match e {
         WireError::Io(io) if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
             WireError::Protocol(format!(
@@ -625,7 +470,8 @@ fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, boo
     Ok((Message { hdr, body, fds }, charge, refused))
 }
 
-/// Read and serve a connection's requests. A call that may wait for a DSP
+/// Read and serve a connection's requests until it is idle for the body
+/// deadline (then it is parked: no thread waits on it). A call that may wait for a DSP
 /// runs right here, after handing the reading to a pool thread: the call
 /// pays no thread hand-off, and the connection's other threads are still
 /// served while it waits. Past the connection's or the daemon's bound on
@@ -635,6 +481,7 @@ fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
     loop {
         let (m, charge, refused) = match recv_request(sh, &conn) {
             Ok(r) => r,
+            Err(WireError::Idle) => return park(sh, &conn, false),
             Err(e) => return close(sh, &conn, &e),
         };
         if refused {
@@ -764,12 +611,16 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
     None
 }
 
+mod config;
+mod events;
 mod ioctl;
 mod requests;
 #[cfg(test)]
 mod tests;
 mod trace;
 
+pub use config::{Config, Limits, group_id};
+use events::{accept_loop, event_loop, park};
 use ioctl::{Call, conn_may_wait_for_dsp, parse_ioctl, run_ioctl};
 use requests::{info, mmap, node_kind, open, stats};
 use trace::trace_call;

@@ -1,3 +1,4 @@
+use super::events::client_pid;
 use super::ioctl::may_wait_for_dsp;
 use super::*;
 
