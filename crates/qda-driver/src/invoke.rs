@@ -146,13 +146,26 @@ impl File {
             .find_vma(ptr)
             .ok_or_else(|| efault(format!("pointer 0x{ptr:x} is not inside a mapping of dma-buf fd {fd}")))?;
         let id = vma.file_id();
-        let at = vma.file_offset + (ptr - vma.start);
-        let mut pos = 0;
+        // The VMA may be a hostile client's (through a daemon): a file offset
+        // near u64::MAX, or a start above the pointer, names no byte of any
+        // file. The kernel's mmap refuses such a mapping (EOVERFLOW), so the
+        // pointer lies in no usable mapping of the buffer: EFAULT, as for a
+        // pointer outside every mapping of it.
+        let at = ptr
+            .checked_sub(vma.start)
+            .and_then(|d| vma.file_offset.checked_add(d))
+            .ok_or_else(|| {
+                efault(format!(
+                    "pointer 0x{ptr:x}: its mapping (start 0x{:x}, file offset 0x{:x}) names no file byte",
+                    vma.start, vma.file_offset
+                ))
+            })?;
+        let mut pos = 0u64;
         for s in buf.segments() {
-            if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at < s.offset + s.len {
-                return Ok(pos + at - s.offset);
+            if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at - s.offset < s.len {
+                return Ok(pos.saturating_add(at - s.offset));
             }
-            pos += s.len;
+            pos = pos.saturating_add(s.len);
         }
         Err(efault(format!(
             "pointer 0x{ptr:x} lies in a mapping of another file than dma-buf fd {fd}"
