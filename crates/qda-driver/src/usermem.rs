@@ -60,10 +60,18 @@ pub fn read_cstr(um: &dyn UserMemory, addr: u64, max: usize) -> Result<Vec<u8>> 
         // Read byte-wise near the limit of the readable range: a string may
         // end right before an unmapped page.
         let n = chunk.len().min(max + 1 - out.len());
-        let got = match um.read(addr + out.len() as u64, &mut chunk[..n]) {
+        // A string running to the last byte of the address space goes on
+        // past it: the next byte is not readable (EFAULT), not address 0.
+        let at = addr.checked_add(out.len() as u64).ok_or_else(|| {
+            Error::new(
+                Errno::EFAULT,
+                format!("string at 0x{addr:x} runs past the top of memory"),
+            )
+        })?;
+        let got = match um.read(at, &mut chunk[..n]) {
             Ok(()) => &chunk[..n],
             Err(_) => {
-                um.read(addr + out.len() as u64, &mut chunk[..1])?;
+                um.read(at, &mut chunk[..1])?;
                 &chunk[..1]
             }
         };

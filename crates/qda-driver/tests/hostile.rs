@@ -106,3 +106,355 @@ fn forged_vma_file_offset_near_u64_max_is_efault() {
         assert_eq!(r, Err(Errno::EFAULT), "file offset 0x{off:x}");
     }
 }
+
+// ---- the audit: every user-supplied offset, length, size and address ----
+
+/// A segment ending exactly at the top of the address space.
+fn top_segment(bytes: &[u8]) -> (u64, Vec<u8>) {
+    (u64::MAX - (bytes.len() as u64 - 1), bytes.to_vec())
+}
+
+fn system_buf(drv: &qda_driver::Driver) -> OwnedFd {
+    let h = open(drv, "/dev/dma_heap/system");
+    h.heap_alloc(4096, 0, 2 | qda_uapi::dma_heap::O_CLOEXEC, 0).unwrap()
+}
+
+/// `strndup_user` walking a name that runs to the last byte of the address
+/// space: the next byte's address wrapped (`addr + n`). The kernel faults
+/// on the byte past the top: `EFAULT`.
+#[test]
+fn set_name_running_to_the_top_of_memory_is_efault() {
+    let drv = driver();
+    let buf = system_buf(&drv);
+    for len in [1usize, 6, 31, 40, 64, 65] {
+        let seg = top_segment(&vec![b'a'; len]);
+        let at = seg.0;
+        let fds = HashMap::from([(CLIENT_FD, buf.as_fd().try_clone_to_owned().unwrap())]);
+        let um = SegmentMemory::new(vec![seg]).with_fds(fds);
+        let r = drv.dmabuf_ioctl(CLIENT_FD, qda_uapi::dma_buf::DMA_BUF_SET_NAME_B, at, &um);
+        let want = if len > 31 { Errno::EINVAL } else { Errno::EFAULT };
+        assert_eq!(r.map_err(|e| e.errno), Err(want), "{len} bytes before the top");
+    }
+}
+
+/// `UDMABUF_CREATE_LIST` with its head in the last 8 bytes: the items
+/// follow at `arg + 8`, which wraps to 0 in the kernel. No items: nothing
+/// is read and the empty list is `EINVAL`; one item: reading it faults.
+#[test]
+fn udmabuf_list_head_at_the_top_of_memory() {
+    use qda_uapi::udmabuf::*;
+    let drv = driver();
+    let u = open(&drv, "/dev/udmabuf");
+    for (count, want) in [(0u32, Errno::EINVAL), (1, Errno::EFAULT), (u32::MAX, Errno::EINVAL)] {
+        let head = UdmabufCreateList { flags: 0, count };
+        let seg = top_segment(head.as_bytes());
+        let at = seg.0;
+        let um = SegmentMemory::new(vec![seg]);
+        let r = u.ioctl(UDMABUF_CREATE_LIST, at, &um).map_err(|e| e.errno);
+        assert_eq!(r, Err(want), "count {count}");
+    }
+}
+
+/// udmabuf ranges near `u64::MAX`: offset + size wraps → `EINVAL`.
+#[test]
+fn udmabuf_ranges_that_wrap_are_einval() {
+    use qda_uapi::udmabuf::*;
+    let drv = driver();
+    let u = open(&drv, "/dev/udmabuf");
+    let m = rustix::fs::memfd_create("u", rustix::fs::MemfdFlags::ALLOW_SEALING).unwrap();
+    rustix::fs::ftruncate(&m, 8192).unwrap();
+    rustix::fs::fcntl_add_seals(&m, rustix::fs::SealFlags::SHRINK).unwrap();
+    let fds = || HashMap::from([(3, m.as_fd().try_clone_to_owned().unwrap())]);
+    let page = u64::MAX & !4095;
+    for (offset, size) in [(page, 4096), (4096, page), (page, page), (0, u64::MAX), (u64::MAX, 0)] {
+        let c = UdmabufCreate {
+            memfd: 3,
+            flags: 0,
+            offset,
+            size,
+        };
+        let um = SegmentMemory::new(vec![(STRUCT_AT, c.as_bytes().to_vec())]).with_fds(fds());
+        let r = u.ioctl(UDMABUF_CREATE, STRUCT_AT, &um).map_err(|e| e.errno);
+        assert_eq!(r, Err(Errno::EINVAL), "offset 0x{offset:x} size 0x{size:x}");
+    }
+}
+
+/// dma-heap lengths near `u64::MAX` on every heap: page rounding that wraps
+/// is `EINVAL` (the kernel's `PAGE_ALIGN` gives 0); a rounded length no
+/// heap holds is `ENOMEM` or `EINVAL` (a memfd larger than a file may be),
+/// never a panic — also with a capped system heap, whose `used + size`
+/// overflowed.
+#[test]
+fn heap_lengths_near_u64_max() {
+    use qda_uapi::dma_heap::*;
+    let mut cfg = qda_driver::DriverConfig::new(qda_driver::Platform::builtin());
+    cfg.system_limit = Some(1 << 20);
+    let drv = driver_with(cfg);
+    let names: Vec<String> = drv.heaps().iter().map(|h| h.name.clone()).collect();
+    assert!(names.len() >= 3, "{names:?}");
+    for name in names {
+        let h = open(&drv, &format!("/dev/dma_heap/{name}"));
+        let _held = h.heap_alloc(4096, 0, 2, 0).unwrap();
+        for len in [
+            u64::MAX,
+            u64::MAX - 4094,
+            u64::MAX - 4095,
+            u64::MAX - 8191,
+            1 << 63,
+            1 << 62,
+        ] {
+            let mut a = DmaHeapAllocationData {
+                len,
+                fd: 0,
+                fd_flags: 2,
+                heap_flags: 0,
+            };
+            let r = ioctl(&h, DMA_HEAP_IOCTL_ALLOC, &mut a);
+            let ok = [Errno::ENOMEM, Errno::EINVAL];
+            assert!(
+                r.as_ref().is_err_and(|e| ok.contains(e)),
+                "{name}: len 0x{len:x}: {r:?}"
+            );
+            if page_aligned_wraps(len) {
+                assert_eq!(r, Err(Errno::EINVAL), "{name}: len 0x{len:x}");
+            }
+        }
+    }
+}
+
+fn page_aligned_wraps(v: u64) -> bool {
+    v.checked_add(4095).is_none()
+}
+
+/// `GEM_CREATE` sizes near `u64::MAX`: rounding that wraps is `EINVAL`; a
+/// size no CB can map fails cleanly.
+#[test]
+fn gem_create_sizes_near_u64_max() {
+    let drv = driver();
+    let f = accel(&drv, "cdsp");
+    for size in [
+        u64::MAX,
+        u64::MAX - 4094,
+        u64::MAX - 4095,
+        1 << 63,
+        1 << 40,
+        (1 << 32) + 1,
+    ] {
+        let mut c = DrmQdaGemCreate {
+            size,
+            handle: 0,
+            pad: 0,
+        };
+        let r = ioctl(&f, DRM_IOCTL_QDA_GEM_CREATE, &mut c);
+        assert!(r.is_err(), "size 0x{size:x}: {r:?}");
+        if page_aligned_wraps(size) {
+            assert_eq!(r, Err(Errno::EINVAL), "size 0x{size:x}");
+        }
+    }
+}
+
+/// `mmap` at a fake offset: offsets and lengths near `u64::MAX` find no
+/// object (`EINVAL`), for this process and for a daemon's client.
+#[test]
+fn gem_mmap_offsets_near_u64_max_are_einval() {
+    let drv = driver();
+    let f = accel(&drv, "cdsp");
+    let h = f.gem_create(8192).unwrap();
+    let off = f.gem_mmap_offset(h).unwrap();
+    for (o, len) in [
+        (u64::MAX, 1),
+        (u64::MAX, u64::MAX),
+        (off, u64::MAX),
+        (off + 4096, u64::MAX - 4095),
+        (off + 8191, 2),
+        (0, u64::MAX),
+    ] {
+        assert_eq!(
+            f.mmap(o, len, false).map(|_| ()).unwrap_err().errno,
+            Errno::EINVAL,
+            "0x{o:x}+0x{len:x}"
+        );
+        assert_eq!(f.mmap_file(o, len, false).map(|_| ()).unwrap_err().errno, Errno::EINVAL);
+    }
+}
+
+/// `REMOTE_MAP` (both requests) and legacy `MEM_MAP` / `MMAP` / `MUNMAP`
+/// with offsets, sizes and addresses near the top: refused before the DSP
+/// is asked (the DSP here refuses every message with `EPIPE`, so a call
+/// that got through would say so).
+#[test]
+fn map_requests_near_u64_max_are_refused_before_the_dsp() {
+    let drv = cdsp_with_unreachable_dsp();
+    let f = accel(&drv, "cdsp");
+    let h = f.gem_create(8192).unwrap();
+    let buf = export(&f, h);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&buf);
+    for (request, offset, size) in [
+        (QDA_MAP_REQUEST_ATTR, u32::MAX, 1),
+        (QDA_MAP_REQUEST_ATTR, 4096, u64::MAX),
+        (QDA_MAP_REQUEST_ATTR, 1, u64::MAX - 0),
+        (QDA_MAP_REQUEST_ATTR, 0, 8193),
+        (QDA_MAP_REQUEST_LEGACY, 0, u64::MAX),
+        (QDA_MAP_REQUEST_LEGACY, 0, u64::MAX - 4095),
+    ] {
+        let mut m = DrmQdaMemMap {
+            request,
+            flags: 0,
+            fd,
+            attrs: 0,
+            offset,
+            pad: 0,
+            vaddrin: u64::MAX,
+            size,
+            vaddrout: 0,
+        };
+        let r = ioctl(&f, DRM_IOCTL_QDA_REMOTE_MAP, &mut m);
+        assert_eq!(
+            r,
+            Err(Errno::EINVAL),
+            "request {request} offset {offset:#x} size {size:#x}"
+        );
+    }
+
+    use qda_uapi::fastrpc::*;
+    let l = open(&drv, "/dev/fastrpc-cdsp");
+    for (offset, length) in [(i32::MAX, u64::MAX), (-1, 1), (i32::MIN, 4096), (0, u64::MAX)] {
+        let mut m = FastrpcMemMap {
+            fd,
+            offset,
+            length,
+            vaddrin: u64::MAX,
+            ..Default::default()
+        };
+        let r = ioctl(&l, FASTRPC_IOCTL_MEM_MAP, &mut m);
+        assert_eq!(r, Err(Errno::EINVAL), "MEM_MAP offset {offset} length {length:#x}");
+    }
+    for size in [u64::MAX, u64::MAX - 4094, 0] {
+        let mut m = FastrpcReqMmap {
+            fd: -1,
+            flags: ADSP_MMAP_ADD_PAGES,
+            vaddrin: 0,
+            size,
+            vaddrout: 0,
+        };
+        assert_eq!(
+            ioctl(&l, FASTRPC_IOCTL_MMAP, &mut m),
+            Err(Errno::EINVAL),
+            "MMAP size {size:#x}"
+        );
+    }
+    for size in [u64::MAX - 4095, 1 << 40] {
+        let mut m = FastrpcReqMmap {
+            fd: -1,
+            flags: ADSP_MMAP_ADD_PAGES,
+            vaddrin: 0,
+            size,
+            vaddrout: 0,
+        };
+        let r = ioctl(&l, FASTRPC_IOCTL_MMAP, &mut m);
+        assert!(r.is_err() && r != Err(Errno::EPIPE), "MMAP size {size:#x}: {r:?}");
+    }
+    let mut u = FastrpcReqMunmap {
+        vaddrout: u64::MAX,
+        size: u64::MAX,
+    };
+    assert_eq!(ioctl(&l, FASTRPC_IOCTL_MUNMAP, &mut u), Err(Errno::EINVAL));
+}
+
+/// Invoke arguments near the top: an argument array, inline buffers and
+/// dma-buf pointers whose `ptr + len` wraps, dma-buf lengths past the
+/// buffer, VMAs of every shape. Each is refused before the DSP is asked.
+#[test]
+fn invoke_arguments_near_u64_max_are_refused_before_the_dsp() {
+    let drv = cdsp_with_unreachable_dsp();
+    let f = accel(&drv, "cdsp");
+    let h = f.gem_create(8192).unwrap();
+    let buf = export(&f, h);
+    let arg = |ptr, length, fd| FastrpcInvokeArgs {
+        ptr,
+        length,
+        fd,
+        attr: 0,
+    };
+    // Inline: ptr + len wraps (EOVERFLOW from the payload plan, or a fault).
+    for (ptr, len) in [(u64::MAX, 1), (u64::MAX - 15, 32), (1, u64::MAX), (u64::MAX, u64::MAX)] {
+        let r = qda_invoke(&f, arg(ptr, len, -1), SegmentMemory::new);
+        assert!(
+            matches!(r, Err(Errno::EOVERFLOW | Errno::EFAULT)),
+            "inline 0x{ptr:x}+0x{len:x}: {r:?}"
+        );
+    }
+    // dma-buf: lengths past the buffer, pointers outside the VMA, VMAs that
+    // wrap or start at the top.
+    let cases: [(u64, u64, u64, u64); 7] = [
+        // (ptr, len, vma file offset, vma len)
+        (VMA_AT, u64::MAX, 0, 0x2000),
+        (VMA_AT + 0x1fff, u64::MAX - 0x1fff, 0, 0x2000),
+        (VMA_AT + 0x1000, 0x1001, 0, 0x2000),
+        (VMA_AT + 0x2000, 16, 0, 0x2000),
+        (VMA_AT + 0x10, 16, 0x2000, 0x2000),
+        (u64::MAX, 1, 0, u64::MAX - VMA_AT),
+        (VMA_AT + 0x1000, 16, u64::MAX & !0xfff, u64::MAX),
+    ];
+    for (ptr, len, file_offset, vma_len) in cases {
+        let r = qda_invoke(&f, arg(ptr, len, CLIENT_FD), |segs| {
+            client(segs, &buf, file_offset, vma_len)
+        });
+        assert!(
+            matches!(r, Err(Errno::EFAULT | Errno::EINVAL | Errno::EOVERFLOW)),
+            "dma-buf 0x{ptr:x}+0x{len:x} in a VMA at offset 0x{file_offset:x} of 0x{vma_len:x}: {r:?}"
+        );
+    }
+    // The argument array itself at the top of memory.
+    let inv = DrmQdaInvokeArgs {
+        handle: 0x100,
+        sc: qda_proto::Scalars::make(0, 1, 0).0,
+        args: u64::MAX - 10,
+    };
+    let um = SegmentMemory::new(vec![(STRUCT_AT, inv.as_bytes().to_vec()), top_segment(&[0; 11])]);
+    assert_eq!(
+        f.ioctl(DRM_IOCTL_QDA_REMOTE_INVOKE, STRUCT_AT, &um)
+            .map_err(|e| e.errno),
+        Err(Errno::EFAULT)
+    );
+}
+
+/// Session creation with a shell in a dma-buf through a forged VMA: the
+/// same offset arithmetic as an invoke.
+#[test]
+fn session_create_shell_through_a_forged_vma_is_efault() {
+    let drv = cdsp_with_unreachable_dsp();
+    let f = accel(&drv, "cdsp");
+    let h = f.gem_create(8192).unwrap();
+    let buf = export(&f, h);
+    let c = DrmQdaInitCreate {
+        filelen: 16,
+        filefd: CLIENT_FD,
+        attrs: 0,
+        siglen: 0,
+        file: VMA_AT + 0x1000,
+    };
+    let um = client(vec![(STRUCT_AT, c.as_bytes().to_vec())], &buf, u64::MAX - 0x10, 0x2000);
+    assert_eq!(
+        f.ioctl(DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, STRUCT_AT, &um)
+            .map_err(|e| e.errno),
+        Err(Errno::EFAULT)
+    );
+}
+
+/// `DRM_IOCTL_VERSION` with string pointers at the top of memory and
+/// lengths of `u64::MAX`: the copy faults (`EFAULT`), the lengths say the
+/// full string lengths.
+#[test]
+fn version_strings_at_the_top_of_memory_fault() {
+    let drv = driver();
+    let f = accel(&drv, "cdsp");
+    let v = DrmVersion {
+        name_len: u64::MAX,
+        name: u64::MAX - 1,
+        ..Default::default()
+    };
+    let um = SegmentMemory::new(vec![(STRUCT_AT, v.as_bytes().to_vec()), top_segment(&[0; 2])]);
+    let r = f.ioctl(DRM_IOCTL_VERSION, STRUCT_AT, &um).map_err(|e| e.errno);
+    assert_eq!(r, Err(Errno::EFAULT));
+}

@@ -193,14 +193,16 @@ impl MemoryBackend for SystemBackend {
     }
     fn allocate(&self, size: u64) -> Result<Arc<Backing>> {
         check_size(size)?;
-        let prev = self.used.fetch_add(size, Ordering::Relaxed);
-        if let Some(cap) = self.cap
-            && prev + size > cap
-        {
-            self.used.fetch_sub(size, Ordering::Relaxed);
+        // Reserve `size` only if it fits: a size near u64::MAX (a hostile
+        // length rounded up to pages) must neither overflow `used + size`
+        // nor wrap the counter that concurrent allocations read.
+        let cap = self.cap.unwrap_or(u64::MAX);
+        if let Err(prev) = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            used.checked_add(size).filter(|total| *total <= cap)
+        }) {
             return Err(Error::new(
                 Errno::ENOMEM,
-                format!("{}: {size} bytes requested, {} of {cap} in use", self.name, prev),
+                format!("{}: {size} bytes requested, {prev} of {cap} in use", self.name),
             ));
         }
         let mut b = match Backing::new(&self.name, size, MemoryKind::System, &self.live) {
