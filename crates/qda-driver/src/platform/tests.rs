@@ -1025,3 +1025,91 @@ fn random_byte_flips_never_panic() {
     // The flips reach past the header checks into the tree rules.
     assert!(outcomes[0] > 0 && outcomes[1] > 0 && outcomes[2] > 0, "{outcomes:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Limits: sizes and addresses a board may not claim (issue 10, finding 7).
+
+fn cma(size: Vec<u8>) -> N {
+    N::new("linux,cma")
+        .p("compatible", s("shared-dma-pool"))
+        .p("reusable", flag())
+        .p("size", size)
+        .p("linux,cma-default", flag())
+}
+
+const CMA: &str = "/reserved-memory/linux,cma";
+
+#[track_caller]
+fn one_line(tree: &N) -> String {
+    let text = tree.parse().unwrap_err().to_string();
+    assert!(!text.contains('\n'), "{text}");
+    text
+}
+
+/// Finding 7: a CMA `size = <0xf0000000 0x2000000>` made `qda info --dtb`
+/// and `qdad --dtb` die on an allocation proportional to the region. It is
+/// refused at parse time, naming the node and property on one line.
+#[test]
+fn a_huge_cma_region_is_refused_naming_node_and_property() {
+    let mut t = base();
+    t.at(RM).children.push(cma(u(&[0xf000_0000, 0x200_0000])));
+    let reason = expect_property(&t, CMA, "size");
+    assert!(reason.contains("64 GiB"), "{reason}");
+    let text = one_line(&t);
+    assert!(
+        text.starts_with("/reserved-memory/linux,cma: property \"size\": "),
+        "{text}"
+    );
+}
+
+#[test]
+fn region_sizes_and_addresses_are_bounded() {
+    // At the limits: 64 GiB, ending exactly at 2^48.
+    let mut t = base();
+    t.at(RM).children.push(cma(u(&[0x10, 0])));
+    t.at(HEAP).set("reg", u(&[0xffff, 0xf000_0000, 0, 0x1000_0000]));
+    let p = t.parse().unwrap();
+    assert_eq!(p.region("linux,cma").unwrap().size, MAX_REGION_SIZE);
+    assert_eq!(
+        p.region("heap@90000000").unwrap().reg,
+        Some((0xffff_f000_0000, 0x1000_0000))
+    );
+
+    let cases: &[(&str, &str, Vec<u8>)] = &[
+        // One page past 64 GiB, by size and by reg.
+        (CMA, "size", u(&[0x10, 0x1000])),
+        (HEAP, "reg", u(&[0, 0x9000_0000, 0x10, 0x1000])),
+        // Past the 48-bit physical space: the base, or base + size.
+        (HEAP, "reg", u(&[0x1_0000, 0, 0, 0x1000])),
+        (HEAP, "reg", u(&[0xffff, 0xffff_f000, 0, 0x2000])),
+        (HEAP, "reg", u(&[0xffff_ffff, 0xffff_f000, 0, 0x1000])),
+        // An alignment larger than the physical space.
+        (CMA, "alignment", u(&[0x2_0000, 0])),
+    ];
+    for (node, property, value) in cases {
+        let mut t = base();
+        t.at(RM).children.push(cma(u(&[0, 0x100_0000])));
+        t.at(node).set(property, value.clone());
+        let reason = expect_property(&t, node, property);
+        one_line(&t);
+        assert!(
+            reason.contains("GiB") || reason.contains("48-bit") || reason.contains("wraps"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn domains_are_bounded_by_the_accel_minors() {
+    let mut t = base();
+    for i in 0..MAX_DOMAINS {
+        let f = fastrpc(&format!("cdsp{i}")).c(compute_cb(1));
+        let mut f = f;
+        f.name = format!("fastrpc@{i}");
+        t.at("/soc").children.push(f);
+    }
+    let reason = expect_node(&t, &format!("/soc/fastrpc@{}", MAX_DOMAINS - 1));
+    assert!(reason.contains("256"), "{reason}");
+    t.at("/soc").children.pop();
+    assert_eq!(t.parse().unwrap().domains.len(), MAX_DOMAINS);
+}
