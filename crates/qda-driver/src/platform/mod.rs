@@ -261,7 +261,8 @@ impl Platform {
     /// * limits, checked before any backend sizes itself on them: a region
     ///   larger than [`MAX_REGION_SIZE`] (by `reg` or `size`), a `reg` that
     ///   ends past the [`PHYS_ADDR_BITS`]-bit physical address space, an
-    ///   `alignment` larger than that space; more than [`MAX_DOMAINS`]
+    ///   `alignment` larger than that space, a `shared-dma-pool` whose `reg`
+    ///   base is not page aligned; more than [`MAX_DOMAINS`]
     ///   FastRPC nodes (a [`PlatformError::Node`] error on the first one too
     ///   many);
     /// * any cell property (`reg`, `qcom,nsessions`, `qcom,vmids`,

@@ -154,6 +154,9 @@ fn join(cells: &[u32]) -> u64 {
     cells.iter().fold(0u64, |acc, &c| (acc << 32) | u64::from(c))
 }
 
+/// The page size the pools are managed in.
+const PAGE_SIZE: u64 = crate::sys::PAGE_SIZE;
+
 /// End of the physical address space a board may describe.
 const PHYS_LIMIT: u64 = 1 << PHYS_ADDR_BITS;
 
@@ -343,6 +346,15 @@ fn reserved_memory(nodes: &[Node<'_>], rm: &Node<'_>) -> Result<Vec<ReservedRegi
                 format!("also set on {}; there is one default CMA area", other.node_path),
             ));
         }
+        let compatible = n.strings("compatible")?.unwrap_or_default();
+        if let Some((base, _)) = reg.filter(|(base, _)| base % PAGE_SIZE != 0)
+            && compatible.iter().any(|c| c == "shared-dma-pool")
+        {
+            return Err(n.perr(
+                "reg",
+                format!("a DMA pool at {base:#x}, which is not page aligned (4 KiB)"),
+            ));
+        }
         let phandle = match n.prop("phandle") {
             Some(_) => n.single_cell("phandle")?,
             None => n.single_cell("linux,phandle")?,
@@ -353,7 +365,7 @@ fn reserved_memory(nodes: &[Node<'_>], rm: &Node<'_>) -> Result<Vec<ReservedRegi
             reg,
             size,
             alignment,
-            compatible: n.strings("compatible")?.unwrap_or_default(),
+            compatible,
             reusable,
             no_map,
             cma_default,
