@@ -551,12 +551,14 @@ impl File {
         let created = heap.is_some();
         drop(heap);
         c.rpc.set_pd(PdType::User);
-        let (r, _) = kernel_call(&c, &Call::init_create_static(c.client_id, name, page))?;
-        if r != 0 && created {
-            // The error path frees the heap and forgets it (the double free
-            // of CVE-2026-31730 came from not clearing it).
+        let r = kernel_call(&c, &Call::init_create_static(c.client_id, name, page));
+        if created && !matches!(r, Ok((0, _))) {
+            // Any failed invoke — a DSP error or a call that never completed
+            // — takes the error path, which frees the heap and forgets it
+            // (the double free of CVE-2026-31730 came from not clearing it).
             *qda_rt::lock(&c.domain.static_heap) = None;
         }
+        let (r, _) = r?;
         Ok(r as i64)
     }
 }

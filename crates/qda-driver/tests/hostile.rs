@@ -458,3 +458,23 @@ fn version_strings_at_the_top_of_memory_fault() {
     let r = f.ioctl(DRM_IOCTL_VERSION, STRUCT_AT, &um).map_err(|e| e.errno);
     assert_eq!(r, Err(Errno::EFAULT));
 }
+
+/// Found by the ioctl fuzz: `INIT_CREATE_STATIC` whose call to the DSP
+/// failed in transport (not with a DSP error) kept the remote heap it had
+/// just allocated. The kernel frees it on every failed invoke (`err_invoke`
+/// → `err_map`: free, then forget it, the CVE-2026-31730 fix); so do we.
+#[test]
+fn create_static_frees_its_heap_when_the_call_fails() {
+    use qda_uapi::fastrpc::*;
+    let drv = cdsp_with_unreachable_dsp();
+    let l = open(&drv, "/dev/fastrpc-cdsp");
+    let name = b"audiopd";
+    let mut c = FastrpcInitCreateStatic {
+        namelen: name.len() as u32,
+        memlen: 1 << 20,
+        name: name.as_ptr() as u64,
+    };
+    assert_eq!(ioctl(&l, FASTRPC_IOCTL_INIT_CREATE_STATIC, &mut c), Err(Errno::EPIPE));
+    drop(l);
+    assert_eq!(drv.stats().backings, 0, "{:?}", drv.stats());
+}
