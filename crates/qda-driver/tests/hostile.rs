@@ -478,3 +478,230 @@ fn create_static_frees_its_heap_when_the_call_fails() {
     drop(l);
     assert_eq!(drv.stats().backings, 0, "{:?}", drv.stats());
 }
+
+// ---- property: the arithmetic paths with any numbers ----
+
+fn num() -> impl proptest::strategy::Strategy<Value = u64> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<u64>(),
+        Just(0u64),
+        Just(u64::MAX),
+        (0u64..0x10000).prop_map(|d| u64::MAX - d),
+        (0u64..64).prop_map(|p| p * 4096),
+        (0u64..0x3000),
+        (0u32..64).prop_map(|s| 1u64 << s),
+        (0u64..64).prop_map(|p| (u64::MAX & !4095) - p * 4096),
+        any::<u32>().prop_map(u64::from),
+    ]
+}
+
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("QDA_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn sealed_memfd(size: u64) -> OwnedFd {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let fd = rustix::fs::memfd_create("h", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
+    rustix::fs::ftruncate(&fd, size).unwrap();
+    rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+    fd
+}
+
+/// One numeric path, by number, with three numbers `a`, `b`, `c`.
+fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
+    use qda_uapi::dma_heap::*;
+    use qda_uapi::fastrpc::*;
+    use qda_uapi::udmabuf::*;
+    let drv = driver();
+    for d in drv.domains() {
+        drv.attach_dsp(d.label(), Arc::new(Unreachable)).unwrap();
+    }
+    let f = accel(&drv, "cdsp");
+    let h = f.gem_create(8192).unwrap();
+    let buf = export(&f, h);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&buf);
+    let ok = |r: Result<i64, Errno>| -> Option<OwnedFd> {
+        match r {
+            Ok(v) if v > 2 => Some(own(v as i32)),
+            Ok(_) => None,
+            Err(e) => {
+                assert!(e.0 > 0 && e.0 < 4096, "{e:?}");
+                None
+            }
+        }
+    };
+    let mut keep = Vec::new();
+    match path % 10 {
+        0 => {
+            let heaps: Vec<String> = drv.heaps().iter().map(|h| h.name.clone()).collect();
+            let hf = open(
+                &drv,
+                &format!("/dev/dma_heap/{}", heaps[(c % heaps.len() as u64) as usize]),
+            );
+            let mut x = DmaHeapAllocationData {
+                len: a,
+                fd: 0,
+                fd_flags: 2,
+                heap_flags: 0,
+            };
+            if ioctl(&hf, DMA_HEAP_IOCTL_ALLOC, &mut x).is_ok() {
+                keep.push(own(x.fd as i32));
+            }
+        }
+        1 => {
+            let u = open(&drv, "/dev/udmabuf");
+            let m = sealed_memfd(c % (64 << 20));
+            let mut x = UdmabufCreate {
+                memfd: std::os::fd::AsRawFd::as_raw_fd(&m) as u32,
+                flags: UDMABUF_FLAGS_CLOEXEC,
+                offset: a,
+                size: b,
+            };
+            keep.extend(ok(ioctl(&u, UDMABUF_CREATE, &mut x)));
+        }
+        2 => {
+            let mut m = DrmQdaMemMap {
+                request: QDA_MAP_REQUEST_ATTR,
+                fd,
+                offset: a as u32,
+                vaddrin: c,
+                size: b,
+                ..Default::default()
+            };
+            keep.extend(ok(ioctl(&f, DRM_IOCTL_QDA_REMOTE_MAP, &mut m)));
+            m.request = QDA_MAP_REQUEST_LEGACY;
+            keep.extend(ok(ioctl(&f, DRM_IOCTL_QDA_REMOTE_MAP, &mut m)));
+            let mut u = DrmQdaMemUnmap {
+                request: QDA_MUNMAP_REQUEST_ATTR,
+                fd,
+                vaddr: a,
+                vaddrout: b,
+                size: c,
+                ..Default::default()
+            };
+            keep.extend(ok(ioctl(&f, DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut u)));
+        }
+        3 => {
+            let l = open(&drv, "/dev/fastrpc-cdsp");
+            let mut m = FastrpcMemMap {
+                fd,
+                offset: a as i32,
+                length: b,
+                vaddrin: c,
+                ..Default::default()
+            };
+            keep.extend(ok(ioctl(&l, FASTRPC_IOCTL_MEM_MAP, &mut m)));
+            let mut u = FastrpcMemUnmap {
+                fd,
+                vaddr: a,
+                length: b,
+                ..Default::default()
+            };
+            keep.extend(ok(ioctl(&l, FASTRPC_IOCTL_MEM_UNMAP, &mut u)));
+        }
+        4 => {
+            let l = open(&drv, "/dev/fastrpc-cdsp");
+            let mut m = FastrpcReqMmap {
+                fd: -1,
+                flags: if c % 2 == 0 {
+                    ADSP_MMAP_ADD_PAGES
+                } else {
+                    ADSP_MMAP_REMOTE_HEAP_ADDR
+                },
+                vaddrin: 0,
+                size: a,
+                vaddrout: 0,
+            };
+            keep.extend(ok(ioctl(&l, FASTRPC_IOCTL_MMAP, &mut m)));
+            let mut u = FastrpcReqMunmap { vaddrout: b, size: c };
+            keep.extend(ok(ioctl(&l, FASTRPC_IOCTL_MUNMAP, &mut u)));
+            let mut d = FastrpcAllocDmaBuf {
+                fd: -1,
+                flags: 0,
+                size: b,
+            };
+            if ioctl(&l, FASTRPC_IOCTL_ALLOC_DMA_BUFF, &mut d).is_ok() {
+                keep.push(own(d.fd));
+            }
+        }
+        5 => {
+            let mut g = DrmQdaGemCreate {
+                size: a,
+                handle: 0,
+                pad: 0,
+            };
+            let _ = ioctl(&f, DRM_IOCTL_QDA_GEM_CREATE, &mut g);
+            let off = f.gem_mmap_offset(h).unwrap();
+            for (o, len) in [(b, c), (off.wrapping_add(b), c), (off, c), (b, 4096)] {
+                let _ = f.mmap(o, len, false);
+                let _ = f.mmap_file(o, len, true);
+            }
+        }
+        6 | 7 => {
+            // A dma-buf argument through a forged VMA.
+            let arg = FastrpcInvokeArgs {
+                ptr: if path % 2 == 0 {
+                    VMA_AT.wrapping_add(a % 0x4000)
+                } else {
+                    a
+                },
+                length: b,
+                fd: CLIENT_FD,
+                attr: 0,
+            };
+            let r = qda_invoke(&f, arg, |segs| client(segs, &buf, c, a.wrapping_sub(b)));
+            keep.extend(ok(r));
+        }
+        8 => {
+            // Inline arguments: ptr + len in a copied segment.
+            let arg = FastrpcInvokeArgs {
+                ptr: a,
+                length: b,
+                fd: -1,
+                attr: 0,
+            };
+            let r = qda_invoke(&f, arg, |mut segs| {
+                segs.push((c, vec![0; (b % 0x2000) as usize]));
+                SegmentMemory::new(segs)
+            });
+            keep.extend(ok(r));
+        }
+        _ => {
+            // Session create with a shell in the dma-buf through a forged VMA.
+            let x = DrmQdaInitCreate {
+                filelen: a as u32,
+                filefd: CLIENT_FD,
+                attrs: 0,
+                siglen: 0,
+                file: VMA_AT.wrapping_add(b % 0x4000),
+            };
+            let um = client(vec![(STRUCT_AT, x.as_bytes().to_vec())], &buf, c, b);
+            let r = f.ioctl(DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, STRUCT_AT, &um);
+            keep.extend(ok(r.map_err(|e| e.errno)));
+        }
+    }
+    drop(keep);
+    drop((f, buf));
+    drv.settle();
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: fuzz_cases(200),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Heap lengths, udmabuf ranges, REMOTE_MAP / MEM_MAP / MMAP / MUNMAP /
+    /// ALLOC_DMA_BUFF sizes and addresses, GEM sizes and mmap offsets,
+    /// invoke pointers, lengths and VMAs, shells: any numbers give an errno
+    /// or success, and the driver is clean afterwards.
+    #[test]
+    fn any_numbers_on_the_arithmetic_paths(path in 0u8..10, a in num(), b in num(), c in num()) {
+        numbers_case(path, a, b, c);
+    }
+}
