@@ -544,7 +544,7 @@ mod tests {
             len,
         };
         let half = 1u64 << 63;
-        for segs in [vec![huge(half), huge(half)], vec![huge(u64::MAX & !4095), huge(4096)]] {
+        for segs in [vec![huge(half), huge(half)], vec![huge(u64::MAX - 4095), huge(4096)]] {
             let e = cb.map(segs, Perm::RW, SG, None).unwrap_err();
             assert_eq!(e.errno, Errno::ENOMEM);
         }

@@ -165,7 +165,7 @@ fn udmabuf_ranges_that_wrap_are_einval() {
     rustix::fs::ftruncate(&m, 8192).unwrap();
     rustix::fs::fcntl_add_seals(&m, rustix::fs::SealFlags::SHRINK).unwrap();
     let fds = || HashMap::from([(3, m.as_fd().try_clone_to_owned().unwrap())]);
-    let page = u64::MAX & !4095;
+    let page = u64::MAX - 4095;
     for (offset, size) in [(page, 4096), (4096, page), (page, page), (0, u64::MAX), (u64::MAX, 0)] {
         let c = UdmabufCreate {
             memfd: 3,
@@ -292,7 +292,7 @@ fn map_requests_near_u64_max_are_refused_before_the_dsp() {
     for (request, offset, size) in [
         (QDA_MAP_REQUEST_ATTR, u32::MAX, 1),
         (QDA_MAP_REQUEST_ATTR, 4096, u64::MAX),
-        (QDA_MAP_REQUEST_ATTR, 1, u64::MAX - 0),
+        (QDA_MAP_REQUEST_ATTR, 1, u64::MAX - 1),
         (QDA_MAP_REQUEST_ATTR, 0, 8193),
         (QDA_MAP_REQUEST_LEGACY, 0, u64::MAX),
         (QDA_MAP_REQUEST_LEGACY, 0, u64::MAX - 4095),
@@ -394,7 +394,7 @@ fn invoke_arguments_near_u64_max_are_refused_before_the_dsp() {
         (VMA_AT + 0x2000, 16, 0, 0x2000),
         (VMA_AT + 0x10, 16, 0x2000, 0x2000),
         (u64::MAX, 1, 0, u64::MAX - VMA_AT),
-        (VMA_AT + 0x1000, 16, u64::MAX & !0xfff, u64::MAX),
+        (VMA_AT + 0x1000, 16, u64::MAX - 0xfff, u64::MAX),
     ];
     for (ptr, len, file_offset, vma_len) in cases {
         let r = qda_invoke(&f, arg(ptr, len, CLIENT_FD), |segs| {
@@ -491,7 +491,7 @@ fn num() -> impl proptest::strategy::Strategy<Value = u64> {
         (0u64..64).prop_map(|p| p * 4096),
         (0u64..0x3000),
         (0u32..64).prop_map(|s| 1u64 << s),
-        (0u64..64).prop_map(|p| (u64::MAX & !4095) - p * 4096),
+        (0u64..64).prop_map(|p| (u64::MAX - 4095) - p * 4096),
         any::<u32>().prop_map(u64::from),
     ]
 }
@@ -581,7 +581,6 @@ fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
                 vaddr: a,
                 vaddrout: b,
                 size: c,
-                ..Default::default()
             };
             keep.extend(ok(ioctl(&f, DRM_IOCTL_QDA_REMOTE_MUNMAP, &mut u)));
         }
@@ -607,7 +606,7 @@ fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
             let l = open(&drv, "/dev/fastrpc-cdsp");
             let mut m = FastrpcReqMmap {
                 fd: -1,
-                flags: if c % 2 == 0 {
+                flags: if c.is_multiple_of(2) {
                     ADSP_MMAP_ADD_PAGES
                 } else {
                     ADSP_MMAP_REMOTE_HEAP_ADDR
@@ -644,7 +643,7 @@ fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
         6 | 7 => {
             // A dma-buf argument through a forged VMA.
             let arg = FastrpcInvokeArgs {
-                ptr: if path % 2 == 0 {
+                ptr: if path.is_multiple_of(2) {
                     VMA_AT.wrapping_add(a % 0x4000)
                 } else {
                     a
@@ -691,7 +690,7 @@ fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: fuzz_cases(200),
+        cases: fuzz_cases(100),
         failure_persistence: None,
         ..proptest::prelude::ProptestConfig::default()
     })]

@@ -420,7 +420,7 @@ mod tests {
             Mapping::assemble_internal(&segs, false).unwrap_err().errno,
             Errno::ENOMEM
         );
-        let segs = [(fd.as_fd(), 0, u64::MAX & !4095)];
+        let segs = [(fd.as_fd(), 0, (u64::MAX >> 12) << 12)];
         assert!(Mapping::assemble(&segs, false, Some(fd.as_fd())).is_err());
     }
 
