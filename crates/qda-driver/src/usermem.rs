@@ -189,8 +189,14 @@ impl UserMemory for SegmentMemory {
     }
     fn install_fd(&self, fd: OwnedFd) -> Result<i32> {
         let mut v = qda_rt::lock(&self.installed);
+        // Placeholders run from FD_PLACEHOLDER_BASE to i32::MAX: past that,
+        // the caller's table is full (EMFILE), as fd_install's get_unused_fd.
+        let n = i32::try_from(v.len())
+            .ok()
+            .and_then(|i| FD_PLACEHOLDER_BASE.checked_add(i))
+            .ok_or_else(|| Error::new(Errno::EMFILE, "no placeholder fd numbers left"))?;
         v.push(fd);
-        Ok(FD_PLACEHOLDER_BASE + v.len() as i32 - 1)
+        Ok(n)
     }
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
         self.vmas.iter().find(|v| v.contains(addr)).copied()
