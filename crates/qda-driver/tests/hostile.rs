@@ -704,3 +704,27 @@ proptest::proptest! {
         numbers_case(path, a, b, c);
     }
 }
+
+/// A system-heap length larger than the machine's memory: the kernel's
+/// system heap runs out of pages (`ENOMEM`). The model's memfds are sparse,
+/// so it handed out a buffer of exabytes that anyone touching it would try
+/// to back; it now refuses what no machine this size could hold.
+#[test]
+fn system_heap_lengths_beyond_memory_are_enomem() {
+    use qda_uapi::dma_heap::*;
+    let drv = driver();
+    let h = open(&drv, "/dev/dma_heap/system");
+    for len in [1u64 << 62, 1 << 50, u64::MAX - 8191] {
+        let mut a = DmaHeapAllocationData {
+            len,
+            fd: 0,
+            fd_flags: 2,
+            heap_flags: 0,
+        };
+        assert_eq!(
+            ioctl(&h, DMA_HEAP_IOCTL_ALLOC, &mut a),
+            Err(Errno::ENOMEM),
+            "len 0x{len:x}"
+        );
+    }
+}
