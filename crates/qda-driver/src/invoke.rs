@@ -223,6 +223,21 @@ impl File {
             return Err(einval(format!("{} arguments for scalars {sc}", args.len())));
         }
         let descs = self.descs(&c, sc, args, um)?;
+        // An inline input the caller's memory cannot supply faults at its
+        // copy; where the memory can tell at once (a daemon's segments), say
+        // so before a payload is sized on a forged length. A range that
+        // wraps is left for the payload plan to refuse (EOVERFLOW).
+        for (i, d) in descs.iter().enumerate().take(sc.inbufs() as usize) {
+            if let ArgDesc::Inline { ptr, len } = *d
+                && len > 0
+                && ptr.checked_add(len).is_some()
+                && !um.may_read(ptr, len)
+            {
+                return Err(efault(format!(
+                    "invoke: input {i}: {len} bytes at 0x{ptr:x} were not supplied"
+                )));
+            }
+        }
         let ptrs: Vec<u64> = args.iter().map(|a| a.ptr).collect();
         let mut fill = |i: usize, dst: &mut [u8]| {
             um.read(ptrs[i], dst)

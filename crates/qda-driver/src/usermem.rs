@@ -37,6 +37,14 @@ pub trait UserMemory: Send + Sync {
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
         sys::find_mapping(addr)
     }
+    /// Whether `len` bytes at `addr` could be read, when the memory can
+    /// tell without copying them (a daemon's copied segments); `true` when
+    /// it cannot (this process: only the copy knows). Lets the driver refuse
+    /// a forged length before it sizes a buffer on it.
+    fn may_read(&self, addr: u64, len: u64) -> bool {
+        let _ = (addr, len);
+        true
+    }
 }
 
 /// Read a UAPI struct from user memory.
@@ -200,6 +208,9 @@ impl UserMemory for SegmentMemory {
     }
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
         self.vmas.iter().find(|v| v.contains(addr)).copied()
+    }
+    fn may_read(&self, addr: u64, len: u64) -> bool {
+        len == 0 || usize::try_from(len).is_ok_and(|len| Self::locate(&qda_rt::lock(&self.segs), addr, len).is_ok())
     }
 }
 

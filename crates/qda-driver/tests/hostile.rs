@@ -728,3 +728,41 @@ fn system_heap_lengths_beyond_memory_are_enomem() {
         );
     }
 }
+
+/// An inline input whose length the client's segments do not cover is
+/// refused before a payload is made for it: a forged length of gigabytes
+/// made the daemon allocate and zero-fill a payload that large (up to the
+/// CB's 4 GiB IOVA space, per call) only to fault on the first copy. The
+/// answer is the same `EFAULT` the copy gives.
+#[test]
+fn inline_inputs_not_supplied_are_efault_before_any_payload() {
+    let drv = cdsp_with_unreachable_dsp();
+    let f = accel(&drv, "cdsp");
+    let before = drv.stats().payloads_allocated;
+    for len in [17u64, 1 << 20, 3 << 30] {
+        let arg = FastrpcInvokeArgs {
+            ptr: 0x10_0000,
+            length: len,
+            fd: -1,
+            attr: 0,
+        };
+        let r = qda_invoke(&f, arg, |mut segs| {
+            segs.push((0x10_0000, vec![7; 16]));
+            SegmentMemory::new(segs)
+        });
+        assert_eq!(r, Err(Errno::EFAULT), "len {len}");
+    }
+    assert_eq!(drv.stats().payloads_allocated, before, "no payload was made");
+    // Supplied inputs still go out (and meet the unreachable DSP).
+    let arg = FastrpcInvokeArgs {
+        ptr: 0x10_0000,
+        length: 16,
+        fd: -1,
+        attr: 0,
+    };
+    let r = qda_invoke(&f, arg, |mut segs| {
+        segs.push((0x10_0000, vec![7; 16]));
+        SegmentMemory::new(segs)
+    });
+    assert_eq!(r, Err(Errno::EPIPE));
+}
