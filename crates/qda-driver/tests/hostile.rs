@@ -690,7 +690,7 @@ fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: fuzz_cases(100),
+        cases: fuzz_cases(300),
         failure_persistence: None,
         ..proptest::prelude::ProptestConfig::default()
     })]
