@@ -85,12 +85,13 @@ impl Default for MmapOffsets {
 
 impl MmapOffsets {
     /// Reserve a range of `size` bytes (forgetting the ranges of objects
-    /// that are gone).
-    pub(crate) fn reserve(&mut self, size: u64) -> u64 {
+    /// that are gone); `None` once the offset space is used up (ranges are
+    /// never reused, so a long-lived domain could in principle get there).
+    pub(crate) fn reserve(&mut self, size: u64) -> Option<u64> {
         self.objects.retain(|_, o| o.obj.strong_count() > 0);
         let off = self.next;
-        self.next += size;
-        off
+        self.next = off.checked_add(size)?;
+        Some(off)
     }
 
     /// Record `obj` at the range reserved at `offset`.
@@ -145,5 +146,23 @@ impl DspDomain {
             .iter()
             .filter(|s| s.in_use.load(Ordering::Acquire))
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_offsets_run_out_instead_of_wrapping() {
+        let mut o = MmapOffsets {
+            next: u64::MAX - 8191,
+            objects: BTreeMap::new(),
+        };
+        assert_eq!(o.reserve(4096), Some(u64::MAX - 8191));
+        assert_eq!(o.reserve(8192), None, "past the end of the offset space");
+        assert_eq!(o.reserve(4096), None, "a range must end below u64::MAX");
+        assert_eq!(o.reserve(4095), Some(u64::MAX - 4095));
+        assert!(o.lookup(u64::MAX, u64::MAX).is_none());
     }
 }

@@ -20,7 +20,10 @@ impl File {
         let size = sys::page_align(size).ok_or_else(|| einval("GEM_CREATE: size overflows when page-aligned"))?;
         let cb = self.context_bank()?;
         let (backing, map) = cb.alloc_coherent(a.domain.backend.as_ref(), size)?;
-        let offset = qda_rt::lock(&a.domain.offsets).reserve(size);
+        // drm_vma_offset_add answers ENOSPC when the offset space is full.
+        let offset = qda_rt::lock(&a.domain.offsets)
+            .reserve(size)
+            .ok_or_else(|| Error::new(Errno::ENOSPC, "GEM_CREATE: the fake mmap offset space is used up"))?;
         let drv = self.driver();
         let obj = GemObject::new(
             drv.next_id(),

@@ -146,13 +146,26 @@ impl File {
             .find_vma(ptr)
             .ok_or_else(|| efault(format!("pointer 0x{ptr:x} is not inside a mapping of dma-buf fd {fd}")))?;
         let id = vma.file_id();
-        let at = vma.file_offset + (ptr - vma.start);
-        let mut pos = 0;
+        // The VMA may be a hostile client's (through a daemon): a file offset
+        // near u64::MAX, or a start above the pointer, names no byte of any
+        // file. The kernel's mmap refuses such a mapping (EOVERFLOW), so the
+        // pointer lies in no usable mapping of the buffer: EFAULT, as for a
+        // pointer outside every mapping of it.
+        let at = ptr
+            .checked_sub(vma.start)
+            .and_then(|d| vma.file_offset.checked_add(d))
+            .ok_or_else(|| {
+                efault(format!(
+                    "pointer 0x{ptr:x}: its mapping (start 0x{:x}, file offset 0x{:x}) names no file byte",
+                    vma.start, vma.file_offset
+                ))
+            })?;
+        let mut pos = 0u64;
         for s in buf.segments() {
-            if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at < s.offset + s.len {
-                return Ok(pos + at - s.offset);
+            if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at - s.offset < s.len {
+                return Ok(pos.saturating_add(at - s.offset));
             }
-            pos += s.len;
+            pos = pos.saturating_add(s.len);
         }
         Err(efault(format!(
             "pointer 0x{ptr:x} lies in a mapping of another file than dma-buf fd {fd}"
@@ -210,6 +223,21 @@ impl File {
             return Err(einval(format!("{} arguments for scalars {sc}", args.len())));
         }
         let descs = self.descs(&c, sc, args, um)?;
+        // An inline input the caller's memory cannot supply faults at its
+        // copy; where the memory can tell at once (a daemon's segments), say
+        // so before a payload is sized on a forged length. A range that
+        // wraps is left for the payload plan to refuse (EOVERFLOW).
+        for (i, d) in descs.iter().enumerate().take(sc.inbufs() as usize) {
+            if let ArgDesc::Inline { ptr, len } = *d
+                && len > 0
+                && ptr.checked_add(len).is_some()
+                && !um.may_read(ptr, len)
+            {
+                return Err(efault(format!(
+                    "invoke: input {i}: {len} bytes at 0x{ptr:x} were not supplied"
+                )));
+            }
+        }
         let ptrs: Vec<u64> = args.iter().map(|a| a.ptr).collect();
         let mut fill = |i: usize, dst: &mut [u8]| {
             um.read(ptrs[i], dst)
@@ -538,12 +566,14 @@ impl File {
         let created = heap.is_some();
         drop(heap);
         c.rpc.set_pd(PdType::User);
-        let (r, _) = kernel_call(&c, &Call::init_create_static(c.client_id, name, page))?;
-        if r != 0 && created {
-            // The error path frees the heap and forgets it (the double free
-            // of CVE-2026-31730 came from not clearing it).
+        let r = kernel_call(&c, &Call::init_create_static(c.client_id, name, page));
+        if created && !matches!(r, Ok((0, _))) {
+            // Any failed invoke — a DSP error or a call that never completed
+            // — takes the error path, which frees the heap and forgets it
+            // (the double free of CVE-2026-31730 came from not clearing it).
             *qda_rt::lock(&c.domain.static_heap) = None;
         }
+        let (r, _) = r?;
         Ok(r as i64)
     }
 }

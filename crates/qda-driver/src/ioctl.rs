@@ -683,8 +683,11 @@ impl Serve<File> for spec::UdmabufIoctlCreateList {
             )));
         }
         let mut raw = vec![0u8; head.count as usize * size_of::<uu::UdmabufCreateItem>()];
-        a.mem()
-            .read(a.ptr() + uu::UdmabufCreateList::items_offset() as u64, &mut raw)?;
+        // `arg + sizeof(head)` is pointer arithmetic in the kernel: it wraps
+        // (to a low address that faults unless nothing is read), it does
+        // not overflow.
+        let items_at = a.ptr().wrapping_add(uu::UdmabufCreateList::items_offset() as u64);
+        a.mem().read(items_at, &mut raw)?;
         let items: Vec<(i32, u64, u64)> = raw
             .chunks_exact(size_of::<uu::UdmabufCreateItem>())
             .map(|c| {

@@ -274,7 +274,14 @@ impl ContextBank {
         rec: DmaRecord,
         owner: Option<u64>,
     ) -> Result<IovaMapping> {
-        let len: u64 = segs.iter().map(|s| s.len).sum();
+        // Lengths that overflow together cannot fit the 32-bit IOVA space
+        // either: ENOMEM, as an IOVA allocation of that size would answer.
+        let len = segs.iter().try_fold(0u64, |t, s| t.checked_add(s.len)).ok_or_else(|| {
+            Error::new(
+                Errno::ENOMEM,
+                format!("{}: segment lengths overflow the IOVA space", self.name),
+            )
+        })?;
         if len == 0 || segs.iter().any(|s| s.len % PAGE_SIZE != 0 || s.offset % PAGE_SIZE != 0) {
             return Err(Error::new(
                 Errno::EINVAL,
@@ -524,6 +531,24 @@ mod tests {
         // Freed ranges coalesce: the next mapping lands at the top again.
         let m3 = cb.map(seg(), Perm::RW, SG, None).unwrap();
         assert_eq!(m3.iova(), i1.max(i2));
+    }
+
+    #[test]
+    fn segment_lengths_that_overflow_together_are_enomem() {
+        let (cb, dbg) = cb();
+        let sys = SystemBackend::new("system", None, Arc::new(Counter::default()));
+        let a = sys.allocate(4096).unwrap();
+        let huge = |len| Segment {
+            file: SegFile::Backing(a.clone()),
+            offset: 0,
+            len,
+        };
+        let half = 1u64 << 63;
+        for segs in [vec![huge(half), huge(half)], vec![huge(u64::MAX - 4095), huge(4096)]] {
+            let e = cb.map(segs, Perm::RW, SG, None).unwrap_err();
+            assert_eq!(e.errno, Errno::ENOMEM);
+        }
+        assert_eq!(dbg.live(), 0);
     }
 
     #[test]

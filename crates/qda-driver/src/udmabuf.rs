@@ -45,7 +45,7 @@ impl File {
             return Err(Error::new(Errno::ENOTTY, "not /dev/udmabuf"));
         };
         let cfg = &self.driver().inner.cfg;
-        let limit_pages = cfg.udmabuf_size_limit_mb * (1 << 20) / PAGE_SIZE;
+        let limit_pages = cfg.udmabuf_size_limit_mb.saturating_mul(1 << 20) / PAGE_SIZE;
         let mut pages = 0u64;
         for (i, &UdmabufItem { offset: off, size, .. }) in items.iter().enumerate() {
             if off % PAGE_SIZE != 0 {

@@ -37,6 +37,14 @@ pub trait UserMemory: Send + Sync {
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
         sys::find_mapping(addr)
     }
+    /// Whether `len` bytes at `addr` could be read, when the memory can
+    /// tell without copying them (a daemon's copied segments); `true` when
+    /// it cannot (this process: only the copy knows). Lets the driver refuse
+    /// a forged length before it sizes a buffer on it.
+    fn may_read(&self, addr: u64, len: u64) -> bool {
+        let _ = (addr, len);
+        true
+    }
 }
 
 /// Read a UAPI struct from user memory.
@@ -60,10 +68,18 @@ pub fn read_cstr(um: &dyn UserMemory, addr: u64, max: usize) -> Result<Vec<u8>> 
         // Read byte-wise near the limit of the readable range: a string may
         // end right before an unmapped page.
         let n = chunk.len().min(max + 1 - out.len());
-        let got = match um.read(addr + out.len() as u64, &mut chunk[..n]) {
+        // A string running to the last byte of the address space goes on
+        // past it: the next byte is not readable (EFAULT), not address 0.
+        let at = addr.checked_add(out.len() as u64).ok_or_else(|| {
+            Error::new(
+                Errno::EFAULT,
+                format!("string at 0x{addr:x} runs past the top of memory"),
+            )
+        })?;
+        let got = match um.read(at, &mut chunk[..n]) {
             Ok(()) => &chunk[..n],
             Err(_) => {
-                um.read(addr + out.len() as u64, &mut chunk[..1])?;
+                um.read(at, &mut chunk[..1])?;
                 &chunk[..1]
             }
         };
@@ -181,11 +197,20 @@ impl UserMemory for SegmentMemory {
     }
     fn install_fd(&self, fd: OwnedFd) -> Result<i32> {
         let mut v = qda_rt::lock(&self.installed);
+        // Placeholders run from FD_PLACEHOLDER_BASE to i32::MAX: past that,
+        // the caller's table is full (EMFILE), as fd_install's get_unused_fd.
+        let n = i32::try_from(v.len())
+            .ok()
+            .and_then(|i| FD_PLACEHOLDER_BASE.checked_add(i))
+            .ok_or_else(|| Error::new(Errno::EMFILE, "no placeholder fd numbers left"))?;
         v.push(fd);
-        Ok(FD_PLACEHOLDER_BASE + v.len() as i32 - 1)
+        Ok(n)
     }
     fn find_vma(&self, addr: u64) -> Option<sys::MapInfo> {
         self.vmas.iter().find(|v| v.contains(addr)).copied()
+    }
+    fn may_read(&self, addr: u64, len: u64) -> bool {
+        len == 0 || usize::try_from(len).is_ok_and(|len| Self::locate(&qda_rt::lock(&self.segs), addr, len).is_ok())
     }
 }
 

@@ -96,12 +96,18 @@ impl Mapping {
         marker: Option<BorrowedFd<'_>>,
         user: bool,
     ) -> Result<Mapping> {
-        let total: u64 = segments.iter().map(|s| s.2).sum();
+        let too_large = || Error::new(Errno::ENOMEM, "mapping too large");
+        let total = segments
+            .iter()
+            .try_fold(0u64, |t, s| t.checked_add(s.2))
+            .ok_or_else(too_large)?;
         if total == 0 || segments.iter().any(|s| s.1 % PAGE_SIZE != 0 || s.2 % PAGE_SIZE != 0) {
             return Err(Error::new(Errno::EINVAL, "segments must be non-empty whole pages"));
         }
-        let len = usize::try_from(total).map_err(|_| Error::new(Errno::ENOMEM, "mapping too large"))?;
-        let map_len = len + if marker.is_some() { PAGE_SIZE as usize } else { 0 };
+        let len = usize::try_from(total).map_err(|_| too_large())?;
+        let map_len = len
+            .checked_add(if marker.is_some() { PAGE_SIZE as usize } else { 0 })
+            .ok_or_else(too_large)?;
         // SAFETY: reserves fresh address space the kernel chooses; nothing else refers to it.
         let base = unsafe {
             rustix::mm::mmap_anonymous(std::ptr::null_mut(), map_len, ProtFlags::empty(), MapFlags::PRIVATE)?
@@ -403,6 +409,19 @@ mod tests {
         assert!(!ofd_conflicts(probe.as_fd(), LockKind::Read, 1 << 40, 1).unwrap());
         drop(held);
         assert!(!ofd_conflicts(probe.as_fd(), LockKind::Write, 1 << 40, 1).unwrap());
+    }
+
+    #[test]
+    fn assemble_refuses_lengths_that_overflow_together() {
+        let fd = crate::memfd("a", 4096).unwrap();
+        let half = 1u64 << 63;
+        let segs = [(fd.as_fd(), 0, half), (fd.as_fd(), 0, half)];
+        assert_eq!(
+            Mapping::assemble_internal(&segs, false).unwrap_err().errno,
+            Errno::ENOMEM
+        );
+        let segs = [(fd.as_fd(), 0, (u64::MAX >> 12) << 12)];
+        assert!(Mapping::assemble(&segs, false, Some(fd.as_fd())).is_err());
     }
 
     #[test]

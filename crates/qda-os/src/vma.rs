@@ -65,7 +65,7 @@ pub(crate) fn register(start: u64, len: u64, fd: BorrowedFd<'_>, offset: u64) {
 /// Forget the mappings that start in `[start, start + len)` (an unmap).
 pub(crate) fn unregister(start: u64, len: u64) {
     let mut m = lock();
-    let keys: Vec<u64> = m.range(start..start + len).map(|(k, _)| *k).collect();
+    let keys: Vec<u64> = m.range(start..start.saturating_add(len)).map(|(k, _)| *k).collect();
     for k in keys {
         m.remove(&k);
     }
@@ -121,6 +121,20 @@ mod tests {
     use super::*;
     use crate::{Mapping, memfd};
     use std::os::fd::AsFd;
+
+    #[test]
+    fn ranges_at_the_top_of_memory_do_not_overflow() {
+        unregister(u64::MAX - 10, 100);
+        unregister(u64::MAX, u64::MAX);
+        let top = MapInfo {
+            start: u64::MAX - 4095,
+            len: u64::MAX,
+            dev: 0,
+            ino: 0,
+            file_offset: 0,
+        };
+        assert!(top.contains(u64::MAX) && !top.contains(0));
+    }
 
     #[test]
     fn a_mapping_is_found_while_it_lives() {

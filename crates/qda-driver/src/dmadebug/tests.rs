@@ -678,3 +678,40 @@ fn concurrent_map_unmap_pairs() {
     assert_eq!(d.error_count(), 0);
     assert_eq!(d.live(), 0);
 }
+
+/// Ranges at the top of the address space (sizes near u64::MAX, entries
+/// that would end past it): the checker's arithmetic saturates, it reports
+/// what it would report and never panics.
+#[test]
+fn ranges_at_the_top_of_memory_never_overflow() {
+    let d = DmaDebug::new();
+    let top = sg(u64::MAX - 0xfff, u64::MAX, Direction::Bidirectional);
+    d.map(top.clone());
+    d.map(sg(u64::MAX - 0x7ff, 0x100, Direction::Bidirectional));
+    assert_eq!(kinds(&d).len(), 1, "the second overlaps the first");
+    d.sync(&dev(), u64::MAX, u64::MAX, Direction::FromDevice, true);
+    d.sync(&dev(), u64::MAX - 0xfff, 1, Direction::FromDevice, true);
+    d.sync(&dev(), 0, u64::MAX, Direction::ToDevice, false);
+    let _ = d.take_reports();
+    d.unmap(
+        &dev(),
+        MapKind::Sg,
+        u64::MAX - 0xfff,
+        u64::MAX,
+        Direction::Bidirectional,
+        2,
+    );
+    d.unmap(
+        &dev(),
+        MapKind::Sg,
+        u64::MAX - 0x7ff,
+        0x100,
+        Direction::Bidirectional,
+        2,
+    );
+    d.unmap(&dev(), MapKind::Sg, u64::MAX, u64::MAX, Direction::Bidirectional, 2);
+    d.free_coherent(&dev(), u64::MAX, u64::MAX, Some(u64::MAX));
+    d.owner_closed(OWNER);
+    d.device_removed(&dev());
+    assert_eq!(d.live(), 0);
+}

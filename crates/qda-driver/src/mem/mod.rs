@@ -153,6 +153,23 @@ pub trait MemoryBackend: Send + Sync + fmt::Debug {
     fn usage(&self) -> Usage;
 }
 
+/// `MemTotal` of this machine in bytes (read once), if `/proc/meminfo` says.
+fn total_ram() -> Option<u64> {
+    static RAM: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *RAM.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()?;
+        kib.checked_mul(1024)
+    })
+}
+
 fn check_size(size: u64) -> Result<()> {
     if size == 0 || !size.is_multiple_of(PAGE_SIZE) {
         return Err(Error::new(
@@ -193,14 +210,26 @@ impl MemoryBackend for SystemBackend {
     }
     fn allocate(&self, size: u64) -> Result<Arc<Backing>> {
         check_size(size)?;
-        let prev = self.used.fetch_add(size, Ordering::Relaxed);
-        if let Some(cap) = self.cap
-            && prev + size > cap
+        if let Some(ram) = total_ram()
+            && size > ram
         {
-            self.used.fetch_sub(size, Ordering::Relaxed);
+            // The kernel's system heap would run out of pages; a sparse
+            // memfd would not, and would hand out a buffer no one can back.
             return Err(Error::new(
                 Errno::ENOMEM,
-                format!("{}: {size} bytes requested, {} of {cap} in use", self.name, prev),
+                format!("{}: {size} bytes requested, the machine has {ram}", self.name),
+            ));
+        }
+        // Reserve `size` only if it fits: a size near u64::MAX (a hostile
+        // length rounded up to pages) must neither overflow `used + size`
+        // nor wrap the counter that concurrent allocations read.
+        let cap = self.cap.unwrap_or(u64::MAX);
+        if let Err(prev) = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            used.checked_add(size).filter(|total| *total <= cap)
+        }) {
+            return Err(Error::new(
+                Errno::ENOMEM,
+                format!("{}: {size} bytes requested, {prev} of {cap} in use", self.name),
             ));
         }
         let mut b = match Backing::new(&self.name, size, MemoryKind::System, &self.live) {

@@ -111,20 +111,22 @@ pub struct CoherentPool {
     base: u64,
     npages: usize,
     /// One bit per page, set when in use; bits past `npages` stay clear.
+    /// Grown on demand up to the highest word ever set (missing words are
+    /// all free), so a large region costs nothing until it is used.
     bitmap: Vec<u64>,
     used: usize,
 }
 
 impl CoherentPool {
     /// A pool of `size / PAGE_SIZE` whole pages at `base` (a partial last
-    /// page is unusable). `base` must be page aligned (debug-asserted).
+    /// page is unusable). `base` should be page aligned (boards are refused
+    /// otherwise); addresses are `base + page * PAGE_SIZE` either way.
     pub fn new(base: u64, size: u64) -> Self {
-        debug_assert_eq!(base % PAGE_SIZE, 0, "pool base 0x{base:x} must be page aligned");
         let npages = usize::try_from(size / PAGE_SIZE).expect("pool page count fits in usize");
         CoherentPool {
             base,
             npages,
-            bitmap: vec![0; npages.div_ceil(64)],
+            bitmap: Vec::new(),
             used: 0,
         }
     }
@@ -146,13 +148,23 @@ impl CoherentPool {
 
     fn run_all(&self, start: usize, end: usize, in_use: bool) -> bool {
         words(start, end).all(|(w, m)| {
-            let bits = self.bitmap[w] & m;
+            let bits = self.word(w) & m;
             if in_use { bits == m } else { bits == 0 }
         })
     }
 
+    fn word(&self, w: usize) -> u64 {
+        self.bitmap.get(w).copied().unwrap_or(0)
+    }
+
     fn set_run(&mut self, start: usize, end: usize, in_use: bool) {
+        if in_use && self.bitmap.len() < end.div_ceil(64) {
+            self.bitmap.resize(end.div_ceil(64), 0);
+        }
         for (w, m) in words(start, end) {
+            if w >= self.bitmap.len() {
+                break; // clearing bits that were never set
+            }
             if in_use {
                 self.bitmap[w] |= m;
             } else {
@@ -168,7 +180,7 @@ impl CoherentPool {
         let mut page = 0usize;
         while page.checked_add(run)? <= self.npages {
             // A run of up to 64 pages lies in one word: skip full words.
-            if run <= 64 && self.bitmap[page / 64] == u64::MAX {
+            if run <= 64 && self.word(page / 64) == u64::MAX {
                 page = (page / 64 + 1) * 64;
                 continue;
             }
@@ -295,6 +307,23 @@ mod tests {
         for (size, order) in cases {
             assert_eq!(get_order(size), order, "get_order({size})");
         }
+    }
+
+    /// A 64 GiB pool (the largest region a board may describe) holds no
+    /// bitmap until it is used, and then only up to the highest page used.
+    #[test]
+    fn a_large_pool_is_lazy() {
+        let mut p = CoherentPool::new(0x8_0000_0000, 64 << 30);
+        assert_eq!((p.pages(), p.bitmap.capacity()), (1 << 24, 0));
+        let a = p.alloc(4096).unwrap();
+        assert_eq!(p.bitmap.len(), 1);
+        assert_eq!(p.largest_free_order(), Some(23));
+        p.free(&a).unwrap();
+        let whole = p.alloc(64 << 30).unwrap();
+        assert_eq!((whole.page, p.free_pages()), (0, 0));
+        assert!(p.alloc(4096).is_none());
+        p.free(&whole).unwrap();
+        assert!(p.bitmap.iter().all(|w| *w == 0));
     }
 
     /// `kernel/dma/coherent.c: __dma_alloc_from_coherent()` on a 1 MiB pool

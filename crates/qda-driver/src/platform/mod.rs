@@ -40,6 +40,22 @@ pub const MAX_SESSIONS: usize = 14;
 /// Most VMIDs in `qcom,vmids` (`FASTRPC_MAX_VMIDS`).
 pub const MAX_VMIDS: usize = 16;
 
+/// Most FastRPC domains a board may have: each takes an accel minor, and
+/// the accel core has 256 (`ACCEL_MAX_MINORS`).
+pub const MAX_DOMAINS: usize = 256;
+
+/// Width of the physical address space a board may describe: every
+/// reserved region (base and end) and every `alignment` lies within 2^48
+/// bytes, the most an arm64 kernel with 4 KiB pages and 48-bit PAs reaches
+/// (52-bit PA needs 64 KiB pages).
+pub const PHYS_ADDR_BITS: u32 = 48;
+
+/// Largest reserved region, by `reg` or `size`: 64 GiB. Real boards'
+/// carve-outs and CMA areas are megabytes to a few GiB; the limit leaves
+/// room for a large CMA area while refusing the sizes that are typos (a
+/// cell too many) or hostile before any backend sizes itself on them.
+pub const MAX_REGION_SIZE: u64 = 64 << 30;
+
 /// The kernel's domain ids (`ADSP_DOMAIN_ID` … `GDSP_DOMAIN_ID`).
 pub mod domain_id {
     /// Audio DSP.
@@ -242,6 +258,13 @@ impl Platform {
     ///   `reg`/`size`/`alignment` of the wrong number of cells, an
     ///   `alignment` that is not a power of two, `no-map` with `reusable`, a
     ///   second `linux,cma-default`, a duplicate node name;
+    /// * limits, checked before any backend sizes itself on them: a region
+    ///   larger than [`MAX_REGION_SIZE`] (by `reg` or `size`), a `reg` that
+    ///   ends past the [`PHYS_ADDR_BITS`]-bit physical address space, an
+    ///   `alignment` larger than that space, a `shared-dma-pool` whose `reg`
+    ///   base is not page aligned; more than [`MAX_DOMAINS`]
+    ///   FastRPC nodes (a [`PlatformError::Node`] error on the first one too
+    ///   many);
     /// * any cell property (`reg`, `qcom,nsessions`, `qcom,vmids`,
     ///   `memory-region`, …) whose length is not a multiple of 4, and any
     ///   string property read (`label`, `compatible`, `model`, `status`) that

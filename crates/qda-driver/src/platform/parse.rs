@@ -29,7 +29,10 @@ use std::collections::HashMap;
 use fdt::Fdt;
 use fdt::node::FdtNode;
 
-use super::{CbDesc, DomainDesc, MAX_SESSIONS, MAX_VMIDS, Platform, PlatformError, ReservedRegion, domain_id_of};
+use super::{
+    CbDesc, DomainDesc, MAX_DOMAINS, MAX_REGION_SIZE, MAX_SESSIONS, MAX_VMIDS, PHYS_ADDR_BITS, Platform, PlatformError,
+    ReservedRegion, domain_id_of,
+};
 
 const FASTRPC_COMPATIBLES: [&str; 2] = ["qcom,fastrpc", "qcom,kaanapali-fastrpc"];
 const COMPUTE_CB_COMPATIBLE: &str = "qcom,fastrpc-compute-cb";
@@ -151,6 +154,12 @@ fn join(cells: &[u32]) -> u64 {
     cells.iter().fold(0u64, |acc, &c| (acc << 32) | u64::from(c))
 }
 
+/// The page size the pools are managed in.
+const PAGE_SIZE: u64 = crate::sys::PAGE_SIZE;
+
+/// End of the physical address space a board may describe.
+const PHYS_LIMIT: u64 = 1 << PHYS_ADDR_BITS;
+
 fn is_available(status: Option<&str>) -> bool {
     matches!(status, None | Some("okay" | "ok"))
 }
@@ -219,6 +228,11 @@ pub(super) fn platform(bytes: &[u8]) -> Result<Platform, PlatformError> {
 
     let mut domains: Vec<DomainDesc> = Vec::new();
     for n in nodes.iter().filter(|n| n.live && n.is_compatible(&FASTRPC_COMPATIBLES)) {
+        if domains.len() == MAX_DOMAINS {
+            return Err(n.nerr(format!(
+                "one FastRPC domain more than the {MAX_DOMAINS} accel minors (ACCEL_MAX_MINORS)"
+            )));
+        }
         let d = fastrpc(&nodes, n, &reserved, &phandles)?;
         if let Some(other) = domains.iter().find(|o| o.label == d.label) {
             return Err(n.perr(
@@ -292,9 +306,32 @@ fn reserved_memory(nodes: &[Node<'_>], rm: &Node<'_>) -> Result<Vec<ReservedRegi
                 format!("{base:#x} + {size:#x} wraps past the end of the address space"),
             ));
         }
+        if size > MAX_REGION_SIZE {
+            return Err(n.perr(
+                size_from,
+                format!(
+                    "size {size:#x} exceeds the {} GiB a reserved region may have",
+                    MAX_REGION_SIZE >> 30
+                ),
+            ));
+        }
+        if let Some((base, size)) = reg.filter(|(base, size)| base + size > PHYS_LIMIT) {
+            return Err(n.perr(
+                "reg",
+                format!(
+                    "{base:#x} + {size:#x} ends past the {PHYS_ADDR_BITS}-bit physical address space ({PHYS_LIMIT:#x})"
+                ),
+            ));
+        }
         let alignment = n.number("alignment", sc, "#size-cells")?;
         if let Some(a) = alignment.filter(|a| !a.is_power_of_two()) {
             return Err(n.perr("alignment", format!("{a:#x} is not a power of two")));
+        }
+        if let Some(a) = alignment.filter(|a| *a > PHYS_LIMIT) {
+            return Err(n.perr(
+                "alignment",
+                format!("{a:#x} is larger than the {PHYS_ADDR_BITS}-bit physical address space"),
+            ));
         }
         let (reusable, no_map, cma_default) = (n.has("reusable"), n.has("no-map"), n.has("linux,cma-default"));
         if reusable && no_map {
@@ -309,6 +346,15 @@ fn reserved_memory(nodes: &[Node<'_>], rm: &Node<'_>) -> Result<Vec<ReservedRegi
                 format!("also set on {}; there is one default CMA area", other.node_path),
             ));
         }
+        let compatible = n.strings("compatible")?.unwrap_or_default();
+        if let Some((base, _)) = reg.filter(|(base, _)| base % PAGE_SIZE != 0)
+            && compatible.iter().any(|c| c == "shared-dma-pool")
+        {
+            return Err(n.perr(
+                "reg",
+                format!("a DMA pool at {base:#x}, which is not page aligned (4 KiB)"),
+            ));
+        }
         let phandle = match n.prop("phandle") {
             Some(_) => n.single_cell("phandle")?,
             None => n.single_cell("linux,phandle")?,
@@ -319,7 +365,7 @@ fn reserved_memory(nodes: &[Node<'_>], rm: &Node<'_>) -> Result<Vec<ReservedRegi
             reg,
             size,
             alignment,
-            compatible: n.strings("compatible")?.unwrap_or_default(),
+            compatible,
             reusable,
             no_map,
             cma_default,

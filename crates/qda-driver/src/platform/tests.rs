@@ -1025,3 +1025,209 @@ fn random_byte_flips_never_panic() {
     // The flips reach past the header checks into the tree rules.
     assert!(outcomes[0] > 0 && outcomes[1] > 0 && outcomes[2] > 0, "{outcomes:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Limits: sizes and addresses a board may not claim (issue 10, finding 7).
+
+fn cma(size: Vec<u8>) -> N {
+    N::new("linux,cma")
+        .p("compatible", s("shared-dma-pool"))
+        .p("reusable", flag())
+        .p("size", size)
+        .p("linux,cma-default", flag())
+}
+
+const CMA: &str = "/reserved-memory/linux,cma";
+
+#[track_caller]
+fn one_line(tree: &N) -> String {
+    let text = tree.parse().unwrap_err().to_string();
+    assert!(!text.contains('\n'), "{text}");
+    text
+}
+
+/// Finding 7: a CMA `size = <0xf0000000 0x2000000>` made `qda info --dtb`
+/// and `qdad --dtb` die on an allocation proportional to the region. It is
+/// refused at parse time, naming the node and property on one line.
+#[test]
+fn a_huge_cma_region_is_refused_naming_node_and_property() {
+    let mut t = base();
+    t.at(RM).children.push(cma(u(&[0xf000_0000, 0x200_0000])));
+    let reason = expect_property(&t, CMA, "size");
+    assert!(reason.contains("64 GiB"), "{reason}");
+    let text = one_line(&t);
+    assert!(
+        text.starts_with("/reserved-memory/linux,cma: property \"size\": "),
+        "{text}"
+    );
+}
+
+#[test]
+fn region_sizes_and_addresses_are_bounded() {
+    // At the limits: 64 GiB, ending exactly at 2^48.
+    let mut t = base();
+    t.at(RM).children.push(cma(u(&[0x10, 0])));
+    t.at(HEAP).set("reg", u(&[0xffff, 0xf000_0000, 0, 0x1000_0000]));
+    let p = t.parse().unwrap();
+    assert_eq!(p.region("linux,cma").unwrap().size, MAX_REGION_SIZE);
+    assert_eq!(
+        p.region("heap@90000000").unwrap().reg,
+        Some((0xffff_f000_0000, 0x1000_0000))
+    );
+
+    let cases: &[(&str, &str, Vec<u8>)] = &[
+        // One page past 64 GiB, by size and by reg.
+        (CMA, "size", u(&[0x10, 0x1000])),
+        (HEAP, "reg", u(&[0, 0x9000_0000, 0x10, 0x1000])),
+        // Past the 48-bit physical space: the base, or base + size.
+        (HEAP, "reg", u(&[0x1_0000, 0, 0, 0x1000])),
+        (HEAP, "reg", u(&[0xffff, 0xffff_f000, 0, 0x2000])),
+        (HEAP, "reg", u(&[0xffff_ffff, 0xffff_f000, 0, 0x1000])),
+        // An alignment larger than the physical space.
+        (CMA, "alignment", u(&[0x2_0000, 0])),
+    ];
+    for (node, property, value) in cases {
+        let mut t = base();
+        t.at(RM).children.push(cma(u(&[0, 0x100_0000])));
+        t.at(node).set(property, value.clone());
+        let reason = expect_property(&t, node, property);
+        one_line(&t);
+        assert!(
+            reason.contains("GiB") || reason.contains("48-bit") || reason.contains("wraps"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn domains_are_bounded_by_the_accel_minors() {
+    let mut t = base();
+    for i in 0..MAX_DOMAINS {
+        let f = fastrpc(&format!("cdsp{i}")).c(compute_cb(1));
+        let mut f = f;
+        f.name = format!("fastrpc@{i}");
+        t.at("/soc").children.push(f);
+    }
+    let reason = expect_node(&t, &format!("/soc/fastrpc@{}", MAX_DOMAINS - 1));
+    assert!(reason.contains("256"), "{reason}");
+    t.at("/soc").children.pop();
+    assert_eq!(t.parse().unwrap().domains.len(), MAX_DOMAINS);
+}
+
+// ---------------------------------------------------------------------------
+// Property test: the blob fence holds for any mutation of the built-in
+// board, and whatever it lets through builds a driver without aborting.
+
+/// Cases per property: a bounded number in the normal suite (about a second
+/// in a debug build); `QDA_FUZZ_CASES=n` for a longer run.
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("QDA_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One edit of a blob: a byte, or a big-endian word at a 4-aligned offset
+/// set to a value that tends to matter (sizes, offsets, tokens, lengths).
+#[derive(Debug, Clone)]
+enum Edit {
+    Byte(prop::sample::Index, u8),
+    Word(prop::sample::Index, u32),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let words = prop_oneof![
+        Just(0u32),
+        Just(u32::MAX),
+        Just(0x8000_0000),
+        Just(0xf000_0000),
+        Just(0x0200_0000),
+        Just(1),
+        Just(2),
+        Just(3),
+        Just(4),
+        Just(9),
+        Just(0xd00d_feed),
+        any::<u32>(),
+    ];
+    prop_oneof![
+        (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(i, b)| Edit::Byte(i, b)),
+        (any::<prop::sample::Index>(), words).prop_map(|(i, w)| Edit::Word(i, w)),
+    ]
+}
+
+fn apply(blob: &[u8], edits: &[Edit], keep: Option<prop::sample::Index>) -> Vec<u8> {
+    let mut b = blob.to_vec();
+    for e in edits {
+        match e {
+            Edit::Byte(i, v) => {
+                let at = i.index(b.len());
+                b[at] = *v;
+            }
+            Edit::Word(i, v) => {
+                let at = i.index(b.len() / 4) * 4;
+                b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+            }
+        }
+    }
+    if let Some(k) = keep {
+        b.truncate(k.index(b.len() + 1));
+    }
+    b
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: fuzz_cases(300),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// No mutation or truncation of the built-in board panics the parser
+    /// (the fence in `blob.rs` keeps `fdt`'s panics away), and any board it
+    /// accepts builds a driver: no region makes a backend allocate for its
+    /// size, no count makes it loop or abort.
+    #[test]
+    fn mutated_builtin_boards_never_panic(
+        edits in proptest::collection::vec(edit(), 0..6),
+        keep in proptest::option::weighted(0.3, any::<prop::sample::Index>()),
+    ) {
+        let b = apply(BUILTIN_DTB, &edits, keep);
+        if let Ok(p) = Platform::from_dtb(&b) {
+            let drv = crate::Driver::new(crate::DriverConfig::new(p));
+            prop_assert!(drv.is_ok() || drv.is_err());
+        }
+    }
+
+    /// The same over every prefix length of a mutated blob with `totalsize`
+    /// rewritten to match, so the header does not give the cut away.
+    #[test]
+    fn truncated_boards_with_fixed_up_totalsize_never_panic(
+        edits in proptest::collection::vec(edit(), 0..3),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut b = apply(BUILTIN_DTB, &edits, None);
+        let len = 40 + cut.index(b.len() - 40);
+        b.truncate(len);
+        b[4..8].copy_from_slice(&(len as u32).to_be_bytes());
+        let _ = Platform::from_dtb(&b);
+    }
+}
+
+/// Found by `mutated_builtin_boards_never_panic`: a DMA pool at an address
+/// that is not page aligned parsed, and the coherent pool built on it
+/// asserted (a debug-build abort of `qdad --dtb`). The kernel refuses such a
+/// CMA region ("incorrect alignment of CMA region"); qda refuses any
+/// `shared-dma-pool` so placed. Other carve-outs are only recorded.
+#[test]
+fn dma_pools_must_be_page_aligned() {
+    let mut t = base();
+    t.at(HEAP).set("reg", u(&[0, 0x9000_0003, 0, 0x10_0000]));
+    let reason = expect_property(&t, HEAP, "reg");
+    assert!(reason.contains("page aligned"), "{reason}");
+    t.at(HEAP).set("compatible", s("qcom,carveout"));
+    t.at(FR).del("memory-region");
+    assert!(t.parse().is_ok(), "not a DMA pool: only recorded");
+}
