@@ -273,3 +273,38 @@ fn an_automatic_backend_says_when_a_daemon_does_not_serve_it() {
     assert!(o.lines().any(|l| l == "Sum = 499500"), "{o}");
     assert!(e.contains("did not serve this client"), "{e}");
 }
+
+/// Issue 10, finding 7: a board whose CMA area is 4 PB is refused in one
+/// line naming the node and property, with exit status 1, by `qda info`
+/// and by `qda daemon` (no abort on a huge allocation). Built with `dtc`
+/// from the built-in board's source (CI installs it).
+#[test]
+fn a_board_with_a_huge_cma_area_is_one_line_and_status_1() {
+    let dts = concat!(env!("CARGO_MANIFEST_DIR"), "/../qda-driver/platforms/qda-virt.dts");
+    let src = std::fs::read_to_string(dts).unwrap();
+    assert!(src.contains("size = <0x0 0x2000000>;"), "the CMA size line moved");
+    let huge = src.replacen("size = <0x0 0x2000000>;", "size = <0xf0000000 0x2000000>;", 1);
+    let dir = qda_test::TempDir::new("cli-hugecma");
+    std::fs::write(dir.join("huge.dts"), huge).unwrap();
+    let dtb = dir.join("huge.dtb");
+    let built = Command::new("dtc")
+        .args(["-I", "dts", "-O", "dtb", "-q", "-o"])
+        .arg(&dtb)
+        .arg(dir.join("huge.dts"))
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no dtc to build the board");
+        return;
+    }
+    let (dtb, sock) = (dtb.to_str().unwrap(), dir.join("s.sock"));
+    for args in [
+        vec!["info", "--dtb", dtb],
+        vec!["daemon", "--socket", sock.to_str().unwrap(), "--dtb", dtb],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_qda")).args(&args).output().unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "{args:?}: one line: {e}");
+        assert!(e.contains("linux,cma") && e.contains("size"), "{args:?}: {e}");
+    }
+}
