@@ -101,6 +101,9 @@ enum Command {
         /// 0660, directory 0750); without it only this user can (0600).
         #[arg(long)]
         group: Option<String>,
+        /// A policy file (TOML) for who may do what; see `qdad --help`.
+        #[arg(long)]
+        policy: Option<std::path::PathBuf>,
     },
     /// dma-heaps: list them, or allocate from one.
     Heap {
@@ -214,20 +217,27 @@ fn main() -> ExitCode {
             socket,
             trace,
             group,
-        } => group
-            .as_deref()
-            .map(qdad::server::group_id)
-            .transpose()
-            .map_err(|e| format!("--group: {e}"))
-            .and_then(|group| {
-                qdad::server::run(qdad::server::Config {
-                    dtb,
-                    socket: socket.unwrap_or_else(qdad::client::default_socket),
-                    trace,
-                    group,
-                    ..qdad::server::Config::new()
-                })
-            }),
+            policy,
+        } => (|| {
+            let group = group
+                .as_deref()
+                .map(qdad::server::group_id)
+                .transpose()
+                .map_err(|e| format!("--group: {e}"))?;
+            let policy = policy
+                .as_deref()
+                .map(qdad::policy::Policy::from_file)
+                .transpose()
+                .map_err(|e| format!("--policy: {e}"))?;
+            qdad::server::run(qdad::server::Config {
+                dtb,
+                socket: socket.unwrap_or_else(qdad::client::default_socket),
+                trace,
+                group,
+                policy,
+                ..qdad::server::Config::new()
+            })
+        })(),
         Command::Sc { word } => {
             let sc = qda_proto::Scalars(word);
             out!("{sc}");

@@ -6,6 +6,7 @@
 //! and [`client`]). The format is documented in `docs/DAEMON.md`.
 
 pub mod log;
+pub mod policy;
 pub mod server;
 mod sys;
 

@@ -43,6 +43,12 @@ struct Args {
     /// the daemon's user (and root) can connect (0600).
     #[arg(long)]
     group: Option<String>,
+    /// A policy file (TOML): trusted uids, what other uids may do (secure
+    /// nodes, root/sensors/static PDs, unsigned PDs) and their quotas.
+    /// Default: the daemon's user and root are trusted; others may run
+    /// user PDs on non-secure nodes, 8 files and 16 calls each.
+    #[arg(long)]
+    policy: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -57,7 +63,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let policy = match a.policy.as_deref().map(qdad::policy::Policy::from_file).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("qdad: --policy: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let cfg = qdad::server::Config {
+        policy,
         dtb: a.dtb,
         socket: a.socket.unwrap_or_else(qdad::client::default_socket),
         trace: a.trace,

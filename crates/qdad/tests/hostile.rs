@@ -431,3 +431,75 @@ fn idle_connections_cost_no_thread() {
         .status();
     assert!(d.wait().unwrap().success());
 }
+
+/// Privilege levels: a uid the policy does not trust runs the calculator,
+/// but cannot open a secure node, attach the root or sensors PD or start a
+/// static PD, and its quota of files holds. (The test's own uid is made
+/// untrusted by the policy: the policy is keyed on each connection's creds.)
+#[test]
+fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
+    use qda_uapi::fastrpc as uf;
+    use qdad::policy::{Policy, Rights};
+    let dir = TempDir::new("hostile-policy");
+    let s = Server::start(Config {
+        socket: dir.join("qdad.sock"),
+        policy: Some(Policy::new(
+            Vec::new(),
+            Rights {
+                max_files: 2,
+                ..Rights::default()
+            },
+        )),
+        ..Config::new()
+    })
+    .unwrap();
+    // The calculator, on the accel node: one file.
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
+    let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
+    let calc = dev
+        .session()
+        .unwrap()
+        .open("file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0")
+        .unwrap();
+    let v: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+    let mut sum = [0u8; 8];
+    calc.invoke(
+        2,
+        &mut [
+            qda::Arg::In(&1000u32.to_le_bytes()),
+            qda::Arg::In(&v),
+            qda::Arg::Out(&mut sum),
+        ],
+    )
+    .unwrap();
+    assert_eq!(i64::from_le_bytes(sum), 499_500);
+    // No secure node.
+    let e = DaemonFile::open(s.socket(), "/dev/fastrpc-cdsp-secure").unwrap_err();
+    assert_eq!(e.errno.0, libc::EACCES, "{e}");
+    assert!(e.to_string().contains("secure"), "{e}");
+    // The non-secure node: the second file. No attach, no static PD.
+    let f = DaemonFile::open(s.socket(), "/dev/fastrpc-cdsp").unwrap();
+    for (cmd, what) in [
+        (uf::FASTRPC_IOCTL_INIT_ATTACH, "root PD"),
+        (uf::FASTRPC_IOCTL_INIT_ATTACH_SNS, "sensors PD"),
+    ] {
+        let e = f.ioctl(cmd, 0).unwrap_err();
+        assert_eq!(e.errno.0, libc::EPERM, "{e}");
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    let name = b"audiopd";
+    let mut st = uf::FastrpcInitCreateStatic {
+        namelen: name.len() as u32,
+        memlen: 0,
+        name: name.as_ptr() as u64,
+    };
+    let e = f
+        .ioctl(uf::FASTRPC_IOCTL_INIT_CREATE_STATIC, &mut st as *mut _ as u64)
+        .unwrap_err();
+    assert_eq!(e.errno.0, libc::EPERM, "{e}");
+    // The quota: a third file is refused, and freed files count no more.
+    let e = DaemonFile::open(s.socket(), "/dev/accel/accel0").unwrap_err();
+    assert_eq!(e.errno.0, libc::EMFILE, "{e}");
+    drop(f);
+    assert!(within(5, || DaemonFile::open(s.socket(), "/dev/accel/accel0").is_ok()));
+}

@@ -1,6 +1,7 @@
 //! How a daemon is run: its board, socket, group and bounds.
 
 use super::*;
+use crate::policy::Policy;
 
 /// How to run a daemon.
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub struct Config {
     pub group: Option<u32>,
     /// Bounds on what clients can make the daemon hold.
     pub limits: Limits,
+    /// Who may do what (default: [`Policy::default_for_daemon`]).
+    pub policy: Option<Policy>,
     /// Test hook: a request with this ioctl number panics in its handler.
     #[doc(hidden)]
     pub panic_on_cmd: Option<u32>,
@@ -83,6 +86,7 @@ impl Config {
             pd_mode: None,
             group: None,
             limits: Limits::default(),
+            policy: None,
             panic_on_cmd: None,
         }
     }

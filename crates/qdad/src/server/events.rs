@@ -71,6 +71,7 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             inflight: Mutex::new(HashSet::new()),
             calls: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            counted: AtomicBool::new(false),
         });
         sh.counters.connections.fetch_add(1, Ordering::Relaxed);
         lock(&sh.conns).insert(id, conn.clone());

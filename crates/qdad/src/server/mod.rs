@@ -21,6 +21,8 @@ use qda_dsp::{Embedded, PdMode};
 use qda_ioctl::{Revision, Target};
 use qda_rt::{Workers, lock, wait_timeout};
 
+use crate::policy::Policy;
+
 use crate::log::TRACE_TARGET;
 use zerocopy::IntoBytes;
 
@@ -68,6 +70,16 @@ struct Shared {
     /// all of them and hands a connection to the pool when it has data.
     epoll: OwnedFd,
     events_stop: AtomicBool,
+    policy: Policy,
+    /// Per uid: device files open, calls in flight (the policy's quotas).
+    uids: Mutex<HashMap<u32, UidUse>>,
+}
+
+/// What one uid holds.
+#[derive(Debug, Default, Clone, Copy)]
+struct UidUse {
+    files: usize,
+    calls: usize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -91,6 +103,8 @@ struct Conn {
     /// Blocking calls of this connection running.
     calls: AtomicUsize,
     closed: AtomicBool,
+    /// Its open file counts against its uid's quota.
+    counted: AtomicBool,
 }
 
 /// Fds received and not yet released, counted against the budget from the
@@ -102,13 +116,16 @@ struct FdCharge {
 }
 
 impl FdCharge {
-    fn new(sh: &Arc<Shared>, n: usize) -> FdCharge {
-        sh.counters.fds_held.fetch_add(n, Ordering::SeqCst);
-        FdCharge { sh: sh.clone(), n }
-    }
-    /// Whether the fds held, these included, exceed the budget.
-    fn over_budget(&self) -> bool {
-        self.sh.counters.fds_held.load(Ordering::SeqCst) > self.sh.fd_budget
+    /// Charge `n` fds if they fit the budget with those held; `None` if not
+    /// (the caller closes them at once). The count never passes the budget.
+    fn try_new(sh: &Arc<Shared>, n: usize) -> Option<FdCharge> {
+        sh.counters
+            .fds_held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(n).filter(|t| *t <= sh.fd_budget)
+            })
+            .ok()?;
+        Some(FdCharge { sh: sh.clone(), n })
     }
 }
 
@@ -130,6 +147,7 @@ impl CallSlot {
     fn new(sh: &Arc<Shared>, conn: &Arc<Conn>) -> CallSlot {
         conn.calls.fetch_add(1, Ordering::SeqCst);
         sh.calls.fetch_add(1, Ordering::SeqCst);
+        lock(&sh.uids).entry(conn.creds.uid).or_default().calls += 1;
         CallSlot {
             sh: sh.clone(),
             conn: conn.clone(),
@@ -141,6 +159,9 @@ impl Drop for CallSlot {
     fn drop(&mut self) {
         self.conn.calls.fetch_sub(1, Ordering::SeqCst);
         self.sh.calls.fetch_sub(1, Ordering::SeqCst);
+        if let Some(u) = lock(&self.sh.uids).get_mut(&self.conn.creds.uid) {
+            u.calls -= 1;
+        }
     }
 }
 
@@ -194,6 +215,8 @@ impl Server {
             epoll: rustix::event::epoll::create(rustix::event::epoll::CreateFlags::CLOEXEC)
                 .map_err(|e| format!("creating an epoll instance: {e}"))?,
             events_stop: AtomicBool::new(false),
+            policy: cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon),
+            uids: Mutex::new(HashMap::new()),
         });
         if shared.trace {
             shared
@@ -442,14 +465,12 @@ fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, boo
     let (hdr, fds) = wire::recv_header(&conn.sock)?;
     sh.counters.requests.fetch_add(1, Ordering::Relaxed);
     sh.counters.fds_in.fetch_add(fds.len() as u64, Ordering::Relaxed);
-    let charge = FdCharge::new(sh, fds.len());
-    let refused = charge.over_budget();
-    let (fds, charge) = if refused {
-        drop(fds);
-        drop(charge);
-        (Vec::new(), FdCharge::new(sh, 0))
-    } else {
-        (fds, charge)
+    let (fds, charge, refused) = match FdCharge::try_new(sh, fds.len()) {
+        Some(c) => (fds, c, false),
+        None => {
+            drop(fds);
+            (Vec::new(), FdCharge { sh: sh.clone(), n: 0 }, true)
+        }
     };
     // The socket's receive timeout is the body deadline.
     let deadline = sh.limits.body_deadline;
@@ -499,8 +520,10 @@ fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
             continue;
         };
         let slot = CallSlot::new(sh, &conn);
+        let uid_calls = lock(&sh.uids).get(&conn.creds.uid).map_or(0, |u| u.calls);
         let room = conn.calls.load(Ordering::SeqCst) <= sh.limits.calls_per_connection
-            && sh.calls.load(Ordering::SeqCst) <= sh.limits.calls_total;
+            && sh.calls.load(Ordering::SeqCst) <= sh.limits.calls_total
+            && uid_calls <= sh.policy.rights(conn.creds.uid).max_calls;
         let (sh2, conn2) = (sh.clone(), conn.clone());
         let handed_off = room && sh.pool.submit(Box::new(move || read_loop(&sh2, conn2))).is_ok();
         let r = run_guarded(sh, &conn, Op::Ioctl, call);
@@ -548,6 +571,11 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
         for tid in g.iter() {
             f.interrupt(*tid);
         }
+    }
+    if conn.counted.swap(false, Ordering::SeqCst)
+        && let Some(u) = lock(&sh.uids).get_mut(&conn.creds.uid)
+    {
+        u.files -= 1;
     }
     // The release (INIT_RELEASE to the DSP) is the client's last call.
     CLIENT.set((conn.id, conn.creds.pid));
@@ -598,6 +626,10 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
             Err(r) => r,
             Ok(mut call) => {
                 call.charge = Some(charge);
+                if let Some(refusal) = refused_by_policy(sh, conn, &call) {
+                    send_reply(sh, conn, &hdr, refusal);
+                    return None;
+                }
                 sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
                 if op == Op::Ioctl && conn_may_wait_for_dsp(conn, call.req.cmd) {
                     return Some((hdr, call));
@@ -609,6 +641,52 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
     };
     send_reply(sh, conn, &hdr, reply);
     None
+}
+
+/// The policy's answer to an ioctl that needs a right (attach, static or
+/// user PD creation), as `EPERM` with the reason; `None` when allowed.
+fn refused_by_policy(sh: &Shared, conn: &Conn, call: &Call) -> Option<Reply> {
+    use crate::policy::Need;
+    use qda_ioctl as spec;
+    let file = lock(&conn.file).clone()?;
+    let d = qda_ioctl::lookup(file.target(), file.driver().qda_revision(), call.req.cmd).ok()?;
+    let is = |o: &spec::Desc| std::ptr::eq(d, o);
+    // The attrs word of a create's struct, as the client sent it.
+    let attrs = |off: usize| {
+        let mut b = [0u8; 4];
+        call.mem
+            .read(call.req.arg + off as u64, &mut b)
+            .ok()
+            .map(|_| u32::from_ne_bytes(b))
+    };
+    let unsigned = |a: Option<u32>| a.is_some_and(|a| a & qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE != 0);
+    let need = if is(spec::desc_of::<spec::FastrpcIoctlInitAttach>())
+        || is(spec::desc_of::<spec::RfcDrmIoctlQdaInitAttach>())
+    {
+        Need::AttachRoot
+    } else if is(spec::desc_of::<spec::FastrpcIoctlInitAttachSns>()) {
+        Need::AttachSensors
+    } else if is(spec::desc_of::<spec::FastrpcIoctlInitCreateStatic>()) {
+        Need::StaticPd
+    } else if is(spec::desc_of::<spec::FastrpcIoctlInitCreate>()) {
+        Need::CreatePd {
+            unsigned: unsigned(attrs(std::mem::offset_of!(qda_uapi::fastrpc::FastrpcInitCreate, attrs))),
+        }
+    } else if is(spec::desc_of::<spec::DrmIoctlQdaRemoteSessionCreate>()) {
+        Need::CreatePd {
+            unsigned: unsigned(attrs(std::mem::offset_of!(qda_uapi::qda::DrmQdaInitCreate, attrs))),
+        }
+    } else {
+        return None;
+    };
+    let uid = conn.creds.uid;
+    if need.allowed(&sh.policy.rights(uid)) {
+        return None;
+    }
+    Some(Reply::ioctl_errno(
+        libc::EPERM,
+        format!("qdad: policy: uid {uid} may not {} ({})", need.what(), d.name),
+    ))
 }
 
 mod config;
