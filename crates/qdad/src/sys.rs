@@ -63,3 +63,23 @@ pub fn peer_creds(sock: std::os::fd::BorrowedFd<'_>) -> std::io::Result<(i32, u3
     }
     Ok((c.pid, c.uid, c.gid))
 }
+
+/// The listening socket systemd passed (socket activation: `LISTEN_PID` is
+/// this process and `LISTEN_FDS` ≥ 1; the first passed fd is 3). PD hosts
+/// this process starts see a `LISTEN_PID` that is not theirs.
+pub fn activation_listener() -> Option<std::os::unix::net::UnixListener> {
+    use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+    let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
+    let n: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
+    if pid != std::process::id() || n < 1 {
+        return None;
+    }
+    // SAFETY: fd 3 is borrowed only for a probe that fails cleanly (EBADF)
+    // if it is not open.
+    let probe = unsafe { BorrowedFd::borrow_raw(3) };
+    rustix::io::fcntl_getfd(probe).ok()?;
+    // SAFETY: fd 3 is open (just probed) and was handed to this process by
+    // the activation protocol to own; nothing else in the process took it.
+    let owned = unsafe { OwnedFd::from_raw_fd(3) };
+    Some(std::os::unix::net::UnixListener::from(owned))
+}

@@ -72,3 +72,47 @@ fn sigint_stops_it_in_order() {
     assert!(c.ioctl(qda_uapi::qda::DRM_IOCTL_QDA_QUERY, 0).is_err());
     assert!(!sock.exists());
 }
+
+/// Socket activation: systemd passes the listening socket as fd 3 with
+/// `LISTEN_PID`/`LISTEN_FDS`, and waits for `READY=1` on `NOTIFY_SOCKET`.
+/// The daemon serves on the passed socket, says it is ready, and leaves
+/// the socket file (systemd's) in place when it stops.
+#[test]
+fn socket_activation_and_readiness() {
+    let dir = qda_test::TempDir::new("qdad-activate");
+    let sock = dir.join("q.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let notify = std::os::unix::net::UnixDatagram::bind(dir.join("notify")).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // The listener becomes the shell's stdin, then fd 3 of qdad (same pid).
+    let mut d = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 3<&0 0</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec {} --socket {}",
+            env!("CARGO_BIN_EXE_qdad"),
+            sock.display()
+        ))
+        .env("NOTIFY_SOCKET", dir.join("notify"))
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(listener)))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = notify.recv(&mut buf).expect("READY=1 within 20 s");
+    assert_eq!(&buf[..n], b"READY=1");
+    let c = qdad::client::DaemonFile::open(&sock, "/dev/accel/accel1").unwrap();
+    let mut q = qda_uapi::qda::DrmQdaQuery::default();
+    c.ioctl(qda_uapi::qda::DRM_IOCTL_QDA_QUERY, &mut q as *mut _ as u64)
+        .unwrap();
+    assert_eq!(&q.dsp_name[..5], b"cdsp\0");
+    drop(c);
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &d.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(d.wait().unwrap().success());
+    assert!(sock.exists(), "the socket file is systemd's: it stays");
+}

@@ -70,6 +70,8 @@ struct Shared {
     /// all of them and hands a connection to the pool when it has data.
     epoll: OwnedFd,
     events_stop: AtomicBool,
+    /// The socket file is the daemon's to remove (not systemd's).
+    owns_socket: bool,
     policy: Policy,
     /// Per uid: device files open, calls in flight (the policy's quotas).
     uids: Mutex<HashMap<u32, UidUse>>,
@@ -193,7 +195,11 @@ impl Server {
         let driver = Driver::new(DriverConfig::new(platform)).map_err(|e| format!("starting the driver: {e}"))?;
         let pd_mode = cfg.pd_mode.unwrap_or_else(PdMode::from_env);
         let emb = Embedded::with_mode(driver, pd_mode).map_err(|e| format!("starting the DSPs: {e}"))?;
-        let listener = bind(&cfg.socket, cfg.group)?;
+        // Socket activation: systemd made the socket and owns its file.
+        let (listener, owns_socket) = match crate::sys::activation_listener() {
+            Some(l) => (l, false),
+            None => (bind(&cfg.socket, cfg.group)?, true),
+        };
         let fd_budget = cfg.limits.fd_budget.unwrap_or_else(|| raise_fd_limit() / 2);
         let shared = Arc::new(Shared {
             pd_mode: emb.dsps.first().map_or(pd_mode, |d| d.mode()),
@@ -215,6 +221,7 @@ impl Server {
             epoll: rustix::event::epoll::create(rustix::event::epoll::CreateFlags::CLOEXEC)
                 .map_err(|e| format!("creating an epoll instance: {e}"))?,
             events_stop: AtomicBool::new(false),
+            owns_socket,
             policy: cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon),
             uids: Mutex::new(HashMap::new()),
         });
@@ -309,7 +316,9 @@ impl Server {
         }
         sh.emb.driver.set_tracer(None);
         // 5. The socket file goes last: until now a client got a clear refusal.
-        let _ = std::fs::remove_file(&sh.socket);
+        if sh.owns_socket {
+            let _ = std::fs::remove_file(&sh.socket);
+        }
         st
     }
 }
@@ -339,6 +348,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         sh.socket.display()
     );
     eprintln!("qdad: clients use it with QDA_SOCKET={}", sh.socket.display());
+    notify_ready();
     let sig = crate::sys::wait_shutdown_signal();
     let n = server.connections();
     eprintln!("qdad: signal {sig}: shutting down ({n} client connection(s) open)");
@@ -346,6 +356,29 @@ pub fn run(cfg: Config) -> Result<(), String> {
     let line: Vec<String> = st.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!("qdad: stopped; {}", line.join(" "));
     Ok(())
+}
+
+/// Tell systemd the daemon is ready (`sd_notify(READY=1)`), when it asked
+/// (`NOTIFY_SOCKET`, a path or an abstract name after `@`).
+fn notify_ready() {
+    let Some(to) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(s) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let to = to.to_string_lossy().into_owned();
+    let sent = match to.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                .and_then(|a| s.send_to_addr(b"READY=1", &a))
+        }
+        None => s.send_to(b"READY=1", &to),
+    };
+    if let Err(e) = sent {
+        tracing::warn!("qdad: telling {to} it is ready: {e}");
+    }
 }
 
 fn bind(socket: &Path, group: Option<u32>) -> Result<UnixListener, String> {
