@@ -503,3 +503,47 @@ fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
     drop(f);
     assert!(within(5, || DaemonFile::open(s.socket(), "/dev/accel/accel0").is_ok()));
 }
+
+/// Finding 9: request bodies buffered at once are capped for all clients
+/// together; past the cap a request is refused (`ENOMEM`, with the reason)
+/// without its body being held.
+#[test]
+fn buffered_request_bodies_are_capped() {
+    use qda_uapi::fastrpc as uf;
+    let dir = TempDir::new("hostile-bytes");
+    let s = server(
+        &dir,
+        Limits {
+            buffered_bytes: 64 << 10,
+            ..Limits::default()
+        },
+        None,
+    );
+    let f = DaemonFile::open(s.socket(), "/dev/accel/accel1").unwrap();
+    let big = vec![7u8; 100 << 10];
+    let args = [uf::FastrpcInvokeArgs {
+        ptr: big.as_ptr() as u64,
+        length: big.len() as u64,
+        fd: -1,
+        attr: 0,
+    }];
+    let inv = uq::DrmQdaInvokeArgs {
+        handle: 0x10,
+        sc: qda_proto_sc(),
+        args: args.as_ptr() as u64,
+    };
+    let e = f
+        .ioctl(uq::DRM_IOCTL_QDA_REMOTE_INVOKE, &inv as *const _ as u64)
+        .unwrap_err();
+    assert_eq!(e.errno.0, libc::ENOMEM, "{e}");
+    assert!(e.to_string().contains("cap"), "{e}");
+    assert_eq!(stat(&s, "bytes_held"), 0);
+    // A small request still goes through.
+    let mut q = uq::DrmQdaQuery::default();
+    f.ioctl(uq::DRM_IOCTL_QDA_QUERY, &mut q as *mut _ as u64).unwrap();
+}
+
+/// Scalars of method 2 with one input buffer.
+fn qda_proto_sc() -> u32 {
+    (2 << 24) | (1 << 16)
+}

@@ -59,6 +59,9 @@ pub struct Limits {
     pub calls_total: usize,
     /// How long a message's body may take to arrive after its header.
     pub body_deadline: Duration,
+    /// Request bodies held at once, all clients together (each is at most
+    /// 128 MiB); past it a request is refused with `ENOMEM`.
+    pub buffered_bytes: u64,
     /// How long a reply may wait for a client that does not read; then the
     /// connection is closed.
     pub send_timeout: Duration,
@@ -71,6 +74,7 @@ impl Default for Limits {
             calls_per_connection: 16,
             calls_total: 48,
             body_deadline: Duration::from_secs(2),
+            buffered_bytes: 512 << 20,
             send_timeout: Duration::from_secs(10),
         }
     }

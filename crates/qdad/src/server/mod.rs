@@ -45,6 +45,8 @@ struct Counters {
     fds_out: AtomicU64,
     /// Fds received for requests still running (the budget's use).
     fds_held: AtomicUsize,
+    /// Body bytes of requests still running (the buffered-bytes cap's use).
+    bytes_held: AtomicU64,
 }
 
 struct Shared {
@@ -109,31 +111,65 @@ struct Conn {
     counted: AtomicBool,
 }
 
-/// Fds received and not yet released, counted against the budget from the
-/// moment they arrive until the request that brought them ends.
+/// What a request holds from the moment its header arrives until it ends:
+/// its fds (against the fd budget) and its body's bytes (against the cap
+/// on buffered bodies).
 #[derive(Debug)]
 struct FdCharge {
     sh: Arc<Shared>,
     n: usize,
+    bytes: u64,
+}
+
+/// Why a request was refused before its body was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Its fds would pass the fd budget.
+    Fds,
+    /// Its body would pass the cap on buffered bodies.
+    Bytes,
 }
 
 impl FdCharge {
-    /// Charge `n` fds if they fit the budget with those held; `None` if not
-    /// (the caller closes them at once). The count never passes the budget.
-    fn try_new(sh: &Arc<Shared>, n: usize) -> Option<FdCharge> {
-        sh.counters
-            .fds_held
+    /// Charge `n` fds and `bytes` of body if both fit with what is held;
+    /// the counts never pass their bounds.
+    fn try_new(sh: &Arc<Shared>, n: usize, bytes: u64) -> Result<FdCharge, Refusal> {
+        let c = &sh.counters;
+        c.fds_held
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
                 held.checked_add(n).filter(|t| *t <= sh.fd_budget)
             })
-            .ok()?;
-        Some(FdCharge { sh: sh.clone(), n })
+            .map_err(|_| Refusal::Fds)?;
+        let cap = sh.limits.buffered_bytes;
+        if c.bytes_held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(bytes).filter(|t| *t <= cap)
+            })
+            .is_err()
+        {
+            c.fds_held.fetch_sub(n, Ordering::SeqCst);
+            return Err(Refusal::Bytes);
+        }
+        Ok(FdCharge {
+            sh: sh.clone(),
+            n,
+            bytes,
+        })
+    }
+
+    fn none(sh: &Arc<Shared>) -> FdCharge {
+        FdCharge {
+            sh: sh.clone(),
+            n: 0,
+            bytes: 0,
+        }
     }
 }
 
 impl Drop for FdCharge {
     fn drop(&mut self) {
         self.sh.counters.fds_held.fetch_sub(self.n, Ordering::SeqCst);
+        self.sh.counters.bytes_held.fetch_sub(self.bytes, Ordering::SeqCst);
     }
 }
 
@@ -494,20 +530,20 @@ fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
 /// Receive a request: the header and its fds (counted against the budget
 /// at once), then the body within the body deadline. Over the budget, the
 /// fds are closed before the body is read and the request is refused.
-fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, bool), WireError> {
+fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, Option<Refusal>), WireError> {
     let (hdr, fds) = wire::recv_header(&conn.sock)?;
     sh.counters.requests.fetch_add(1, Ordering::Relaxed);
     sh.counters.fds_in.fetch_add(fds.len() as u64, Ordering::Relaxed);
-    let (fds, charge, refused) = match FdCharge::try_new(sh, fds.len()) {
-        Some(c) => (fds, c, false),
-        None => {
+    let (fds, charge, refused) = match FdCharge::try_new(sh, fds.len(), hdr.len as u64) {
+        Ok(c) => (fds, c, None),
+        Err(r) => {
             drop(fds);
-            (Vec::new(), FdCharge { sh: sh.clone(), n: 0 }, true)
+            (Vec::new(), FdCharge::none(sh), Some(r))
         }
     };
     // The socket's receive timeout is the body deadline.
     let deadline = sh.limits.body_deadline;
-    let body = if refused {
+    let body = if refused.is_some() {
         wire::skip_body(&conn.sock, &hdr).map(|_| Vec::new())
     } else {
         wire::recv_body(&conn.sock, &hdr)
@@ -538,14 +574,23 @@ fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
             Err(WireError::Idle) => return park(sh, &conn, false),
             Err(e) => return close(sh, &conn, &e),
         };
-        if refused {
-            let r = Reply::ioctl_errno(
-                libc::EMFILE,
-                format!(
-                    "qdad: the fds of all clients' requests in flight would exceed its budget of {}; try again",
-                    sh.fd_budget
+        if let Some(why) = refused {
+            let r = match why {
+                Refusal::Fds => Reply::ioctl_errno(
+                    libc::EMFILE,
+                    format!(
+                        "qdad: the fds of all clients' requests in flight would exceed its budget of {}; try again",
+                        sh.fd_budget
+                    ),
                 ),
-            );
+                Refusal::Bytes => Reply::ioctl_errno(
+                    libc::ENOMEM,
+                    format!(
+                        "qdad: the bodies of all clients' requests in flight would exceed its cap of {} MiB; try again",
+                        sh.limits.buffered_bytes >> 20
+                    ),
+                ),
+            };
             send_reply(sh, &conn, &m.hdr, r);
             continue;
         }

@@ -104,6 +104,7 @@ pub(super) fn stats(sh: &Shared) -> Vec<(String, u64)> {
         ("fds_in".into(), c.fds_in.load(Ordering::Relaxed)),
         ("fds_out".into(), c.fds_out.load(Ordering::Relaxed)),
         ("fds_held".into(), c.fds_held.load(Ordering::SeqCst) as u64),
+        ("bytes_held".into(), c.bytes_held.load(Ordering::SeqCst)),
         ("calls_in_flight".into(), sh.calls.load(Ordering::SeqCst) as u64),
     ]
 }
