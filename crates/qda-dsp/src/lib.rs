@@ -26,7 +26,8 @@
 //! `state`, `memory` (arguments as the DSP's MMU sees them), `pd` and
 //! `pd_host` (the two ends of a PD process; `pd_wire` their messages),
 //! `libsearch` (where a URI's library name may lead: inside the search
-//! path only), `loader` (the only `unsafe`: dlopen and calls into C skels).
+//! path only), `loader` (`unsafe`: dlopen and calls into C skels; the
+//! other `unsafe` module is `pd_host::sandbox`, the PD host's syscalls).
 
 pub mod aee;
 mod config;
