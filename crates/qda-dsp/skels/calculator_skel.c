@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* prlimit, process_vm_readv */
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -84,7 +85,8 @@ int calculator_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
  * 5 reset the barrier, 6 where (in0 = buffer; out0 = u64 address the skel
  * sees it at, u64 its first 8 bytes), 7 probe (in0 = u32 which: what a
  * hostile skel tries against its parent, the DSP; out0 = i32 errno of the
- * attempt, 0 if it succeeded), 8 ids (out0 = i32 pid, ppid, sid, pgid). */
+ * attempt, 0 if it succeeded), 8 ids (out0 = i32 pid, ppid, sid, pgid),
+ * 9 linger (the PD's exit() then never ends: only a signal ends it). */
 static uint32_t barrier_count;
 
 #include <errno.h>
@@ -104,6 +106,11 @@ static uint32_t barrier_count;
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
+
+static void linger(void) {
+    for (;;)
+        pause();
+}
 
 /* Probes 0..15 target the parent (or everyone); 16.. this process. */
 static int probe(uint32_t which) {
@@ -258,6 +265,8 @@ int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         memcpy(pra[0].buf.pv, ids, 16);
         return 0;
     }
+    case 9:
+        return atexit(linger) == 0 ? 0 : (int)AEE_EBADPARM;
     default:
         return AEE_EUNSUPPORTED;
     }
