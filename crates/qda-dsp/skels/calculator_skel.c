@@ -5,7 +5,9 @@
  * calling convention (remote.h LP64 layouts); not derived from any skel
  * source.
  */
+#define _GNU_SOURCE /* prlimit, process_vm_readv */
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -81,10 +83,130 @@ int calculator_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
  * 2 crash (a PD crash), 3 echo in0 to out0, 4 barrier (in0 = u32 target:
  * wait until that many callers are inside, out0 = u32 count seen),
  * 5 reset the barrier, 6 where (in0 = buffer; out0 = u64 address the skel
- * sees it at, u64 its first 8 bytes). */
+ * sees it at, u64 its first 8 bytes), 7 probe (in0 = u32 which: what a
+ * hostile skel tries against its parent, the DSP; out0 = i32 errno of the
+ * attempt, 0 if it succeeded), 8 ids (out0 = i32 pid, ppid, sid, pgid),
+ * 9 linger (the PD's exit() then never ends: only a signal ends it). */
 static uint32_t barrier_count;
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static void linger(void) {
+    for (;;)
+        pause();
+}
+
+/* Probes 0..15 target the parent (or everyone); 16.. this process. */
+static int probe(uint32_t which) {
+    pid_t parent = getppid(), self = getpid();
+    long r;
+    int fds[2];
+    struct rlimit rl;
+    errno = 0;
+    switch (which) {
+    case 0: /* the finding: kill the daemon */
+        r = kill(parent, SIGKILL);
+        break;
+    case 1:
+        r = ptrace(PTRACE_ATTACH, parent, NULL, NULL);
+        if (r == 0) { /* let it go again: wait for its stop, detach */
+            int st;
+            waitpid(parent, &st, __WALL);
+            ptrace(PTRACE_DETACH, parent, NULL, NULL);
+        }
+        break;
+    case 2: /* every process of the user, signal 0: a harmless probe */
+        r = kill(-1, 0);
+        break;
+    case 3:
+        r = syscall(SYS_tgkill, parent, parent, 0);
+        break;
+    case 4: {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        si.si_code = SI_QUEUE;
+        si.si_pid = self;
+        si.si_uid = getuid();
+        r = syscall(SYS_rt_sigqueueinfo, parent, 0, &si);
+        break;
+    }
+    case 5: {
+        char b;
+        struct iovec local = {&b, 1}, remote = {&b, 1};
+        r = process_vm_readv(parent, &local, 1, &remote, 1, 0);
+        break;
+    }
+    case 6: /* setting the parent's limits (here: to what they are) */
+        if (prlimit(parent, RLIMIT_CORE, NULL, &rl) != 0)
+            return errno;
+        r = prlimit(parent, RLIMIT_CORE, &rl, NULL);
+        break;
+    case 7: /* SIGIO (or F_SETSIG's signal) to the parent */
+        if (pipe(fds) != 0)
+            return errno;
+        r = fcntl(fds[0], F_SETOWN, parent);
+        {
+            int e = errno;
+            close(fds[0]);
+            close(fds[1]);
+            errno = e;
+        }
+        break;
+    case 8: {
+        int pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
+        if (pidfd < 0)
+            return errno;
+        r = syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
+        {
+            int e = errno;
+            close(pidfd);
+            errno = e;
+        }
+        break;
+    }
+    case 16:
+        r = kill(self, 0);
+        break;
+    case 17:
+        r = kill(0, 0);
+        break;
+    case 18:
+        r = syscall(SYS_tgkill, self, (pid_t)syscall(SYS_gettid), 0);
+        break;
+    case 19:
+        if (pipe(fds) != 0)
+            return errno;
+        r = fcntl(fds[0], F_SETOWN, self);
+        close(fds[0]);
+        close(fds[1]);
+        break;
+    case 20: /* reading the parent's limits */
+        r = prlimit(parent, RLIMIT_CORE, NULL, &rl);
+        break;
+    case 21:
+        r = prlimit(0, RLIMIT_CORE, NULL, &rl) == 0 ? setrlimit(RLIMIT_CORE, &rl) : -1;
+        break;
+    default:
+        return EINVAL;
+    }
+    return r < 0 ? errno : 0;
+}
 
 int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     (void)h;
@@ -126,6 +248,25 @@ int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         memcpy(pra[1].buf.pv, where, 16);
         return 0;
     }
+    case 7: {
+        uint32_t which;
+        int32_t err;
+        if (pra[0].buf.nLen != 4 || pra[1].buf.nLen != 4)
+            return AEE_EBADPARM;
+        memcpy(&which, pra[0].buf.pv, 4);
+        err = probe(which);
+        memcpy(pra[1].buf.pv, &err, 4);
+        return 0;
+    }
+    case 8: {
+        int32_t ids[4] = {getpid(), getppid(), getsid(0), getpgid(0)};
+        if (pra[0].buf.nLen != 16)
+            return AEE_EBADPARM;
+        memcpy(pra[0].buf.pv, ids, 16);
+        return 0;
+    }
+    case 9:
+        return atexit(linger) == 0 ? 0 : (int)AEE_EBADPARM;
     default:
         return AEE_EUNSUPPORTED;
     }

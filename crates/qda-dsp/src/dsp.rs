@@ -147,6 +147,15 @@ impl VirtualDsp {
             .collect()
     }
 
+    /// What confines each running PD process: `(pid, sandbox)` (see
+    /// [`crate::pd_host::Sandbox`]; thread PDs have none and are not listed).
+    pub fn pd_sandboxes(&self) -> Vec<(u32, crate::pd_host::Sandbox)> {
+        lock(&self.inner.state.procs)
+            .values()
+            .filter_map(|p| p.host.as_ref().map(|h| (h.pid(), h.sandbox().clone())))
+            .collect()
+    }
+
     /// Number of live user processes.
     pub fn processes(&self) -> usize {
         lock(&self.inner.state.procs).len()

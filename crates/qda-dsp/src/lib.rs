@@ -25,7 +25,9 @@
 //! one table), `module` (open modules behind one trait), `process`,
 //! `state`, `memory` (arguments as the DSP's MMU sees them), `pd` and
 //! `pd_host` (the two ends of a PD process; `pd_wire` their messages),
-//! `loader` (the only `unsafe`: dlopen and calls into C skels).
+//! `libsearch` (where a URI's library name may lead: inside the search
+//! path only), `loader` (`unsafe`: dlopen and calls into C skels; the
+//! other `unsafe` module is `pd_host::sandbox`, the PD host's syscalls).
 
 pub mod aee;
 mod config;
@@ -33,6 +35,7 @@ mod dsp;
 mod embedded;
 mod error;
 mod handles;
+mod libsearch;
 pub mod loader;
 mod memory;
 mod module;

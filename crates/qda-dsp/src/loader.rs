@@ -82,7 +82,16 @@ impl LoadedSkel {
     /// Libraries are loaded with `RTLD_DEEPBIND`: the skel binds to its own
     /// symbols before the host's (a stub with the same function names may
     /// live in the same process).
+    ///
+    /// Only a qaic-shaped `symbol` ([`crate::uri::is_skel_entry`]) is looked
+    /// up; any other is refused as missing before the library is opened.
     pub fn load(path: &Path, symbol: &str, handle_style: bool) -> Result<LoadedSkel, LoadError> {
+        if !crate::uri::is_skel_entry(symbol, handle_style) {
+            return Err(LoadError::Symbol(format!(
+                "{}: undefined symbol: {symbol}",
+                path.display()
+            )));
+        }
         // SAFETY: loading a library runs its constructors; skel libraries are
         // code the user asked the DSP to run, as dlopen on a real DSP does.
         let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | libc::RTLD_DEEPBIND) }

@@ -6,9 +6,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once, OnceLock, mpsc};
 
 use qda_driver::smmu::Run;
 use qda_rt::{ReplyMux, lock};
@@ -16,7 +17,7 @@ use qda_rt::{ReplyMux, lock};
 use crate::aee;
 use crate::error::DspError;
 use crate::memory::aligned_runs;
-use crate::pd_host::host_command;
+use crate::pd_host::{Sandbox, host_command};
 use crate::pd_wire::{self, Request, RunRef, WireArg};
 
 pub use crate::pd_host::pd_host_path;
@@ -34,6 +35,8 @@ pub struct PdProcess {
     next: AtomicU64,
     pid: u32,
     label: String,
+    /// What confines the host, as it reported when it started.
+    sandbox: Sandbox,
 }
 
 /// One argument for the PD.
@@ -66,15 +69,14 @@ impl PdProcess {
     /// Start a PD named `name` running the host program `host`.
     pub fn spawn_with(host: &Path, name: &str) -> Result<Arc<PdProcess>, String> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        let child = host_command(host)
-            .arg0(format!("qda-pd:{name}"))
+        let mut cmd = host_command(host);
+        cmd.arg0(format!("qda-pd:{name}"))
             .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", host.display()))?;
+            .stdout(Stdio::null());
+        let child = spawn_from_a_lasting_thread(cmd).map_err(|e| format!("starting {}: {e}", host.display()))?;
         let pid = child.id();
         let rx = ours.try_clone().map_err(|e| format!("socket: {e}"))?;
-        Ok(Arc::new(PdProcess {
+        let mut pd = PdProcess {
             tx: Mutex::new(ours),
             rx,
             replies: ReplyMux::new(),
@@ -82,7 +84,31 @@ impl PdProcess {
             next: AtomicU64::new(1),
             pid,
             label: name.to_string(),
-        }))
+            sandbox: Sandbox::default(),
+        };
+        // A host that does not answer fails its first call, as before.
+        pd.sandbox = match pd.request(&Request::Sandbox) {
+            Ok((0, payload)) => pd_wire::sandbox_out(&payload)
+                .map(|(bits, missing)| Sandbox::from_bits(bits, missing))
+                .unwrap_or_default(),
+            Ok(_) | Err(_) => Sandbox::default(),
+        };
+        if pd.dead().is_none() && !pd.sandbox.complete() {
+            static SAID: Once = Once::new();
+            SAID.call_once(|| {
+                eprintln!(
+                    "qda: PD processes run without part of their sandbox ({}); a skel may signal or trace \
+                     other processes of this user",
+                    pd.sandbox.missing
+                );
+            });
+        }
+        Ok(Arc::new(pd))
+    }
+
+    /// What confines the PD's host process (all `false` if it never said).
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// Read one reply frame: `(id, frame)`; `None` at the end of the PD.
@@ -199,6 +225,38 @@ impl PdProcess {
     pub fn terminate(&self) {
         let _ = lock(&self.tx).shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// A spawn request for [`spawn_from_a_lasting_thread`].
+type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Start `cmd` from a thread that lives as long as this process. A PD host
+/// asks to be killed when its parent goes (`PR_SET_PDEATHSIG`), and for
+/// the kernel the parent is the *thread* that forked it: a DSP pool thread
+/// that retires after a second idle would take its PDs with it.
+fn spawn_from_a_lasting_thread(cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: OnceLock<Option<Mutex<mpsc::Sender<SpawnJob>>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("qda-pd-spawn".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    let Some(spawner) = spawner else {
+        return Err(std::io::Error::other("no thread to start PD processes from"));
+    };
+    let (tx, rx) = mpsc::channel();
+    lock(spawner)
+        .send((cmd, tx))
+        .map_err(|_| std::io::Error::other("the PD spawning thread is gone"))?;
+    rx.recv()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the PD spawning thread is gone")))
 }
 
 impl Drop for PdProcess {

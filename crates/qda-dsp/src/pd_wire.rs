@@ -13,7 +13,10 @@
 //! * invoke (`KIND_INVOKE`): [`InvokeReq`], then per argument an
 //!   [`ArgHeader`] and its bytes or [`RunRef`]s → reply payload
 //!   [`InvokeOut`]. Buffers are runs of the DSP's own file descriptors,
-//!   which the host opens through `/proc/<dsp pid>/fd/N`.
+//!   which the host opens through `/proc/<dsp pid>/fd/N`;
+//! * sandbox (`KIND_SANDBOX`): no body → reply payload: the bits of the
+//!   host's [`crate::pd_host::Sandbox`] (`u32`), then the text of what is
+//!   missing.
 
 use std::io::Read;
 
@@ -22,12 +25,14 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Version of these messages; the DSP passes it when it starts a host, and
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
 /// Change it with any change to the messages.
-pub const WIRE_VERSION: &str = "2";
+pub const WIRE_VERSION: &str = "3";
 
 /// Request kind: load a skel.
 pub(crate) const KIND_OPEN: u32 = 1;
 /// Request kind: call a skel.
 pub(crate) const KIND_INVOKE: u32 = 2;
+/// Request kind: what confines the host.
+pub(crate) const KIND_SANDBOX: u32 = 3;
 
 /// Argument kind: a 64-bit handle value in `a`.
 const ARG_HANDLE: u32 = 0;
@@ -168,6 +173,8 @@ pub(crate) enum Request<'a> {
         sc: u32,
         args: Vec<WireArg<'a>>,
     },
+    /// Report the host's sandbox.
+    Sandbox,
 }
 
 /// Append `v`'s bytes.
@@ -236,6 +243,14 @@ impl Request<'_> {
                 b.extend_from_slice(path);
                 b.extend_from_slice(symbol);
             }
+            Request::Sandbox => put(
+                &mut b,
+                &ReqHeader {
+                    id,
+                    kind: KIND_SANDBOX,
+                    pad: 0,
+                },
+            ),
             Request::Invoke { skel, handle, sc, args } => {
                 put(
                     &mut b,
@@ -347,6 +362,7 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
                 args,
             })
         }
+        KIND_SANDBOX => Some(Request::Sandbox),
         _ => None,
     }
 }
@@ -379,6 +395,12 @@ pub(crate) fn decode_reply(body: &[u8]) -> Option<(u64, u32, &[u8])> {
 /// The skel index an open reply carries.
 pub(crate) fn open_out(payload: &[u8]) -> Option<u32> {
     u32::read_from_prefix(payload).ok().map(|(v, _)| v)
+}
+
+/// What a sandbox reply carries: the bits and the text of what is missing.
+pub(crate) fn sandbox_out(payload: &[u8]) -> Option<(u32, String)> {
+    let (bits, rest) = u32::read_from_prefix(payload).ok()?;
+    Some((bits, String::from_utf8_lossy(rest).into_owned()))
 }
 
 /// What an invoke reply carries.
@@ -429,6 +451,12 @@ mod tests {
         };
         let f = inv.encode(8);
         assert_eq!(decode_request(body(&f)), Some((8, Some(inv))));
+        let f = Request::Sandbox.encode(9);
+        assert_eq!(decode_request(body(&f)), Some((9, Some(Request::Sandbox))));
+        let mut p = 0b1011u32.to_ne_bytes().to_vec();
+        p.extend_from_slice(b"PR_SET_NO_NEW_PRIVS: no");
+        assert_eq!(sandbox_out(&p), Some((0b1011, "PR_SET_NO_NEW_PRIVS: no".into())));
+        assert_eq!(sandbox_out(b"ab"), None);
     }
 
     #[test]

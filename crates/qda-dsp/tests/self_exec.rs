@@ -2,7 +2,8 @@
 //! `qda_dsp::pd_host::run_if_requested()` first in `main` is its own PD
 //! host (what `qda` and `qdad` do), with no `qda-pd-host` file needed.
 //! A test of its own (`harness = false`): the PD processes are copies of
-//! this very binary.
+//! this very binary. It also runs itself as a DSP's process to be killed
+//! (`QDA_TEST_ORPHAN_PD`): that DSP's PD dies with it (`PR_SET_PDEATHSIG`).
 
 use qda_driver::{Creds, Driver, LocalMemory};
 use qda_dsp::{DspError, PdMode, VirtualDsp};
@@ -50,13 +51,91 @@ fn host_mode_by_hand(me: &std::path::Path) {
     assert_eq!(st.code(), Some(0), "no DSP: the host exits");
 }
 
+/// The child of [`a_pd_dies_with_its_dsp`]: a DSP with one PD whose exit
+/// never ends (the test skel's method 9); prints the PD's pid and waits to
+/// be killed.
+fn orphan_child() -> ! {
+    let drv = Driver::builtin().unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    let create_ptr = &mut create as *mut FastrpcInitCreate as u64;
+    assert_eq!(f.ioctl(FASTRPC_IOCTL_INIT_CREATE, create_ptr, &LocalMemory).unwrap(), 0);
+    let h = qda_test::open_module(
+        |h, sc, a| invoke(&f, h, sc, a),
+        "file:///libcalculator_skel.so?qdatest_skel_handle_invoke&_modver=1.0",
+    )
+    .unwrap();
+    assert_eq!(invoke(&f, h, 0x0900_0000, &mut []), 0, "linger");
+    println!("{}", dsp.pd_processes()[0].0);
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its reaper does
+/// not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+        })
+        .unwrap_or(false)
+}
+
+/// A DSP's process killed outright (no release, no socket shutdown by the
+/// DSP): its PD host dies too (`PR_SET_PDEATHSIG`), even one whose exit
+/// would never end on its own.
+fn a_pd_dies_with_its_dsp(me: &std::path::Path) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(me)
+        .env("QDA_TEST_ORPHAN_PD", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pd: u32 = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("the child said {line:?}"));
+    assert!(running(pd), "the PD runs");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for _ in 0..500 {
+        if !running(pd) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Do not leave it holding this test's output open.
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pd.to_string()])
+        .status();
+    panic!("PD {pd} outlived its DSP's process");
+}
+
 fn main() {
     qda_dsp::pd_host::run_if_requested();
     if std::env::var_os("QDA_PD_HOST").is_some() {
         println!("self_exec: skipped (QDA_PD_HOST is set and comes first)");
         return;
     }
+    if std::env::var_os("QDA_TEST_ORPHAN_PD").is_some() {
+        orphan_child();
+    }
     let me = std::env::current_exe().unwrap();
+    a_pd_dies_with_its_dsp(&me);
     assert_eq!(
         qda_dsp::pd_host_path().unwrap(),
         me,

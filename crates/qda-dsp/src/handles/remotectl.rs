@@ -15,6 +15,7 @@ use qda_rt::lock;
 use super::{Invocation, StaticHandle, c_string};
 use crate::aee;
 use crate::error::{DspError, DspResult};
+use crate::libsearch;
 use crate::loader::{self, LoadedSkel};
 use crate::module::{LocalSkel, OpenModule, PdModule, RustSkel};
 use crate::pd::PdArg;
@@ -77,15 +78,6 @@ impl StaticHandle for Remotectl {
     }
 }
 
-/// Find library `name` along the search path (an absolute path as is).
-fn find_library(dsp: &DspState, name: &str) -> Option<PathBuf> {
-    let p = Path::new(name);
-    if p.is_absolute() {
-        return p.exists().then(|| p.to_path_buf());
-    }
-    dsp.search.iter().map(|d| d.join(name)).find(|c| c.exists())
-}
-
 /// Open the module `uri` names in process `p`: its handle. The error's
 /// code and text are what remotectl reports (`dlerr` and its text).
 fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspError> {
@@ -96,21 +88,33 @@ fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspErro
         let handle = skel.open(uri).map_err(open_failed)?;
         Arc::new(RustSkel { skel, handle })
     } else {
-        let path = find_library(dsp, &u.library).ok_or_else(|| {
+        // Inside the search path only; an escape is answered as a missing
+        // library, and no answer names where the DSP looks.
+        let path = libsearch::resolve(&dsp.search, &u.library).ok_or_else(|| {
             DspError::new(
                 aee::ENOSUCHMOD,
                 format!(
-                    "{}: cannot open shared object file: No such file or directory (searched {:?})",
-                    u.library, dsp.search
+                    "{}: cannot open shared object file: No such file or directory",
+                    u.library
                 ),
             )
         })?;
+        // Only a skel's entry point is ever looked up or called.
+        if !u.entry_is_skel() {
+            return Err(DspError::new(
+                aee::ENOSUCHSYMBOL,
+                format!("{}: undefined symbol: {}", u.library, u.symbol),
+            ));
+        }
+        // The loader's texts name the file it opened: the client sees the
+        // name it gave instead.
+        let hide = |e: DspError| hide_path(e, &path, &u.library);
         let mut name = uri.as_bytes().to_vec();
         name.push(0);
         // Method 0 (open): in u32 len, in uri; out handle64.
         let open_sc = Scalars::makex(0, 0, 2, 0, 0, 1).0;
         if let Some(host) = &p.host {
-            let ix = host.open(&path, &u.symbol, u.handle_style)?;
+            let ix = host.open(&path, &u.symbol, u.handle_style).map_err(hide)?;
             let len = (name.len() as u32).to_le_bytes();
             let args = [PdArg::Bytes(&len), PdArg::Bytes(&name), PdArg::Handle(0)];
             let r = host
@@ -125,7 +129,7 @@ fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspErro
                 handle: r.handle,
             })
         } else {
-            let skel = load_local(dsp, path, &u)?;
+            let skel = load_local(dsp, path.clone(), &u).map_err(hide)?;
             let mut len = (name.len() as u32).to_le_bytes();
             let mut pra = [
                 loader::buf(len.as_mut_ptr(), 4),
@@ -145,6 +149,17 @@ fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspErro
     let h = dsp.new_handle();
     lock(&p.modules).insert(h, module);
     Ok(h)
+}
+
+/// `e` with every mention of the library file `path` replaced by `name`,
+/// the library as the client's URI names it.
+fn hide_path(e: DspError, path: &Path, name: &str) -> DspError {
+    let full = path.to_string_lossy();
+    if !e.reason().contains(full.as_ref()) {
+        return e;
+    }
+    let text = e.reason().replace(full.as_ref(), name);
+    DspError::new(e.code(), text)
 }
 
 /// The skel `u` names, loaded in this process once.

@@ -1,10 +1,14 @@
 //! The PD host: one user protection domain of the virtual DSP as a process
 //! of its own, and how the DSP finds the program to run as one.
 //!
-//! The DSP starts a PD host per user PD with [`HOST_FLAG`] and the wire
-//! version as its arguments and a socket as its standard input; the host
-//! serves the DSP's requests on that socket (`crate::pd_wire`) until it
-//! closes. A skel that crashes takes down its PD host and nothing else.
+//! The DSP starts a PD host per user PD with [`HOST_FLAG`], the wire
+//! version and its own process id as its arguments and a socket as its
+//! standard input; the host enters its sandbox ([`Sandbox`]: a session of
+//! its own, death with its parent, no new privileges, a seccomp filter
+//! against signalling, tracing or reading other processes) and serves the
+//! DSP's requests on that socket (`crate::pd_wire`) until it closes. A skel
+//! that crashes takes down its PD host and nothing else; a hostile one
+//! cannot kill or trace the DSP's process.
 //!
 //! # Which program
 //!
@@ -20,7 +24,11 @@
 //! Without any of them, user PDs cannot be processes: the DSP runs them as
 //! threads (as `QDA_PD_MODE=thread` asks) and says so once on stderr.
 
+mod filter;
+mod sandbox;
 mod serve;
+
+pub use sandbox::Sandbox;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -55,7 +63,9 @@ pub fn run_if_requested() {
             );
             std::process::exit(2);
         }
-        serve::serve()
+        // The DSP's process id (absent when started by hand).
+        let parent = args.next().and_then(|p| p.to_str()?.parse().ok());
+        serve::serve(parent)
     }
     if let Ok(exe) = std::env::current_exe() {
         let _ = SELF_HOST.set(exe);
@@ -99,9 +109,9 @@ pub fn pd_host_path() -> Result<PathBuf, HostNotFound> {
     }
 }
 
-/// The command that starts `host` as a PD host.
+/// The command that starts `host` as a PD host of this process.
 pub(crate) fn host_command(host: &Path) -> Command {
     let mut c = Command::new(host);
-    c.args([HOST_FLAG, WIRE_VERSION]);
+    c.args([HOST_FLAG, WIRE_VERSION]).arg(std::process::id().to_string());
     c
 }

@@ -21,6 +21,8 @@ use crate::aee;
 use crate::loader::{self, LoadError, LoadedSkel, RemoteArg};
 use crate::pd_wire::{self, InvokeOut, Request, RunRef, WireArg};
 
+use super::Sandbox;
+
 /// Bounds of the mapping cache.
 const CACHE_FILES: usize = 64;
 const CACHE_BYTES: usize = 256 << 20;
@@ -89,6 +91,8 @@ struct Host {
     skels: Mutex<Vec<Arc<LoadedSkel>>>,
     cache: Mutex<Cache>,
     dsp_pid: u32,
+    /// What confines this host, for the DSP to ask.
+    sandbox: Sandbox,
 }
 
 /// A request failed in the host: the AEE code answered and its text.
@@ -121,6 +125,11 @@ impl Host {
                 handle_style,
             }) => self.open(path, symbol, handle_style),
             Some(Request::Invoke { skel, handle, sc, args }) => self.invoke(skel, handle, sc, &args),
+            Some(Request::Sandbox) => {
+                let mut p = self.sandbox.bits().as_bytes().to_vec();
+                p.extend_from_slice(self.sandbox.missing.as_bytes());
+                Ok(p)
+            }
             None => Err(Failed::code(aee::EBADPARM)),
         };
         self.reply(id, r);
@@ -219,8 +228,11 @@ struct ReadNext;
 /// another thread, and runs the request itself (no hand-off on the way in).
 static POOL: OnceLock<Workers<ReadNext>> = OnceLock::new();
 
-/// Serve the DSP on standard input until it goes away, then exit.
-pub(super) fn serve() -> ! {
+/// Serve the DSP on standard input until it goes away, then exit. `parent`
+/// is the DSP's process id when it gave it; the host enters its sandbox
+/// first (`super::sandbox`), before any skel is loaded.
+pub(super) fn serve(parent: Option<u32>) -> ! {
+    let sandbox = super::sandbox::enter(parent);
     let sock = std::io::stdin()
         .as_fd()
         .try_clone_to_owned()
@@ -231,7 +243,8 @@ pub(super) fn serve() -> ! {
         out: Mutex::new(sock),
         skels: Mutex::new(Vec::new()),
         cache: Mutex::new(Cache::default()),
-        dsp_pid: std::os::unix::process::parent_id(),
+        dsp_pid: parent.unwrap_or_else(std::os::unix::process::parent_id),
+        sandbox,
     });
     // Requests run on a pool of threads: one may block in a skel while
     // others go on, and the steady state spawns no thread per request.
