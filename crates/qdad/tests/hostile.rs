@@ -39,6 +39,17 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// `Open` of `path` in the raw protocol, which must succeed.
+fn raw_open(c: &UnixStream, path: &str) {
+    let h = Header {
+        op: Op::Open as u16,
+        seq: 1,
+        ..Default::default()
+    };
+    wire::send(c, h, &[path.as_bytes()], &[]).unwrap();
+    assert_eq!(wire::recv(c).unwrap().hdr.status, 0, "open {path}");
+}
+
 /// Wait up to `secs` for `cond`.
 fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let t = Instant::now();
@@ -198,18 +209,7 @@ fn a_pipelining_client_that_never_reads_is_throttled() {
     );
     let base = threads();
     let hostile = UnixStream::connect(s.socket()).unwrap();
-    wire::send(
-        &hostile,
-        Header {
-            op: Op::Open as u16,
-            seq: 1,
-            ..Default::default()
-        },
-        &[b"/dev/accel/accel1"],
-        &[],
-    )
-    .unwrap();
-    assert_eq!(wire::recv(&hostile).unwrap().hdr.status, 0);
+    raw_open(&hostile, "/dev/accel/accel1");
     hostile.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
     let writer = {
         let c = hostile.try_clone().unwrap();
@@ -378,18 +378,7 @@ fn idle_connections_cost_no_thread() {
     for i in 0..n {
         let c = UnixStream::connect(&sock).unwrap();
         if i % 10 == 0 {
-            wire::send(
-                &c,
-                Header {
-                    op: Op::Open as u16,
-                    seq: 1,
-                    ..Default::default()
-                },
-                &[b"/dev/accel/accel1"],
-                &[],
-            )
-            .unwrap();
-            assert_eq!(wire::recv(&c).unwrap().hdr.status, 0);
+            raw_open(&c, "/dev/accel/accel1");
         }
         conns.push(c);
     }
