@@ -166,7 +166,10 @@ fn a_skel_cannot_open_the_dsps_fds_or_memory() {
     }
     // The file system beyond the libraries is closed too, /dev/null is not.
     assert_eq!(open_errno(&f, h, "/etc/hostname", libc::O_RDONLY), EACCES);
-    assert_eq!(open_errno(&f, h, "/tmp/qda-skel-was-here", libc::O_RDWR | libc::O_CREAT), EACCES);
+    assert_eq!(
+        open_errno(&f, h, "/tmp/qda-skel-was-here", libc::O_RDWR | libc::O_CREAT),
+        EACCES
+    );
     assert_eq!(open_errno(&f, h, "/dev/null", libc::O_RDWR), 0);
     if std::path::Path::new("/etc/ld.so.cache").exists() {
         assert_eq!(open_errno(&f, h, "/etc/ld.so.cache", libc::O_RDONLY), 0);
@@ -189,5 +192,60 @@ fn a_skel_cannot_open_the_dsps_fds_or_memory() {
         assert_eq!(got, src, "round {round}");
     }
     drop((map, buf, heap, f));
+    assert_clean(&drv);
+}
+
+/// The PD host keeps the files the DSP passes it (`SCM_RIGHTS`) in a
+/// bounded cache: past 64 files it lets the oldest go, a buffer of one of
+/// those is sent again when it comes back, and the host's descriptors stay
+/// bounded however many buffers pass through.
+#[test]
+fn files_passed_to_a_pd_are_bounded_and_sent_again() {
+    use std::os::fd::{AsFd, AsRawFd};
+    let drv = Driver::builtin().unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
+    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
+    let h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
+    let pd = dsp.pd_sandboxes()[0].0;
+    let heap = drv.open("/dev/dma_heap/system", Creds::current()).unwrap();
+    let bufs: Vec<_> = (0..100)
+        .map(|_| {
+            let b = heap.heap_alloc(4096, 0, 2, 0).unwrap();
+            let m = drv.map_dmabuf(b.as_fd(), true).unwrap();
+            (b, m)
+        })
+        .collect();
+    let echo = |k: usize, round: u8| {
+        let (b, m) = &bufs[k];
+        let src = [round.wrapping_add(k as u8); 32];
+        let mut a = [
+            arg(src.as_ptr(), src.len(), -1),
+            arg(m.addr() as *const u8, src.len(), b.as_raw_fd()),
+        ];
+        assert_eq!(invoke(&f, h, 0x0301_0100, &mut a), 0, "buffer {k}, round {round}");
+        let mut got = [0u8; 32];
+        m.read_at(0, &mut got).unwrap();
+        assert_eq!(got, src, "buffer {k}, round {round}");
+    };
+    for round in 0..2 {
+        for k in 0..bufs.len() {
+            echo(k, round);
+        }
+    }
+    // Back to the first ones, long evicted: sent again, still correct.
+    for k in 0..4 {
+        echo(k, 7);
+    }
+    let open_fds = std::fs::read_dir(format!("/proc/{pd}/fd")).unwrap().count();
+    assert!(open_fds < 64 + 16, "the PD holds {open_fds} descriptors");
+    drop((bufs, heap, f));
     assert_clean(&drv);
 }
