@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,16 +67,19 @@ pub struct PdReturn {
 }
 
 impl PdProcess {
-    /// Start a PD named `name` (the host from [`pd_host_path`]).
-    pub fn spawn(name: &str) -> Result<Arc<PdProcess>, String> {
+    /// Start a PD named `name` (the host from [`pd_host_path`]) whose skels
+    /// come from the directories `search` (the host may read only those and
+    /// the system's libraries).
+    pub fn spawn(name: &str, search: &[PathBuf]) -> Result<Arc<PdProcess>, String> {
         let host = pd_host_path().map_err(|e| e.to_string())?;
-        PdProcess::spawn_with(&host, name)
+        PdProcess::spawn_with(&host, name, search)
     }
 
-    /// Start a PD named `name` running the host program `host`.
-    pub fn spawn_with(host: &Path, name: &str) -> Result<Arc<PdProcess>, String> {
+    /// Start a PD named `name` running the host program `host`, its skels
+    /// from `search`.
+    pub fn spawn_with(host: &Path, name: &str, search: &[PathBuf]) -> Result<Arc<PdProcess>, String> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        let mut cmd = host_command(host);
+        let mut cmd = host_command(host, search);
         cmd.arg0(format!("qda-pd:{name}"))
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null());
@@ -105,8 +108,8 @@ impl PdProcess {
             static SAID: Once = Once::new();
             SAID.call_once(|| {
                 eprintln!(
-                    "qda: PD processes run without part of their sandbox ({}); a skel may signal or trace \
-                     other processes of this user",
+                    "qda: PD processes run without part of their sandbox ({}); a skel may signal, trace or \
+                     open more than it should (see docs/SECURITY.md)",
                     pd.sandbox.missing
                 );
             });

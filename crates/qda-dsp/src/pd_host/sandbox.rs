@@ -10,7 +10,10 @@
 //! 3. sets `PR_SET_NO_NEW_PRIVS` (nothing it executes gains privileges; also
 //!    what lets an unprivileged process install a filter);
 //! 4. installs the seccomp filter of `super::filter` (signals, `ptrace`,
-//!    process memory and limits toward other processes: `EPERM`).
+//!    process memory and limits toward other processes: `EPERM`);
+//! 5. enters its Landlock domain (`super::confine`): the files it may
+//!    open (libraries, read only; `/dev/null`), and no way into any process
+//!    outside the PD, `/proc/<dsp pid>/fd/*` and `/mem` included.
 //!
 //! What the kernel refuses is left out and said in [`Sandbox::missing`];
 //! the PD runs anyway (the DSP logs it once).
@@ -32,6 +35,14 @@ pub struct Sandbox {
     pub no_new_privs: bool,
     /// The seccomp filter is installed.
     pub seccomp: bool,
+    /// The host is in a Landlock domain (`pd_host::confine`: files,
+    /// `ptrace` access and thus `/proc/<pid>/fd` and `/mem` of other
+    /// processes).
+    pub landlock: bool,
+    /// The Landlock ABI the kernel enforces (0 without Landlock): below 6,
+    /// the signal and abstract socket scopes are missing (seccomp still
+    /// covers signals), below 4 the TCP rules, below 3 the truncate right.
+    pub landlock_abi: u8,
     /// Why a part is missing (empty when complete).
     pub missing: String,
 }
@@ -39,7 +50,7 @@ pub struct Sandbox {
 impl Sandbox {
     /// Every part is in force.
     pub fn complete(&self) -> bool {
-        self.own_session && self.parent_death_signal && self.no_new_privs && self.seccomp
+        self.own_session && self.parent_death_signal && self.no_new_privs && self.seccomp && self.landlock
     }
 
     /// The flags as bits (for the DSP↔PD messages).
@@ -48,6 +59,8 @@ impl Sandbox {
             | (u32::from(self.parent_death_signal) << 1)
             | (u32::from(self.no_new_privs) << 2)
             | (u32::from(self.seccomp) << 3)
+            | (u32::from(self.landlock) << 4)
+            | (u32::from(self.landlock_abi) << 8)
     }
 
     /// Back from [`Sandbox::bits`] and the text of what is missing.
@@ -57,6 +70,8 @@ impl Sandbox {
             parent_death_signal: bits & 2 != 0,
             no_new_privs: bits & 4 != 0,
             seccomp: bits & 8 != 0,
+            landlock: bits & 16 != 0,
+            landlock_abi: (bits >> 8) as u8,
             missing,
         }
     }
@@ -125,8 +140,9 @@ fn install(prog: &[filter::Insn]) -> std::io::Result<()> {
 /// Enter the sandbox (see the [module documentation](self)). `parent` is
 /// the DSP's process id when the DSP gave it: if the host's parent is no
 /// longer that process, the DSP died before the host could ask to die with
-/// it, and the host exits.
-pub(crate) fn enter(parent: Option<u32>) -> Sandbox {
+/// it, and the host exits. `search` is the DSP's library search path (what
+/// Landlock lets the host read, besides the loader's directories).
+pub(crate) fn enter(parent: Option<u32>, search: &[std::path::PathBuf]) -> Sandbox {
     let mut s = Sandbox::default();
     let mut missing = Vec::new();
     let pid = std::process::id();
@@ -163,6 +179,17 @@ pub(crate) fn enter(parent: Option<u32>) -> Sandbox {
         Some(prog) => match install(&prog) {
             Ok(()) => s.seccomp = true,
             Err(e) => missing.push(format!("seccomp: {e}")),
+        },
+    }
+    // Landlock confines the calling thread: there must be no other yet.
+    match std::fs::read_dir("/proc/self/task").map(|d| d.count()) {
+        Ok(n) if n > 1 => missing.push(format!("landlock: {n} threads already running")),
+        _ => match super::confine::restrict(search) {
+            Ok(c) => {
+                s.landlock = true;
+                s.landlock_abi = c.abi;
+            }
+            Err(e) => missing.push(e),
         },
     }
     s.missing = missing.join("; ");

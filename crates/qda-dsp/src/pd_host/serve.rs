@@ -242,10 +242,11 @@ struct ReadNext;
 static POOL: OnceLock<Workers<ReadNext>> = OnceLock::new();
 
 /// Serve the DSP on standard input until it goes away, then exit. `parent`
-/// is the DSP's process id when it gave it; the host enters its sandbox
-/// first (`super::sandbox`), before any skel is loaded.
-pub(super) fn serve(parent: Option<u32>) -> ! {
-    let sandbox = super::sandbox::enter(parent);
+/// is the DSP's process id when it gave it, `search` its library search
+/// path; the host enters its sandbox first (`super::sandbox`), before any
+/// skel is loaded.
+pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
+    let sandbox = super::sandbox::enter(parent, search);
     let sock = std::io::stdin()
         .as_fd()
         .try_clone_to_owned()
