@@ -139,7 +139,18 @@ fn a_skel_cannot_open_the_dsps_fds_or_memory() {
     };
     assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
     let h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
-    let (_, sandbox) = dsp.pd_sandboxes()[0].clone();
+    let (pd, sandbox) = dsp.pd_sandboxes()[0].clone();
+    // Its limits are lowered, whatever the kernel: no core dumps (a PD's
+    // memory holds its clients' buffers), bounded fds.
+    assert!(sandbox.rlimits, "{sandbox:?}");
+    let limits = std::fs::read_to_string(format!("/proc/{pd}/limits")).unwrap();
+    let limit = |name: &str| {
+        let l = limits.lines().find(|l| l.starts_with(name)).unwrap();
+        l[name.len()..].split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(limit("Max core file size"), "0 0");
+    let fds: Vec<u64> = limit("Max open files").split(' ').map(|v| v.parse().unwrap()).collect();
+    assert!(fds.iter().all(|&n| n <= 4096), "{fds:?}");
     if !sandbox.landlock {
         // Only where the kernel has no Landlock: the DSP said why on stderr.
         println!("skipped: the PD runs without Landlock ({})", sandbox.missing);
@@ -147,7 +158,7 @@ fn a_skel_cannot_open_the_dsps_fds_or_memory() {
         assert_clean(&drv);
         return;
     }
-    assert!(sandbox.complete(), "{sandbox:?}");
+    assert!(sandbox.complete() && sandbox.landlock_abi >= 1, "{sandbox:?}");
 
     // The PD's parent is this process (the DSP's, qdad's in the daemon).
     let me = std::process::id();

@@ -30,8 +30,10 @@ mod confine;
 mod filter;
 mod sandbox;
 mod serve;
+mod user;
 
 pub use sandbox::Sandbox;
+pub use user::{PdUser, pd_user, run_pd_hosts_as};
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -121,5 +123,8 @@ pub(crate) fn host_command(host: &Path, search: &[PathBuf]) -> Command {
     c.args([HOST_FLAG, WIRE_VERSION]).arg(std::process::id().to_string());
     // Absolute, so the host's working directory does not matter.
     c.args(search.iter().filter_map(|d| std::path::absolute(d).ok()));
+    if let Some(u) = pd_user() {
+        u.apply(&mut c);
+    }
     c
 }

@@ -13,7 +13,10 @@
 //!    process memory and limits toward other processes: `EPERM`);
 //! 5. enters its Landlock domain (`super::confine`): the files it may
 //!    open (libraries, read only; `/dev/null`), and no way into any process
-//!    outside the PD, `/proc/<dsp pid>/fd/*` and `/mem` included.
+//!    outside the PD, `/proc/<dsp pid>/fd/*` and `/mem` included;
+//! 6. lowers its resource limits ([`LIMITS`]: no core dumps, which would
+//!    hold clients' buffers; bounded descriptors and address space), never
+//!    raising one.
 //!
 //! What the kernel refuses is left out and said in [`Sandbox::missing`];
 //! the PD runs anyway (the DSP logs it once).
@@ -43,6 +46,8 @@ pub struct Sandbox {
     /// the signal and abstract socket scopes are missing (seccomp still
     /// covers signals), below 4 the TCP rules, below 3 the truncate right.
     pub landlock_abi: u8,
+    /// The resource limits of [`LIMITS`] are set.
+    pub rlimits: bool,
     /// Why a part is missing (empty when complete).
     pub missing: String,
 }
@@ -50,7 +55,12 @@ pub struct Sandbox {
 impl Sandbox {
     /// Every part is in force.
     pub fn complete(&self) -> bool {
-        self.own_session && self.parent_death_signal && self.no_new_privs && self.seccomp && self.landlock
+        self.own_session
+            && self.parent_death_signal
+            && self.no_new_privs
+            && self.seccomp
+            && self.landlock
+            && self.rlimits
     }
 
     /// The flags as bits (for the DSP↔PD messages).
@@ -60,6 +70,7 @@ impl Sandbox {
             | (u32::from(self.no_new_privs) << 2)
             | (u32::from(self.seccomp) << 3)
             | (u32::from(self.landlock) << 4)
+            | (u32::from(self.rlimits) << 5)
             | (u32::from(self.landlock_abi) << 8)
     }
 
@@ -71,10 +82,43 @@ impl Sandbox {
             no_new_privs: bits & 4 != 0,
             seccomp: bits & 8 != 0,
             landlock: bits & 16 != 0,
+            rlimits: bits & 32 != 0,
             landlock_abi: (bits >> 8) as u8,
             missing,
         }
     }
+}
+
+/// The PD host's resource limits (soft and hard), each applied only where
+/// it lowers the inherited one: no core files (a PD's memory holds its
+/// clients' buffers); 4096 descriptors (the host keeps at most 64 files
+/// mapped, plus what requests in flight carry, at most 253 each); 64 GiB
+/// of address space (generous for mappings of buffers and malloc's
+/// per-thread arenas; it stops a runaway skel before the machine's memory
+/// does; a skel built with a sanitizer that reserves terabytes of shadow
+/// would not start). `RLIMIT_NPROC` is per user, not per process: it would
+/// limit the daemon's user, and is not set.
+pub const LIMITS: [(rustix::process::Resource, u64); 3] = [
+    (rustix::process::Resource::Core, 0),
+    (rustix::process::Resource::Nofile, 4096),
+    (rustix::process::Resource::As, 64 << 30),
+];
+
+/// Lower the limits of [`LIMITS`].
+fn lower_limits() -> Result<(), String> {
+    use rustix::process::{Rlimit, getrlimit, setrlimit};
+    for (res, max) in LIMITS {
+        let now = getrlimit(res);
+        let cap = |v: Option<u64>| Some(v.map_or(max, |v| v.min(max)));
+        let new = Rlimit {
+            current: cap(now.current),
+            maximum: cap(now.maximum),
+        };
+        if new != now {
+            setrlimit(res, new).map_err(|e| format!("setrlimit({res:?}): {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn errno() -> std::io::Error {
@@ -191,6 +235,10 @@ pub(crate) fn enter(parent: Option<u32>, search: &[std::path::PathBuf]) -> Sandb
             }
             Err(e) => missing.push(e),
         },
+    }
+    match lower_limits() {
+        Ok(()) => s.rlimits = true,
+        Err(e) => missing.push(e),
     }
     s.missing = missing.join("; ");
     s
