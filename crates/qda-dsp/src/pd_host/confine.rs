@@ -16,7 +16,8 @@
 //!   DSP has no file system of its host; a writable `/tmp` would be a way
 //!   between PDs and to other processes of the daemon's user);
 //! * nothing else: not `/proc` (not even `/proc/self`), not the user's
-//!   files, no executing programs, no TCP `bind` or `connect`;
+//!   files, no executing programs, no TCP `bind` or `connect` (ABI 4), no
+//!   connecting to path UNIX sockets (ABI 9), no UDP (ABI 10);
 //! * scopes (ABI 6): no signals to, and no connecting to abstract UNIX
 //!   sockets of, processes outside the PD.
 //!
@@ -39,7 +40,7 @@ use landlock::{
 };
 
 /// The newest ABI whose rights are asked for (older kernels get a subset).
-const ABI_WANTED: ABI = ABI::V6;
+const ABI_WANTED: ABI = ABI::V10;
 
 /// Directories the dynamic loader may read libraries from, conservatively:
 /// the usual system ones, `/etc/ld.so.conf`'s (with its `include`s),
