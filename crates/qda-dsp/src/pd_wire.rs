@@ -266,20 +266,37 @@ pub(crate) fn send_frame(sock: &UnixStream, frame: &[u8], fds: &[BorrowedFd<'_>]
     w.write_all(&frame[sent..])
 }
 
-/// Read one frame's body and the descriptors that came with it; an error
-/// at the end of the stream, or when more descriptors came than a request
-/// may carry (the kernel dropped some).
-pub(crate) fn read_frame_fds(sock: &UnixStream) -> std::io::Result<(Vec<u8>, Vec<OwnedFd>)> {
-    let mut fds = Vec::new();
-    let mut len = [0u8; 4];
-    recv_exact(sock, &mut len, &mut fds)?;
-    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
-    recv_exact(sock, &mut body, &mut fds)?;
-    Ok((body, fds))
+/// A frame as read by [`read_frame_fds`].
+#[derive(Debug)]
+pub(crate) struct FdFrame {
+    /// The frame's body.
+    pub body: Vec<u8>,
+    /// The descriptors that came with it.
+    pub fds: Vec<OwnedFd>,
+    /// Some descriptors were lost (`MSG_CTRUNC`: more than [`MAX_FDS`], or
+    /// the reader's `RLIMIT_NOFILE` reached): the request cannot be served
+    /// as sent, but the stream is intact.
+    pub fds_lost: bool,
 }
 
-/// Fill `buf` from `sock`, keeping any descriptors that come along.
-fn recv_exact(sock: &UnixStream, mut buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> std::io::Result<()> {
+/// Read one frame's body and the descriptors that came with it; an error
+/// at the end of the stream.
+pub(crate) fn read_frame_fds(sock: &UnixStream) -> std::io::Result<FdFrame> {
+    let mut f = FdFrame {
+        body: Vec::new(),
+        fds: Vec::new(),
+        fds_lost: false,
+    };
+    let mut len = [0u8; 4];
+    recv_exact(sock, &mut len, &mut f)?;
+    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    recv_exact(sock, &mut body, &mut f)?;
+    f.body = body;
+    Ok(f)
+}
+
+/// Fill `buf` from `sock`, keeping any descriptors that come along in `f`.
+fn recv_exact(sock: &UnixStream, mut buf: &mut [u8], f: &mut FdFrame) -> std::io::Result<()> {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     while !buf.is_empty() {
         let mut cmsg = RecvAncillaryBuffer::new(&mut space);
@@ -291,12 +308,10 @@ fn recv_exact(sock: &UnixStream, mut buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> 
         };
         for m in cmsg.drain() {
             if let RecvAncillaryMessage::ScmRights(it) = m {
-                fds.extend(it);
+                f.fds.extend(it);
             }
         }
-        if r.flags.contains(ReturnFlags::CTRUNC) {
-            return Err(std::io::Error::other("descriptors dropped: too many for one request"));
-        }
+        f.fds_lost |= r.flags.contains(ReturnFlags::CTRUNC);
         if r.bytes == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
@@ -588,14 +603,18 @@ mod tests {
         let f2 = encode_reply(2, 0, b"without");
         send_frame(&a, &f1, &[file.as_fd(), file.as_fd()]).unwrap();
         send_frame(&a, &f2, &[]).unwrap();
-        let (body1, fds1) = read_frame_fds(&b).unwrap();
+        let FdFrame {
+            body: body1,
+            fds: fds1,
+            fds_lost,
+        } = read_frame_fds(&b).unwrap();
         assert_eq!(body1, &f1[4..]);
-        assert_eq!(fds1.len(), 2);
+        assert_eq!((fds1.len(), fds_lost), (2, false));
         let id = |fd: &OwnedFd| rustix::fs::fstat(fd).map(|s| (s.st_dev, s.st_ino)).unwrap();
         assert_eq!(id(&fds1[0]), id(&file.as_fd().try_clone_to_owned().unwrap()));
         assert_ne!(fds1[0].as_raw_fd(), file.as_raw_fd(), "a descriptor of its own");
-        let (body2, fds2) = read_frame_fds(&b).unwrap();
-        assert_eq!((body2.as_slice(), fds2.len()), (&f2[4..], 0));
+        let f = read_frame_fds(&b).unwrap();
+        assert_eq!((f.body.as_slice(), f.fds.len(), f.fds_lost), (&f2[4..], 0, false));
         let too_many: Vec<_> = (0..=MAX_FDS).map(|_| file.as_fd()).collect();
         assert!(send_frame(&a, &f1, &too_many).is_err());
         drop(a);

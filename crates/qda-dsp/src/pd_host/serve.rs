@@ -122,12 +122,19 @@ impl Host {
         let _ = pd_wire::send_frame(&lock(&self.out), &frame, &[]);
     }
 
-    /// Run the request `msg`; `fds` came with it (the files its runs name
-    /// by slot), closed when it is done (the cache keeps its own).
-    fn run(&self, msg: &[u8], fds: &[OwnedFd]) {
-        let Some((id, req)) = pd_wire::decode_request(msg) else {
+    /// Run the request `frame`; its descriptors (the files its runs name
+    /// by slot) are closed when it is done (the cache keeps its own).
+    fn run(&self, frame: &pd_wire::FdFrame) {
+        let Some((id, req)) = pd_wire::decode_request(&frame.body) else {
             return;
         };
+        let fds = &frame.fds[..];
+        if frame.fds_lost {
+            // Out of descriptors: this call fails, the PD goes on (the
+            // files it names come again when next used).
+            let text = "the PD could not receive the call's files (out of descriptors)";
+            return self.reply(id, Err(Failed(aee::EMMAP, text.into())));
+        }
         let r = match req {
             Some(Request::Open {
                 path,
@@ -264,11 +271,11 @@ pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
     let pool = POOL.get_or_init(|| {
         Workers::new("pd".into(), move |ReadNext| {
             loop {
-                let Ok((msg, fds)) = pd_wire::read_frame_fds(&input) else {
+                let Ok(frame) = pd_wire::read_frame_fds(&input) else {
                     std::process::exit(0); // the DSP went away
                 };
                 let handed_off = POOL.get().is_some_and(|p| p.submit(ReadNext).is_ok());
-                host.run(&msg, &fds);
+                host.run(&frame);
                 if handed_off {
                     return;
                 }
