@@ -86,7 +86,10 @@ int calculator_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
  * sees it at, u64 its first 8 bytes), 7 probe (in0 = u32 which: what a
  * hostile skel tries against its parent, the DSP; out0 = i32 errno of the
  * attempt, 0 if it succeeded), 8 ids (out0 = i32 pid, ppid, sid, pgid),
- * 9 linger (the PD's exit() then never ends: only a signal ends it). */
+ * 9 linger (the PD's exit() then never ends: only a signal ends it),
+ * 10 open (in0 = u32 open flags, in1 = the path, without NUL; out0 = i32
+ * errno of open(path, flags), 0 if it opened: what a hostile skel tries
+ * against its parent's /proc entries and the file system). */
 static uint32_t barrier_count;
 
 #include <errno.h>
@@ -267,6 +270,24 @@ int qdatest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     }
     case 9:
         return atexit(linger) == 0 ? 0 : (int)AEE_EBADPARM;
+    case 10: {
+        uint32_t flags;
+        char path[4096];
+        int32_t err = 0;
+        int fd;
+        if (pra[0].buf.nLen != 4 || pra[1].buf.nLen >= sizeof path || pra[2].buf.nLen != 4)
+            return AEE_EBADPARM;
+        memcpy(&flags, pra[0].buf.pv, 4);
+        memcpy(path, pra[1].buf.pv, pra[1].buf.nLen);
+        path[pra[1].buf.nLen] = 0;
+        fd = open(path, (int)flags | O_CLOEXEC);
+        if (fd < 0)
+            err = errno;
+        else
+            close(fd);
+        memcpy(pra[2].buf.pv, &err, 4);
+        return 0;
+    }
     default:
         return AEE_EUNSUPPORTED;
     }

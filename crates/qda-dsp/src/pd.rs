@@ -1,11 +1,11 @@
 //! User PDs as child processes: the DSP's side of a PD host (see
 //! [`crate::pd_host`]), one process per PD.
 
-use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +37,14 @@ pub struct PdProcess {
     label: String,
     /// What confines the host, as it reported when it started.
     sandbox: Sandbox,
+    /// The files (`dev`, `ino`) passed to the host before: a run names
+    /// them by identity, no descriptor attached (see `crate::pd_wire`).
+    sent: Mutex<HashSet<(u64, u64)>>,
 }
+
+/// How many file identities [`PdProcess`] remembers as sent; past it, it
+/// forgets them all (and sends the files again as they come).
+const SENT_MAX: usize = 4096;
 
 /// One argument for the PD.
 #[derive(Debug)]
@@ -60,16 +67,19 @@ pub struct PdReturn {
 }
 
 impl PdProcess {
-    /// Start a PD named `name` (the host from [`pd_host_path`]).
-    pub fn spawn(name: &str) -> Result<Arc<PdProcess>, String> {
+    /// Start a PD named `name` (the host from [`pd_host_path`]) whose skels
+    /// come from the directories `search` (the host may read only those and
+    /// the system's libraries).
+    pub fn spawn(name: &str, search: &[PathBuf]) -> Result<Arc<PdProcess>, String> {
         let host = pd_host_path().map_err(|e| e.to_string())?;
-        PdProcess::spawn_with(&host, name)
+        PdProcess::spawn_with(&host, name, search)
     }
 
-    /// Start a PD named `name` running the host program `host`.
-    pub fn spawn_with(host: &Path, name: &str) -> Result<Arc<PdProcess>, String> {
+    /// Start a PD named `name` running the host program `host`, its skels
+    /// from `search`.
+    pub fn spawn_with(host: &Path, name: &str, search: &[PathBuf]) -> Result<Arc<PdProcess>, String> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        let mut cmd = host_command(host);
+        let mut cmd = host_command(host, search);
         cmd.arg0(format!("qda-pd:{name}"))
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null());
@@ -85,9 +95,10 @@ impl PdProcess {
             pid,
             label: name.to_string(),
             sandbox: Sandbox::default(),
+            sent: Mutex::new(HashSet::new()),
         };
         // A host that does not answer fails its first call, as before.
-        pd.sandbox = match pd.request(&Request::Sandbox) {
+        pd.sandbox = match pd.request(&Request::Sandbox, &[]) {
             Ok((0, payload)) => pd_wire::sandbox_out(&payload)
                 .map(|(bits, missing)| Sandbox::from_bits(bits, missing))
                 .unwrap_or_default(),
@@ -97,8 +108,8 @@ impl PdProcess {
             static SAID: Once = Once::new();
             SAID.call_once(|| {
                 eprintln!(
-                    "qda: PD processes run without part of their sandbox ({}); a skel may signal or trace \
-                     other processes of this user",
+                    "qda: PD processes run without part of their sandbox ({}); a skel may signal, trace or \
+                     open more than it should (see docs/SECURITY.md)",
                     pd.sandbox.missing
                 );
             });
@@ -142,14 +153,14 @@ impl PdProcess {
         self.replies.dead()
     }
 
-    /// Send `req`, wait for its reply: `(status, payload)`.
-    fn request(&self, req: &Request<'_>) -> Result<(u32, Vec<u8>), String> {
+    /// Send `req` with the files `fds`, wait for its reply: `(status, payload)`.
+    fn request(&self, req: &Request<'_>, fds: &[BorrowedFd<'_>]) -> Result<(u32, Vec<u8>), String> {
         if let Some(d) = self.dead() {
             return Err(d);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         // A failed write means the PD is gone: the read finds out why.
-        let _ = lock(&self.tx).write_all(&req.encode(id));
+        let _ = pd_wire::send_frame(&lock(&self.tx), &req.encode(id), fds);
         let frame = self.replies.wait(id, || self.read_reply().ok_or_else(|| self.reap()))?;
         let (_, status, payload) = pd_wire::decode_reply(&frame).expect("checked when read");
         Ok((status, payload.to_vec()))
@@ -163,7 +174,9 @@ impl PdProcess {
             symbol: symbol.as_bytes(),
             handle_style,
         };
-        let (status, payload) = self.request(&req).map_err(|e| DspError::new(aee::ECPUEXCEPTION, e))?;
+        let (status, payload) = self
+            .request(&req, &[])
+            .map_err(|e| DspError::new(aee::ECPUEXCEPTION, e))?;
         if status != 0 {
             return Err(DspError::new(status, String::from_utf8_lossy(&payload).into_owned()));
         }
@@ -171,27 +184,84 @@ impl PdProcess {
     }
 
     /// Call skel `ix` with `handle`, `sc`, `args`, or the crash text.
+    ///
+    /// The files behind buffer arguments go to the host with the request,
+    /// each the first time only; when the host has let one go since, it
+    /// answers [`pd_wire::STATUS_RESEND`] and the call is sent once more
+    /// with all of its files.
     pub fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[PdArg<'_>]) -> Result<PdReturn, String> {
+        let mut r = self.invoke_once(ix, handle, sc, args, false)?;
+        if r.is_none() {
+            r = self.invoke_once(ix, handle, sc, args, true)?;
+        }
+        Ok(r.unwrap_or(PdReturn {
+            retval: aee::EBADPARM,
+            handle: 0,
+        }))
+    }
+
+    /// One try of [`PdProcess::invoke`]: `None` when the host asks for the
+    /// files again. `all_files`: attach every file, sent before or not.
+    fn invoke_once(
+        &self,
+        ix: u32,
+        handle: u64,
+        sc: u32,
+        args: &[PdArg<'_>],
+        all_files: bool,
+    ) -> Result<Option<PdReturn>, String> {
+        // The call's distinct files: identity -> slot among `fds`.
+        let mut slots: HashMap<(u64, u64), u32> = HashMap::new();
+        let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
+        let mut named: Vec<(u64, u64)> = Vec::new();
         let mut wire = Vec::with_capacity(args.len());
-        for a in args {
-            wire.push(match a {
-                PdArg::Handle(h) => WireArg::Handle(*h),
-                PdArg::Bytes(v) => WireArg::Bytes(v),
-                PdArg::Buffer(runs, len) => {
-                    let (segs, lead) = aligned_runs(runs);
-                    let mut refs = Vec::with_capacity(segs.len());
-                    for (fd, off, l) in segs {
-                        let id = qda_driver::sys::file_id(fd).map_err(|e| e.to_string())?;
-                        let size = qda_driver::sys::file_size(fd).map_err(|e| e.to_string())?;
-                        refs.push(RunRef::new(fd.as_raw_fd() as u32, id, size, off, l));
+        {
+            let mut sent = lock(&self.sent);
+            if sent.len() > SENT_MAX {
+                sent.clear();
+            }
+            for a in args {
+                wire.push(match a {
+                    PdArg::Handle(h) => WireArg::Handle(*h),
+                    PdArg::Bytes(v) => WireArg::Bytes(v),
+                    PdArg::Buffer(runs, len) => {
+                        let (segs, lead) = aligned_runs(runs);
+                        let mut refs = Vec::with_capacity(segs.len());
+                        for (fd, off, l) in segs {
+                            let id = qda_driver::sys::file_id(fd).map_err(|e| e.to_string())?;
+                            let size = qda_driver::sys::file_size(fd).map_err(|e| e.to_string())?;
+                            let slot = match slots.get(&id) {
+                                Some(s) => *s,
+                                None if all_files || !sent.contains(&id) => {
+                                    if fds.len() == pd_wire::MAX_FDS {
+                                        // More files than one message carries.
+                                        return Ok(Some(PdReturn {
+                                            retval: aee::EBADPARM,
+                                            handle: 0,
+                                        }));
+                                    }
+                                    fds.push(fd);
+                                    let s = (fds.len() - 1) as u32;
+                                    slots.insert(id, s);
+                                    // Marked before the host has it: a call
+                                    // racing ahead of this one may be told
+                                    // to resend, never fail.
+                                    sent.insert(id);
+                                    s
+                                }
+                                None => pd_wire::NO_SLOT,
+                            };
+                            named.push(id);
+                            refs.push(RunRef::new(slot, id, size, off, l));
+                        }
+                        WireArg::Buffer {
+                            lead: lead as u64,
+                            len: *len,
+                            runs: refs,
+                        }
                     }
-                    WireArg::Buffer {
-                        lead: lead as u64,
-                        len: *len,
-                        runs: refs,
-                    }
-                }
-            });
+                });
+            }
         }
         let req = Request::Invoke {
             skel: ix,
@@ -199,14 +269,21 @@ impl PdProcess {
             sc,
             args: wire,
         };
-        let (status, payload) = self.request(&req)?;
+        let (status, payload) = self.request(&req, &fds)?;
+        if status == pd_wire::STATUS_RESEND {
+            let mut sent = lock(&self.sent);
+            for id in &named {
+                sent.remove(id);
+            }
+            return Ok(None);
+        }
         if status != 0 {
-            return Ok(PdReturn {
+            return Ok(Some(PdReturn {
                 retval: status as i32,
                 handle: 0,
-            });
+            }));
         }
-        Ok(pd_wire::invoke_out(&payload).map_or(
+        Ok(Some(pd_wire::invoke_out(&payload).map_or(
             PdReturn {
                 retval: aee::EBADPARM,
                 handle: 0,
@@ -215,7 +292,7 @@ impl PdProcess {
                 retval: o.retval,
                 handle: o.handle,
             },
-        ))
+        )))
     }
 
     /// End the PD now, even with calls inside it (what the DSP does to a

@@ -12,20 +12,45 @@
 //!   skel's index (`u32`), or a failed status with the loader's text;
 //! * invoke (`KIND_INVOKE`): [`InvokeReq`], then per argument an
 //!   [`ArgHeader`] and its bytes or [`RunRef`]s → reply payload
-//!   [`InvokeOut`]. Buffers are runs of the DSP's own file descriptors,
-//!   which the host opens through `/proc/<dsp pid>/fd/N`;
+//!   [`InvokeOut`]. Buffers are runs of files: the DSP passes the files
+//!   themselves with the request (`SCM_RIGHTS` on the PD's socket, see
+//!   [`send_frame`]), each only the first time the host needs it; a run
+//!   then names its file by the index of the descriptor that came with the
+//!   request ([`RunRef::slot`]) or, for a file sent before, by identity
+//!   alone ([`NO_SLOT`]). A host that no longer holds such a file (its
+//!   cache let it go) fails the request with [`STATUS_RESEND`] and the DSP
+//!   sends it again with every file attached. The host never opens
+//!   anything of the DSP's process;
 //! * sandbox (`KIND_SANDBOX`): no body → reply payload: the bits of the
 //!   host's [`crate::pd_host::Sandbox`] (`u32`), then the text of what is
 //!   missing.
 
-use std::io::Read;
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendAncillaryMessage,
+    SendFlags,
+};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Version of these messages; the DSP passes it when it starts a host, and
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
 /// Change it with any change to the messages.
-pub const WIRE_VERSION: &str = "3";
+pub const WIRE_VERSION: &str = "4";
+
+/// A run's file is one the host holds already (by `dev`/`ino`): no
+/// descriptor came for it with this request.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+
+/// Reply status (not an AEE code): the request named a file by identity
+/// that the host does not hold; send it again with its files attached.
+pub(crate) const STATUS_RESEND: u32 = 0xffff_ff01;
+
+/// The most descriptors one request carries (the kernel's `SCM_MAX_FD`).
+pub(crate) const MAX_FDS: usize = 253;
 
 /// Request kind: load a skel.
 pub(crate) const KIND_OPEN: u32 = 1;
@@ -98,8 +123,9 @@ struct ArgHeader {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub(crate) struct RunRef {
-    /// The DSP's descriptor number.
-    pub fd: u32,
+    /// Index of the file among the descriptors that came with the request,
+    /// or [`NO_SLOT`] for a file the host holds already.
+    pub slot: u32,
     pad: u32,
     /// `st_dev` of the file (with `ino`, its identity for the host's cache).
     pub dev: u64,
@@ -114,10 +140,10 @@ pub(crate) struct RunRef {
 }
 
 impl RunRef {
-    /// A piece of file `fd` (identity `dev`/`ino`, `size` bytes).
-    pub(crate) fn new(fd: u32, (dev, ino): (u64, u64), size: u64, offset: u64, len: u64) -> RunRef {
+    /// A piece of the file in `slot` (identity `dev`/`ino`, `size` bytes).
+    pub(crate) fn new(slot: u32, (dev, ino): (u64, u64), size: u64, offset: u64, len: u64) -> RunRef {
         RunRef {
-            fd,
+            slot,
             pad: 0,
             dev,
             ino,
@@ -211,6 +237,87 @@ pub(crate) fn read_frame(mut r: impl Read) -> std::io::Result<Vec<u8>> {
     let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
     r.read_exact(&mut body)?;
     Ok(body)
+}
+
+/// Write the framed message `frame` with `fds` attached to it (at most
+/// [`MAX_FDS`]). The descriptors travel with the frame's first bytes, so the
+/// reader ([`read_frame_fds`]) receives them with the frame they belong to.
+pub(crate) fn send_frame(sock: &UnixStream, frame: &[u8], fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
+    let mut w = sock;
+    if fds.is_empty() {
+        return w.write_all(frame);
+    }
+    if fds.len() > MAX_FDS {
+        return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
+    }
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    if !cmsg.push(SendAncillaryMessage::ScmRights(fds)) {
+        return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
+    }
+    let sent = loop {
+        match rustix::net::sendmsg(sock.as_fd(), &[IoSlice::new(frame)], &mut cmsg, SendFlags::NOSIGNAL) {
+            Ok(n) => break n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // The rest carries no descriptors.
+    w.write_all(&frame[sent..])
+}
+
+/// A frame as read by [`read_frame_fds`].
+#[derive(Debug)]
+pub(crate) struct FdFrame {
+    /// The frame's body.
+    pub body: Vec<u8>,
+    /// The descriptors that came with it.
+    pub fds: Vec<OwnedFd>,
+    /// Some descriptors were lost (`MSG_CTRUNC`: more than [`MAX_FDS`], or
+    /// the reader's `RLIMIT_NOFILE` reached): the request cannot be served
+    /// as sent, but the stream is intact.
+    pub fds_lost: bool,
+}
+
+/// Read one frame's body and the descriptors that came with it; an error
+/// at the end of the stream.
+pub(crate) fn read_frame_fds(sock: &UnixStream) -> std::io::Result<FdFrame> {
+    let mut f = FdFrame {
+        body: Vec::new(),
+        fds: Vec::new(),
+        fds_lost: false,
+    };
+    let mut len = [0u8; 4];
+    recv_exact(sock, &mut len, &mut f)?;
+    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    recv_exact(sock, &mut body, &mut f)?;
+    f.body = body;
+    Ok(f)
+}
+
+/// Fill `buf` from `sock`, keeping any descriptors that come along in `f`.
+fn recv_exact(sock: &UnixStream, mut buf: &mut [u8], f: &mut FdFrame) -> std::io::Result<()> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+    while !buf.is_empty() {
+        let mut cmsg = RecvAncillaryBuffer::new(&mut space);
+        let mut iov = [IoSliceMut::new(buf)];
+        let r = match rustix::net::recvmsg(sock.as_fd(), &mut iov, &mut cmsg, RecvFlags::CMSG_CLOEXEC) {
+            Ok(r) => r,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for m in cmsg.drain() {
+            if let RecvAncillaryMessage::ScmRights(it) = m {
+                f.fds.extend(it);
+            }
+        }
+        f.fds_lost |= r.flags.contains(ReturnFlags::CTRUNC);
+        if r.bytes == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[r.bytes..];
+    }
+    Ok(())
 }
 
 impl Request<'_> {
@@ -485,6 +592,33 @@ mod tests {
             .to_vec();
         huge[32..36].copy_from_slice(&u32::MAX.to_ne_bytes());
         assert_eq!(decode_request(&huge), Some((6, None)));
+    }
+
+    #[test]
+    fn descriptors_travel_with_their_frame() {
+        use std::os::fd::AsRawFd;
+        let (a, b) = UnixStream::pair().unwrap();
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let f1 = encode_reply(1, 0, b"with a file");
+        let f2 = encode_reply(2, 0, b"without");
+        send_frame(&a, &f1, &[file.as_fd(), file.as_fd()]).unwrap();
+        send_frame(&a, &f2, &[]).unwrap();
+        let FdFrame {
+            body: body1,
+            fds: fds1,
+            fds_lost,
+        } = read_frame_fds(&b).unwrap();
+        assert_eq!(body1, &f1[4..]);
+        assert_eq!((fds1.len(), fds_lost), (2, false));
+        let id = |fd: &OwnedFd| rustix::fs::fstat(fd).map(|s| (s.st_dev, s.st_ino)).unwrap();
+        assert_eq!(id(&fds1[0]), id(&file.as_fd().try_clone_to_owned().unwrap()));
+        assert_ne!(fds1[0].as_raw_fd(), file.as_raw_fd(), "a descriptor of its own");
+        let f = read_frame_fds(&b).unwrap();
+        assert_eq!((f.body.as_slice(), f.fds.len(), f.fds_lost), (&f2[4..], 0, false));
+        let too_many: Vec<_> = (0..=MAX_FDS).map(|_| file.as_fd()).collect();
+        assert!(send_frame(&a, &f1, &too_many).is_err());
+        drop(a);
+        assert!(read_frame_fds(&b).is_err(), "end of stream");
     }
 
     #[test]

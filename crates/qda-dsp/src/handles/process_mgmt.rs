@@ -98,7 +98,7 @@ impl StaticHandle for ProcessManagement {
                 let host = match dsp.mode {
                     PdMode::Thread => None,
                     PdMode::Process => Some(
-                        PdProcess::spawn(&name)
+                        PdProcess::spawn(&name, &dsp.search)
                             .map_err(|e| DspError::new(aee::EUNABLETOLOAD, format!("create '{name}': {e}")))?,
                     ),
                 };

@@ -2,10 +2,12 @@
 //! of its own, and how the DSP finds the program to run as one.
 //!
 //! The DSP starts a PD host per user PD with [`HOST_FLAG`], the wire
-//! version and its own process id as its arguments and a socket as its
-//! standard input; the host enters its sandbox ([`Sandbox`]: a session of
-//! its own, death with its parent, no new privileges, a seccomp filter
-//! against signalling, tracing or reading other processes) and serves the
+//! version, its own process id and its library search directories as its
+//! arguments and a socket as its standard input; the host enters its
+//! sandbox ([`Sandbox`]: a session of its own, death with its parent, no
+//! new privileges, a seccomp filter against signalling, tracing or reading
+//! other processes, a Landlock domain: libraries read only, no way into
+//! the DSP's process) and serves the
 //! DSP's requests on that socket (`crate::pd_wire`) until it closes. A skel
 //! that crashes takes down its PD host and nothing else; a hostile one
 //! cannot kill or trace the DSP's process.
@@ -24,11 +26,14 @@
 //! Without any of them, user PDs cannot be processes: the DSP runs them as
 //! threads (as `QDA_PD_MODE=thread` asks) and says so once on stderr.
 
+mod confine;
 mod filter;
 mod sandbox;
 mod serve;
+mod user;
 
 pub use sandbox::Sandbox;
+pub use user::{PdUser, pd_user, run_pd_hosts_as};
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -63,9 +68,11 @@ pub fn run_if_requested() {
             );
             std::process::exit(2);
         }
-        // The DSP's process id (absent when started by hand).
+        // The DSP's process id (absent when started by hand), then its
+        // library search directories.
         let parent = args.next().and_then(|p| p.to_str()?.parse().ok());
-        serve::serve(parent)
+        let search: Vec<PathBuf> = args.map(PathBuf::from).filter(|p| p.is_absolute()).collect();
+        serve::serve(parent, &search)
     }
     if let Ok(exe) = std::env::current_exe() {
         let _ = SELF_HOST.set(exe);
@@ -109,9 +116,15 @@ pub fn pd_host_path() -> Result<PathBuf, HostNotFound> {
     }
 }
 
-/// The command that starts `host` as a PD host of this process.
-pub(crate) fn host_command(host: &Path) -> Command {
+/// The command that starts `host` as a PD host of this process, whose
+/// skels come from the directories `search` (what the host may read).
+pub(crate) fn host_command(host: &Path, search: &[PathBuf]) -> Command {
     let mut c = Command::new(host);
     c.args([HOST_FLAG, WIRE_VERSION]).arg(std::process::id().to_string());
+    // Absolute, so the host's working directory does not matter.
+    c.args(search.iter().filter_map(|d| std::path::absolute(d).ok()));
+    if let Some(u) = pd_user() {
+        u.apply(&mut c);
+    }
     c
 }

@@ -10,7 +10,13 @@
 //! 3. sets `PR_SET_NO_NEW_PRIVS` (nothing it executes gains privileges; also
 //!    what lets an unprivileged process install a filter);
 //! 4. installs the seccomp filter of `super::filter` (signals, `ptrace`,
-//!    process memory and limits toward other processes: `EPERM`).
+//!    process memory and limits toward other processes: `EPERM`);
+//! 5. enters its Landlock domain (`super::confine`): the files it may
+//!    open (libraries, read only; `/dev/null`), and no way into any process
+//!    outside the PD, `/proc/<dsp pid>/fd/*` and `/mem` included;
+//! 6. lowers its resource limits ([`LIMITS`]: no core dumps, which would
+//!    hold clients' buffers; bounded descriptors and address space), never
+//!    raising one.
 //!
 //! What the kernel refuses is left out and said in [`Sandbox::missing`];
 //! the PD runs anyway (the DSP logs it once).
@@ -32,6 +38,16 @@ pub struct Sandbox {
     pub no_new_privs: bool,
     /// The seccomp filter is installed.
     pub seccomp: bool,
+    /// The host is in a Landlock domain (`pd_host::confine`: files,
+    /// `ptrace` access and thus `/proc/<pid>/fd` and `/mem` of other
+    /// processes).
+    pub landlock: bool,
+    /// The Landlock ABI the kernel enforces (0 without Landlock): below 6,
+    /// the signal and abstract socket scopes are missing (seccomp still
+    /// covers signals), below 4 the TCP rules, below 3 the truncate right.
+    pub landlock_abi: u8,
+    /// The resource limits of [`LIMITS`] are set.
+    pub rlimits: bool,
     /// Why a part is missing (empty when complete).
     pub missing: String,
 }
@@ -39,7 +55,12 @@ pub struct Sandbox {
 impl Sandbox {
     /// Every part is in force.
     pub fn complete(&self) -> bool {
-        self.own_session && self.parent_death_signal && self.no_new_privs && self.seccomp
+        self.own_session
+            && self.parent_death_signal
+            && self.no_new_privs
+            && self.seccomp
+            && self.landlock
+            && self.rlimits
     }
 
     /// The flags as bits (for the DSP↔PD messages).
@@ -48,6 +69,9 @@ impl Sandbox {
             | (u32::from(self.parent_death_signal) << 1)
             | (u32::from(self.no_new_privs) << 2)
             | (u32::from(self.seccomp) << 3)
+            | (u32::from(self.landlock) << 4)
+            | (u32::from(self.rlimits) << 5)
+            | (u32::from(self.landlock_abi) << 8)
     }
 
     /// Back from [`Sandbox::bits`] and the text of what is missing.
@@ -57,9 +81,44 @@ impl Sandbox {
             parent_death_signal: bits & 2 != 0,
             no_new_privs: bits & 4 != 0,
             seccomp: bits & 8 != 0,
+            landlock: bits & 16 != 0,
+            rlimits: bits & 32 != 0,
+            landlock_abi: (bits >> 8) as u8,
             missing,
         }
     }
+}
+
+/// The PD host's resource limits (soft and hard), each applied only where
+/// it lowers the inherited one: no core files (a PD's memory holds its
+/// clients' buffers); 4096 descriptors (the host keeps at most 64 files
+/// mapped, plus what requests in flight carry, at most 253 each); 64 GiB
+/// of address space (generous for mappings of buffers and malloc's
+/// per-thread arenas; it stops a runaway skel before the machine's memory
+/// does; a skel built with a sanitizer that reserves terabytes of shadow
+/// would not start). `RLIMIT_NPROC` is per user, not per process: it would
+/// limit the daemon's user, and is not set.
+pub const LIMITS: [(rustix::process::Resource, u64); 3] = [
+    (rustix::process::Resource::Core, 0),
+    (rustix::process::Resource::Nofile, 4096),
+    (rustix::process::Resource::As, 64 << 30),
+];
+
+/// Lower the limits of [`LIMITS`].
+fn lower_limits() -> Result<(), String> {
+    use rustix::process::{Rlimit, getrlimit, setrlimit};
+    for (res, max) in LIMITS {
+        let now = getrlimit(res);
+        let cap = |v: Option<u64>| Some(v.map_or(max, |v| v.min(max)));
+        let new = Rlimit {
+            current: cap(now.current),
+            maximum: cap(now.maximum),
+        };
+        if new != now {
+            setrlimit(res, new).map_err(|e| format!("setrlimit({res:?}): {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn errno() -> std::io::Error {
@@ -125,8 +184,9 @@ fn install(prog: &[filter::Insn]) -> std::io::Result<()> {
 /// Enter the sandbox (see the [module documentation](self)). `parent` is
 /// the DSP's process id when the DSP gave it: if the host's parent is no
 /// longer that process, the DSP died before the host could ask to die with
-/// it, and the host exits.
-pub(crate) fn enter(parent: Option<u32>) -> Sandbox {
+/// it, and the host exits. `search` is the DSP's library search path (what
+/// Landlock lets the host read, besides the loader's directories).
+pub(crate) fn enter(parent: Option<u32>, search: &[std::path::PathBuf]) -> Sandbox {
     let mut s = Sandbox::default();
     let mut missing = Vec::new();
     let pid = std::process::id();
@@ -164,6 +224,21 @@ pub(crate) fn enter(parent: Option<u32>) -> Sandbox {
             Ok(()) => s.seccomp = true,
             Err(e) => missing.push(format!("seccomp: {e}")),
         },
+    }
+    // Landlock confines the calling thread: there must be no other yet.
+    match std::fs::read_dir("/proc/self/task").map(|d| d.count()) {
+        Ok(n) if n > 1 => missing.push(format!("landlock: {n} threads already running")),
+        _ => match super::confine::restrict(search) {
+            Ok(c) => {
+                s.landlock = true;
+                s.landlock_abi = c.abi;
+            }
+            Err(e) => missing.push(e),
+        },
+    }
+    match lower_limits() {
+        Ok(()) => s.rlimits = true,
+        Err(e) => missing.push(e),
     }
     s.missing = missing.join("; ");
     s

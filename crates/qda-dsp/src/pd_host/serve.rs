@@ -2,14 +2,15 @@
 //! pool of threads, replies back on the same socket.
 //!
 //! Buffers are mapped shared, so the skel reads and writes the client's
-//! pages directly: each file the DSP names is opened through
-//! `/proc/<dsp pid>/fd/N`, mapped whole once and kept (a bounded cache), so
-//! an argument used again costs no system call.
+//! pages directly: each file comes from the DSP with the request that first
+//! needs it (`SCM_RIGHTS`, see `crate::pd_wire`), is mapped whole once and
+//! kept (a bounded cache, by file identity), so an argument used again
+//! costs no system call and no descriptor. The host never opens anything
+//! of the DSP's process (`/proc/<dsp pid>/...`): its sandbox shuts that.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -19,7 +20,7 @@ use zerocopy::IntoBytes;
 
 use crate::aee;
 use crate::loader::{self, LoadError, LoadedSkel, RemoteArg};
-use crate::pd_wire::{self, InvokeOut, Request, RunRef, WireArg};
+use crate::pd_wire::{self, InvokeOut, NO_SLOT, Request, RunRef, STATUS_RESEND, WireArg};
 
 use super::Sandbox;
 
@@ -51,19 +52,27 @@ struct Cache {
 }
 
 impl Cache {
-    /// The whole-file mapping of the DSP's descriptor `r.fd`.
-    fn get(&mut self, dsp_pid: u32, r: &RunRef) -> Option<Arc<Cached>> {
+    /// The whole-file mapping of the file `r` names: cached, or from the
+    /// descriptor in `fds` the run points at. `Err(STATUS_RESEND)` when
+    /// the run names a file by identity that is no longer cached.
+    fn get(&mut self, r: &RunRef, fds: &[OwnedFd]) -> Result<Arc<Cached>, u32> {
         let id = FileId { dev: r.dev, ino: r.ino };
         if let Some(c) = self.files.get(&id) {
-            return Some(c.clone());
+            return Ok(c.clone());
         }
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("/proc/{dsp_pid}/fd/{}", r.fd))
-            .ok()?;
+        if r.slot == NO_SLOT {
+            return Err(STATUS_RESEND);
+        }
+        let bad = aee::EBADPARM as u32;
+        let fd = fds.get(r.slot as usize).ok_or(bad)?;
+        // The descriptor must be the file the run says (the cache's key).
+        let st = rustix::fs::fstat(fd).map_err(|_| bad)?;
+        if (st.st_dev, st.st_ino) != (r.dev, r.ino) {
+            return Err(bad);
+        }
+        let file = File::from(fd.try_clone().map_err(|_| bad)?);
         let size = (r.size as usize).max(1);
-        let map = Mapping::map_internal(file.as_fd(), 0, size, true).ok()?;
+        let map = Mapping::map_internal(file.as_fd(), 0, size, true).map_err(|_| aee::EMMAP as u32)?;
         let c = Arc::new(Cached { file, map, size });
         self.files.insert(id, c.clone());
         self.order.push_back(id);
@@ -80,7 +89,7 @@ impl Cache {
                 self.bytes -= e.size;
             }
         }
-        Some(c)
+        Ok(c)
     }
 }
 
@@ -90,7 +99,6 @@ struct Host {
     out: Mutex<UnixStream>,
     skels: Mutex<Vec<Arc<LoadedSkel>>>,
     cache: Mutex<Cache>,
-    dsp_pid: u32,
     /// What confines this host, for the DSP to ask.
     sandbox: Sandbox,
 }
@@ -111,20 +119,29 @@ impl Host {
             Err(Failed(code, text)) => pd_wire::encode_reply(id, code as u32, text.as_bytes()),
         };
         // A failed write means the DSP is gone: the reader sees it and exits.
-        let _ = lock(&self.out).write_all(&frame);
+        let _ = pd_wire::send_frame(&lock(&self.out), &frame, &[]);
     }
 
-    fn run(&self, msg: &[u8]) {
-        let Some((id, req)) = pd_wire::decode_request(msg) else {
+    /// Run the request `frame`; its descriptors (the files its runs name
+    /// by slot) are closed when it is done (the cache keeps its own).
+    fn run(&self, frame: &pd_wire::FdFrame) {
+        let Some((id, req)) = pd_wire::decode_request(&frame.body) else {
             return;
         };
+        let fds = &frame.fds[..];
+        if frame.fds_lost {
+            // Out of descriptors: this call fails, the PD goes on (the
+            // files it names come again when next used).
+            let text = "the PD could not receive the call's files (out of descriptors)";
+            return self.reply(id, Err(Failed(aee::EMMAP, text.into())));
+        }
         let r = match req {
             Some(Request::Open {
                 path,
                 symbol,
                 handle_style,
             }) => self.open(path, symbol, handle_style),
-            Some(Request::Invoke { skel, handle, sc, args }) => self.invoke(skel, handle, sc, &args),
+            Some(Request::Invoke { skel, handle, sc, args }) => self.invoke(skel, handle, sc, &args, fds),
             Some(Request::Sandbox) => {
                 let mut p = self.sandbox.bits().as_bytes().to_vec();
                 p.extend_from_slice(self.sandbox.missing.as_bytes());
@@ -150,7 +167,7 @@ impl Host {
         Ok(((s.len() - 1) as u32).as_bytes().to_vec())
     }
 
-    fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[WireArg<'_>]) -> Result<Vec<u8>, Failed> {
+    fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[WireArg<'_>], fds: &[OwnedFd]) -> Result<Vec<u8>, Failed> {
         // What the arguments point into, held for the call.
         let mut regions: Vec<Mapping> = Vec::new();
         let mut held: Vec<Arc<Cached>> = Vec::new();
@@ -166,7 +183,9 @@ impl Host {
                     inline.push(v);
                     arg
                 }
-                WireArg::Buffer { lead, len, runs } => self.map_buffer(*lead, *len, runs, &mut regions, &mut held)?,
+                WireArg::Buffer { lead, len, runs } => {
+                    self.map_buffer(*lead, *len, runs, fds, &mut regions, &mut held)?
+                }
             });
         }
         let skel = lock(&self.skels)
@@ -187,14 +206,15 @@ impl Host {
         lead: u64,
         len: u64,
         runs: &[RunRef],
+        fds: &[OwnedFd],
         regions: &mut Vec<Mapping>,
         held: &mut Vec<Arc<Cached>>,
     ) -> Result<RemoteArg, Failed> {
         let mut files = Vec::with_capacity(runs.len());
         for r in runs {
             let c = lock(&self.cache)
-                .get(self.dsp_pid, r)
-                .ok_or(Failed::code(aee::EBADPARM))?;
+                .get(r, fds)
+                .map_err(|code| Failed::code(code as i32))?;
             files.push(c);
         }
         let lead = lead as usize;
@@ -229,10 +249,11 @@ struct ReadNext;
 static POOL: OnceLock<Workers<ReadNext>> = OnceLock::new();
 
 /// Serve the DSP on standard input until it goes away, then exit. `parent`
-/// is the DSP's process id when it gave it; the host enters its sandbox
-/// first (`super::sandbox`), before any skel is loaded.
-pub(super) fn serve(parent: Option<u32>) -> ! {
-    let sandbox = super::sandbox::enter(parent);
+/// is the DSP's process id when it gave it, `search` its library search
+/// path; the host enters its sandbox first (`super::sandbox`), before any
+/// skel is loaded.
+pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
+    let sandbox = super::sandbox::enter(parent, search);
     let sock = std::io::stdin()
         .as_fd()
         .try_clone_to_owned()
@@ -243,7 +264,6 @@ pub(super) fn serve(parent: Option<u32>) -> ! {
         out: Mutex::new(sock),
         skels: Mutex::new(Vec::new()),
         cache: Mutex::new(Cache::default()),
-        dsp_pid: parent.unwrap_or_else(std::os::unix::process::parent_id),
         sandbox,
     });
     // Requests run on a pool of threads: one may block in a skel while
@@ -251,11 +271,11 @@ pub(super) fn serve(parent: Option<u32>) -> ! {
     let pool = POOL.get_or_init(|| {
         Workers::new("pd".into(), move |ReadNext| {
             loop {
-                let Ok(msg) = pd_wire::read_frame(&input) else {
+                let Ok(frame) = pd_wire::read_frame_fds(&input) else {
                     std::process::exit(0); // the DSP went away
                 };
                 let handed_off = POOL.get().is_some_and(|p| p.submit(ReadNext).is_ok());
-                host.run(&msg);
+                host.run(&frame);
                 if handed_off {
                     return;
                 }
