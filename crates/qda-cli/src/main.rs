@@ -104,6 +104,9 @@ enum Command {
         /// A policy file (TOML) for who may do what; see `qdad --help`.
         #[arg(long)]
         policy: Option<std::path::PathBuf>,
+        /// Run PD hosts as this user (`NAME` or `UID:GID`); never root.
+        #[arg(long)]
+        pd_user: Option<String>,
     },
     /// dma-heaps: list them, or allocate from one.
     Heap {
@@ -218,7 +221,14 @@ fn main() -> ExitCode {
             trace,
             group,
             policy,
+            pd_user,
         } => (|| {
+            let pd_user = pd_user
+                .as_deref()
+                .map(qda_dsp::pd_host::PdUser::parse)
+                .transpose()
+                .map_err(|e| format!("--pd-user: {e}"))?;
+            qda_dsp::pd_host::run_pd_hosts_as(pd_user);
             let group = group
                 .as_deref()
                 .map(qdad::server::group_id)

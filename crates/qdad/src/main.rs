@@ -49,6 +49,10 @@ struct Args {
     /// user PDs on non-secure nodes, 8 files and 16 calls each.
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Run PD hosts (clients' skels) as this user (`NAME` or `UID:GID`),
+    /// not as the daemon's: for a daemon started as root. Never root.
+    #[arg(long)]
+    pd_user: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    match a.pd_user.as_deref().map(qda_dsp::pd_host::PdUser::parse).transpose() {
+        Ok(u) => qda_dsp::pd_host::run_pd_hosts_as(u),
+        Err(e) => {
+            eprintln!("qdad: --pd-user: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let policy = match a.policy.as_deref().map(qdad::policy::Policy::from_file).transpose() {
         Ok(p) => p,
         Err(e) => {
