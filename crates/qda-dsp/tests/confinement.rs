@@ -4,26 +4,14 @@
 //! or a missing symbol (`AEE_ENOSUCHSYMBOL`), and no answer tells the
 //! client where the daemon looks for libraries.
 
-use qda_driver::{Creds, Driver, LocalMemory};
+use qda_driver::{Driver, LocalMemory};
 use qda_dsp::{PdMode, VirtualDsp};
+use qda_test::legacy_session;
 use qda_test::{TempDir, assert_clean, open_module};
 use qda_uapi::fastrpc::*;
 
 const ENOSUCHMOD: u32 = 0x8000_043e;
 const ENOSUCHSYMBOL: u32 = 0x8000_0442;
-
-fn legacy_session(drv: &Driver) -> qda_driver::File {
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
-    f
-}
 
 fn open(f: &qda_driver::File, uri: &str) -> Result<u32, (u32, String)> {
     open_module(

@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use qda_driver::{Creds, Driver, LocalMemory};
 use qda_dsp::{PdMode, VirtualDsp};
-use qda_test::{assert_clean, invoke_arg as arg, open_module, own};
+use qda_test::{assert_clean, invoke_arg as arg, legacy_invoke, legacy_session, open_module, own};
 use qda_uapi::drm::*;
 use qda_uapi::fastrpc::*;
 use qda_uapi::qda::Revision;
@@ -36,20 +36,6 @@ fn calc<F: Fn(u32, u32, &mut [FastrpcInvokeArgs]) -> i64>(
     ];
     assert_eq!(invoke(h, (method << 24) | 0x0002_0100, &mut a), 0);
     out[..out_len].to_vec()
-}
-
-/// Opens the secure CDSP legacy node and creates the default dynamic PD.
-fn legacy_session(drv: &Driver) -> qda_driver::File {
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), 0);
-    f
 }
 
 /// An invoke function over the legacy INVOKE ioctl of `f`.
@@ -321,20 +307,6 @@ fn test_session(drv: &Driver) -> (qda_driver::File, u32) {
     let f = legacy_session(drv);
     let h = open_module(invoker(&f), TEST_URI).unwrap();
     (f, h)
-}
-
-fn legacy_invoke(
-    f: &qda_driver::File,
-    handle: u32,
-    sc: u32,
-    args: &mut [FastrpcInvokeArgs],
-) -> qda_driver::Result<i64> {
-    let mut inv = FastrpcInvoke {
-        handle,
-        sc,
-        args: args.as_mut_ptr() as u64,
-    };
-    f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
 }
 
 /// 300 callers blocked inside the DSP at once: 255 hold every context id,

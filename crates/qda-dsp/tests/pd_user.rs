@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use qda_driver::{Creds, Driver, LocalMemory};
+use qda_driver::{Creds, Driver};
 use qda_dsp::pd_host::{PdUser, pd_host_path, run_pd_hosts_as};
 use qda_dsp::{PdMode, VirtualDsp};
 use qda_test::{assert_clean, invoke_arg as arg, open_module};
@@ -18,13 +18,7 @@ use qda_uapi::fastrpc::*;
 const TEST_URI: &str = "file:///libcalculator_skel.so?qdatest_skel_handle_invoke&_modver=1.0";
 
 fn invoke(f: &qda_driver::File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> i64 {
-    let mut inv = FastrpcInvoke {
-        handle,
-        sc,
-        args: args.as_mut_ptr() as u64,
-    };
-    f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
-        .unwrap()
+    qda_test::legacy_invoke(f, handle, sc, args).unwrap()
 }
 
 /// Whether any user may reach `p` (every directory above it searchable by

@@ -4,7 +4,7 @@
 //! filter; the skel's attempts come back as `EPERM` through its out buffer,
 //! and this process, the PD's parent, lives on.
 
-use qda_driver::{Creds, Driver, LocalMemory};
+use qda_driver::{Creds, Driver};
 use qda_dsp::{PdMode, VirtualDsp};
 use qda_test::{assert_clean, invoke_arg as arg, open_module};
 use qda_uapi::fastrpc::*;
@@ -12,13 +12,7 @@ use qda_uapi::fastrpc::*;
 const TEST_URI: &str = "file:///libcalculator_skel.so?qdatest_skel_handle_invoke&_modver=1.0";
 
 fn invoke(f: &qda_driver::File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> i64 {
-    let mut inv = FastrpcInvoke {
-        handle,
-        sc,
-        args: args.as_mut_ptr() as u64,
-    };
-    f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
-        .unwrap()
+    qda_test::legacy_invoke(f, handle, sc, args).unwrap()
 }
 
 /// The test skel's probe `which` (method 7): the errno of the attempt.

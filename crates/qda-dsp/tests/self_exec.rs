@@ -17,13 +17,7 @@ fn arg(ptr: *const u8, len: usize) -> FastrpcInvokeArgs {
 }
 
 fn invoke(f: &qda_driver::File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> i64 {
-    let mut inv = FastrpcInvoke {
-        handle,
-        sc,
-        args: args.as_mut_ptr() as u64,
-    };
-    f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
-        .unwrap()
+    qda_test::legacy_invoke(f, handle, sc, args).unwrap()
 }
 
 /// Started as a host of another message version, the program refuses

@@ -19,7 +19,9 @@ pub mod uapi;
 
 pub use clean::{Checked, assert_clean, wait_idle};
 pub use fds::own;
-pub use uapi::{accel, call, driver, driver_with, invoke_arg, ioctl, me, open, open_module, other};
+pub use uapi::{
+    accel, call, driver, driver_with, invoke_arg, ioctl, legacy_invoke, legacy_session, me, open, open_module, other,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -5,7 +5,9 @@ use qda_driver::{Creds, Driver, File, LocalMemory};
 use qda_ioctl::Ioctl;
 use qda_os::Errno;
 use qda_proto::bodies::{RemotectlOpenIn, RemotectlOpenOut};
-use qda_uapi::fastrpc::FastrpcInvokeArgs;
+use qda_uapi::fastrpc::{
+    FASTRPC_IOCTL_INIT_CREATE, FASTRPC_IOCTL_INVOKE, FastrpcInitCreate, FastrpcInvoke, FastrpcInvokeArgs,
+};
 use zerocopy::IntoBytes;
 
 /// The test process's credentials.
@@ -92,4 +94,30 @@ pub fn open_module(
         return Err((out.dlerr, String::from_utf8_lossy(&err[..n]).into_owned()));
     }
     Ok(out.handle)
+}
+
+/// The secure CDSP legacy node, opened as this process, with the default
+/// user PD created on it (`FASTRPC_IOCTL_INIT_CREATE`).
+pub fn legacy_session(drv: &Driver) -> File {
+    let f = open(drv, "/dev/fastrpc-cdsp-secure");
+    let mut create = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs: 0,
+        siglen: 0,
+        file: 0,
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create), Ok(0), "INIT_CREATE");
+    f
+}
+
+/// `FASTRPC_IOCTL_INVOKE` of `handle`, `sc`, `args` on `f`: the DSP's
+/// result, or the driver's error.
+pub fn legacy_invoke(f: &File, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> qda_os::Result<i64> {
+    let mut inv = FastrpcInvoke {
+        handle,
+        sc,
+        args: args.as_mut_ptr() as u64,
+    };
+    f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
 }
