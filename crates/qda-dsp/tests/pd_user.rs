@@ -56,15 +56,7 @@ fn a_root_dsp_runs_its_pds_as_another_user() {
     run_pd_hosts_as(Some(nobody));
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
+    let f = qda_test::legacy_session(&drv);
     let h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
     let pd = dsp.pd_sandboxes()[0].0;
     assert_eq!(status(pd, "Uid:"), [65534; 4], "real, effective, saved, fs uid");

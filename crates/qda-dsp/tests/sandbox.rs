@@ -37,15 +37,7 @@ fn a_skel_cannot_kill_or_trace_the_dsp() {
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
     assert_eq!(dsp.mode(), PdMode::Process);
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
+    let f = qda_test::legacy_session(&drv);
     let h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
 
     let boxes = dsp.pd_sandboxes();
@@ -123,15 +115,7 @@ fn a_skel_cannot_open_the_dsps_fds_or_memory() {
     use std::os::fd::{AsFd, AsRawFd};
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
+    let f = qda_test::legacy_session(&drv);
     let h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
     let (pd, sandbox) = dsp.pd_sandboxes()[0].clone();
     // Its limits are lowered, whatever the kernel: no core dumps (a PD's
@@ -208,15 +192,7 @@ fn files_passed_to_a_pd_are_bounded_and_sent_again() {
     use std::os::fd::{AsFd, AsRawFd};
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    assert_eq!(qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut create).unwrap(), 0);
+    let f = qda_test::legacy_session(&drv);
     let h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
     let pd = dsp.pd_sandboxes()[0].0;
     let heap = drv.open("/dev/dma_heap/system", Creds::current()).unwrap();
