@@ -122,6 +122,10 @@ pub fn info(dtb: Option<&Path>, backend: Option<qda::Backend>) -> Result<(), Str
             );
         }
     }
+    if let Some(line) = pd_sandbox(&src) {
+        crate::out!();
+        crate::out!("user PDs  {line}");
+    }
     crate::out!();
     crate::out!("heaps");
     heaps(drv);
@@ -219,4 +223,38 @@ pub fn heap_alloc(dtb: Option<&Path>, backend: Option<qda::Backend>, name: &str,
         u.total.map_or("unbounded".into(), size)
     );
     Ok(())
+}
+
+/// How a process PD is confined on this kernel, asked of one started for
+/// the purpose (embedded platform only: a daemon's PDs are its own).
+fn pd_sandbox(src: &Source) -> Option<String> {
+    let emb = src.board.embedded()?;
+    if !emb.dsps.iter().any(|d| d.mode() == qda_dsp::PdMode::Process) {
+        return Some("threads (QDA_PD_MODE=thread): unconfined, in this process".into());
+    }
+    let dev = qda::Device::open_with(qda::Domain::Cdsp, src.board.syscalls().clone()).ok()?;
+    let _session = dev.session().ok()?;
+    let (_, sb) = emb.dsps.iter().find_map(|d| d.pd_sandboxes().into_iter().next())?;
+    let mut parts = Vec::new();
+    for (on, what) in [
+        (sb.own_session, "own session".to_string()),
+        (sb.parent_death_signal, "dies with the DSP".to_string()),
+        (sb.no_new_privs, "no_new_privs".to_string()),
+        (sb.seccomp, "seccomp".to_string()),
+        (sb.landlock, format!("Landlock ABI {}", sb.landlock_abi)),
+        (sb.rlimits, "rlimits".to_string()),
+    ] {
+        if on {
+            parts.push(what);
+        }
+    }
+    let how = if sb.complete() {
+        "sandbox complete".to_string()
+    } else {
+        format!("sandbox partial: {}", sb.missing)
+    };
+    Some(format!(
+        "processes: {} ({how}); thread PDs (QDA_PD_MODE=thread) run unconfined",
+        parts.join(", ")
+    ))
 }

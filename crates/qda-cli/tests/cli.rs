@@ -308,3 +308,24 @@ fn a_board_with_a_huge_cma_area_is_one_line_and_status_1() {
         assert!(e.contains("linux,cma") && e.contains("size"), "{args:?}: {e}");
     }
 }
+
+/// Issue 10: `qda info` says how a process PD is confined on this kernel
+/// (what is missing, when something is).
+#[test]
+fn info_says_how_user_pds_are_confined() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+        .args(["--backend", "embedded", "info"])
+        .env_remove("QDA_PD_MODE")
+        .output()
+        .unwrap();
+    let o = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = o
+        .lines()
+        .find(|l| l.starts_with("user PDs  processes:"))
+        .unwrap_or_else(|| panic!("{o}"));
+    assert!(
+        line.contains("sandbox complete") || line.contains("sandbox partial:"),
+        "{line}"
+    );
+}
