@@ -154,11 +154,7 @@ fn a_daemon_serves_run_calculator_and_info_then_stops_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let t = std::time::Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "no socket");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_socket(&sock);
     let client = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_qda"))
             .args(args)
@@ -229,11 +225,7 @@ fn a_client_in_another_pid_namespace_is_served() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let t = std::time::Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "no socket");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_socket(&sock);
     let out = Command::new(env!("CARGO_BIN_EXE_qda"))
         .args(["--backend", "daemon", "run", "calculator"])
         .env("QDA_SOCKET", &sock)
@@ -328,4 +320,17 @@ fn info_says_how_user_pds_are_confined() {
         line.contains("sandbox complete") || line.contains("sandbox partial:"),
         "{line}"
     );
+}
+
+/// Wait (up to 20 s) for a daemon's socket to appear.
+fn wait_for_socket(sock: &std::path::Path) {
+    let t = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "no socket at {}",
+            sock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -35,16 +35,6 @@ const VMA_AT: u64 = 0x7f00_0000_0000;
 /// The fd number the client sends its dma-buf under.
 const CLIENT_FD: i32 = 7;
 
-fn export(f: &File, handle: u32) -> OwnedFd {
-    let mut p = DrmPrimeHandle {
-        handle,
-        flags: DRM_CLOEXEC | DRM_RDWR,
-        fd: -1,
-    };
-    assert_eq!(ioctl(f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &mut p), Ok(0));
-    own(p.fd)
-}
-
 /// A client as qdad sees it: `segs`, the dma-buf `buf` under [`CLIENT_FD`]
 /// and one VMA of `buf` at [`VMA_AT`] with the given file offset.
 fn client(segs: Vec<(u64, Vec<u8>)>, buf: &OwnedFd, file_offset: u64, len: u64) -> SegmentMemory {

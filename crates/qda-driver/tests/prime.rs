@@ -10,16 +10,6 @@ use qda_driver::{Errno, LocalMemory};
 use qda_test::*;
 use qda_uapi::drm::*;
 
-fn export(f: &qda_driver::File, handle: u32) -> std::os::fd::OwnedFd {
-    let mut p = DrmPrimeHandle {
-        handle,
-        flags: DRM_CLOEXEC | DRM_RDWR,
-        fd: -1,
-    };
-    assert_eq!(ioctl(f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &mut p), Ok(0));
-    own(p.fd)
-}
-
 fn import(f: &qda_driver::File, fd: i32) -> Result<u32, Errno> {
     let mut p = DrmPrimeHandle {
         handle: 0,

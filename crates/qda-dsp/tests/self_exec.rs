@@ -5,7 +5,7 @@
 //! this very binary. It also runs itself as a DSP's process to be killed
 //! (`QDA_TEST_ORPHAN_PD`): that DSP's PD dies with it (`PR_SET_PDEATHSIG`).
 
-use qda_driver::{Creds, Driver, LocalMemory};
+use qda_driver::Driver;
 use qda_dsp::{DspError, PdMode, VirtualDsp};
 use qda_uapi::fastrpc::*;
 use std::sync::{Arc, Mutex};
@@ -51,16 +51,7 @@ fn host_mode_by_hand(me: &std::path::Path) {
 fn orphan_child() -> ! {
     let drv = Driver::builtin().unwrap();
     let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    let create_ptr = &mut create as *mut FastrpcInitCreate as u64;
-    assert_eq!(f.ioctl(FASTRPC_IOCTL_INIT_CREATE, create_ptr, &LocalMemory).unwrap(), 0);
+    let f = qda_test::legacy_session(&drv);
     let h = qda_test::open_module(
         |h, sc, a| invoke(&f, h, sc, a),
         "file:///libcalculator_skel.so?qdatest_skel_handle_invoke&_modver=1.0",
@@ -144,16 +135,7 @@ fn main() {
     let seen = errors.clone();
     dsp.set_error_tracer(Some(Arc::new(move |_, e| seen.lock().unwrap().push(e.clone()))));
 
-    let f = drv.open("/dev/fastrpc-cdsp-secure", Creds::current()).unwrap();
-    let mut create = FastrpcInitCreate {
-        filelen: 0,
-        filefd: -1,
-        attrs: 0,
-        siglen: 0,
-        file: 0,
-    };
-    let create_ptr = &mut create as *mut FastrpcInitCreate as u64;
-    assert_eq!(f.ioctl(FASTRPC_IOCTL_INIT_CREATE, create_ptr, &LocalMemory).unwrap(), 0);
+    let f = qda_test::legacy_session(&drv);
     let pds = dsp.pd_processes();
     assert_eq!(pds.len(), 1, "one PD process");
     let exe = std::fs::read_link(format!("/proc/{}/exe", pds[0].0)).unwrap();

@@ -20,7 +20,8 @@ pub mod uapi;
 pub use clean::{Checked, assert_clean, wait_idle};
 pub use fds::own;
 pub use uapi::{
-    accel, call, driver, driver_with, invoke_arg, ioctl, legacy_invoke, legacy_session, me, open, open_module, other,
+    accel, call, driver, driver_with, export, invoke_arg, ioctl, legacy_invoke, legacy_session, me, open, open_module,
+    other,
 };
 
 use std::path::{Path, PathBuf};

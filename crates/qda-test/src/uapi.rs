@@ -121,3 +121,16 @@ pub fn legacy_invoke(f: &File, handle: u32, sc: u32, args: &mut [FastrpcInvokeAr
     };
     f.ioctl(FASTRPC_IOCTL_INVOKE, &mut inv as *mut _ as u64, &LocalMemory)
 }
+
+/// `DRM_IOCTL_PRIME_HANDLE_TO_FD` of GEM `handle` on `f` (read-write,
+/// close-on-exec), which must succeed: the dma-buf, owned.
+pub fn export(f: &File, handle: u32) -> std::os::fd::OwnedFd {
+    use qda_uapi::drm::{DRM_CLOEXEC, DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_RDWR, DrmPrimeHandle};
+    let mut p = DrmPrimeHandle {
+        handle,
+        flags: DRM_CLOEXEC | DRM_RDWR,
+        fd: -1,
+    };
+    assert_eq!(ioctl(f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &mut p), Ok(0), "PRIME export");
+    crate::own(p.fd)
+}
