@@ -126,10 +126,7 @@ impl<Target> Table<Target> {
     fn new(entries: &[(&'static Desc, Raw<Target>)]) -> Table<Target> {
         let mut slots = vec![None; spec::ALL.len()];
         for (d, h) in entries {
-            let i = spec::ALL
-                .iter()
-                .position(|e| std::ptr::eq(e, *d))
-                .expect("handlers serve described ioctls");
+            let i = spec::index_of(d).expect("handlers serve described ioctls");
             assert!(slots[i].is_none(), "{} has two handlers", d.name);
             slots[i] = Some(*h);
         }
@@ -137,8 +134,7 @@ impl<Target> Table<Target> {
     }
 
     fn get(&self, d: &'static Desc) -> Option<Raw<Target>> {
-        let i = spec::ALL.iter().position(|e| std::ptr::eq(e, d))?;
-        self.slots[i]
+        self.slots[spec::index_of(d)?]
     }
 }
 

@@ -340,6 +340,15 @@ pub fn lookup(target: Target, rev: Revision, cmd: u32) -> Result<&'static Desc, 
     }
 }
 
+/// The position in [`ALL`] of a description [`lookup`] returned (`None`
+/// for a description that is not an element of [`ALL`]): a handler table
+/// indexed like [`ALL`] finds its entry without a search.
+pub fn index_of(d: &Desc) -> Option<usize> {
+    let at = (d as *const Desc as usize).checked_sub(ALL.as_ptr() as usize)?;
+    let i = at / size_of::<Desc>();
+    (at % size_of::<Desc>() == 0 && i < ALL.len()).then_some(i)
+}
+
 /// The description of `I`, from [`ALL`] (the one [`lookup`] returns).
 pub fn desc_of<I: Ioctl>() -> &'static Desc {
     ALL.iter()

@@ -250,3 +250,12 @@ fn device_paths_name_their_kind() {
     assert_eq!(Target::of_path("/dev/udmabuf"), Some(Target::Udmabuf));
     assert_eq!(Target::of_path("/etc/passwd"), None);
 }
+
+#[test]
+fn index_of_finds_elements_of_all_and_nothing_else() {
+    for (i, d) in ALL.iter().enumerate() {
+        assert_eq!(index_of(d), Some(i));
+    }
+    let copy = ALL[3];
+    assert_eq!(index_of(&copy), None, "a copy is not an element of ALL");
+}

@@ -81,19 +81,11 @@ pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
     })
 }
 
-/// Ioctls that can wait for a DSP (run on the pool, so one blocked call
-/// never holds up the connection's other threads).
-/// Whether a call may wait on a DSP (so it runs on its own thread rather
-/// than the reader's), from the ioctl's description.
-pub(super) fn may_wait_for_dsp(node: Target, rev: Revision, cmd: u32) -> bool {
-    qda_ioctl::lookup(node, rev, cmd).is_ok_and(|d| d.blocks)
-}
-
-/// [`may_wait_for_dsp`] for a call on a connection's file.
-pub(super) fn conn_may_wait_for_dsp(conn: &Conn, cmd: u32) -> bool {
-    lock(&conn.file)
-        .as_ref()
-        .is_some_and(|f| may_wait_for_dsp(f.target(), f.driver().qda_revision(), cmd))
+/// The description an ioctl on the connection's file is served by (none
+/// before open, or for a number the driver refuses).
+pub(super) fn conn_desc(conn: &Conn, cmd: u32) -> Option<&'static qda_ioctl::Desc> {
+    let f = lock(&conn.file).clone()?;
+    qda_ioctl::lookup(f.target(), f.driver().qda_revision(), cmd).ok()
 }
 
 /// This thread runs a call of `conn` (so closing the connection interrupts

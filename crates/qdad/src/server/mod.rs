@@ -18,7 +18,6 @@ use qda_driver::fastrpc::CallTrace;
 use qda_driver::sys::MapInfo;
 use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
-use qda_ioctl::{Revision, Target};
 use qda_rt::{Workers, lock, wait_timeout};
 
 use crate::policy::Policy;
@@ -704,12 +703,16 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
             Err(r) => r,
             Ok(mut call) => {
                 call.charge = Some(charge);
-                if let Some(refusal) = refused_by_policy(sh, conn, &call) {
+                // One lookup: the policy and the scheduling both read it.
+                let desc = (op == Op::Ioctl).then(|| conn_desc(conn, call.req.cmd)).flatten();
+                if let Some(d) = desc
+                    && let Some(refusal) = refused_by_policy(sh, conn, &call, d)
+                {
                     send_reply(sh, conn, &hdr, refusal);
                     return None;
                 }
                 sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
-                if op == Op::Ioctl && conn_may_wait_for_dsp(conn, call.req.cmd) {
+                if desc.is_some_and(|d| d.blocks) {
                     return Some((hdr, call));
                 }
                 run_guarded(sh, conn, op, call)
@@ -723,12 +726,16 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
 
 /// The policy's answer to an ioctl that needs a right (attach, static or
 /// user PD creation), as `EPERM` with the reason; `None` when allowed.
-fn refused_by_policy(sh: &Shared, conn: &Conn, call: &Call) -> Option<Reply> {
+fn refused_by_policy(sh: &Shared, conn: &Conn, call: &Call, d: &qda_ioctl::Desc) -> Option<Reply> {
     use crate::policy::Need;
-    use qda_ioctl as spec;
-    let file = lock(&conn.file).clone()?;
-    let d = qda_ioctl::lookup(file.target(), file.driver().qda_revision(), call.req.cmd).ok()?;
-    let is = |o: &spec::Desc| std::ptr::eq(d, o);
+    use qda_ioctl::{self as spec, Ioctl};
+    // Every ioctl a right governs waits on the DSP; names are unique.
+    if !d.blocks {
+        return None;
+    }
+    fn is<I: Ioctl>(d: &spec::Desc) -> bool {
+        d.name == I::DESC.name
+    }
     // The attrs word of a create's struct, as the client sent it.
     let attrs = |off: usize| {
         let mut b = [0u8; 4];
@@ -738,19 +745,17 @@ fn refused_by_policy(sh: &Shared, conn: &Conn, call: &Call) -> Option<Reply> {
             .map(|_| u32::from_ne_bytes(b))
     };
     let unsigned = |a: Option<u32>| a.is_some_and(|a| a & qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE != 0);
-    let need = if is(spec::desc_of::<spec::FastrpcIoctlInitAttach>())
-        || is(spec::desc_of::<spec::RfcDrmIoctlQdaInitAttach>())
-    {
+    let need = if is::<spec::FastrpcIoctlInitAttach>(d) || is::<spec::RfcDrmIoctlQdaInitAttach>(d) {
         Need::AttachRoot
-    } else if is(spec::desc_of::<spec::FastrpcIoctlInitAttachSns>()) {
+    } else if is::<spec::FastrpcIoctlInitAttachSns>(d) {
         Need::AttachSensors
-    } else if is(spec::desc_of::<spec::FastrpcIoctlInitCreateStatic>()) {
+    } else if is::<spec::FastrpcIoctlInitCreateStatic>(d) {
         Need::StaticPd
-    } else if is(spec::desc_of::<spec::FastrpcIoctlInitCreate>()) {
+    } else if is::<spec::FastrpcIoctlInitCreate>(d) {
         Need::CreatePd {
             unsigned: unsigned(attrs(std::mem::offset_of!(qda_uapi::fastrpc::FastrpcInitCreate, attrs))),
         }
-    } else if is(spec::desc_of::<spec::DrmIoctlQdaRemoteSessionCreate>()) {
+    } else if is::<spec::DrmIoctlQdaRemoteSessionCreate>(d) {
         Need::CreatePd {
             unsigned: unsigned(attrs(std::mem::offset_of!(qda_uapi::qda::DrmQdaInitCreate, attrs))),
         }
@@ -777,6 +782,6 @@ mod trace;
 
 pub use config::{Config, Limits, group_id};
 use events::{accept_loop, event_loop, park};
-use ioctl::{Call, conn_may_wait_for_dsp, parse_ioctl, run_ioctl};
+use ioctl::{Call, conn_desc, parse_ioctl, run_ioctl};
 use requests::{info, mmap, node_kind, open, stats};
 use trace::trace_call;

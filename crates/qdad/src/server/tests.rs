@@ -1,6 +1,6 @@
 use super::events::client_pid;
-use super::ioctl::may_wait_for_dsp;
 use super::*;
+use qda_ioctl::{Revision, Target};
 
 fn msg(body: Vec<u8>) -> Message {
     Message {
@@ -83,6 +83,12 @@ fn limits_are_enforced_before_allocating() {
         panic!("accepted")
     };
     assert_eq!(r.status, -libc::EINVAL);
+}
+
+/// Whether a call may wait on a DSP (so it runs off the reader thread),
+/// as the server decides it: from the ioctl's description.
+fn may_wait_for_dsp(node: Target, rev: Revision, cmd: u32) -> bool {
+    qda_ioctl::lookup(node, rev, cmd).is_ok_and(|d| d.blocks)
 }
 
 #[test]
