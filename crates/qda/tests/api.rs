@@ -117,3 +117,16 @@ fn the_benchmark_workloads_run() {
     let small = Invokes::new(&dev, false).unwrap();
     assert!(matches!(small.by_fd_large(), Err(Error::Usage(_))));
 }
+
+/// What a backend says of its PDs is how its DSPs run them, whatever the
+/// environment says.
+#[test]
+fn an_embedded_backend_reports_its_own_pd_mode() {
+    use qda::sys::{Routed, Syscalls};
+    for mode in [qda_dsp::PdMode::Thread, qda_dsp::PdMode::Process] {
+        let emb = qda_dsp::Embedded::with_mode(qda_driver::Driver::builtin().unwrap(), mode).unwrap();
+        let running = emb.dsps[0].mode();
+        let r = Routed::new(emb);
+        assert_eq!(r.info().process_pds, Some(running == qda_dsp::PdMode::Process));
+    }
+}

@@ -62,7 +62,9 @@ impl Syscalls for Routed {
     }
     fn info(&self) -> BackendInfo {
         BackendInfo {
-            process_pds: Some(PdMode::from_env() == PdMode::Process),
+            // As the platform's DSPs run them (a platform may be started
+            // with a mode of its own, not the environment's).
+            process_pds: self.emb.dsps.first().map(|d| d.mode() == PdMode::Process),
             ..BackendInfo::new(Backend::Embedded)
         }
     }
