@@ -466,6 +466,11 @@ fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
     let e = DaemonFile::open(s.socket(), "/dev/fastrpc-cdsp-secure").unwrap_err();
     assert_eq!(e.errno.0, libc::EACCES, "{e}");
     assert!(e.to_string().contains("secure"), "{e}");
+    // Opens that fail do not use up the quota.
+    for _ in 0..3 {
+        let e = DaemonFile::open(s.socket(), "/dev/accel/accel99").unwrap_err();
+        assert_ne!(e.errno.0, libc::EMFILE, "{e}");
+    }
     // The non-secure node: the second file. No attach, no static PD.
     let f = DaemonFile::open(s.socket(), "/dev/fastrpc-cdsp").unwrap();
     for (cmd, what) in [

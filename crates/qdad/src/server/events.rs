@@ -72,6 +72,8 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             calls: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             counted: AtomicBool::new(false),
+            rights: sh.policy.rights(uid),
+            uid_use: lock(&sh.uids).entry(uid).or_default().clone(),
         });
         sh.counters.connections.fetch_add(1, Ordering::Relaxed);
         lock(&sh.conns).insert(id, conn.clone());

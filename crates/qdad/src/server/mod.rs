@@ -75,14 +75,14 @@ struct Shared {
     owns_socket: bool,
     policy: Policy,
     /// Per uid: device files open, calls in flight (the policy's quotas).
-    uids: Mutex<HashMap<u32, UidUse>>,
+    uids: Mutex<HashMap<u32, Arc<UidUse>>>,
 }
 
 /// What one uid holds.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default)]
 struct UidUse {
-    files: usize,
-    calls: usize,
+    files: AtomicUsize,
+    calls: AtomicUsize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -108,6 +108,10 @@ struct Conn {
     closed: AtomicBool,
     /// Its open file counts against its uid's quota.
     counted: AtomicBool,
+    /// What its uid may do (the policy, read once at accept).
+    rights: crate::policy::Rights,
+    /// What its uid holds, shared by all the uid's connections.
+    uid_use: Arc<UidUse>,
 }
 
 /// What a request holds from the moment its header arrives until it ends:
@@ -184,7 +188,7 @@ impl CallSlot {
     fn new(sh: &Arc<Shared>, conn: &Arc<Conn>) -> CallSlot {
         conn.calls.fetch_add(1, Ordering::SeqCst);
         sh.calls.fetch_add(1, Ordering::SeqCst);
-        lock(&sh.uids).entry(conn.creds.uid).or_default().calls += 1;
+        conn.uid_use.calls.fetch_add(1, Ordering::SeqCst);
         CallSlot {
             sh: sh.clone(),
             conn: conn.clone(),
@@ -196,9 +200,7 @@ impl Drop for CallSlot {
     fn drop(&mut self) {
         self.conn.calls.fetch_sub(1, Ordering::SeqCst);
         self.sh.calls.fetch_sub(1, Ordering::SeqCst);
-        if let Some(u) = lock(&self.sh.uids).get_mut(&self.conn.creds.uid) {
-            u.calls -= 1;
-        }
+        self.conn.uid_use.calls.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -597,10 +599,9 @@ fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
             continue;
         };
         let slot = CallSlot::new(sh, &conn);
-        let uid_calls = lock(&sh.uids).get(&conn.creds.uid).map_or(0, |u| u.calls);
         let room = conn.calls.load(Ordering::SeqCst) <= sh.limits.calls_per_connection
             && sh.calls.load(Ordering::SeqCst) <= sh.limits.calls_total
-            && uid_calls <= sh.policy.rights(conn.creds.uid).max_calls;
+            && conn.uid_use.calls.load(Ordering::SeqCst) <= conn.rights.max_calls;
         let (sh2, conn2) = (sh.clone(), conn.clone());
         let handed_off = room && sh.pool.submit(Box::new(move || read_loop(&sh2, conn2))).is_ok();
         let r = run_guarded(sh, &conn, Op::Ioctl, call);
@@ -649,10 +650,8 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
             f.interrupt(*tid);
         }
     }
-    if conn.counted.swap(false, Ordering::SeqCst)
-        && let Some(u) = lock(&sh.uids).get_mut(&conn.creds.uid)
-    {
-        u.files -= 1;
+    if conn.counted.swap(false, Ordering::SeqCst) {
+        conn.uid_use.files.fetch_sub(1, Ordering::SeqCst);
     }
     // The release (INIT_RELEASE to the DSP) is the client's last call.
     CLIENT.set((conn.id, conn.creds.pid));
@@ -706,7 +705,7 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
                 // One lookup: the policy and the scheduling both read it.
                 let desc = (op == Op::Ioctl).then(|| conn_desc(conn, call.req.cmd)).flatten();
                 if let Some(d) = desc
-                    && let Some(refusal) = refused_by_policy(sh, conn, &call, d)
+                    && let Some(refusal) = refused_by_policy(conn, &call, d)
                 {
                     send_reply(sh, conn, &hdr, refusal);
                     return None;
@@ -726,7 +725,7 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
 
 /// The policy's answer to an ioctl that needs a right (attach, static or
 /// user PD creation), as `EPERM` with the reason; `None` when allowed.
-fn refused_by_policy(sh: &Shared, conn: &Conn, call: &Call, d: &qda_ioctl::Desc) -> Option<Reply> {
+fn refused_by_policy(conn: &Conn, call: &Call, d: &qda_ioctl::Desc) -> Option<Reply> {
     use crate::policy::Need;
     use qda_ioctl::{self as spec, Ioctl};
     // Every ioctl a right governs waits on the DSP; names are unique.
@@ -763,7 +762,7 @@ fn refused_by_policy(sh: &Shared, conn: &Conn, call: &Call, d: &qda_ioctl::Desc)
         return None;
     };
     let uid = conn.creds.uid;
-    if need.allowed(&sh.policy.rights(uid)) {
+    if need.allowed(&conn.rights) {
         return None;
     }
     Some(Reply::ioctl_errno(

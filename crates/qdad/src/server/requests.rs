@@ -31,16 +31,17 @@ pub(super) fn open(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
     // The policy: secure nodes, as their device file mode decides on a
     // device, and the uid's quota of open files.
     let uid = conn.creds.uid;
-    let rights = sh.policy.rights(uid);
-    if path.starts_with("/dev/fastrpc-") && path.ends_with("-secure") && !rights.secure_nodes {
+    if path.starts_with("/dev/fastrpc-") && path.ends_with("-secure") && !conn.rights.secure_nodes {
         return Reply::errno(
             libc::EACCES,
             format!("qdad: policy: uid {uid} may not open secure nodes ({path})"),
         );
     }
-    let mut uids = lock(&sh.uids);
-    let held = uids.get(&uid).map_or(0, |u| u.files);
-    if held >= rights.max_files {
+    // Take a place in the quota first; give it back if the open fails.
+    let files = &conn.uid_use.files;
+    if let Err(held) = files.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+        (n < conn.rights.max_files).then_some(n + 1)
+    }) {
         return Reply::errno(
             libc::EMFILE,
             format!("qdad: policy: uid {uid} has {held} device files open, its quota"),
@@ -48,9 +49,7 @@ pub(super) fn open(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
     }
     match sh.emb.driver.open(path, conn.creds) {
         Ok(file) => {
-            uids.entry(uid).or_default().files += 1;
             conn.counted.store(true, Ordering::SeqCst);
-            drop(uids);
             *f = Some(file);
             let revision = match sh.emb.driver.qda_revision() {
                 qda_uapi::qda::Revision::Rfc2026Feb => 1,
@@ -61,7 +60,10 @@ pub(super) fn open(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
                 ..Default::default()
             }
         }
-        Err(e) => Reply::err(&e),
+        Err(e) => {
+            files.fetch_sub(1, Ordering::SeqCst);
+            Reply::err(&e)
+        }
     }
 }
 
