@@ -118,14 +118,16 @@ impl Lib {
     /// Open a device on `eff`'s domain on the backend the library selects
     /// (`QDA_BACKEND`, else kernel → daemon → embedded).
     pub fn device(&self, domain: qda::Domain) -> Result<Device, i32> {
-        let forked_embedded = lock(&EMBEDDED_PID).is_some_and(|p| p != self.pid);
+        let forked = lock(&EMBEDDED_PID).is_some_and(|p| p != self.pid);
+        if forked {
+            // A child of a process that ran the embedded platform: its DSPs'
+            // threads did not survive the fork, and touching the platform
+            // could wait forever on a lock one of them held. Only the
+            // kernel and the daemon are tried.
+            return forked_device(domain);
+        }
         let dev = Device::open(domain).map_err(|e| aee(&e))?;
         if dev.backend() == qda::Backend::Embedded {
-            if forked_embedded {
-                // The embedded DSPs' threads did not survive the fork.
-                tracing::warn!(target: "qda_capi", "the embedded platform was started before fork; a child cannot use it");
-                return Err(EBADSTATE);
-            }
             lock(&EMBEDDED_PID).get_or_insert(self.pid);
         }
         Ok(dev)
@@ -278,4 +280,24 @@ impl Lib {
         f(&mut s[eff.0 as usize]);
         Ok(())
     }
+}
+
+/// [`Lib::device`] in the child of a process that ran the embedded
+/// platform: `QDA_BACKEND` if it names the kernel or the daemon, else the
+/// kernel, then the daemon; never the embedded platform.
+fn forked_device(domain: qda::Domain) -> Result<Device, i32> {
+    let wanted = std::env::var("QDA_BACKEND").ok();
+    let order: &[qda::Backend] = match wanted.as_deref() {
+        Some("kernel") => &[qda::Backend::Kernel],
+        Some("daemon") => &[qda::Backend::Daemon],
+        Some(_) => &[],
+        None => &[qda::Backend::Kernel, qda::Backend::Daemon],
+    };
+    for b in order {
+        if let Ok(d) = Device::open_on(domain, *b) {
+            return Ok(d);
+        }
+    }
+    tracing::warn!(target: "qda_capi", "after fork the embedded platform of the parent cannot be used; no kernel node or daemon answers");
+    Err(EBADSTATE)
 }
