@@ -42,10 +42,8 @@ fn stat(name: &str) -> u64 {
 #[test]
 fn calculator_through_qdad() {
     daemon();
-    let m = Rpcmem::new(1000);
-    for (i, v) in m.slice().iter_mut().enumerate() {
-        *v = i as i32;
-    }
+    let mut m = Rpcmem::new(1000);
+    m.fill(|i| i as i32);
     let h = open(CALC).unwrap();
     assert_eq!(sum(h, m.slice()), Ok(499_500));
     assert_eq!(max(h, m.slice()), Ok(999));
@@ -56,8 +54,8 @@ fn calculator_through_qdad() {
 fn rpcmem_buffers_go_by_fd_not_by_copy() {
     daemon();
     const N: usize = 256 * 1024; // 1 MiB of i32
-    let m = Rpcmem::new(N);
-    m.slice().iter_mut().for_each(|v| *v = 1);
+    let mut m = Rpcmem::new(N);
+    m.fill(|_| 1);
     let h = open(CALC).unwrap();
     assert_eq!(sum(h, m.slice()), Ok(N as i64));
     let before = stat("bytes_in");

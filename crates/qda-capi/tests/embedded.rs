@@ -17,10 +17,8 @@ fn setup() {
 #[test]
 fn calculator_by_rpcmem() {
     setup();
-    let m = Rpcmem::new(1000);
-    for (i, v) in m.slice().iter_mut().enumerate() {
-        *v = i as i32;
-    }
+    let mut m = Rpcmem::new(1000);
+    m.fill(|i| i as i32);
     assert!(m.fd() >= 0);
     let h = open(CALC).unwrap();
     assert_eq!(sum(h, m.slice()), Ok(499_500));
@@ -50,10 +48,8 @@ fn two_handles_close_in_either_order() {
 fn eight_threads_a_thousand_invokes_each() {
     setup();
     let h = open(CALC).unwrap();
-    let m = Rpcmem::new(256);
-    for (i, v) in m.slice().iter_mut().enumerate() {
-        *v = i as i32;
-    }
+    let mut m = Rpcmem::new(256);
+    m.fill(|i| i as i32);
     let shared: &[i32] = m.slice();
     std::thread::scope(|s| {
         for t in 0..8i32 {
@@ -87,10 +83,8 @@ fn bad_inputs_are_codes_not_crashes() {
     assert_eq!(invoke(h, SUM, &mut a), AEE_EBADPARM);
     // No argument array for a call that has arguments.
     // SAFETY: a null array is what is being tested.
-    assert_eq!(
-        unsafe { api::remote_handle64_invoke(CDSP, h, SUM, std::ptr::null_mut()) },
-        AEE_EBADPARM
-    );
+    let r = unsafe { api::remote_handle64_invoke(CDSP, h, SUM, std::ptr::null_mut()) };
+    assert_eq!(r, AEE_EBADPARM);
     // A buffer that starts in an rpcmem buffer and runs past its end.
     let m = Rpcmem::new(4);
     let mut a = [
@@ -101,21 +95,25 @@ fn bad_inputs_are_codes_not_crashes() {
     assert_eq!(invoke(h, SUM, &mut a), AEE_EBADPARM);
     // Null out pointers and names.
     let c = CString::new(CALC).unwrap();
-    // SAFETY: null pointers are what is being tested.
-    unsafe {
-        assert_eq!(
-            api::remote_handle64_open(CDSP, c.as_ptr(), std::ptr::null_mut()),
-            AEE_EBADPARM
-        );
-        assert_eq!(api::remote_handle64_open(CDSP, std::ptr::null(), &mut 0), AEE_EBADPARM);
-        assert_eq!(
-            api::remote_session_control(CDSP, 2, std::ptr::null_mut(), 8),
-            AEE_EBADPARM
-        );
-        assert!(api::rpcmem_alloc(CDSP, 25, 1, -5).is_null());
-        assert_eq!(api::rpcmem_to_fd(CDSP, 0x1234 as *mut c_void), -1);
-        api::rpcmem_free(CDSP, 0x1234 as *mut c_void);
-    }
+    // Null or foreign pointers are what is being tested below; the library
+    // must refuse them without touching them.
+    // SAFETY: as just said.
+    let r = unsafe { api::remote_handle64_open(CDSP, c.as_ptr(), std::ptr::null_mut()) };
+    assert_eq!(r, AEE_EBADPARM);
+    // SAFETY: as above.
+    let r = unsafe { api::remote_handle64_open(CDSP, std::ptr::null(), &mut 0) };
+    assert_eq!(r, AEE_EBADPARM);
+    // SAFETY: as above.
+    let r = unsafe { api::remote_session_control(CDSP, 2, std::ptr::null_mut(), 8) };
+    assert_eq!(r, AEE_EBADPARM);
+    // SAFETY: as above.
+    let p = unsafe { api::rpcmem_alloc(CDSP, 25, 1, -5) };
+    assert!(p.is_null());
+    // SAFETY: as above.
+    let r = unsafe { api::rpcmem_to_fd(CDSP, 0x1234 as *mut c_void) };
+    assert_eq!(r, -1);
+    // SAFETY: as above.
+    unsafe { api::rpcmem_free(CDSP, 0x1234 as *mut c_void) };
     // Unknown domain, bad session, a module that does not exist.
     assert_eq!(
         open("file:///libcalculator_skel.so?calculator_skel_handle_invoke&_dom=xdsp"),
@@ -153,7 +151,7 @@ struct Capability {
 fn controls() {
     setup();
     // DSPRPC_GET_DSP_INFO: DOMAIN_SUPPORT, ARCH_VER, and a driver-side id.
-    let mut q = |attr| {
+    let q = |attr| {
         let mut c = Capability {
             domain: 3,
             attribute_id: attr,
@@ -193,15 +191,11 @@ fn controls() {
     let r = unsafe { api::remote_session_control(CDSP, 15, (&mut u as *mut GetUri).cast(), 8) };
     assert_eq!(r, AEE_EBADPARM);
     // SAFETY: no data is read for an unknown id.
-    assert_eq!(
-        unsafe { api::remote_session_control(CDSP, 99, std::ptr::null_mut(), 0) },
-        AEE_EUNSUPPORTED
-    );
+    let r = unsafe { api::remote_session_control(CDSP, 99, std::ptr::null_mut(), 0) };
+    assert_eq!(r, AEE_EUNSUPPORTED);
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { api::remote_handle_control(CDSP, 99, std::ptr::null_mut(), 0) },
-        AEE_EUNSUPPORTED
-    );
+    let r = unsafe { api::remote_handle_control(CDSP, 99, std::ptr::null_mut(), 0) };
+    assert_eq!(r, AEE_EUNSUPPORTED);
 }
 
 #[test]

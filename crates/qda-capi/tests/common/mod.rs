@@ -95,10 +95,14 @@ impl Rpcmem {
         assert!(!p.is_null(), "rpcmem_alloc failed");
         Rpcmem { ptr: p.cast(), n }
     }
-    pub fn slice(&self) -> &mut [i32] {
-        // SAFETY: the library mapped `n` i32 for us; tests use one slice at
-        // a time.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.n) }
+    pub fn slice(&self) -> &[i32] {
+        // SAFETY: the library mapped `n` i32 for us.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.n) }
+    }
+    pub fn fill(&mut self, f: impl Fn(usize) -> i32) {
+        // SAFETY: as above; `&mut self` makes this the only view.
+        let s = unsafe { std::slice::from_raw_parts_mut(self.ptr, self.n) };
+        s.iter_mut().enumerate().for_each(|(i, v)| *v = f(i));
     }
     pub fn fd(&self) -> i32 {
         // SAFETY: a pointer rpcmem_alloc returned.
