@@ -19,7 +19,8 @@
 //! constant of the application headers in Rust, and `tests/abi.rs` compiles a
 //! C file that checks the headers against that mirror (sizes, field offsets,
 //! constants, AEE codes, string macros, the scalars macros), and fails when a
-//! struct or constant of a header is not in the mirror.
+//! struct or constant of a header is not in the mirror, or when a function
+//! of a header is not in [`FUNCTIONS`].
 //!
 //! The C library that implements these functions is `qda-rpc`.
 #![forbid(unsafe_code)]
@@ -28,6 +29,50 @@ use std::path::Path;
 
 /// Every `include/*.h` as (file name, text), sorted by name.
 pub const HEADERS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/headers.rs"));
+
+/// Every function the application headers declare, as (header, name): what
+/// a library implementing the SDK must export (`rpcmem_alloc_def` is a
+/// `static inline` in the header, not a symbol). `tests/abi.rs` checks the
+/// list against the headers both ways.
+pub const FUNCTIONS: &[(&str, &str)] = &[
+    ("remote.h", "remote_handle_open"),
+    ("remote.h", "remote_handle64_open"),
+    ("remote.h", "remote_handle_invoke"),
+    ("remote.h", "remote_handle64_invoke"),
+    ("remote.h", "remote_handle_close"),
+    ("remote.h", "remote_handle64_close"),
+    ("remote.h", "remote_handle_control"),
+    ("remote.h", "remote_handle64_control"),
+    ("remote.h", "remote_session_control"),
+    ("remote.h", "remote_handle_invoke_async"),
+    ("remote.h", "remote_handle64_invoke_async"),
+    ("remote.h", "fastrpc_async_get_status"),
+    ("remote.h", "fastrpc_release_async_job"),
+    ("remote.h", "remote_mmap"),
+    ("remote.h", "remote_munmap"),
+    ("remote.h", "remote_mem_map"),
+    ("remote.h", "remote_mem_unmap"),
+    ("remote.h", "remote_mmap64"),
+    ("remote.h", "remote_munmap64"),
+    ("remote.h", "fastrpc_mmap"),
+    ("remote.h", "fastrpc_munmap"),
+    ("remote.h", "remote_register_buf"),
+    ("remote.h", "remote_register_buf_attr"),
+    ("remote.h", "remote_register_buf_attr2"),
+    ("remote.h", "remote_register_dma_handle"),
+    ("remote.h", "remote_register_dma_handle_attr"),
+    ("remote.h", "remote_register_fd"),
+    ("remote.h", "remote_register_fd2"),
+    ("rpcmem.h", "rpcmem_init"),
+    ("rpcmem.h", "rpcmem_deinit"),
+    ("rpcmem.h", "rpcmem_alloc"),
+    ("rpcmem.h", "rpcmem_alloc2"),
+    ("rpcmem.h", "rpcmem_free"),
+    ("rpcmem.h", "rpcmem_to_fd"),
+];
+
+/// Functions the headers define inline (no symbol to export).
+pub const INLINE_FUNCTIONS: &[(&str, &str)] = &[("rpcmem.h", "rpcmem_alloc_def")];
 
 /// The directory holding the headers (this crate's `include/`), for `-I`.
 pub fn include_dir() -> &'static Path {

@@ -8,7 +8,8 @@
 //! at test time prints the string macros and the scalars macros for a few
 //! words, compared here with the tables and with `qda_proto::Scalars`. A scan
 //! of the headers listed in [`ABI_HEADERS`] fails on any struct, union,
-//! typedef, enum member or `#define` that nothing checks.
+//! typedef, enum member or `#define` that nothing checks, and on any function
+//! not in `qda_sdk::FUNCTIONS` (the symbols an implementation must export).
 //!
 //! The compiler is `$CC` (else `cc`) for C and `$CXX` (else `c++`) for C++.
 
@@ -385,6 +386,12 @@ fn checked_names() -> BTreeSet<&'static str> {
     names.extend(STRUCTS.iter().flat_map(|s| s.c_names.iter().copied()));
     names.extend(TYPES.iter().map(|t| t.c_name));
     names.extend(ALLOWED_MACROS.iter().map(|(n, _)| *n));
+    names.extend(
+        qda_sdk::FUNCTIONS
+            .iter()
+            .chain(qda_sdk::INLINE_FUNCTIONS)
+            .map(|(_, n)| *n),
+    );
     names
 }
 
@@ -435,6 +442,7 @@ fn the_scan_finds_every_name_of_the_tables() {
     by_header.extend(STRUCTS.iter().flat_map(|s| s.c_names.iter().map(|n| (s.header, *n))));
     by_header.extend(TYPES.iter().map(|t| (t.header, t.c_name)));
     by_header.extend(AEE_TABLE.iter().map(|e| ("AEEStdErr.h", e.name)));
+    by_header.extend(qda_sdk::FUNCTIONS.iter().chain(qda_sdk::INLINE_FUNCTIONS).copied());
     let mut lost = Vec::new();
     let mut counts = Vec::new();
     for header in ABI_HEADERS {
@@ -463,7 +471,8 @@ fn the_scan_sees_what_it_must() {
                 #define _NEW_DEFINED\nenum e { A_NEW = 1, B_NEW };\n\
                 typedef struct { int a; char b[3]; void (*cb)(int,\n int); } new_t;\n\
                 struct remote_rpc_control_latency { uint32_t enable; uint32_t latency; uint32_t extra; };\n\
-                typedef int (*new_fn)(void);\nstatic inline int f(void) { return 1; }\n#endif\n";
+                typedef int (*new_fn)(void);\nstatic inline int new_inline(void) { return 1; }\n\
+                int __QAIC_REMOTE(new_call)(int a) __QAIC_REMOTE_ATTRIBUTE;\nvoid *rpcmem_alloc(int, unsigned, int);\n#endif\n";
     let got = unchecked("x.h", text);
     let want = [
         "x.h: #define NEW_FLAG",
@@ -473,6 +482,8 @@ fn the_scan_sees_what_it_must() {
         "x.h: struct/union new_t",
         "x.h: fields of struct remote_rpc_control_latency are [\"enable\", \"latency\", \"extra\"], the table has [\"enable\", \"latency\"]",
         "x.h: typedef new_fn",
+        "x.h: function new_inline",
+        "x.h: function new_call",
     ];
     assert_eq!(got, want);
     let fields = scan::scan(text).items.into_iter().find_map(|i| match i {

@@ -1,5 +1,5 @@
 //! A small scan of a C header for what it defines: `#define`s, enum types and
-//! members, structs and unions with their fields, typedef names.
+//! members, structs and unions with their fields, typedef names, functions.
 //!
 //! It knows the shapes these headers use, not all of C: comments and line
 //! continuations are removed, directives are read line by line (an empty
@@ -12,7 +12,7 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     /// A name of some kind: `#define`, `type` (`enum X`), `enum member`,
-    /// `struct/union` (a second name of a struct), `typedef`.
+    /// `struct/union` (a second name of a struct), `typedef`, `function`.
     Name(&'static str, String),
     /// A struct or union (by its first C name) and its field names in order.
     Fields(String, Vec<String>),
@@ -183,6 +183,30 @@ fn split_top(t: &[String], sep: &str) -> Vec<Vec<String>> {
     parts
 }
 
+/// The function a declaration (or definition) `t` declares, if it is one:
+/// `__QAIC_REMOTE(name)(…)`, else the identifier before the first `(` after
+/// any `__attribute__((…))`.
+fn function(t: &[String]) -> Option<String> {
+    if let Some(k) = t
+        .windows(4)
+        .position(|w| w[0] == "__QAIC_REMOTE" && w[1] == "(" && w[3] == ")")
+    {
+        return Some(t[k + 2].clone());
+    }
+    let mut k = 0;
+    while k < t.len() {
+        if t[k] == "__attribute__" && t.get(k + 1).is_some_and(|x| x == "(") {
+            k = close(t, k + 1);
+            continue;
+        }
+        if t[k] == "(" {
+            return (k > 0 && is_ident(&t[k - 1])).then(|| t[k - 1].clone());
+        }
+        k += 1;
+    }
+    None
+}
+
 /// One top-level declaration `t` (without its `;`).
 fn declaration(t: &[String], out: &mut Vec<Item>) {
     let typedef = t.first().is_some_and(|x| x == "typedef");
@@ -193,8 +217,12 @@ fn declaration(t: &[String], out: &mut Vec<Item>) {
         (t.get(open).map(String::as_str) == Some("{")).then_some((k, tag, open))
     });
     let Some((k, tag, open)) = def else {
-        if typedef && let Some(n) = declared(&t[1..]) {
-            out.push(Item::Name("typedef", n));
+        if typedef {
+            if let Some(n) = declared(&t[1..]) {
+                out.push(Item::Name("typedef", n));
+            }
+        } else if let Some(f) = function(t) {
+            out.push(Item::Name("function", f));
         }
         return;
     };
@@ -299,7 +327,10 @@ pub fn scan(text: &str) -> Found {
                     if is_def {
                         j = close(&t, j);
                     } else {
-                        // A function body: skip it; nothing to record.
+                        // A function definition: its name, then past its body.
+                        if let Some(f) = function(&t[i..j]) {
+                            found.items.push(Item::Name("function", f));
+                        }
                         i = close(&t, j);
                         j = usize::MAX;
                         break;
