@@ -97,22 +97,22 @@ impl Registry {
         let mut out = Vec::with_capacity(pra.len());
         for (i, a) in pra.iter().enumerate() {
             if i < nbufs {
-                let b = a.buf();
+                let b = crate::ffi::buf_of(a);
                 let mut d = FastrpcInvokeArgs {
-                    ptr: b.pv as u64,
-                    length: b.n_len as u64,
+                    ptr: b.pv,
+                    length: b.n_len,
                     fd: -1,
                     attr: 0,
                 };
                 if b.n_len > 0
-                    && let Some(r) = self.find(b.pv as usize, b.n_len)?
+                    && let Some(r) = self.find(b.pv as usize, b.n_len as usize)?
                 {
                     d.fd = r.fd;
                     d.attr = r.attr & PASSED_ON;
                 }
                 out.push(d);
             } else {
-                let h = a.dma();
+                let h = crate::ffi::dma_of(a);
                 let (len, attr) = self.take_dma(h.fd);
                 out.push(FastrpcInvokeArgs {
                     ptr: u64::from(h.offset),
@@ -134,8 +134,8 @@ mod tests {
     fn buf(pv: usize, n: usize) -> CArg {
         CArg {
             buf: CBuf {
-                pv: pv as *mut _,
-                n_len: n,
+                pv: pv as u64,
+                n_len: n as u64,
             },
         }
     }

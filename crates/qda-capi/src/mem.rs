@@ -20,8 +20,7 @@ use crate::errors::{EALREADY, EBADPARM, ENOSUCHMAP, aee};
 use crate::ffi;
 use crate::state::Lib;
 
-/// `RPCMEM_HEAP_NOREG`: do not register the buffer (calls copy it).
-pub const RPCMEM_HEAP_NOREG: u32 = 0x4000_0000;
+use qda_uapi::remote::RPCMEM_HEAP_NOREG;
 
 /// Maps made through the library.
 #[derive(Debug, Default)]

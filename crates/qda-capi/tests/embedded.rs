@@ -9,6 +9,7 @@ use std::ffi::{CString, c_void};
 
 use common::*;
 use qda_capi::api;
+use qda_uapi::remote::{RemoteDspCapability, RemoteRpcGetDomain, RemoteRpcGetUri};
 
 fn setup() {
     backend("embedded", None);
@@ -129,36 +130,18 @@ fn bad_inputs_are_codes_not_crashes() {
     assert_eq!(close(h), 0);
 }
 
-#[repr(C)]
-struct GetUri {
-    domain_name: *const u8,
-    domain_name_len: u32,
-    session_id: u32,
-    module_uri: *const u8,
-    module_uri_len: u32,
-    uri: *mut u8,
-    uri_len: u32,
-}
-
-#[repr(C)]
-struct Capability {
-    domain: u32,
-    attribute_id: u32,
-    capability: u32,
-}
-
 #[test]
 fn controls() {
     setup();
     // DSPRPC_GET_DSP_INFO: DOMAIN_SUPPORT, ARCH_VER, and a driver-side id.
     let q = |attr| {
-        let mut c = Capability {
+        let mut c = RemoteDspCapability {
             domain: 3,
             attribute_id: attr,
             capability: 0xdead,
         };
         // SAFETY: a valid struct of the size passed.
-        let r = unsafe { api::remote_handle_control(CDSP, 2, (&mut c as *mut Capability).cast(), 12) };
+        let r = unsafe { api::remote_handle_control(CDSP, 2, (&mut c as *mut RemoteDspCapability).cast(), 12) };
         (r, c.capability)
     };
     assert_eq!(q(0), (0, 1));
@@ -168,18 +151,25 @@ fn controls() {
     let name = b"cdsp";
     let module = b"file:///libx_skel.so?x_skel_handle_invoke&_modver=1.0";
     let mut out = [0u8; 128];
-    let mut u = GetUri {
-        domain_name: name.as_ptr(),
+    let mut u = RemoteRpcGetUri {
+        domain_name: name.as_ptr() as u64,
         domain_name_len: 4,
         session_id: 1,
-        module_uri: module.as_ptr(),
+        module_uri: module.as_ptr() as u64,
         module_uri_len: module.len() as u32,
-        uri: out.as_mut_ptr(),
+        uri: out.as_mut_ptr() as u64,
         uri_len: 128,
+        ..Default::default()
     };
     // SAFETY: a valid struct whose pointers are valid for their lengths.
-    let r =
-        unsafe { api::remote_session_control(CDSP, 15, (&mut u as *mut GetUri).cast(), size_of::<GetUri>() as u32) };
+    let r = unsafe {
+        api::remote_session_control(
+            CDSP,
+            15,
+            (&mut u as *mut RemoteRpcGetUri).cast(),
+            size_of::<RemoteRpcGetUri>() as u32,
+        )
+    };
     assert_eq!(r, 0);
     let got = std::ffi::CStr::from_bytes_until_nul(&out).unwrap().to_str().unwrap();
     assert_eq!(
@@ -188,7 +178,7 @@ fn controls() {
     );
     // A wrong size is refused; unknown ids are unsupported.
     // SAFETY: as above.
-    let r = unsafe { api::remote_session_control(CDSP, 15, (&mut u as *mut GetUri).cast(), 8) };
+    let r = unsafe { api::remote_session_control(CDSP, 15, (&mut u as *mut RemoteRpcGetUri).cast(), 8) };
     assert_eq!(r, AEE_EBADPARM);
     // SAFETY: no data is read for an unknown id.
     let r = unsafe { api::remote_session_control(CDSP, 99, std::ptr::null_mut(), 0) };
@@ -206,13 +196,9 @@ fn a_session_opened_on_another_session_id_is_its_own_pd() {
     let v = [3, 4];
     assert_eq!(sum(a, &v), Ok(7));
     assert_eq!(sum(b, &v), Ok(7));
-    #[repr(C)]
-    struct GetDomain {
-        domain: i32,
-    }
-    let mut g = GetDomain { domain: -1 };
+    let mut g = RemoteRpcGetDomain { domain: -1 };
     // SAFETY: a valid struct of the size passed.
-    let r = unsafe { api::remote_handle64_control(CDSP, b, 4, (&mut g as *mut GetDomain).cast(), 4) };
+    let r = unsafe { api::remote_handle64_control(CDSP, b, 4, (&mut g as *mut RemoteRpcGetDomain).cast(), 4) };
     assert_eq!((r, g.domain), (0, 3 + 8));
     assert_eq!(close(a), 0);
     assert_eq!(close(b), 0);

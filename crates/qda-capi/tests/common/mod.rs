@@ -2,7 +2,7 @@
 //! exported C functions make them (default domain CDSP, as libcdsprpc).
 #![allow(unsafe_code, dead_code)]
 
-use std::ffi::{CString, c_void};
+use std::ffi::CString;
 
 use qda_capi::api;
 use qda_capi::ffi::{CArg, CBuf, CDma};
@@ -33,8 +33,8 @@ pub fn close(h: u64) -> i32 {
 pub fn buf(p: *const u8, n: usize) -> CArg {
     CArg {
         buf: CBuf {
-            pv: p as *mut c_void,
-            n_len: n,
+            pv: p as u64,
+            n_len: n as u64,
         },
     }
 }
