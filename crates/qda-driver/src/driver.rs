@@ -166,6 +166,7 @@ pub(crate) struct Inner {
     pub(crate) backings: Arc<Counter>,
     pub(crate) iovas: Arc<Counter>,
     pub(crate) next_id: AtomicU64,
+    pub(crate) quotas: crate::quota::Quotas,
 }
 
 /// A driver instance: what the kernel would be for one board.
@@ -187,6 +188,18 @@ impl Driver {
     /// A driver for the built-in board.
     pub fn builtin() -> Result<Driver> {
         Driver::new(DriverConfig::new(Platform::builtin()))
+    }
+
+    /// Bound the memory `uid`'s files may hold in buffers (`GEM_CREATE`,
+    /// dma-heap and `ALLOC_DMA_BUFF` allocations) to `bytes` (`None`: no
+    /// bound); past it an allocation is `ENOMEM`, naming the quota.
+    pub fn set_memory_quota(&self, uid: u32, bytes: Option<u64>) {
+        self.inner.quotas.set(uid, bytes);
+    }
+
+    /// Bytes of buffers `uid` holds, if it has a memory quota.
+    pub fn memory_used(&self, uid: u32) -> Option<u64> {
+        self.inner.quotas.used(uid)
     }
 
     /// Probe a board: CBs, sessions, heaps, device nodes.
@@ -333,6 +346,7 @@ impl Driver {
                 backings,
                 iovas,
                 next_id: AtomicU64::new(1),
+                quotas: Default::default(),
             }),
         })
     }

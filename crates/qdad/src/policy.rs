@@ -20,6 +20,8 @@
 //! signed_pds = true
 //! max_files = 8
 //! max_calls = 16
+//! max_memory = 1073741824
+//! max_fds = 256
 //!
 //! [uid.1001]
 //! unsigned_pds = false
@@ -51,6 +53,11 @@ pub struct Rights {
     pub max_files: usize,
     /// Calls in flight at once, all connections of the uid together.
     pub max_calls: usize,
+    /// Bytes of buffers the uid's files hold at once (GEM, dma-heap,
+    /// `ALLOC_DMA_BUFF`), until the memory is freed.
+    pub max_memory: u64,
+    /// Fds the uid's requests carry at once (counted on arrival).
+    pub max_fds: usize,
 }
 
 impl Rights {
@@ -64,6 +71,8 @@ impl Rights {
         signed_pds: true,
         max_files: usize::MAX,
         max_calls: usize::MAX,
+        max_memory: u64::MAX,
+        max_fds: usize::MAX,
     };
 }
 
@@ -79,6 +88,8 @@ impl Default for Rights {
             signed_pds: true,
             max_files: 8,
             max_calls: 16,
+            max_memory: 1 << 30,
+            max_fds: 256,
         }
     }
 }
@@ -95,6 +106,8 @@ struct RightsOverride {
     signed_pds: Option<bool>,
     max_files: Option<usize>,
     max_calls: Option<usize>,
+    max_memory: Option<u64>,
+    max_fds: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +176,8 @@ impl Policy {
                     signed_pds: o.signed_pds.unwrap_or(b.signed_pds),
                     max_files: o.max_files.unwrap_or(b.max_files),
                     max_calls: o.max_calls.unwrap_or(b.max_calls),
+                    max_memory: o.max_memory.unwrap_or(b.max_memory),
+                    max_fds: o.max_fds.unwrap_or(b.max_fds),
                 },
             );
         }
