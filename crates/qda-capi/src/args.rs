@@ -41,12 +41,12 @@ pub struct Reg {
 
 /// The registered buffers and dma handles of the process.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub struct Registrations {
     bufs: Mutex<BTreeMap<usize, Reg>>,
     dma: Mutex<HashMap<i32, (u32, u32)>>,
 }
 
-impl Registry {
+impl Registrations {
     /// Register `len` bytes at `addr` as dma-buf `fd` (`fd == -1`:
     /// unregister the buffer at `addr`).
     pub fn register(&self, addr: usize, len: usize, fd: i32, attr: u32) {
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn buffers_inside_a_registration_carry_its_fd() {
-        let r = Registry::default();
+        let r = Registrations::default();
         r.register(0x10000, 0x1000, 7, 8 | 1);
         let sc = Scalars::make(2, 2, 1);
         let d = r
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_dma_handle_registration_is_used_once() {
-        let r = Registry::default();
+        let r = Registrations::default();
         r.register_dma(9, 4096, 2);
         let sc = Scalars::makex(0, 2, 0, 0, 1, 0);
         let h = CArg {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use qda::{Device, RemoteHandle, Session, SessionOptions};
 use qda_rt::lock;
 
-use crate::args::Registry;
+use crate::args::Registrations;
 use crate::domains::{Effective, NUM_EFFECTIVE};
 use crate::errors::{EBADHANDLE, EBADPARM, EBADSTATE, aee};
 use crate::mem::Maps;
@@ -59,7 +59,7 @@ pub struct Lib {
     handles: RwLock<HashMap<u64, Arc<Open>>>,
     next: AtomicU64,
     pub settings: Mutex<Vec<Settings>>,
-    pub reg: Registry,
+    pub reg: Registrations,
     pub maps: Maps,
     /// The rpcmem allocator's device (opened on first use).
     pub rpcmem_dev: Mutex<Option<Device>>,
@@ -109,7 +109,7 @@ impl Lib {
             handles: RwLock::default(),
             next: AtomicU64::new(0x1000),
             settings: Mutex::new(vec![Settings::default(); NUM_EFFECTIVE as usize]),
-            reg: Registry::default(),
+            reg: Registrations::default(),
             maps: Maps::default(),
             rpcmem_dev: Mutex::new(None),
         }
