@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use qda::{Device, RemoteHandle, Session, SessionOptions};
+use qda::{Buffer, Device, RemoteHandle, Session, SessionOptions};
+use qda_os::sys::Mapping;
 use qda_rt::lock;
 
 use crate::args::Registrations;
 use crate::domains::{Effective, NUM_EFFECTIVE};
 use crate::errors::{EBADHANDLE, EBADPARM, EBADSTATE, aee};
-use crate::mem::Maps;
 
 /// One open session: a device file and the PD on it.
 #[derive(Debug)]
@@ -300,4 +300,17 @@ fn forked_device(domain: qda::Domain) -> Result<Device, i32> {
     }
     tracing::warn!(target: "qda_capi", "after fork the embedded platform of the parent cannot be used; no kernel node or daemon answers");
     Err(EBADSTATE)
+}
+
+/// Maps made through the library.
+#[derive(Debug, Default)]
+pub struct Maps {
+    /// rpcmem buffers by address.
+    pub(crate) rpcmem: Mutex<HashMap<usize, Buffer>>,
+    /// `fastrpc_mmap` maps: (effective domain, fd) → (DSP address, length).
+    pub(crate) fd_maps: Mutex<HashMap<(Effective, i32), (u64, u64)>>,
+    /// `remote_register_fd` mappings.
+    pub(crate) fd_mappings: Mutex<Vec<Mapping>>,
+    /// `remote_mmap64` maps: (effective domain, DSP address) → fd.
+    pub(crate) addr_maps: Mutex<HashMap<(Effective, u64), i32>>,
 }
