@@ -10,7 +10,7 @@ use qda_driver::smmu::{Access, ContextBank};
 use qda_driver::{Driver, Errno};
 use qda_os::OsError as Error;
 use qda_proto::handles;
-use qda_proto::payload::{DecodedArg, MetaLayout, decode};
+use qda_proto::payload::{DecodedArg, MetaLayout, PhyPage, decode};
 use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};
 use qda_rt::{Workers, lock};
 use zerocopy::IntoBytes;
@@ -19,7 +19,7 @@ use crate::aee;
 use crate::config::{PdMode, capabilities, library_path};
 use crate::error::{DspError, DspResult};
 use crate::handles::{Invocation, StaticHandle, table};
-use crate::memory::ArgMap;
+use crate::memory::{ArgMap, DmaArg};
 use crate::pd_host::pd_host_path;
 use crate::skel::Skel;
 use crate::state::DspState;
@@ -99,6 +99,18 @@ impl VirtualDsp {
     /// program ([`pd_host_path`]); without it the DSP falls back to threads
     /// (and says why on stderr, once).
     pub fn start_with(driver: &Driver, label: &str, mode: PdMode) -> qda_driver::Result<VirtualDsp> {
+        VirtualDsp::start_in(driver, label, mode, library_path())
+    }
+
+    /// Start a DSP with an explicit PD mode and library search path (the
+    /// directories skels are looked for in, in order; [`library_path`]
+    /// is what `DSP_LIBRARY_PATH` gives).
+    pub fn start_in(
+        driver: &Driver,
+        label: &str,
+        mode: PdMode,
+        search: Vec<std::path::PathBuf>,
+    ) -> qda_driver::Result<VirtualDsp> {
         let mode = match (mode, pd_host_path()) {
             (PdMode::Process, Err(e)) => {
                 NO_HOST.call_once(|| eprintln!("qda-dsp: user PDs run as threads: {e}"));
@@ -111,7 +123,7 @@ impl VirtualDsp {
             .ok_or_else(|| Error::new(Errno::ENOENT, format!("no domain '{label}'")))?
             .clone();
         let dsp = Arc::new(Dsp {
-            state: DspState::new(driver, domain, capabilities(label), library_path(), mode),
+            state: DspState::new(driver, domain, capabilities(label), search, mode),
             handles: table(),
             tracer: Mutex::new(None),
         });
@@ -241,8 +253,10 @@ impl Dsp {
                         len: len as usize,
                         writable: access == Access::Write,
                         map,
+                        dma: None,
                     });
                 }
+                DecodedArg::Handle { fd, offset, len, page } => args.push(handle_arg(cb, i, fd, offset, len, page)?),
                 _ => args.push(ArgMap::empty()),
             }
         }
@@ -269,4 +283,36 @@ impl Dsp {
         })?;
         m.invoke(sc, args)
     }
+}
+
+/// A handle argument: the client's fd, offset and length as sent and, when
+/// the driver attached the buffer (its page), the whole buffer through the
+/// SMMU, mapped writable where the context bank allows it.
+fn handle_arg(cb: &ContextBank, i: usize, fd: i32, offset: u32, len: u32, page: PhyPage) -> DspResult<ArgMap> {
+    let mut a = ArgMap::empty();
+    a.dma = Some(DmaArg {
+        fd,
+        offset,
+        len,
+        dsp_addr: page.addr,
+    });
+    if page.size == 0 {
+        return Ok(a);
+    }
+    let (runs, writable) = match cb.translate(page.addr, page.size, Access::Write) {
+        Ok(r) => (r, true),
+        Err(_) => (
+            cb.translate(page.addr, page.size, Access::Read).map_err(|_| {
+                DspError::new(
+                    aee::EBADVA,
+                    format!("handle argument {i} (fd {fd}) at {:#x} does not translate", page.addr),
+                )
+            })?,
+            false,
+        ),
+    };
+    a.runs = runs;
+    a.len = page.size as usize;
+    a.writable = writable;
+    Ok(a)
 }

@@ -24,6 +24,23 @@ pub(crate) struct ArgMap {
     pub(crate) writable: bool,
     /// The mapping and the argument's offset in it, once mapped.
     pub(crate) map: OnceLock<Option<(Arc<Mapping>, usize)>>,
+    /// For a handle argument: what the skel is given (the runs, if any,
+    /// cover the whole buffer).
+    pub(crate) dma: Option<DmaArg>,
+}
+
+/// A handle argument (`in`/`out dmahandle`) as the payload carries it:
+/// `remote_dma_handle64` plus the buffer's SMMU address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DmaArg {
+    /// The client's fd, as sent (a key only).
+    pub fd: i32,
+    /// The offset the client gave.
+    pub offset: u32,
+    /// The length the client gave.
+    pub len: u32,
+    /// The DSP (SMMU) address of the buffer's first byte; 0 if unmapped.
+    pub dsp_addr: u64,
 }
 
 impl ArgMap {
@@ -34,7 +51,12 @@ impl ArgMap {
             len: 0,
             writable: false,
             map: OnceLock::new(),
+            dma: None,
         }
+    }
+    /// The mapping the argument lies in, once mapped (to keep it alive).
+    pub(crate) fn keep(&self) -> Option<Arc<Mapping>> {
+        self.mapping().map(|(m, _)| m.clone())
     }
     fn mapping(&self) -> Option<&(Arc<Mapping>, usize)> {
         self.map

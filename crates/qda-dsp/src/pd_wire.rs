@@ -39,7 +39,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Version of these messages; the DSP passes it when it starts a host, and
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
 /// Change it with any change to the messages.
-pub const WIRE_VERSION: &str = "4";
+pub const WIRE_VERSION: &str = "5";
 
 /// A run's file is one the host holds already (by `dev`/`ino`): no
 /// descriptor came for it with this request.
@@ -65,6 +65,13 @@ const ARG_HANDLE: u32 = 0;
 const ARG_BUFFER: u32 = 1;
 /// Argument kind: `count` bytes passed by value.
 const ARG_BYTES: u32 = 2;
+/// Argument kind: a dma handle, a [`DmaHeader`] then `count` runs (the
+/// whole buffer); `a` = in-page lead, `b` = the buffer's size.
+const ARG_DMA: u32 = 3;
+
+/// Reply status of a frame the host sends unasked (id 0): a FARF line,
+/// [`FarfHeader`] then the file and message bytes.
+pub(crate) const STATUS_FARF: u32 = 0xffff_ff02;
 
 /// Start of every request.
 #[repr(C)]
@@ -117,6 +124,31 @@ struct ArgHeader {
     count: u32,
     a: u64,
     b: u64,
+}
+
+/// What a skel's `remote_arg.dma` says, and where the buffer is for the DSP.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub(crate) struct DmaHeader {
+    /// The client's fd.
+    pub fd: i32,
+    /// The client's offset.
+    pub offset: u32,
+    /// The client's length.
+    pub len: u32,
+    pad: u32,
+    /// The buffer's DSP (SMMU) address.
+    pub dsp_addr: u64,
+}
+
+/// A FARF line from the host.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+struct FarfHeader {
+    level: i32,
+    line: i32,
+    file_len: u32,
+    msg_len: u32,
 }
 
 /// A piece of a buffer: a range of one of the DSP's files.
@@ -181,6 +213,26 @@ pub(crate) enum WireArg<'a> {
     Bytes(&'a [u8]),
     /// A buffer: in-page offset of its first byte, length, pieces.
     Buffer { lead: u64, len: u64, runs: Vec<RunRef> },
+    /// A dma handle: what the skel is told, and the whole buffer (`size`
+    /// bytes, no runs when the client attached none).
+    Dma {
+        dma: DmaHeader,
+        lead: u64,
+        size: u64,
+        runs: Vec<RunRef>,
+    },
+}
+
+impl DmaHeader {
+    pub(crate) fn new(fd: i32, offset: u32, len: u32, dsp_addr: u64) -> DmaHeader {
+        DmaHeader {
+            fd,
+            offset,
+            len,
+            pad: 0,
+            dsp_addr,
+        }
+    }
 }
 
 /// A request, decoded.
@@ -412,6 +464,19 @@ impl Request<'_> {
                             );
                             b.extend_from_slice(runs.as_bytes());
                         }
+                        WireArg::Dma { dma, lead, size, runs } => {
+                            put(
+                                &mut b,
+                                &ArgHeader {
+                                    kind: ARG_DMA,
+                                    count: runs.len() as u32,
+                                    a: *lead,
+                                    b: *size,
+                                },
+                            );
+                            put(&mut b, dma);
+                            b.extend_from_slice(runs.as_bytes());
+                        }
                     }
                 }
             }
@@ -459,6 +524,17 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
                             runs: read_runs(raw)?,
                         }
                     }
+                    ARG_DMA => {
+                        let dma: DmaHeader = take(&mut b)?;
+                        let n = (a.count as usize).checked_mul(size_of::<RunRef>())?;
+                        let raw = take_bytes(&mut b, u32::try_from(n).ok()?)?;
+                        WireArg::Dma {
+                            dma,
+                            lead: a.a,
+                            size: a.b,
+                            runs: read_runs(raw)?,
+                        }
+                    }
                     _ => return None,
                 });
             }
@@ -497,6 +573,36 @@ pub(crate) fn decode_reply(body: &[u8]) -> Option<(u64, u32, &[u8])> {
     let mut b = body;
     let h: RspHeader = take(&mut b)?;
     Some((h.id, h.status, b))
+}
+
+/// A framed FARF line (id 0, [`STATUS_FARF`]), as the host sends it.
+pub(crate) fn encode_farf(f: &crate::farf::Farf) -> Vec<u8> {
+    let mut p = Vec::with_capacity(size_of::<FarfHeader>() + f.file.len() + f.msg.len());
+    put(
+        &mut p,
+        &FarfHeader {
+            level: f.level,
+            line: f.line,
+            file_len: f.file.len() as u32,
+            msg_len: f.msg.len() as u32,
+        },
+    );
+    p.extend_from_slice(f.file.as_bytes());
+    p.extend_from_slice(f.msg.as_bytes());
+    encode_reply(0, STATUS_FARF, &p)
+}
+
+/// The FARF line a [`STATUS_FARF`] reply payload carries.
+pub(crate) fn farf_out(mut payload: &[u8]) -> Option<crate::farf::Farf> {
+    let h: FarfHeader = take(&mut payload)?;
+    let file = take_bytes(&mut payload, h.file_len)?;
+    let msg = take_bytes(&mut payload, h.msg_len)?;
+    Some(crate::farf::Farf {
+        level: h.level,
+        file: String::from_utf8_lossy(file).into_owned(),
+        line: h.line,
+        msg: String::from_utf8_lossy(msg).into_owned(),
+    })
 }
 
 /// The skel index an open reply carries.
@@ -552,6 +658,18 @@ mod tests {
                 WireArg::Buffer {
                     lead: 0,
                     len: 0,
+                    runs: vec![],
+                },
+                WireArg::Dma {
+                    dma: DmaHeader::new(17, 64, 128, 0x8_0000_1000),
+                    lead: 0,
+                    size: 8192,
+                    runs: vec![RunRef::new(NO_SLOT, (1, 4), 8192, 0, 8192)],
+                },
+                WireArg::Dma {
+                    dma: DmaHeader::new(-1, 0, 0, 0),
+                    lead: 0,
+                    size: 0,
                     runs: vec![],
                 },
             ],
@@ -619,6 +737,21 @@ mod tests {
         assert!(send_frame(&a, &f1, &too_many).is_err());
         drop(a);
         assert!(read_frame_fds(&b).is_err(), "end of stream");
+    }
+
+    #[test]
+    fn farf_lines_round_trip() {
+        let f = crate::farf::Farf {
+            level: 3,
+            file: "x_skel.c".into(),
+            line: 9,
+            msg: "bad thing 7".into(),
+        };
+        let fr = encode_farf(&f);
+        let (id, status, p) = decode_reply(body(&fr)).unwrap();
+        assert_eq!((id, status), (0, STATUS_FARF));
+        assert_eq!(farf_out(p), Some(f));
+        assert_eq!(farf_out(&p[..p.len() - 1]), None, "cut short");
     }
 
     #[test]

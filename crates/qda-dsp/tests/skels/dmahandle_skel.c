@@ -1,0 +1,193 @@
+/*
+ * A test skel written against qda's skel-side SDK headers, as a qaic
+ * skel for this IDL would be called:
+ *
+ *   interface dmahandle {
+ *     long sum(in dmahandle buf, rout report r);        // method 2
+ *     long farf(in unsigned long token);                 // method 3
+ *     long bad(in long fd, rout long rcs[4]);            // method 4
+ *     long keep(in dmahandle buf);                       // method 5
+ *     long kept(rout kept_report r);                     // method 6
+ *     long perf(rout perf_report r);                     // method 7
+ *     long fill(in octet value, rout dmahandle buf);     // method 8
+ *   };
+ *
+ * Handles arrive as remote_arg.dma {fd, offset, len}; the skel reaches the
+ * buffer with HAP_mmap_get on the fd. Written for qda's tests.
+ */
+#define FARF_HIGH 1 /* on; LOW and MEDIUM stay off (compiled out) */
+#include <stdint.h>
+#include <string.h>
+
+#include "HAP_farf.h"
+#include "HAP_mem.h"
+#include "HAP_perf.h"
+
+typedef struct { void *pv; size_t nLen; } remote_buf;
+typedef struct { int32_t fd; uint32_t offset; uint32_t len; } remote_dma_handle64;
+typedef union { remote_buf buf; uint32_t h; uint64_t h64; remote_dma_handle64 dma; } remote_arg;
+
+extern int adsp_mmap_fd_getinfo(int, uint32_t *);
+
+#define AEE_EOFFSET 0x80000400u
+#define AEE_EBADPARM ((int)(AEE_EOFFSET + 0x00E))
+#define AEE_EUNSUPPORTED ((int)(AEE_EOFFSET + 0x014))
+
+#define SC(m, ib, ob, ih, oh) (((uint32_t)(m) << 24) | ((ib) << 16) | ((ob) << 8) | ((ih) << 4) | (oh))
+
+struct report {
+    int32_t fd;
+    uint32_t offset;
+    uint32_t len;
+    uint32_t buflen;
+    uint64_t sum;
+    int32_t get_rc;
+    int32_t put_rc;
+    uint64_t dsp_addr;
+};
+
+struct kept_report {
+    uint64_t sum;
+    int32_t put_rc;
+    int32_t put_again_rc;
+};
+
+struct perf_report {
+    uint64_t slept_us;
+    uint64_t qtimer_us;
+    uint64_t pcycles;
+    int32_t malloc_rc;
+    int32_t free_rc;
+    int32_t free_null_rc;
+    int32_t pad;
+};
+
+static int kept_fd = -1;
+static const uint8_t *kept_ptr;
+static uint32_t kept_len;
+
+static uint64_t next_handle = 0x2000;
+
+int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
+    (void)h;
+    switch ((sc >> 24) & 0x1f) {
+    case 0: /* open(uri) -> handle */
+        pra[2].h64 = __atomic_fetch_add(&next_handle, 1, __ATOMIC_RELAXED);
+        return 0;
+    case 1:
+        return 0;
+    case 2: { /* sum(in dmahandle, rout report) */
+        struct report r;
+        void *va = 0;
+        uint64 pa = 0;
+        if (sc != SC(2, 0, 1, 1, 0) || pra[0].buf.nLen != sizeof r)
+            return AEE_EBADPARM;
+        memset(&r, 0, sizeof r);
+        r.fd = pra[1].dma.fd;
+        r.offset = pra[1].dma.offset;
+        r.len = pra[1].dma.len;
+        if (adsp_mmap_fd_getinfo(r.fd, &r.buflen) != 0)
+            r.buflen = 0;
+        r.get_rc = HAP_mmap_get(r.fd, &va, &pa);
+        if (r.get_rc == 0) {
+            if ((uint64_t)r.offset + r.len > r.buflen)
+                return AEE_EBADPARM;
+            for (uint32_t i = 0; i < r.len; i++)
+                r.sum += ((const uint8_t *)va)[r.offset + i];
+            r.dsp_addr = pa;
+            r.put_rc = HAP_mmap_put(r.fd);
+        }
+        FARF(ALWAYS, "sum of fd %d [%u, +%u): %llu", (int)r.fd, r.offset, r.len, (unsigned long long)r.sum);
+        memcpy(pra[0].buf.pv, &r, sizeof r);
+        return 0;
+    }
+    case 3: { /* farf(in token) */
+        uint32_t t;
+        if (sc != SC(3, 1, 0, 0, 0) || pra[0].buf.nLen != 4)
+            return AEE_EBADPARM;
+        memcpy(&t, pra[0].buf.pv, 4);
+        FARF(HIGH, "farf-high %u", t);
+        FARF(ERROR, "farf-error %u", t); /* FARF_ERROR off: compiled out */
+        FARF(LOW, "farf-low %u", t);
+        FARF(MEDIUM, "farf-medium %u", t);
+        FARF(ALWAYS, "farf-always %u", t);
+        FARF(RUNTIME_HIGH, "farf-runtime %u", t);
+        return 0;
+    }
+    case 4: { /* bad(in fd, rout rcs[4]) */
+        int32_t fd, rc[4];
+        void *va = 0;
+        uint32_t len = 0;
+        if (sc != SC(4, 1, 1, 0, 0) || pra[0].buf.nLen != 4 || pra[1].buf.nLen != sizeof rc)
+            return AEE_EBADPARM;
+        memcpy(&fd, pra[0].buf.pv, 4);
+        rc[0] = HAP_mmap_get(fd, &va, 0);
+        rc[1] = HAP_mmap_put(fd);
+        rc[2] = adsp_mmap_fd_getinfo(fd, &len);
+        rc[3] = HAP_mmap_get(fd, 0, 0);
+        memcpy(pra[1].buf.pv, rc, sizeof rc);
+        return 0;
+    }
+    case 5: { /* keep(in dmahandle): get, no put */
+        void *va = 0;
+        int rc;
+        if (sc != SC(5, 0, 0, 1, 0) || kept_fd != -1)
+            return AEE_EBADPARM;
+        if ((rc = HAP_mmap_get(pra[0].dma.fd, &va, 0)) != 0)
+            return rc;
+        kept_fd = pra[0].dma.fd;
+        kept_ptr = (const uint8_t *)va + pra[0].dma.offset;
+        kept_len = pra[0].dma.len;
+        return 0;
+    }
+    case 6: { /* kept(rout kept_report): read the kept buffer, put it */
+        struct kept_report r;
+        if (sc != SC(6, 0, 1, 0, 0) || pra[0].buf.nLen != sizeof r || kept_fd == -1)
+            return AEE_EBADPARM;
+        memset(&r, 0, sizeof r);
+        for (uint32_t i = 0; i < kept_len; i++)
+            r.sum += kept_ptr[i];
+        r.put_rc = HAP_mmap_put(kept_fd);
+        r.put_again_rc = HAP_mmap_put(kept_fd);
+        kept_fd = -1;
+        memcpy(pra[0].buf.pv, &r, sizeof r);
+        return 0;
+    }
+    case 7: { /* perf(rout perf_report) */
+        struct perf_report r;
+        uint64 t0, q0, c0;
+        void *p = 0;
+        if (sc != SC(7, 0, 1, 0, 0) || pra[0].buf.nLen != sizeof r)
+            return AEE_EBADPARM;
+        memset(&r, 0, sizeof r);
+        t0 = HAP_perf_get_time_us();
+        q0 = HAP_perf_get_qtimer_count();
+        c0 = HAP_perf_get_pcycles();
+        HAP_timer_sleep(2000);
+        r.slept_us = HAP_perf_get_time_us() - t0;
+        r.qtimer_us = HAP_perf_qtimer_count_to_us(HAP_perf_get_qtimer_count() - q0);
+        r.pcycles = HAP_perf_get_pcycles() - c0;
+        r.malloc_rc = HAP_malloc(100, &p);
+        if (p)
+            memset(p, 1, 100);
+        r.free_rc = HAP_free(p);
+        r.free_null_rc = HAP_free(0);
+        memcpy(pra[0].buf.pv, &r, sizeof r);
+        return 0;
+    }
+    case 8: { /* fill(in value, rout dmahandle) */
+        void *va = 0;
+        uint8_t v;
+        int rc;
+        if (sc != SC(8, 1, 0, 0, 1) || pra[0].buf.nLen != 1)
+            return AEE_EBADPARM;
+        memcpy(&v, pra[0].buf.pv, 1);
+        if ((rc = HAP_mmap_get(pra[1].dma.fd, &va, 0)) != 0)
+            return rc;
+        memset((uint8_t *)va + pra[1].dma.offset, v, pra[1].dma.len);
+        return HAP_mmap_put(pra[1].dma.fd);
+    }
+    default:
+        return AEE_EUNSUPPORTED;
+    }
+}
