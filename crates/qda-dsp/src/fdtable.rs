@@ -33,8 +33,9 @@ struct Entry {
     len: usize,
     /// Its address as the DSP sees it (the SMMU address of byte 0).
     dsp_addr: u64,
-    /// The mapping.
-    _keep: Keep,
+    /// The mappings it was registered with (more than one when the fd
+    /// came to name another buffer while a skel held the first).
+    keeps: Vec<Keep>,
     /// Calls in progress that pass it.
     calls: u32,
     /// `HAP_mmap_get`s not yet put.
@@ -73,7 +74,17 @@ impl FdTable {
             match e.get_mut(&b.fd) {
                 // The same fd in two arguments or two calls at once: one
                 // entry (the fd names one buffer of the client).
-                Some(old) => old.calls += 1,
+                Some(old) if (old.dsp_addr, old.len) == (b.dsp_addr, b.len) => old.calls += 1,
+                // The client's fd number now names another buffer: it is the
+                // one the fd finds from now on; what a skel got before stays
+                // mapped until the entry goes.
+                Some(old) => {
+                    old.calls += 1;
+                    old.addr = b.addr as usize;
+                    old.len = b.len;
+                    old.dsp_addr = b.dsp_addr;
+                    old.keeps.push(b.keep);
+                }
                 None => {
                     e.insert(
                         b.fd,
@@ -81,7 +92,7 @@ impl FdTable {
                             addr: b.addr as usize,
                             len: b.len,
                             dsp_addr: b.dsp_addr,
-                            _keep: b.keep,
+                            keeps: vec![b.keep],
                             calls: 1,
                             users: 0,
                         },
@@ -239,6 +250,26 @@ mod tests {
         assert!(t.fds().is_empty());
         assert_eq!(Arc::strong_count(&keep), 1);
         assert_eq!(t.put(9), Err(aee::ENOSUCHMAP));
+    }
+
+    #[test]
+    fn an_fd_that_names_another_buffer_finds_the_new_one() {
+        let t = Arc::new(FdTable::default());
+        let (k1, k2): (Keep, Keep) = (Arc::new(1u32), Arc::new(2u32));
+        let first = t.register(vec![buf(4, &k1)]);
+        t.get(4).unwrap();
+        drop(first);
+        let mut other = buf(4, &k2);
+        other.dsp_addr = 0x9000_0000;
+        other.len = 128;
+        let second = t.register(vec![other]);
+        assert_eq!(t.len(4), Ok(128));
+        assert_eq!(t.get(4).unwrap().1, 0x9000_0000);
+        assert_eq!(Arc::strong_count(&k1), 2, "what the skel got first stays mapped");
+        drop(second);
+        t.put(4).unwrap();
+        t.put(4).unwrap();
+        assert_eq!((Arc::strong_count(&k1), Arc::strong_count(&k2)), (1, 1));
     }
 
     #[test]
