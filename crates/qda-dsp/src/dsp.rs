@@ -10,7 +10,7 @@ use qda_driver::smmu::{Access, ContextBank};
 use qda_driver::{Driver, Errno};
 use qda_os::OsError as Error;
 use qda_proto::handles;
-use qda_proto::payload::{DecodedArg, MetaLayout, PhyPage, decode};
+use qda_proto::payload::{DecodedArg, MetaLayout, decode};
 use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};
 use qda_rt::{Workers, lock};
 use zerocopy::IntoBytes;
@@ -19,7 +19,7 @@ use crate::aee;
 use crate::config::{PdMode, capabilities, library_path};
 use crate::error::{DspError, DspResult};
 use crate::handles::{Invocation, StaticHandle, table};
-use crate::memory::{ArgMap, DmaArg};
+use crate::memory::ArgMap;
 use crate::pd_host::pd_host_path;
 use crate::skel::Skel;
 use crate::state::DspState;
@@ -256,7 +256,10 @@ impl Dsp {
                         dma: None,
                     });
                 }
-                DecodedArg::Handle { fd, offset, len, page } => args.push(handle_arg(cb, i, fd, offset, len, page)?),
+                DecodedArg::Handle { fd, offset, len, page } => args.push(
+                    ArgMap::handle(cb, fd, offset, len, page)
+                        .map_err(|e| DspError::new(e.retval(), format!("argument {i}: {}", e.reason())))?,
+                ),
                 _ => args.push(ArgMap::empty()),
             }
         }
@@ -283,36 +286,4 @@ impl Dsp {
         })?;
         m.invoke(sc, args)
     }
-}
-
-/// A handle argument: the client's fd, offset and length as sent and, when
-/// the driver attached the buffer (its page), the whole buffer through the
-/// SMMU, mapped writable where the context bank allows it.
-fn handle_arg(cb: &ContextBank, i: usize, fd: i32, offset: u32, len: u32, page: PhyPage) -> DspResult<ArgMap> {
-    let mut a = ArgMap::empty();
-    a.dma = Some(DmaArg {
-        fd,
-        offset,
-        len,
-        dsp_addr: page.addr,
-    });
-    if page.size == 0 {
-        return Ok(a);
-    }
-    let (runs, writable) = match cb.translate(page.addr, page.size, Access::Write) {
-        Ok(r) => (r, true),
-        Err(_) => (
-            cb.translate(page.addr, page.size, Access::Read).map_err(|_| {
-                DspError::new(
-                    aee::EBADVA,
-                    format!("handle argument {i} (fd {fd}) at {:#x} does not translate", page.addr),
-                )
-            })?,
-            false,
-        ),
-    };
-    a.runs = runs;
-    a.len = page.size as usize;
-    a.writable = writable;
-    Ok(a)
 }

@@ -5,7 +5,9 @@
 //! `dmahandle`: the client's fd, the whole buffer mapped) for the duration of
 //! the call. A skel that takes a reference with `HAP_mmap_get` keeps the
 //! mapping past the call until its `HAP_mmap_put`; a reference never put
-//! lasts until the PD exits (the table goes with it).
+//! lasts until the PD exits (the table goes with it). A buffer the client
+//! maps persistently by fd (MEM_MAP / REMOTE_MAP by fd) is known until its
+//! unmap.
 //!
 //! Which table a runtime call reaches: the one of the PD whose skel the
 //! calling thread is running (set by the DSP around each call, [`enter`]),
@@ -40,6 +42,14 @@ struct Entry {
     calls: u32,
     /// `HAP_mmap_get`s not yet put.
     users: u32,
+    /// Persistent maps of the fd (MEM_MAP) not yet unmapped.
+    maps: u32,
+}
+
+impl Entry {
+    fn unused(&self) -> bool {
+        self.calls == 0 && self.users == 0 && self.maps == 0
+    }
 }
 
 /// A PD's buffers by fd (see the [module documentation](self)).
@@ -67,42 +77,60 @@ impl FdTable {
     /// Register `bufs` for a call; they go when the returned guard drops
     /// (and, for those a skel holds with `HAP_mmap_get`, at its put).
     pub(crate) fn register(self: &Arc<Self>, bufs: Vec<FdBuffer>) -> CallFds {
-        let mut e = lock(&self.entries);
-        let mut fds = Vec::with_capacity(bufs.len());
+        let fds = bufs.iter().map(|b| b.fd).collect();
         for b in bufs {
-            fds.push(b.fd);
-            match e.get_mut(&b.fd) {
-                // The same fd in two arguments or two calls at once: one
-                // entry (the fd names one buffer of the client).
-                Some(old) if (old.dsp_addr, old.len) == (b.dsp_addr, b.len) => old.calls += 1,
-                // The client's fd number now names another buffer: it is the
-                // one the fd finds from now on; what a skel got before stays
-                // mapped until the entry goes.
-                Some(old) => {
-                    old.calls += 1;
-                    old.addr = b.addr as usize;
-                    old.len = b.len;
-                    old.dsp_addr = b.dsp_addr;
-                    old.keeps.push(b.keep);
-                }
-                None => {
-                    e.insert(
-                        b.fd,
-                        Entry {
-                            addr: b.addr as usize,
-                            len: b.len,
-                            dsp_addr: b.dsp_addr,
-                            keeps: vec![b.keep],
-                            calls: 1,
-                            users: 0,
-                        },
-                    );
-                }
-            }
+            self.add(b, false);
         }
         CallFds {
             table: self.clone(),
             fds,
+        }
+    }
+
+    /// A persistent map of `b.fd` (MEM_MAP): known until [`FdTable::unmap`].
+    pub(crate) fn map(&self, b: FdBuffer) {
+        self.add(b, true);
+    }
+
+    /// The persistent map of `fd` goes (MEM_UNMAP); false if there was none.
+    pub(crate) fn unmap(&self, fd: i32) -> bool {
+        let mut e = lock(&self.entries);
+        let Some(en) = e.get_mut(&fd).filter(|en| en.maps > 0) else {
+            return false;
+        };
+        en.maps -= 1;
+        if en.unused() {
+            e.remove(&fd);
+        }
+        true
+    }
+
+    fn add(&self, b: FdBuffer, persistent: bool) {
+        let mut e = lock(&self.entries);
+        let en = e.entry(b.fd).or_insert_with(|| Entry {
+            addr: b.addr as usize,
+            len: b.len,
+            dsp_addr: b.dsp_addr,
+            keeps: Vec::new(),
+            calls: 0,
+            users: 0,
+            maps: 0,
+        });
+        // The same fd in two arguments or two calls at once is one entry
+        // (the fd names one buffer of the client). If the client's fd
+        // number now names another buffer, that is the one the fd finds
+        // from now on; what a skel got before stays mapped until the entry
+        // goes.
+        if en.keeps.is_empty() || (en.dsp_addr, en.len) != (b.dsp_addr, b.len) {
+            en.addr = b.addr as usize;
+            en.len = b.len;
+            en.dsp_addr = b.dsp_addr;
+            en.keeps.push(b.keep);
+        }
+        if persistent {
+            en.maps += 1;
+        } else {
+            en.calls += 1;
         }
     }
 
@@ -124,7 +152,7 @@ impl FdTable {
             return Err(aee::EBADMAPREFCNT);
         }
         en.users -= 1;
-        if en.users == 0 && en.calls == 0 {
+        if en.unused() {
             e.remove(&fd);
         }
         Ok(())
@@ -150,7 +178,7 @@ impl FdTable {
         for fd in fds {
             if let Some(en) = e.get_mut(fd) {
                 en.calls = en.calls.saturating_sub(1);
-                if en.calls == 0 && en.users == 0 {
+                if en.unused() {
                     e.remove(fd);
                 }
             }
@@ -270,6 +298,22 @@ mod tests {
         t.put(4).unwrap();
         t.put(4).unwrap();
         assert_eq!((Arc::strong_count(&k1), Arc::strong_count(&k2)), (1, 1));
+    }
+
+    #[test]
+    fn a_persistent_map_lasts_until_unmapped() {
+        let t = Arc::new(FdTable::default());
+        let keep: Keep = Arc::new(7u32);
+        t.map(buf(6, &keep));
+        drop(t.register(vec![buf(6, &keep)]));
+        assert_eq!(t.len(6), Ok(64), "mapped, no call");
+        t.get(6).unwrap();
+        assert!(t.unmap(6));
+        assert!(!t.unmap(6), "once");
+        assert_eq!(t.fds(), vec![6], "still got");
+        t.put(6).unwrap();
+        assert!(t.fds().is_empty());
+        assert_eq!(Arc::strong_count(&keep), 1);
     }
 
     #[test]

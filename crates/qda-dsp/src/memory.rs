@@ -6,10 +6,14 @@ use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use qda_driver::Errno;
-use qda_driver::smmu::Run;
+use qda_driver::smmu::{Access, ContextBank, Run};
 use qda_driver::sys::{Mapping, PAGE_SIZE};
 use qda_os::OsError as Error;
+use qda_proto::payload::PhyPage;
 use qda_rt::lock;
+
+use crate::aee;
+use crate::error::{DspError, DspResult};
 
 /// One buffer argument as the DSP's MMU sees it: translated runs, mapped
 /// in this process on first use (thread PDs and static handles) or handed to
@@ -54,6 +58,38 @@ impl ArgMap {
             dma: None,
         }
     }
+    /// A handle argument: the client's fd, offset and length as sent and,
+    /// when the driver attached the buffer (its page), the whole buffer
+    /// through the SMMU, mapped writable where the context bank allows it.
+    pub(crate) fn handle(cb: &ContextBank, fd: i32, offset: u32, len: u32, page: PhyPage) -> DspResult<ArgMap> {
+        let mut a = ArgMap::empty();
+        a.dma = Some(DmaArg {
+            fd,
+            offset,
+            len,
+            dsp_addr: page.addr,
+        });
+        if page.size == 0 {
+            return Ok(a);
+        }
+        let (runs, writable) = match cb.translate(page.addr, page.size, Access::Write) {
+            Ok(r) => (r, true),
+            Err(_) => (
+                cb.translate(page.addr, page.size, Access::Read).map_err(|_| {
+                    DspError::new(
+                        aee::EBADVA,
+                        format!("the buffer of fd {fd} at {:#x} does not translate", page.addr),
+                    )
+                })?,
+                false,
+            ),
+        };
+        a.runs = runs;
+        a.len = page.size as usize;
+        a.writable = writable;
+        Ok(a)
+    }
+
     /// The mapping the argument lies in, once mapped (to keep it alive).
     pub(crate) fn keep(&self) -> Option<Arc<Mapping>> {
         self.mapping().map(|(m, _)| m.clone())

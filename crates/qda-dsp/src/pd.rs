@@ -359,6 +359,41 @@ impl PdProcess {
         )))
     }
 
+    /// Make the buffer `runs` (`size` bytes, DSP address `dsp_addr`) the
+    /// PD's under the client's `fd` until [`PdProcess::unmap_fd`] (a
+    /// MEM_MAP by fd); the AEE code, or the crash text.
+    pub(crate) fn map_fd(&self, fd: i32, dsp_addr: u64, runs: &[Run], size: u64) -> Result<i32, String> {
+        for all_files in [false, true] {
+            let mut files = CallFiles::default();
+            let arg = {
+                let mut sent = lock(&self.sent);
+                let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                    return Ok(aee::EBADPARM);
+                };
+                WireArg::Dma {
+                    dma: DmaHeader::new(fd, 0, 0, dsp_addr),
+                    lead,
+                    size,
+                    runs,
+                }
+            };
+            let (status, _) = self.request(&Request::MapFd(arg), &files.fds)?;
+            if status != pd_wire::STATUS_RESEND {
+                return Ok(status as i32);
+            }
+            let mut sent = lock(&self.sent);
+            for id in &files.named {
+                sent.remove(id);
+            }
+        }
+        Ok(aee::EBADPARM)
+    }
+
+    /// The PD's persistent map of `fd` goes.
+    pub(crate) fn unmap_fd(&self, fd: i32) -> Result<(), String> {
+        self.request(&Request::UnmapFd(fd), &[]).map(|_| ())
+    }
+
     /// End the PD now, even with calls inside it (what the DSP does to a
     /// released process): closing our end makes the host's read fail and
     /// the host exit; the caller reading replies reaps it and fails what is

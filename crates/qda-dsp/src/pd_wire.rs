@@ -23,7 +23,13 @@
 //!   anything of the DSP's process;
 //! * sandbox (`KIND_SANDBOX`): no body → reply payload: the bits of the
 //!   host's [`crate::pd_host::Sandbox`] (`u32`), then the text of what is
-//!   missing.
+//!   missing;
+//! * map by fd (`KIND_MAP_FD`): one dma argument (`ARG_DMA`: the client's
+//!   fd and the whole buffer's runs, files as for an invoke) the PD keeps
+//!   in its fd table until unmap by fd (`KIND_UNMAP_FD`: `i64` fd) → empty
+//!   reply payload;
+//! * FARF lines: frames the host sends unasked, reply id 0 with status
+//!   [`STATUS_FARF`].
 
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
@@ -58,6 +64,10 @@ pub(crate) const KIND_OPEN: u32 = 1;
 pub(crate) const KIND_INVOKE: u32 = 2;
 /// Request kind: what confines the host.
 pub(crate) const KIND_SANDBOX: u32 = 3;
+/// Request kind: a buffer mapped persistently by fd (MEM_MAP).
+pub(crate) const KIND_MAP_FD: u32 = 4;
+/// Request kind: undo [`KIND_MAP_FD`].
+pub(crate) const KIND_UNMAP_FD: u32 = 5;
 
 /// Argument kind: a 64-bit handle value in `a`.
 const ARG_HANDLE: u32 = 0;
@@ -253,6 +263,10 @@ pub(crate) enum Request<'a> {
     },
     /// Report the host's sandbox.
     Sandbox,
+    /// Make a buffer the PD's by fd until unmapped (a [`WireArg::Dma`]).
+    MapFd(WireArg<'a>),
+    /// The PD's persistent map of this fd goes.
+    UnmapFd(i32),
 }
 
 /// Append `v`'s bytes.
@@ -430,59 +444,84 @@ impl Request<'_> {
                     },
                 );
                 for a in args {
-                    match a {
-                        WireArg::Handle(h) => put(
-                            &mut b,
-                            &ArgHeader {
-                                kind: ARG_HANDLE,
-                                count: 0,
-                                a: *h,
-                                b: 0,
-                            },
-                        ),
-                        WireArg::Bytes(v) => {
-                            put(
-                                &mut b,
-                                &ArgHeader {
-                                    kind: ARG_BYTES,
-                                    count: v.len() as u32,
-                                    a: 0,
-                                    b: 0,
-                                },
-                            );
-                            b.extend_from_slice(v);
-                        }
-                        WireArg::Buffer { lead, len, runs } => {
-                            put(
-                                &mut b,
-                                &ArgHeader {
-                                    kind: ARG_BUFFER,
-                                    count: runs.len() as u32,
-                                    a: *lead,
-                                    b: *len,
-                                },
-                            );
-                            b.extend_from_slice(runs.as_bytes());
-                        }
-                        WireArg::Dma { dma, lead, size, runs } => {
-                            put(
-                                &mut b,
-                                &ArgHeader {
-                                    kind: ARG_DMA,
-                                    count: runs.len() as u32,
-                                    a: *lead,
-                                    b: *size,
-                                },
-                            );
-                            put(&mut b, dma);
-                            b.extend_from_slice(runs.as_bytes());
-                        }
-                    }
+                    put_arg(&mut b, a);
                 }
+            }
+            Request::MapFd(arg) => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_MAP_FD,
+                        pad: 0,
+                    },
+                );
+                put_arg(&mut b, arg);
+            }
+            Request::UnmapFd(fd) => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_UNMAP_FD,
+                        pad: 0,
+                    },
+                );
+                put(&mut b, &(i64::from(*fd)));
             }
         }
         frame(b)
     }
+}
+
+/// Append one argument: its [`ArgHeader`], then its bytes or runs.
+fn put_arg(b: &mut Vec<u8>, arg: &WireArg<'_>) {
+    let (kind, count, a, len) = match arg {
+        WireArg::Handle(h) => (ARG_HANDLE, 0, *h, 0),
+        WireArg::Bytes(v) => (ARG_BYTES, v.len() as u32, 0, 0),
+        WireArg::Buffer { lead, len, runs } => (ARG_BUFFER, runs.len() as u32, *lead, *len),
+        WireArg::Dma { lead, size, runs, .. } => (ARG_DMA, runs.len() as u32, *lead, *size),
+    };
+    put(b, &ArgHeader { kind, count, a, b: len });
+    match arg {
+        WireArg::Handle(_) => {}
+        WireArg::Bytes(v) => b.extend_from_slice(v),
+        WireArg::Buffer { runs, .. } => b.extend_from_slice(runs.as_bytes()),
+        WireArg::Dma { dma, runs, .. } => {
+            put(b, dma);
+            b.extend_from_slice(runs.as_bytes());
+        }
+    }
+}
+
+/// Take `count` runs from the front of `b`.
+fn take_runs(b: &mut &[u8], count: u32) -> Option<Vec<RunRef>> {
+    let n = (count as usize).checked_mul(size_of::<RunRef>())?;
+    read_runs(take_bytes(b, u32::try_from(n).ok()?)?)
+}
+
+/// Take one argument from the front of `b`.
+fn take_arg<'a>(b: &mut &'a [u8]) -> Option<WireArg<'a>> {
+    let a: ArgHeader = take(b)?;
+    Some(match a.kind {
+        ARG_HANDLE => WireArg::Handle(a.a),
+        ARG_BYTES => WireArg::Bytes(take_bytes(b, a.count)?),
+        ARG_BUFFER => WireArg::Buffer {
+            lead: a.a,
+            len: a.b,
+            runs: take_runs(b, a.count)?,
+        },
+        ARG_DMA => {
+            let dma: DmaHeader = take(b)?;
+            WireArg::Dma {
+                dma,
+                lead: a.a,
+                size: a.b,
+                runs: take_runs(b, a.count)?,
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// Decode a request frame's body: its id and, if it is well formed, the
@@ -511,32 +550,7 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
             }
             let mut args = Vec::with_capacity(r.nargs as usize);
             for _ in 0..r.nargs {
-                let a: ArgHeader = take(&mut b)?;
-                args.push(match a.kind {
-                    ARG_HANDLE => WireArg::Handle(a.a),
-                    ARG_BYTES => WireArg::Bytes(take_bytes(&mut b, a.count)?),
-                    ARG_BUFFER => {
-                        let n = (a.count as usize).checked_mul(size_of::<RunRef>())?;
-                        let raw = take_bytes(&mut b, u32::try_from(n).ok()?)?;
-                        WireArg::Buffer {
-                            lead: a.a,
-                            len: a.b,
-                            runs: read_runs(raw)?,
-                        }
-                    }
-                    ARG_DMA => {
-                        let dma: DmaHeader = take(&mut b)?;
-                        let n = (a.count as usize).checked_mul(size_of::<RunRef>())?;
-                        let raw = take_bytes(&mut b, u32::try_from(n).ok()?)?;
-                        WireArg::Dma {
-                            dma,
-                            lead: a.a,
-                            size: a.b,
-                            runs: read_runs(raw)?,
-                        }
-                    }
-                    _ => return None,
-                });
+                args.push(take_arg(&mut b)?);
             }
             Some(Request::Invoke {
                 skel: r.skel,
@@ -546,6 +560,11 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
             })
         }
         KIND_SANDBOX => Some(Request::Sandbox),
+        KIND_MAP_FD => match take_arg(&mut b)? {
+            d @ WireArg::Dma { .. } => Some(Request::MapFd(d)),
+            _ => None,
+        },
+        KIND_UNMAP_FD => i32::try_from(take::<i64>(&mut b)?).ok().map(Request::UnmapFd),
         _ => None,
     }
 }
@@ -622,149 +641,4 @@ pub(crate) fn invoke_out(payload: &[u8]) -> Option<InvokeOut> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body(frame: &[u8]) -> &[u8] {
-        let (len, rest) = frame.split_at(4);
-        assert_eq!(u32::from_ne_bytes(len.try_into().unwrap()) as usize, rest.len());
-        rest
-    }
-
-    #[test]
-    fn requests_round_trip() {
-        let open = Request::Open {
-            path: b"/lib/libx_skel.so",
-            symbol: b"x_skel_handle_invoke",
-            handle_style: true,
-        };
-        let f = open.encode(7);
-        assert_eq!(decode_request(body(&f)), Some((7, Some(open))));
-        let inv = Request::Invoke {
-            skel: 3,
-            handle: 0xdead_beef_0000_0001,
-            sc: 0x0202_0000,
-            args: vec![
-                WireArg::Bytes(b"abc"),
-                WireArg::Handle(42),
-                WireArg::Buffer {
-                    lead: 100,
-                    len: 5000,
-                    runs: vec![
-                        RunRef::new(9, (1, 2), 8192, 0, 4096),
-                        RunRef::new(10, (1, 3), 4096, 0, 4096),
-                    ],
-                },
-                WireArg::Buffer {
-                    lead: 0,
-                    len: 0,
-                    runs: vec![],
-                },
-                WireArg::Dma {
-                    dma: DmaHeader::new(17, 64, 128, 0x8_0000_1000),
-                    lead: 0,
-                    size: 8192,
-                    runs: vec![RunRef::new(NO_SLOT, (1, 4), 8192, 0, 8192)],
-                },
-                WireArg::Dma {
-                    dma: DmaHeader::new(-1, 0, 0, 0),
-                    lead: 0,
-                    size: 0,
-                    runs: vec![],
-                },
-            ],
-        };
-        let f = inv.encode(8);
-        assert_eq!(decode_request(body(&f)), Some((8, Some(inv))));
-        let f = Request::Sandbox.encode(9);
-        assert_eq!(decode_request(body(&f)), Some((9, Some(Request::Sandbox))));
-        let mut p = 0b1011u32.to_ne_bytes().to_vec();
-        p.extend_from_slice(b"PR_SET_NO_NEW_PRIVS: no");
-        assert_eq!(sandbox_out(&p), Some((0b1011, "PR_SET_NO_NEW_PRIVS: no".into())));
-        assert_eq!(sandbox_out(b"ab"), None);
-    }
-
-    #[test]
-    fn malformed_requests_keep_their_id() {
-        let f = Request::Open {
-            path: b"p",
-            symbol: b"s",
-            handle_style: false,
-        }
-        .encode(5);
-        let b = body(&f);
-        // Cut short: the id is still there, the request is not.
-        assert_eq!(decode_request(&b[..b.len() - 1]), Some((5, None)));
-        let mut bad_kind = b.to_vec();
-        bad_kind[8] = 9;
-        assert_eq!(decode_request(&bad_kind), Some((5, None)));
-        assert_eq!(decode_request(&b[..4]), None);
-        // A huge argument count is refused before allocating.
-        let mut huge = Request::Invoke {
-            skel: 0,
-            handle: 0,
-            sc: 0,
-            args: vec![],
-        }
-        .encode(6)[4..]
-            .to_vec();
-        huge[32..36].copy_from_slice(&u32::MAX.to_ne_bytes());
-        assert_eq!(decode_request(&huge), Some((6, None)));
-    }
-
-    #[test]
-    fn descriptors_travel_with_their_frame() {
-        use std::os::fd::AsRawFd;
-        let (a, b) = UnixStream::pair().unwrap();
-        let file = std::fs::File::open("/dev/null").unwrap();
-        let f1 = encode_reply(1, 0, b"with a file");
-        let f2 = encode_reply(2, 0, b"without");
-        send_frame(&a, &f1, &[file.as_fd(), file.as_fd()]).unwrap();
-        send_frame(&a, &f2, &[]).unwrap();
-        let FdFrame {
-            body: body1,
-            fds: fds1,
-            fds_lost,
-        } = read_frame_fds(&b).unwrap();
-        assert_eq!(body1, &f1[4..]);
-        assert_eq!((fds1.len(), fds_lost), (2, false));
-        let id = |fd: &OwnedFd| rustix::fs::fstat(fd).map(|s| (s.st_dev, s.st_ino)).unwrap();
-        assert_eq!(id(&fds1[0]), id(&file.as_fd().try_clone_to_owned().unwrap()));
-        assert_ne!(fds1[0].as_raw_fd(), file.as_raw_fd(), "a descriptor of its own");
-        let f = read_frame_fds(&b).unwrap();
-        assert_eq!((f.body.as_slice(), f.fds.len(), f.fds_lost), (&f2[4..], 0, false));
-        let too_many: Vec<_> = (0..=MAX_FDS).map(|_| file.as_fd()).collect();
-        assert!(send_frame(&a, &f1, &too_many).is_err());
-        drop(a);
-        assert!(read_frame_fds(&b).is_err(), "end of stream");
-    }
-
-    #[test]
-    fn farf_lines_round_trip() {
-        let f = crate::farf::Farf {
-            level: 3,
-            file: "x_skel.c".into(),
-            line: 9,
-            msg: "bad thing 7".into(),
-        };
-        let fr = encode_farf(&f);
-        let (id, status, p) = decode_reply(body(&fr)).unwrap();
-        assert_eq!((id, status), (0, STATUS_FARF));
-        assert_eq!(farf_out(p), Some(f));
-        assert_eq!(farf_out(&p[..p.len() - 1]), None, "cut short");
-    }
-
-    #[test]
-    fn replies_round_trip() {
-        let f = encode_reply(3, 0, InvokeOut::new(-5, 77).as_bytes());
-        let (id, status, p) = decode_reply(body(&f)).unwrap();
-        assert_eq!((id, status), (3, 0));
-        assert_eq!(invoke_out(p), Some(InvokeOut::new(-5, 77)));
-        let f = encode_reply(4, 0x8000_043e, b"no such file");
-        assert_eq!(decode_reply(body(&f)), Some((4, 0x8000_043e, &b"no such file"[..])));
-        let f = encode_reply(5, 0, &9u32.to_ne_bytes());
-        assert_eq!(open_out(decode_reply(body(&f)).unwrap().2), Some(9));
-        assert_eq!(read_frame(&f[..]).unwrap(), body(&f));
-        assert!(read_frame(&f[..f.len() - 1]).is_err());
-    }
-}
+mod tests;

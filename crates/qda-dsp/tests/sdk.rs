@@ -314,6 +314,47 @@ fn a_skel_keeps_a_buffer_from_get_to_put() {
     }
 }
 
+/// A buffer the client maps by fd (MEM_MAP) is the PD's by that fd until
+/// unmapped: a skel finds it with `HAP_mmap_get` in any call.
+#[test]
+fn a_buffer_mapped_by_fd_is_found_by_fd_until_unmapped() {
+    use qda_uapi::fastrpc::{FASTRPC_IOCTL_MEM_MAP, FASTRPC_IOCTL_MEM_UNMAP, FastrpcMemMap, FastrpcMemUnmap};
+    for pd in [PdMode::Thread, PdMode::Process] {
+        let s = Setup::new(Uapi::Legacy, pd);
+        let fd = s.fd.as_raw_fd();
+        let peek = || {
+            let req = [fd, 4000, 200];
+            let mut out = [0u8; 16];
+            let mut a = [arg(req.as_ptr().cast(), 12, -1), arg(out.as_mut_ptr(), 16, -1)];
+            assert_eq!(s.invoke(sc(9, 1, 1, 0, 0), &mut a), 0, "{pd:?}: peek");
+            let sum = u64::from_le_bytes(out[..8].try_into().unwrap());
+            let get = i32::from_le_bytes(out[8..12].try_into().unwrap());
+            let put = i32::from_le_bytes(out[12..].try_into().unwrap());
+            (sum, get, put)
+        };
+        let nomap = qda_dsp::aee::ENOSUCHMAP;
+        assert_eq!(peek(), (0, nomap, 0), "{pd:?}: not mapped yet");
+        let mut mm = FastrpcMemMap {
+            fd,
+            length: SIZE as u64,
+            ..Default::default()
+        };
+        assert_eq!(qda_test::ioctl(&s.f, FASTRPC_IOCTL_MEM_MAP, &mut mm), Ok(0));
+        let expect: u64 = (4000..4200).map(|i| (i % 251) as u64).sum();
+        assert_eq!(peek(), (expect, 0, 0), "{pd:?}: mapped by fd");
+        assert_eq!(peek(), (expect, 0, 0), "{pd:?}: again");
+        let mut mu = FastrpcMemUnmap {
+            fd,
+            vaddr: mm.vaddrout,
+            length: SIZE as u64,
+            ..Default::default()
+        };
+        assert_eq!(qda_test::ioctl(&s.f, FASTRPC_IOCTL_MEM_UNMAP, &mut mu), Ok(0));
+        assert_eq!(peek(), (0, nomap, 0), "{pd:?}: unmapped");
+        s.done();
+    }
+}
+
 /// FARF lines reach the trace (and stderr); levels compiled out leave no
 /// trace, not even their text in the library.
 #[test]

@@ -146,12 +146,28 @@ impl Host {
                 handle_style,
             }) => self.open(path, symbol, handle_style),
             Some(Request::Invoke { skel, handle, sc, args }) => self.invoke(skel, handle, sc, &args, fds),
+            Some(Request::MapFd(WireArg::Dma { dma, lead, size, runs })) => {
+                self.map_whole(lead, &runs, fds).map(|(addr, keep)| {
+                    self.fds.map(FdBuffer {
+                        fd: dma.fd,
+                        addr,
+                        len: size as usize,
+                        dsp_addr: dma.dsp_addr,
+                        keep,
+                    });
+                    Vec::new()
+                })
+            }
+            Some(Request::UnmapFd(fd)) => {
+                self.fds.unmap(fd);
+                Ok(Vec::new())
+            }
             Some(Request::Sandbox) => {
                 let mut p = self.sandbox.bits().as_bytes().to_vec();
                 p.extend_from_slice(self.sandbox.missing.as_bytes());
                 Ok(p)
             }
-            None => Err(Failed::code(aee::EBADPARM)),
+            Some(Request::MapFd(_)) | None => Err(Failed::code(aee::EBADPARM)),
         };
         self.reply(id, r);
     }

@@ -10,6 +10,7 @@
  *     long kept(rout kept_report r);                     // method 6
  *     long perf(rout perf_report r);                     // method 7
  *     long fill(in octet value, rout dmahandle buf);     // method 8
+ *     long peek(in long req[3], rout peek_report r);     // method 9
  *   };
  *
  * Handles arrive as remote_arg.dma {fd, offset, len}; the skel reaches the
@@ -186,6 +187,27 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
             return rc;
         memset((uint8_t *)va + pra[1].dma.offset, v, pra[1].dma.len);
         return HAP_mmap_put(pra[1].dma.fd);
+    }
+    case 9: { /* peek({fd, offset, len}, rout {sum, get_rc, put_rc}): a buffer
+                 the client mapped by fd (MEM_MAP), no handle in the call */
+        int32_t req[3];
+        struct { uint64_t sum; int32_t get_rc; int32_t put_rc; } r;
+        void *va = 0;
+        uint32_t buflen = 0;
+        if (sc != SC(9, 1, 1, 0, 0) || pra[0].buf.nLen != sizeof req || pra[1].buf.nLen != sizeof r)
+            return AEE_EBADPARM;
+        memcpy(req, pra[0].buf.pv, sizeof req);
+        memset(&r, 0, sizeof r);
+        r.get_rc = HAP_mmap_get(req[0], &va, 0);
+        if (r.get_rc == 0) {
+            if (adsp_mmap_fd_getinfo(req[0], &buflen) != 0 || (uint64_t)(uint32_t)req[1] + (uint32_t)req[2] > buflen)
+                return AEE_EBADPARM;
+            for (uint32_t i = 0; i < (uint32_t)req[2]; i++)
+                r.sum += ((const uint8_t *)va)[(uint32_t)req[1] + i];
+            r.put_rc = HAP_mmap_put(req[0]);
+        }
+        memcpy(pra[1].buf.pv, &r, sizeof r);
+        return 0;
     }
     default:
         return AEE_EUNSUPPORTED;
