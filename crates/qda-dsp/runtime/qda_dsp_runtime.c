@@ -54,7 +54,8 @@ static const struct qda_dsp_runtime_ops *bound(void) {
 
 /* ---- HAP_debug.h / FARF ---- */
 
-/* A FARF line, formatted here (the host never sees a format string). */
+/* A FARF line, formatted here (the host never sees a format string); a
+ * line longer than 1023 bytes is cut there. */
 static void vlog(int level, const char *file, int line, const char *fmt, va_list ap) {
     const struct qda_dsp_runtime_ops *o = bound();
     char msg[1024];

@@ -76,7 +76,11 @@ extern "C" fn ops_log(level: c_int, file: *const c_char, line: c_int, msg: *cons
             level,
             file: c_str(file).unwrap_or_else(|| "?".into()),
             line,
-            msg: c_str(msg).unwrap_or_default(),
+            // One line each: a skel's trailing newline is not a line more.
+            msg: c_str(msg)
+                .unwrap_or_default()
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
         });
     }));
 }

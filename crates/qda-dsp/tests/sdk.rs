@@ -370,6 +370,10 @@ fn farf_reaches_the_trace_by_level() {
         assert!(log.contains(&format!("FARF farf-high {token}")), "{pd:?}: {log}");
         assert!(log.contains(&format!("FARF farf-always {token}")), "{pd:?}: {log}");
         assert!(log.contains("farf=\"HIGH\"") || log.contains("farf=HIGH"), "{log}");
+        assert!(
+            log.contains(&format!("FARF farf-newline {token} farf=")),
+            "one line: {log}"
+        );
         for off in ["low", "medium", "error", "runtime"] {
             assert!(!log.contains(&format!("farf-{off} {token}")), "{pd:?}: {off}: {log}");
         }

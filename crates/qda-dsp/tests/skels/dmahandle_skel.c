@@ -113,6 +113,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         FARF(MEDIUM, "farf-medium %u", t);
         FARF(ALWAYS, "farf-always %u", t);
         FARF(RUNTIME_HIGH, "farf-runtime %u", t);
+        FARF(HIGH, "farf-newline %u\n", t); /* one line all the same */
         return 0;
     }
     case 4: { /* bad(in fd, rout rcs[4]) */
