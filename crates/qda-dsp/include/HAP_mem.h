@@ -41,6 +41,16 @@ int HAP_mmap_get(int fd, void **vaddr, uint64 *paddr);
 /* One reference to the buffer of `fd` less. */
 int HAP_mmap_put(int fd);
 
+/* The buffer of `fd` from `offset` (`len` bytes must lie in it), one
+ * reference more; (void *)-1 on failure. `addr` must be NULL. qda maps
+ * buffers whole and read-write already: `prot` and `flags` are not used. */
+void *HAP_mmap(void *addr, int len, int prot, int flags, int fd, long offset);
+void *HAP_mmap2(void *addr, size_t len, int prot, int flags, int fd, long offset);
+
+/* The reference HAP_mmap took on the buffer `addr` lies in goes. */
+int HAP_munmap(void *addr, int len);
+int HAP_munmap2(void *addr, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,7 @@ struct qda_dsp_runtime_ops {
     int (*mmap_get)(int fd, void **vaddr, uint64_t *paddr);
     int (*mmap_put)(int fd);
     int (*fd_getinfo)(int fd, uint32_t *len);
+    int (*put_addr)(const void *addr);
 };
 
 #define QDA_DSP_RUNTIME_VERSION 1u
@@ -122,6 +123,8 @@ QDA_EXPORT int HAP_timer_sleep(unsigned long long us) {
 
 /* ---- HAP_mem.h ---- */
 
+int adsp_mmap_fd_getinfo(int fd, uint32_t *len);
+
 QDA_EXPORT int HAP_malloc(uint32_t bytes, void **pptr) {
     if (!pptr)
         return AEE_EBADPARM;
@@ -145,6 +148,38 @@ QDA_EXPORT int HAP_mmap_put(int fd) {
     const struct qda_dsp_runtime_ops *o = bound();
     return o && o->mmap_put ? o->mmap_put(fd) : AEE_EUNSUPPORTED;
 }
+
+/* HAP_mmap: the buffer of an fd the PD knows, from `offset`, one reference
+ * more (what HAP_mmap_get takes); (void *)-1 on failure. qda maps every
+ * buffer whole and read-write already: `addr`, `prot` and `flags` are not
+ * used (a fixed address is not supported, as on the DSP). */
+QDA_EXPORT void *HAP_mmap2(void *addr, size_t len, int prot, int flags, int fd, long offset) {
+    void *va = 0;
+    uint32_t size = 0;
+    (void)prot, (void)flags;
+    if (addr || offset < 0 || HAP_mmap_get(fd, &va, 0) != 0)
+        return (void *)-1;
+    if (adsp_mmap_fd_getinfo(fd, &size) != 0 || (uint64_t)offset + len > size) {
+        HAP_mmap_put(fd);
+        return (void *)-1;
+    }
+    return (char *)va + offset;
+}
+
+QDA_EXPORT void *HAP_mmap(void *addr, int len, int prot, int flags, int fd, long offset) {
+    if (len < 0)
+        return (void *)-1;
+    return HAP_mmap2(addr, (size_t)len, prot, flags, fd, offset);
+}
+
+/* HAP_munmap: the reference HAP_mmap took on the buffer `addr` lies in. */
+QDA_EXPORT int HAP_munmap2(void *addr, size_t len) {
+    const struct qda_dsp_runtime_ops *o = bound();
+    (void)len;
+    return o && o->put_addr ? o->put_addr(addr) : AEE_EUNSUPPORTED;
+}
+
+QDA_EXPORT int HAP_munmap(void *addr, int len) { return HAP_munmap2(addr, len < 0 ? 0 : (size_t)len); }
 
 /* What qaic-generated skels declare for dmahandle arguments. */
 QDA_EXPORT int adsp_mmap_fd_getinfo(int fd, uint32_t *len) {

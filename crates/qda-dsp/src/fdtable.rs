@@ -158,6 +158,17 @@ impl FdTable {
         Ok(())
     }
 
+    /// `HAP_munmap`: put the reference a `HAP_mmap` took on the buffer
+    /// `addr` lies in.
+    pub fn put_addr(&self, addr: usize) -> Result<(), i32> {
+        let fd = lock(&self.entries)
+            .iter()
+            .find(|(_, en)| en.users > 0 && addr >= en.addr && addr - en.addr < en.len.max(1))
+            .map(|(fd, _)| *fd)
+            .ok_or(aee::ENOSUCHMAP)?;
+        self.put(fd)
+    }
+
     /// `adsp_mmap_fd_getinfo`: the buffer's size.
     pub fn len(&self, fd: i32) -> Result<u32, i32> {
         let e = lock(&self.entries);
@@ -260,6 +271,10 @@ mod tests {
         assert_eq!(t.get(5), Ok((0x1000, 0x8000_0000)));
         assert_eq!(t.put(5), Ok(()));
         assert_eq!(t.put(5), Err(aee::EBADMAPREFCNT), "a put without a get");
+        assert_eq!(t.put_addr(0x1010), Err(aee::ENOSUCHMAP), "no reference to put");
+        t.get(5).unwrap();
+        assert_eq!(t.put_addr(0x1000 + 64), Err(aee::ENOSUCHMAP), "past its end");
+        assert_eq!(t.put_addr(0x1010), Ok(()));
         drop(call);
         assert!(t.fds().is_empty());
         assert_eq!(Arc::strong_count(&keep), 1, "the mapping went with the call");

@@ -1,6 +1,7 @@
 //! The DSP runtime skels link against: `HAP_debug_v2` (FARF), `HAP_perf_*`,
 //! `HAP_malloc`/`HAP_free`, `HAP_mmap_get`/`HAP_mmap_put`,
-//! `adsp_mmap_fd_getinfo` (`runtime/qda_dsp_runtime.c`).
+//! `HAP_mmap`/`HAP_munmap` (and their `2` forms), `adsp_mmap_fd_getinfo`
+//! (`runtime/qda_dsp_runtime.c`).
 //!
 //! The library is built with the crate and embedded in it: before the first
 //! skel loads in a process, [`ensure_loaded`] writes it to a memfd and
@@ -48,6 +49,7 @@ struct Ops {
     mmap_get: extern "C" fn(c_int, *mut *mut c_void, *mut u64) -> c_int,
     mmap_put: extern "C" fn(c_int) -> c_int,
     fd_getinfo: extern "C" fn(c_int, *mut u32) -> c_int,
+    put_addr: extern "C" fn(*const c_void) -> c_int,
 }
 
 static OPS: Ops = Ops {
@@ -57,6 +59,7 @@ static OPS: Ops = Ops {
     mmap_get: ops_mmap_get,
     mmap_put: ops_mmap_put,
     fd_getinfo: ops_fd_getinfo,
+    put_addr: ops_put_addr,
 };
 
 /// A C string the runtime passed, or `None` for null.
@@ -130,6 +133,11 @@ extern "C" fn ops_fd_getinfo(fd: c_int, len: *mut u32) -> c_int {
         }
         Err(e) => e,
     })
+}
+
+extern "C" fn ops_put_addr(addr: *const c_void) -> c_int {
+    // Only compared with the table's ranges, never dereferenced.
+    with_table(|t| t.put_addr(addr as usize).map_or_else(|e| e, |()| 0))
 }
 
 /// Load the runtime into this process (once) and bind its callbacks;
@@ -206,6 +214,10 @@ mod tests {
             "HAP_free",
             "HAP_mmap_get",
             "HAP_mmap_put",
+            "HAP_mmap",
+            "HAP_mmap2",
+            "HAP_munmap",
+            "HAP_munmap2",
             "adsp_mmap_fd_getinfo",
         ] {
             // SAFETY: only the address is looked up, never called.
@@ -224,6 +236,7 @@ mod tests {
             aee::EBADPARM
         );
         assert_eq!(ops_mmap_put(3), aee::ENOSUCHMAP);
+        assert_eq!(ops_put_addr(std::ptr::null()), aee::ENOSUCHMAP);
         ops_log(2, std::ptr::null(), 1, std::ptr::null());
     }
 

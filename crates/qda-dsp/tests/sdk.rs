@@ -322,16 +322,17 @@ fn a_buffer_mapped_by_fd_is_found_by_fd_until_unmapped() {
     for pd in [PdMode::Thread, PdMode::Process] {
         let s = Setup::new(Uapi::Legacy, pd);
         let fd = s.fd.as_raw_fd();
-        let peek = || {
+        let peek_with = |method: u32| {
             let req = [fd, 4000, 200];
             let mut out = [0u8; 16];
             let mut a = [arg(req.as_ptr().cast(), 12, -1), arg(out.as_mut_ptr(), 16, -1)];
-            assert_eq!(s.invoke(sc(9, 1, 1, 0, 0), &mut a), 0, "{pd:?}: peek");
+            assert_eq!(s.invoke(sc(method, 1, 1, 0, 0), &mut a), 0, "{pd:?}: peek");
             let sum = u64::from_le_bytes(out[..8].try_into().unwrap());
             let get = i32::from_le_bytes(out[8..12].try_into().unwrap());
             let put = i32::from_le_bytes(out[12..].try_into().unwrap());
             (sum, get, put)
         };
+        let peek = || peek_with(9);
         let nomap = qda_dsp::aee::ENOSUCHMAP;
         assert_eq!(peek(), (0, nomap, 0), "{pd:?}: not mapped yet");
         let mut mm = FastrpcMemMap {
@@ -343,6 +344,7 @@ fn a_buffer_mapped_by_fd_is_found_by_fd_until_unmapped() {
         let expect: u64 = (4000..4200).map(|i| (i % 251) as u64).sum();
         assert_eq!(peek(), (expect, 0, 0), "{pd:?}: mapped by fd");
         assert_eq!(peek(), (expect, 0, 0), "{pd:?}: again");
+        assert_eq!(peek_with(10), (expect, 0, 0), "{pd:?}: HAP_mmap, HAP_munmap");
         let mut mu = FastrpcMemUnmap {
             fd,
             vaddr: mm.vaddrout,
@@ -351,6 +353,7 @@ fn a_buffer_mapped_by_fd_is_found_by_fd_until_unmapped() {
         };
         assert_eq!(qda_test::ioctl(&s.f, FASTRPC_IOCTL_MEM_UNMAP, &mut mu), Ok(0));
         assert_eq!(peek(), (0, nomap, 0), "{pd:?}: unmapped");
+        assert_eq!(peek_with(10), (0, -1, 0), "{pd:?}: HAP_mmap fails");
         s.done();
     }
 }

@@ -11,6 +11,7 @@
  *     long perf(rout perf_report r);                     // method 7
  *     long fill(in octet value, rout dmahandle buf);     // method 8
  *     long peek(in long req[3], rout peek_report r);     // method 9
+ *     long peek2(in long req[3], rout peek_report r);    // method 10: HAP_mmap
  *   };
  *
  * Handles arrive as remote_arg.dma {fd, offset, len}; the skel reaches the
@@ -206,6 +207,25 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
             for (uint32_t i = 0; i < (uint32_t)req[2]; i++)
                 r.sum += ((const uint8_t *)va)[(uint32_t)req[1] + i];
             r.put_rc = HAP_mmap_put(req[0]);
+        }
+        memcpy(pra[1].buf.pv, &r, sizeof r);
+        return 0;
+    }
+    case 10: { /* peek2: the same through HAP_mmap / HAP_munmap */
+        int32_t req[3];
+        struct { uint64_t sum; int32_t get_rc; int32_t put_rc; } r;
+        const uint8_t *p;
+        if (sc != SC(10, 1, 1, 0, 0) || pra[0].buf.nLen != sizeof req || pra[1].buf.nLen != sizeof r)
+            return AEE_EBADPARM;
+        memcpy(req, pra[0].buf.pv, sizeof req);
+        memset(&r, 0, sizeof r);
+        p = HAP_mmap(0, req[2], HAP_PROT_READ, 0, req[0], req[1]);
+        if (p == (void *)-1) {
+            r.get_rc = -1;
+        } else {
+            for (int32_t i = 0; i < req[2]; i++)
+                r.sum += p[i];
+            r.put_rc = HAP_munmap((void *)p, req[2]);
         }
         memcpy(pra[1].buf.pv, &r, sizeof r);
         return 0;
