@@ -259,7 +259,7 @@ impl Driver {
                 .iter()
                 .map(|c| Arc::new(ContextBank::new(&d.label, c.sid, debug.clone(), iovas.clone())))
                 .collect();
-            let sessions = d
+            let sessions: Vec<Session> = d
                 .cbs
                 .iter()
                 .zip(&cbs)
@@ -287,6 +287,11 @@ impl Driver {
                     },
                 });
             }
+            // The DSP knows a client by its number alone: the accel node's
+            // sessions are numbered after the legacy node's slots (whose
+            // clients are slot + 1), so closing a file of one node never
+            // releases a session of the other.
+            let first_accel_id = sessions.len() as i32;
             domains.push(Arc::new(DspDomain {
                 desc: d.clone(),
                 minor: minor as u32,
@@ -299,7 +304,7 @@ impl Driver {
                 payload_allocs: Default::default(),
                 mm_lock: Mutex::new(()),
                 removed: AtomicBool::new(false),
-                session_ids: AtomicI32::new(0),
+                session_ids: AtomicI32::new(first_accel_id),
                 offsets: Mutex::new(MmapOffsets::default()),
             }));
         }

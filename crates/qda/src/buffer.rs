@@ -27,6 +27,10 @@ impl Buffer {
     pub fn size(&self) -> usize {
         self.size
     }
+    /// The buffer's address in this process (where it is mapped).
+    pub fn addr(&self) -> u64 {
+        self.map.addr()
+    }
     /// The GEM handle (0 on a legacy node, which has no GEM).
     pub fn handle(&self) -> u32 {
         self.handle

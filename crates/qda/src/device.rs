@@ -21,7 +21,7 @@ use crate::sys::{self, DeviceFile, Syscalls};
 /// An open DSP device (one accel node file).
 #[derive(Debug, Clone)]
 pub struct Device {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl Device {

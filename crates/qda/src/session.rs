@@ -44,7 +44,7 @@ impl Session {
             raw_arg(out.as_mut_bytes().as_mut_ptr(), 8),
             raw_arg(err.as_mut_ptr(), err.len()),
         ];
-        let r = invoke_raw(&self.inner, 8, 0x0202_0200, &mut args, "remotectl open")?;
+        let r = crate::raw::invoke(&self.inner, 8, 0x0202_0200, &mut args, "remotectl open")?;
         dsp_result("remotectl open", r)?;
         if out.dlerr != 0 {
             let text = String::from_utf8_lossy(err.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
@@ -148,27 +148,6 @@ fn raw_arg(ptr: *const u8, len: usize) -> FastrpcInvokeArgs {
     }
 }
 
-fn invoke_raw(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs], op: &str) -> Result<i64, Error> {
-    match inner.uapi {
-        Uapi::Qda => {
-            let mut inv = DrmQdaInvokeArgs {
-                handle,
-                sc,
-                args: args.as_mut_ptr() as u64,
-            };
-            inner.call_as::<spec::DrmIoctlQdaRemoteInvoke>(op, &mut inv)
-        }
-        Uapi::Fastrpc => {
-            let mut inv = uf::FastrpcInvoke {
-                handle,
-                sc,
-                args: args.as_mut_ptr() as u64,
-            };
-            inner.call_as::<spec::FastrpcIoctlInvoke>(op, &mut inv)
-        }
-    }
-}
-
 /// A module opened on the DSP.
 #[derive(Debug)]
 pub struct RemoteHandle {
@@ -253,7 +232,7 @@ impl RemoteHandle {
             });
         }
         let sc = qda_proto::Scalars::make(method, nin as u8, nout as u8).0;
-        let r = invoke_raw(&self.inner, self.handle, sc, &mut raw, "REMOTE_INVOKE")?;
+        let r = crate::raw::invoke(&self.inner, self.handle, sc, &mut raw, "REMOTE_INVOKE")?;
         dsp_result(&format!("method {method}"), r)
     }
 }
@@ -271,6 +250,6 @@ impl Drop for RemoteHandle {
             raw_arg(dlerr.as_mut_bytes().as_mut_ptr(), 4),
             raw_arg(text.as_mut_ptr(), 64),
         ];
-        let _ = invoke_raw(&self.inner, 8, 0x0301_0200, &mut args, "remotectl close");
+        let _ = crate::raw::invoke(&self.inner, 8, 0x0301_0200, &mut args, "remotectl close");
     }
 }
