@@ -1,5 +1,5 @@
 //! What a skel sees: a C skel built with qda's skel-side headers
-//! (`include/HAP_*.h`) and linked at load time against the DSP runtime,
+//! (`crates/qda-sdk/include/HAP_*.h`) and linked at load time against the DSP runtime,
 //! called through the raw UAPI with dma handles, in thread and process PDs.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -29,7 +29,7 @@ fn skel_dir() -> &'static Path {
         let out = d.path().join("libdmahandle_skel.so");
         let st = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
             .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
-            .arg(manifest.join("include"))
+            .arg(manifest.join("../qda-sdk/include"))
             .arg("-o")
             .arg(&out)
             .arg(manifest.join("tests/skels/dmahandle_skel.c"))

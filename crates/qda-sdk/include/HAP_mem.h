@@ -13,7 +13,8 @@
 #define HAP_MEM_H
 
 #include <stddef.h>
-#include "qda_hap_types.h"
+#include "AEEStdDef.h"
+#include "AEEStdErr.h"
 
 #ifdef __cplusplus
 extern "C" {

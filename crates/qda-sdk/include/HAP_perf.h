@@ -9,7 +9,7 @@
 #ifndef HAP_PERF_H
 #define HAP_PERF_H
 
-#include "qda_hap_types.h"
+#include "AEEStdDef.h"
 
 #ifdef __cplusplus
 extern "C" {

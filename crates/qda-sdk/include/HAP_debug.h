@@ -11,7 +11,7 @@
 #ifndef HAP_DEBUG_H
 #define HAP_DEBUG_H
 
-#include "qda_hap_types.h"
+#include "AEEStdDef.h"
 
 #ifdef __cplusplus
 extern "C" {
