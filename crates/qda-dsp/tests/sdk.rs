@@ -420,3 +420,72 @@ fn runtime_calls(pd: PdMode) {
     assert_eq!(i32_at(32), 0x8000_040a_u32 as i32, "HAP_free(NULL): AEE_EBADCLASS");
     s.done();
 }
+
+/// In a child run of this test binary (`QDA_SDK_FARF_CHILD` set): the FARF
+/// method in a thread PD and in a process PD, nothing else.
+#[test]
+fn farf_child() {
+    let Ok(token) = std::env::var("QDA_SDK_FARF_CHILD") else {
+        return;
+    };
+    let token: u32 = token.parse().unwrap();
+    for (pd, t) in [(PdMode::Thread, token), (PdMode::Process, token + 1)] {
+        let s = Setup::new(Uapi::Legacy, pd);
+        let b = t.to_le_bytes();
+        let mut a = [arg(b.as_ptr(), 4, -1)];
+        assert_eq!(s.invoke(sc(3, 1, 0, 0, 0), &mut a), 0);
+        s.done();
+    }
+}
+
+/// The child's stderr: `<LEVEL> <file>:<line>: <message>`, one line each,
+/// prefixed with the PD for a process PD; run-time FARFs only with
+/// `QDA_FARF_RUNTIME=1`.
+fn farf_stderr(runtime: bool) -> String {
+    let mut c = std::process::Command::new(std::env::current_exe().unwrap());
+    c.args(["--exact", "farf_child", "--nocapture", "--test-threads=1"])
+        .env("QDA_SDK_FARF_CHILD", "7100")
+        .env_remove("QDA_FARF_RUNTIME");
+    if runtime {
+        c.env("QDA_FARF_RUNTIME", "1");
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn farf_lines_reach_stderr_and_runtime_levels_are_off_by_default() {
+    let err = farf_stderr(false);
+    let line = |t: u32, what: &str| {
+        err.lines()
+            .find(|l| l.contains(&format!("farf-{what} {t}")))
+            .map(str::to_string)
+    };
+    let thread = line(7100, "high").unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        thread.starts_with("HIGH ") && thread.contains("dmahandle_skel.c:"),
+        "{thread}"
+    );
+    assert!(thread.ends_with(": farf-high 7100"), "{thread}");
+    let process = line(7101, "high").unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        process.starts_with("[qda-pd:") && process.contains("] HIGH "),
+        "{process}"
+    );
+    assert!(
+        line(7100, "newline").is_some() && line(7101, "always").is_some(),
+        "{err}"
+    );
+    for t in [7100, 7101] {
+        assert!(line(t, "low").is_none() && line(t, "runtime").is_none(), "{err}");
+    }
+    let err = farf_stderr(true);
+    for t in [7100, 7101] {
+        let rt = err
+            .lines()
+            .find(|l| l.contains(&format!("farf-runtime {t}")))
+            .unwrap_or_else(|| panic!("run-time FARF with QDA_FARF_RUNTIME=1: {err}"));
+        assert!(rt.contains("HIGH "), "{rt}");
+    }
+}
