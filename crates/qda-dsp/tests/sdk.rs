@@ -28,7 +28,16 @@ fn skel_dir() -> &'static Path {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = d.path().join("libdmahandle_skel.so");
         let st = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-            .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
+            .args([
+                "-shared",
+                "-fPIC",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-DQDA_SKEL",
+                "-I",
+            ])
             .arg(manifest.join("../qda-sdk/include"))
             .arg("-o")
             .arg(&out)

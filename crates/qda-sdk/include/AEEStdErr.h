@@ -8,6 +8,10 @@
  * a code made on the DSP (a Hexagon build, __hexagon__) has offset
  * DSP_AEE_EOFFSET, so a DSP failure reaches the application as
  * 0x80000400 + base. A few codes are the same number on both sides.
+ *
+ * A skel built on the host for qda's virtual DSP is DSP code: it defines
+ * QDA_SKEL (pkg-config's qda-skel does), so the codes it returns arrive as
+ * a Hexagon skel's would.
  */
 #ifndef AEESTDERR_H
 #define AEESTDERR_H
@@ -15,7 +19,7 @@
 /* Offset of DSP-made codes. */
 #define DSP_AEE_EOFFSET 0x80000400
 
-#if defined(__hexagon__)
+#if defined(__hexagon__) || defined(QDA_SKEL)
 #define AEE_EOFFSET DSP_AEE_EOFFSET
 #else
 #define AEE_EOFFSET 0x00000000
@@ -214,7 +218,7 @@
 #define AEE_EFILE                  (AEE_EOFFSET + 0x201)    /* file-handling error */
 
 /* The transport group: GLINK names in a Hexagon build, SMD names on the CPU. */
-#if defined(__hexagon__)
+#if defined(__hexagon__) || defined(QDA_SKEL)
   #define AEE_EGLINK_OFFSET          (AEE_EOFFSET + 0x100)    /* first code of the GLINK/SMD transport group */
   #define AEE_EGLINKBADPACKET        (AEE_EOFFSET + 0x101)    /* GLINK packet size is invalid */
   #define AEE_EGLINKALREADYOPEN      (AEE_EOFFSET + 0x102)    /* GLINK port is already open */

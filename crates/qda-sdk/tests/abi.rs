@@ -311,8 +311,12 @@ fn aee_codes_match_qda_uapi_on_the_cpu_and_the_dsp() {
     let cpu = write("aee_cpu.c", &aee_checks(false));
     compile(&cc, C_FLAGS, &cpu).unwrap_or_else(|e| panic!("{e}"));
     let dsp = write("aee_dsp.c", &aee_checks(true));
-    let flags: Vec<&str> = C_FLAGS.iter().copied().chain(["-D__hexagon__"]).collect();
-    compile(&cc, &flags, &dsp).unwrap_or_else(|e| panic!("{e}"));
+    // A Hexagon build, and a skel built for qda's virtual DSP (QDA_SKEL,
+    // which qda-skel.pc defines): both see the DSP's codes.
+    for side in ["-D__hexagon__", "-DQDA_SKEL"] {
+        let flags: Vec<&str> = C_FLAGS.iter().copied().chain([side]).collect();
+        compile(&cc, &flags, &dsp).unwrap_or_else(|e| panic!("{side}: {e}"));
+    }
 }
 
 #[test]

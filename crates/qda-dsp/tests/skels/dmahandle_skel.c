@@ -35,8 +35,6 @@ extern int adsp_mmap_fd_getinfo(int, uint32_t *);
  * (remote_arg's dma member is {fd, offset}). */
 #define DMA_LEN(pra, i) (((remote_arg64 *)(pra))[i].dma.len)
 
-/* The DSP's form of the AEE codes a skel returns. */
-#define DSP_ERR(e) ((int)(0x80000400u + (unsigned)(e)))
 
 #define SC(m, ib, ob, ih, oh) (((uint32_t)(m) << 24) | ((ib) << 16) | ((ob) << 8) | ((ih) << 4) | (oh))
 
@@ -86,7 +84,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         void *va = 0;
         uint64 pa = 0;
         if (sc != SC(2, 0, 1, 1, 0) || pra[0].buf.nLen != sizeof r)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memset(&r, 0, sizeof r);
         r.fd = pra[1].dma.fd;
         r.offset = pra[1].dma.offset;
@@ -96,7 +94,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         r.get_rc = HAP_mmap_get(r.fd, &va, &pa);
         if (r.get_rc == 0) {
             if ((uint64_t)r.offset + r.len > r.buflen)
-                return DSP_ERR(AEE_EBADPARM);
+                return AEE_EBADPARM;
             for (uint32_t i = 0; i < r.len; i++)
                 r.sum += ((const uint8_t *)va)[r.offset + i];
             r.dsp_addr = pa;
@@ -109,7 +107,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     case 3: { /* farf(in token) */
         uint32_t t;
         if (sc != SC(3, 1, 0, 0, 0) || pra[0].buf.nLen != 4)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memcpy(&t, pra[0].buf.pv, 4);
         FARF(HIGH, "farf-high %u", t);
         FARF(ERROR, "farf-error %u", t); /* FARF_ERROR off: compiled out */
@@ -125,7 +123,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         void *va = 0;
         uint32_t len = 0;
         if (sc != SC(4, 1, 1, 0, 0) || pra[0].buf.nLen != 4 || pra[1].buf.nLen != sizeof rc)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memcpy(&fd, pra[0].buf.pv, 4);
         rc[0] = HAP_mmap_get(fd, &va, 0);
         rc[1] = HAP_mmap_put(fd);
@@ -138,7 +136,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         void *va = 0;
         int rc;
         if (sc != SC(5, 0, 0, 1, 0) || kept_fd != -1)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         if ((rc = HAP_mmap_get(pra[0].dma.fd, &va, 0)) != 0)
             return rc;
         kept_fd = pra[0].dma.fd;
@@ -149,7 +147,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     case 6: { /* kept(rout kept_report): read the kept buffer, put it */
         struct kept_report r;
         if (sc != SC(6, 0, 1, 0, 0) || pra[0].buf.nLen != sizeof r || kept_fd == -1)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memset(&r, 0, sizeof r);
         for (uint32_t i = 0; i < kept_len; i++)
             r.sum += kept_ptr[i];
@@ -164,7 +162,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         uint64 t0, q0, c0;
         void *p = 0;
         if (sc != SC(7, 0, 1, 0, 0) || pra[0].buf.nLen != sizeof r)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memset(&r, 0, sizeof r);
         t0 = HAP_perf_get_time_us();
         q0 = HAP_perf_get_qtimer_count();
@@ -186,7 +184,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         uint8_t v;
         int rc;
         if (sc != SC(8, 1, 0, 0, 1) || pra[0].buf.nLen != 1)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memcpy(&v, pra[0].buf.pv, 1);
         if ((rc = HAP_mmap_get(pra[1].dma.fd, &va, 0)) != 0)
             return rc;
@@ -200,13 +198,13 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         void *va = 0;
         uint32_t buflen = 0;
         if (sc != SC(9, 1, 1, 0, 0) || pra[0].buf.nLen != sizeof req || pra[1].buf.nLen != sizeof r)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memcpy(req, pra[0].buf.pv, sizeof req);
         memset(&r, 0, sizeof r);
         r.get_rc = HAP_mmap_get(req[0], &va, 0);
         if (r.get_rc == 0) {
             if (adsp_mmap_fd_getinfo(req[0], &buflen) != 0 || (uint64_t)(uint32_t)req[1] + (uint32_t)req[2] > buflen)
-                return DSP_ERR(AEE_EBADPARM);
+                return AEE_EBADPARM;
             for (uint32_t i = 0; i < (uint32_t)req[2]; i++)
                 r.sum += ((const uint8_t *)va)[(uint32_t)req[1] + i];
             r.put_rc = HAP_mmap_put(req[0]);
@@ -219,7 +217,7 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         struct { uint64_t sum; int32_t get_rc; int32_t put_rc; } r;
         const uint8_t *p;
         if (sc != SC(10, 1, 1, 0, 0) || pra[0].buf.nLen != sizeof req || pra[1].buf.nLen != sizeof r)
-            return DSP_ERR(AEE_EBADPARM);
+            return AEE_EBADPARM;
         memcpy(req, pra[0].buf.pv, sizeof req);
         memset(&r, 0, sizeof r);
         p = HAP_mmap(0, req[2], HAP_PROT_READ, 0, req[0], req[1]);
@@ -234,6 +232,6 @@ int dmahandle_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         return 0;
     }
     default:
-        return DSP_ERR(AEE_EUNSUPPORTED);
+        return AEE_EUNSUPPORTED;
     }
 }
