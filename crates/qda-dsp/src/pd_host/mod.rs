@@ -32,10 +32,12 @@
 
 mod confine;
 mod filter;
+mod rlimits;
 mod sandbox;
 mod serve;
 mod user;
 
+pub use rlimits::{PdLimits, pd_limits, set_pd_limits};
 pub use sandbox::Sandbox;
 pub use user::{PdUser, pd_user, run_pd_hosts_as};
 
@@ -142,6 +144,7 @@ pub(crate) fn host_command(host: &Path, search: &[PathBuf]) -> Command {
     if let Some(u) = pd_user() {
         u.apply(&mut c);
     }
+    c.env(rlimits::ENV, pd_limits().to_env());
     c
 }
 

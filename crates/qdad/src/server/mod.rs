@@ -168,6 +168,9 @@ impl Server {
                 (plat, bytes, p.display().to_string())
             }
         };
+        let policy = cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon);
+        // The PD hosts this daemon starts get the policy's limits.
+        qda_dsp::pd_host::set_pd_limits(policy.pd_limits);
         let driver = Driver::new(DriverConfig::new(platform)).map_err(|e| format!("starting the driver: {e}"))?;
         let pd_mode = cfg.pd_mode.unwrap_or_else(PdMode::from_env);
         let emb = Embedded::with_mode(driver, pd_mode).map_err(|e| format!("starting the DSPs: {e}"))?;
@@ -198,7 +201,7 @@ impl Server {
                 .map_err(|e| format!("creating an epoll instance: {e}"))?,
             events_stop: AtomicBool::new(false),
             owns_socket,
-            policy: cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon),
+            policy,
             uids: Mutex::new(HashMap::new()),
         });
         if shared.trace {
