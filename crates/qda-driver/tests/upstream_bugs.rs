@@ -23,7 +23,7 @@
 //! | CVE-2022-49393 "fix list iterator in fastrpc_req_mem_unmap_impl" | `cve_2022_49393_mem_unmap_of_an_address_never_mapped_is_einval` | |
 //! | CVE-2025-21734 "Fix copy buffer page size" | `cve_2025_21734_inline_buffers_straddling_pages` | `qda-proto` `payload/tests.rs` golden vectors |
 //! | "Fix DSP capabilities request", "Copy the complete capability structure to user" | `fix_dsp_capabilities_request_attr_0_255_256` | `legacy.rs` (256 without a DSP) |
-//! | capability `domain` → `unused` | `capability_unused_field_is_ignored` | |
+//! | capability `domain` → `unused` (2025), "Avoid updating PD type for capability request" (2024) | `capability_unused_field_is_ignored` | |
 //! | CVE-2026-31730 "possible double-free of cctx->remote_heap" | `cve_2026_31730_create_static_failing_on_the_dsp_then_channel_removal` | `hostile.rs` `create_static_frees_its_heap_when_the_call_fails` (transport failure) |
 //! | CVE-2026-53159 "fix DMA address corruption due to find_vma misuse" | `cve_2026_53159_dma_buf_pointer_outside_its_mapping_is_efault` | `hostile.rs` `invoke_arguments_near_u64_max_are_refused_before_the_dsp`, `forged_vma_file_offset_near_u64_max_is_efault` |
 //! | CVE-2026-53161 "fix use-after-free of fastrpc_user in workqueue context" | `cve_2026_53161_close_while_a_call_is_in_flight_dsp_answers_late` | `fastrpc.rs` `an_interrupted_call_keeps_its_context_until_the_dsp_answers` |
@@ -724,14 +724,17 @@ fn fix_dsp_capabilities_request_attr_0_255_256() {
 /// 2025 UAPI change renaming the capability `domain` field `unused`
 /// (bfb6b07d2a30ffe98864d8cfc31fc00470063025 for the former, as listed in a
 /// public shortlog; commit of the rename not found): a user-supplied
-/// domain index was validated and used. Ours: any value there is ignored —
-/// the answer is the node's DSP's, for 0, 3, 7, 0xffffffff.
+/// domain index was validated and used, and the query changed the file's
+/// PD type. Ours: any value there is ignored — the answer is the node's
+/// DSP's, for 0, 3, 7, 0xffffffff — and the file's PD type stays.
 ///
-/// Fails if: the field selects a domain or is range-checked.
+/// Fails if: the field selects a domain or is range-checked, or the query
+/// sets the file's PD type.
 #[test]
 fn capability_unused_field_is_ignored() {
     let (drv, _dsp) = session(capability_dsp);
     let f = open(&drv, "/dev/fastrpc-cdsp");
+    let pd = f.rpc_state().unwrap().pd();
     for unused in [0u32, 3, 7, 0xffff_ffff] {
         let mut cap = FastrpcIoctlCapability {
             unused,
@@ -744,6 +747,7 @@ fn capability_unused_field_is_ignored() {
             "unused {unused}"
         );
         assert_eq!(cap.capability, 200);
+        assert_eq!(f.rpc_state().unwrap().pd(), pd, "the PD type stays");
     }
 }
 
