@@ -1007,11 +1007,19 @@ fn cve_2026_74647_two_threads_munmap_the_same_vaddr() {
         let mut u = FastrpcReqMunmap { vaddrout, size: 4096 };
         ioctl(&f, FASTRPC_IOCTL_MUNMAP, &mut u)
     };
-    for round in 0..300 {
+    for round in 0..500 {
         let target = mmap();
         let other = mmap();
+        let go = std::sync::Barrier::new(4);
         let results: Vec<_> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| munmap(target))).collect();
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        go.wait();
+                        munmap(target)
+                    })
+                })
+                .collect();
             hs.into_iter().map(|h| h.join().expect("MUNMAP panicked")).collect()
         });
         let ok = results.iter().filter(|r| **r == Ok(0)).count();
