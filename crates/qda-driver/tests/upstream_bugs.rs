@@ -3,10 +3,11 @@
 //! shared reference: "Known bugs / CVEs" and "Additional hazards").
 //!
 //! Each test is named after the upstream fix and its doc comment cites it:
-//! subject line, CVE id, and the commit id where one was found in a public
-//! changelog ("commit not found" otherwise; ids were not checked against a
-//! torvalds/linux clone, which was too large to fetch here). Each says what
-//! breaking change would make it fail.
+//! subject line, CVE id, and the torvalds/linux commit id where one was
+//! found — the id a stable backport names as its upstream commit ("commit
+//! <id> upstream"), unless the comment says otherwise; "commit not found"
+//! where only stable ids turned up (a torvalds/linux clone was too large to
+//! fetch here). Each says what breaking change would make it fail.
 //!
 //! The DSP here is [`ScriptedDsp`]: a transport the test scripts message by
 //! message. It reads and writes the payload only through the SMMU
@@ -456,8 +457,7 @@ fn fix_use_after_free_race_condition_for_maps_invoke_map_and_unmap_in_parallel()
 }
 
 /// "misc: fastrpc: fix use-after-free race in fastrpc_map_create" (2026;
-/// 07ebe87915d8accdaba20c4f88c5ae430fe62fbb as listed in a public shortlog
-/// next to 5401fb4fe10f, not checked in a torvalds/linux clone) and "misc:
+/// torvalds/linux 07ebe87915d8accdaba20c4f88c5ae430fe62fbb) and "misc:
 /// fastrpc: fix use-after-free on map->fl in device release" (2026
 /// proposal; commit not found): a map was found while its file was being
 /// released. Ours: eight threads invoke by fd on one shared file while
@@ -634,8 +634,8 @@ fn memfd(len: usize) -> OwnedFd {
 }
 
 /// CVE-2025-21734, "misc: fastrpc: Fix copy buffer page size"
-/// (torvalds/linux 58570026c7ac249bfbd90f9fcb7d2e0a74a106a1, as applied
-/// by the maintainer): the page descriptor of an inline (copy) buffer was
+/// (58570026c7ac249bfbd90f9fcb7d2e0a74a106a1 as applied to the
+/// maintainer's tree; not confirmed as the torvalds/linux id): the page descriptor of an inline (copy) buffer was
 /// sized without its in-page offset, so a buffer straddling a page boundary
 /// was described one page short. Ours: lengths 1, 4095, 4096, 4097, 8193 at
 /// unaligned starts (0, 1, 4095, 2049…): each lies inside its page
@@ -722,8 +722,8 @@ fn fix_dsp_capabilities_request_attr_0_255_256() {
 
 /// "misc: fastrpc: Avoid updating PD type for capability request" and the
 /// 2025 UAPI change renaming the capability `domain` field `unused`
-/// (bfb6b07d2a30ffe98864d8cfc31fc00470063025 for the former, as listed in a
-/// public shortlog; commit of the rename not found): a user-supplied
+/// (torvalds/linux bfb6b07d2a30ffe98864d8cfc31fc00470063025 for the
+/// former; commit of the rename not found): a user-supplied
 /// domain index was validated and used, and the query changed the file's
 /// PD type. Ours: any value there is ignored — the answer is the node's
 /// DSP's, for 0, 3, 7, 0xffffffff — and the file's PD type stays.
@@ -794,8 +794,8 @@ fn cve_2026_31730_create_static_failing_on_the_dsp_then_channel_removal() {
 // ---- CVE-2026-53159 ----
 
 /// CVE-2026-53159, "misc: fastrpc: fix DMA address corruption due to
-/// find_vma misuse" (2026; 464c6ad2aa16e1e1df9d559289199356493d1e00 as
-/// listed in a public shortlog, not checked in a torvalds/linux clone):
+/// find_vma misuse" (2026; torvalds/linux
+/// 464c6ad2aa16e1e1df9d559289199356493d1e00):
 /// `find_vma` returns the next VMA for a pointer in a gap below it, and the
 /// offset `ptr - vm_start` underflowed. Ours: a dma-buf argument whose
 /// pointer lies just below the buffer's mapping, in another file's mapping,
@@ -865,8 +865,8 @@ fn holds_user_calls(p: &Payload) -> Reply {
 }
 
 /// CVE-2026-53161, "misc: fastrpc: fix use-after-free of fastrpc_user in
-/// workqueue context" (2026; e85eb5feca8e254905ffa6c57a3c99c89a674a0f as
-/// listed in a public shortlog, not checked in a torvalds/linux clone): the
+/// workqueue context" (2026; torvalds/linux
+/// e85eb5feca8e254905ffa6c57a3c99c89a674a0f): the
 /// response work ran after release() had freed the user. Ours: a call is
 /// interrupted (as a signal does), its file is closed while the DSP still
 /// holds the call, then the DSP answers: the answer finds the context and

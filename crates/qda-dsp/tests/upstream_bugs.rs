@@ -50,7 +50,8 @@ fn invoker(f: &qda_driver::File) -> impl Fn(u32, u32, &mut [FastrpcInvokeArgs]) 
 }
 
 /// CVE-2025-21734, "misc: fastrpc: Fix copy buffer page size"
-/// (torvalds/linux 58570026c7ac249bfbd90f9fcb7d2e0a74a106a1): an inline
+/// (58570026c7ac249bfbd90f9fcb7d2e0a74a106a1 as applied to the
+/// maintainer's tree; not confirmed as the torvalds/linux id): an inline
 /// buffer straddling a page boundary was described one page short. Here
 /// the virtual DSP translates each inline argument through the SMMU from
 /// its page descriptor and hands the skel its bytes: lengths 1, 4095, 4097,
@@ -129,8 +130,8 @@ impl Gate {
 }
 
 /// CVE-2026-53161, "misc: fastrpc: fix use-after-free of fastrpc_user in
-/// workqueue context" (2026; e85eb5feca8e254905ffa6c57a3c99c89a674a0f as
-/// listed in a public shortlog, not checked in a torvalds/linux clone): the
+/// workqueue context" (2026; torvalds/linux
+/// e85eb5feca8e254905ffa6c57a3c99c89a674a0f): the
 /// DSP's answer was processed after release() freed the user. Here a skel
 /// holds the call inside the DSP; the caller is interrupted (as by a
 /// signal), its file closed (the PD released); then the skel returns and
