@@ -503,8 +503,8 @@ fn fix_use_after_free_race_in_fastrpc_map_create_parallel_invokes_while_closing(
 // ---- CVE-2022-49393 ----
 
 /// CVE-2022-49393, "misc: fastrpc: fix list iterator in
-/// fastrpc_req_mem_unmap_impl" (commit not found in torvalds/linux; stable
-/// backports only): the not-found case used the iterator past the list.
+/// fastrpc_req_mem_unmap_impl" (torvalds/linux
+/// c5c07c5958cf0c9af6e76813e6de15d42ee49822): the not-found case used the iterator past the list.
 /// Ours: `MEM_UNMAP` of a DSP address never mapped, of a mapped address
 /// under another fd, and of one already unmapped is `EINVAL`, and nothing
 /// is sent to the DSP for them.
