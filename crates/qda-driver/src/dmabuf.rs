@@ -386,7 +386,14 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct Registry {
     inner: Mutex<HashMap<(u64, u64), Entry>>,
+    /// Exports made since the last settle: every [`SETTLE_EVERY`] exports
+    /// settle, so a process that exports and frees buffers in a loop gets
+    /// their memory back without anyone calling [`Driver::settle`](crate::Driver::settle).
+    since_settle: std::sync::atomic::AtomicU32,
 }
+
+/// Exports between two settles made by the registry itself.
+const SETTLE_EVERY: u32 = 64;
 
 impl Registry {
     fn new() -> Result<Registry> {
@@ -414,6 +421,11 @@ impl Registry {
     }
 
     fn export(&self, buf: &Arc<DmaBuf>, flags: OFlags) -> Result<OwnedFd> {
+        use std::sync::atomic::Ordering;
+        if self.since_settle.fetch_add(1, Ordering::Relaxed) + 1 >= SETTLE_EVERY {
+            self.since_settle.store(0, Ordering::Relaxed);
+            while self.settle() > 0 {}
+        }
         // Pin and count before the fd exists, so a concurrent settle cannot
         // miss it.
         if let Some(e) = qda_rt::lock(&self.inner).get_mut(&buf.ino) {
@@ -506,6 +518,26 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         false
+    }
+
+    /// A process exporting and freeing buffers in a loop, with nobody
+    /// calling settle, holds a bounded number of them: the registry settles
+    /// every SETTLE_EVERY exports.
+    #[test]
+    fn freed_exports_do_not_pile_up_without_a_settle() {
+        let ctx = Shared::new(Arc::new(DmaDebug::new()), Quirks::default()).unwrap();
+        let mut weaks = Vec::new();
+        for _ in 0..(4 * SETTLE_EVERY) {
+            let buf = heap_buf(&ctx, 4096);
+            drop(buf.export(true).unwrap());
+            weaks.push(Arc::downgrade(&buf));
+        }
+        let alive = weaks.iter().filter(|w| w.upgrade().is_some()).count();
+        assert!(
+            alive <= SETTLE_EVERY as usize + 8,
+            "{alive} of {} freed exports still pinned",
+            weaks.len()
+        );
     }
 
     #[test]

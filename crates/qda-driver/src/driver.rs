@@ -197,6 +197,16 @@ impl Driver {
         self.inner.quotas.set(uid, bytes);
     }
 
+    /// Charge `backing` to `uid`'s memory quota; past it, dma-bufs whose
+    /// last fd is gone are released first ([`Driver::settle`]) and the
+    /// charge tried again, so memory nobody holds does not count.
+    pub(crate) fn charge(&self, uid: u32, backing: &crate::mem::Backing, what: &str) -> Result<()> {
+        match self.inner.quotas.charge(uid, backing, what) {
+            Err(e) if e.errno == Errno::ENOMEM && self.settle() > 0 => self.inner.quotas.charge(uid, backing, what),
+            r => r,
+        }
+    }
+
     /// Bytes of buffers `uid` holds, if it has a memory quota.
     pub fn memory_used(&self, uid: u32) -> Option<u64> {
         self.inner.quotas.used(uid)

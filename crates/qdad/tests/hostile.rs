@@ -581,6 +581,48 @@ fn an_untrusted_uids_memory_and_fd_quotas_hold() {
     assert!(within(5, || stat(&s, "fds_held") == 0));
 }
 
+/// A long-lived client that allocates, exports (as rpcmem does: the
+/// buffer's dma-buf fd) and frees buffers, without ever disconnecting, gets
+/// its memory back: a dma-buf whose last fd is gone is released within a
+/// second, not only when some client disconnects — else its quota (and the
+/// daemon's memory) would fill with buffers nobody holds.
+#[test]
+fn exported_buffers_freed_by_a_long_lived_client_give_their_memory_back() {
+    use qdad::policy::{Policy, Rights};
+    let dir = TempDir::new("hostile-exports");
+    let s = Server::start(Config {
+        socket: dir.join("qdad.sock"),
+        policy: Some(Policy::new(
+            Vec::new(),
+            Rights {
+                max_memory: 1 << 20,
+                ..Rights::default()
+            },
+        )),
+        ..Config::new()
+    })
+    .unwrap();
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
+    let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
+    for round in 0..6 {
+        let t = Instant::now();
+        let b = loop {
+            match dev.alloc(768 << 10) {
+                Ok(b) => break b,
+                Err(e) => {
+                    assert!(
+                        t.elapsed() < Duration::from_secs(5),
+                        "round {round}: the buffers freed before never came back: {e}"
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        };
+        b.export().unwrap();
+        drop(b);
+    }
+}
+
 /// Finding 9: request bodies buffered at once are capped for all clients
 /// together; past the cap a request is refused (`ENOMEM`, with the reason)
 /// without its body being held.

@@ -118,7 +118,16 @@ pub(super) fn event_loop(sh: &Arc<Shared>) {
         tv_sec: 0,
         tv_nsec: 100_000_000,
     };
+    let mut last_settle = Instant::now();
     while !sh.events_stop.load(Ordering::SeqCst) {
+        // Clients free exported buffers by closing fds the daemon cannot
+        // see: once a second, release the dma-bufs nobody holds any more
+        // (else a long-lived client's freed buffers would stay until some
+        // client disconnects).
+        if last_settle.elapsed() >= Duration::from_secs(1) {
+            last_settle = Instant::now();
+            sh.emb.driver.settle();
+        }
         let (ready, _) = match epoll::wait(&sh.epoll, &mut buf, Some(&tick)) {
             Ok(r) => r,
             Err(rustix::io::Errno::INTR) => continue,
