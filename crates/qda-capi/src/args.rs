@@ -41,12 +41,12 @@ pub struct Reg {
 
 /// The registered buffers and dma handles of the process.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub struct Registrations {
     bufs: Mutex<BTreeMap<usize, Reg>>,
     dma: Mutex<HashMap<i32, (u32, u32)>>,
 }
 
-impl Registry {
+impl Registrations {
     /// Register `len` bytes at `addr` as dma-buf `fd` (`fd == -1`:
     /// unregister the buffer at `addr`).
     pub fn register(&self, addr: usize, len: usize, fd: i32, attr: u32) {
@@ -97,22 +97,22 @@ impl Registry {
         let mut out = Vec::with_capacity(pra.len());
         for (i, a) in pra.iter().enumerate() {
             if i < nbufs {
-                let b = a.buf();
+                let b = crate::ffi::buf_of(a);
                 let mut d = FastrpcInvokeArgs {
-                    ptr: b.pv as u64,
-                    length: b.n_len as u64,
+                    ptr: b.pv,
+                    length: b.n_len,
                     fd: -1,
                     attr: 0,
                 };
                 if b.n_len > 0
-                    && let Some(r) = self.find(b.pv as usize, b.n_len)?
+                    && let Some(r) = self.find(b.pv as usize, b.n_len as usize)?
                 {
                     d.fd = r.fd;
                     d.attr = r.attr & PASSED_ON;
                 }
                 out.push(d);
             } else {
-                let h = a.dma();
+                let h = crate::ffi::dma_of(a);
                 let (len, attr) = self.take_dma(h.fd);
                 out.push(FastrpcInvokeArgs {
                     ptr: u64::from(h.offset),
@@ -134,15 +134,15 @@ mod tests {
     fn buf(pv: usize, n: usize) -> CArg {
         CArg {
             buf: CBuf {
-                pv: pv as *mut _,
-                n_len: n,
+                pv: pv as u64,
+                n_len: n as u64,
             },
         }
     }
 
     #[test]
     fn buffers_inside_a_registration_carry_its_fd() {
-        let r = Registry::default();
+        let r = Registrations::default();
         r.register(0x10000, 0x1000, 7, 8 | 1);
         let sc = Scalars::make(2, 2, 1);
         let d = r
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_dma_handle_registration_is_used_once() {
-        let r = Registry::default();
+        let r = Registrations::default();
         r.register_dma(9, 4096, 2);
         let sc = Scalars::makex(0, 2, 0, 0, 1, 0);
         let h = CArg {

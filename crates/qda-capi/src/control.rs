@@ -6,111 +6,17 @@
 
 #![allow(unsafe_code)] // Control requests are C structs behind `(data, len)` pointers.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_void;
 
 use crate::domains::{Effective, NUM_SESSIONS, domain_of_name};
 use crate::errors::{EBADPARM, EBADSTATE, EUNSUPPORTED, aee, code};
 use crate::ffi;
 use crate::state::Lib;
 use qda_uapi::aee::AeeCode;
-
-// `enum handle_control_req_id`.
-pub const DSPRPC_CONTROL_LATENCY: u32 = 1;
-pub const DSPRPC_GET_DSP_INFO: u32 = 2;
-pub const DSPRPC_CONTROL_WAKELOCK: u32 = 3;
-pub const DSPRPC_GET_DOMAIN: u32 = 4;
-
-// `enum session_control_req_id`.
-pub const FASTRPC_THREAD_PARAMS: u32 = 1;
-pub const DSPRPC_CONTROL_UNSIGNED_MODULE: u32 = 2;
-pub const FASTRPC_RELATIVE_THREAD_PRIORITY: u32 = 4;
-pub const FASTRPC_REMOTE_PROCESS_KILL: u32 = 6;
-pub const FASTRPC_SESSION_CLOSE: u32 = 7;
-pub const FASTRPC_CONTROL_PD_DUMP: u32 = 8;
-pub const FASTRPC_REMOTE_PROCESS_EXCEPTION: u32 = 9;
-pub const FASTRPC_REMOTE_PROCESS_TYPE: u32 = 10;
-pub const FASTRPC_REGISTER_STATUS_NOTIFICATIONS: u32 = 11;
-pub const FASTRPC_PD_INITMEM_SIZE: u32 = 12;
-pub const FASTRPC_RESERVE_NEW_SESSION: u32 = 13;
-pub const FASTRPC_GET_EFFECTIVE_DOMAIN_ID: u32 = 14;
-pub const FASTRPC_GET_URI: u32 = 15;
-pub const FASTRPC_MAX_THREAD_PARAM: u32 = 16;
-pub const FASTRPC_CONTEXT_CREATE: u32 = 17;
-pub const FASTRPC_CONTEXT_DESTROY: u32 = 18;
+use qda_uapi::remote::*;
 
 /// `remote_dsp_attributes` ids answered by the library itself.
 const DOMAIN_SUPPORT: u32 = 0;
-
-#[repr(C)]
-struct Latency {
-    enable: u32,
-    latency: u32,
-}
-#[repr(C)]
-struct Capability {
-    domain: u32,
-    attribute_id: u32,
-    capability: u32,
-}
-#[repr(C)]
-struct Wakelock {
-    enable: u32,
-}
-#[repr(C)]
-struct GetDomain {
-    domain: i32,
-}
-#[repr(C)]
-struct ThreadParams {
-    domain: i32,
-    prio: i32,
-    stack_size: i32,
-}
-#[repr(C)]
-struct DomainEnable {
-    domain: i32,
-    enable: i32,
-}
-#[repr(C)]
-struct DomainOnly {
-    domain: i32,
-}
-#[repr(C)]
-struct ProcessType {
-    domain: i32,
-    process_type: i32,
-}
-#[repr(C)]
-struct InitMem {
-    domain: i32,
-    size: u32,
-}
-#[repr(C)]
-struct ReserveSession {
-    domain_name: *const c_char,
-    domain_name_len: u32,
-    session_name: *const c_char,
-    session_name_len: u32,
-    effective_domain_id: u32,
-    session_id: u32,
-}
-#[repr(C)]
-struct EffectiveDomain {
-    domain_name: *const c_char,
-    domain_name_len: u32,
-    session_id: u32,
-    effective_domain_id: u32,
-}
-#[repr(C)]
-struct GetUri {
-    domain_name: *const c_char,
-    domain_name_len: u32,
-    session_id: u32,
-    module_uri: *const c_char,
-    module_uri_len: u32,
-    uri: *mut c_char,
-    uri_len: u32,
-}
 
 /// `RPC_DISABLE_QOS` … `RPC_POLL_QOS`.
 const QOS_MAX: u32 = 3;
@@ -125,7 +31,7 @@ impl Lib {
         match req {
             DSPRPC_CONTROL_LATENCY => {
                 // SAFETY: the caller's contract on (data, len).
-                let l = unsafe { ffi::control::<Latency>(data, len) }?;
+                let l = unsafe { ffi::control::<RemoteRpcControlLatency>(data, len) }?;
                 if l.enable > QOS_MAX {
                     return Err(EBADPARM);
                 }
@@ -133,26 +39,26 @@ impl Lib {
                 self.set(eff.0 as i32, |s| s.latency = Some(v))
             }
             DSPRPC_GET_DSP_INFO => {
-                if data.is_null() || (len as usize) < size_of::<Capability>() {
+                if data.is_null() || (len as usize) < size_of::<RemoteDspCapability>() {
                     return Err(EBADPARM);
                 }
                 // SAFETY: as above; libadsprpc reads the struct whatever
                 // `len` says past its size.
-                let c = unsafe { ffi::control::<Capability>(data, size_of::<Capability>() as u32) }?;
+                let c = unsafe { ffi::control::<RemoteDspCapability>(data, size_of::<RemoteDspCapability>() as u32) }?;
                 let eff = Effective::from_id(c.domain as i32).ok_or(EBADPARM)?;
                 c.capability = self.capability(eff, c.attribute_id)?;
                 Ok(())
             }
             DSPRPC_CONTROL_WAKELOCK => {
                 // SAFETY: as above.
-                let _ = unsafe { ffi::control::<Wakelock>(data, len) }?;
+                let _ = unsafe { ffi::control::<RemoteRpcControlWakelock>(data, len) }?;
                 // Nothing to hold awake on a host; libadsprpc refuses the
                 // same where its platform has no wake locks.
                 Err(EUNSUPPORTED)
             }
             DSPRPC_GET_DOMAIN => {
                 // SAFETY: as above.
-                let g = unsafe { ffi::control::<GetDomain>(data, len) }?;
+                let g = unsafe { ffi::control::<RemoteRpcGetDomain>(data, len) }?;
                 g.domain = eff.0 as i32;
                 Ok(())
             }
@@ -189,7 +95,7 @@ impl Lib {
         match req {
             FASTRPC_THREAD_PARAMS => {
                 // SAFETY: the caller's contract on (data, len).
-                let p = unsafe { ffi::control::<ThreadParams>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteRpcThreadParams>(data, len) }?;
                 if p.prio != -1 && !(1..=255).contains(&p.prio) {
                     return Err(EBADPARM);
                 }
@@ -201,19 +107,19 @@ impl Lib {
             }
             DSPRPC_CONTROL_UNSIGNED_MODULE => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<DomainEnable>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteRpcControlUnsignedModule>(data, len) }?;
                 let on = p.enable != 0;
                 self.set(p.domain, |s| s.unsigned = on)
             }
             FASTRPC_RELATIVE_THREAD_PRIORITY => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<DomainEnable>(data, len) }?;
-                let r = p.enable;
+                let p = unsafe { ffi::control::<RemoteRpcRelativeThreadPriority>(data, len) }?;
+                let r = p.relative_thread_priority;
                 self.set(p.domain, |s| s.relative_prio = r)
             }
             FASTRPC_REMOTE_PROCESS_KILL | FASTRPC_SESSION_CLOSE => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<DomainOnly>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteRpcSessionClose>(data, len) }?;
                 if p.domain == -1 && req == FASTRPC_SESSION_CLOSE {
                     self.close_all(None);
                     return Ok(());
@@ -224,7 +130,7 @@ impl Lib {
             }
             FASTRPC_REMOTE_PROCESS_TYPE => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<ProcessType>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteProcessType>(data, len) }?;
                 let eff = Effective::from_id(p.domain).ok_or(EBADPARM)?;
                 let d = self.session(eff).ok_or(EBADSTATE)?;
                 p.process_type = i32::from(d.unsigned);
@@ -232,20 +138,20 @@ impl Lib {
             }
             FASTRPC_PD_INITMEM_SIZE => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<InitMem>(data, len) }?;
-                if !(3 << 20..=200 << 20).contains(&p.size) {
+                let p = unsafe { ffi::control::<RemoteRpcPdInitmemSize>(data, len) }?;
+                if !(3 << 20..=200 << 20).contains(&p.pd_initmem_size) {
                     return Err(EBADPARM);
                 }
-                let size = p.size;
+                let size = p.pd_initmem_size;
                 self.set(p.domain, |s| s.initmem = Some(size))
             }
             FASTRPC_RESERVE_NEW_SESSION => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<ReserveSession>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteRpcReserveNewSession>(data, len) }?;
                 // SAFETY: the name pointers and lengths are the caller's.
-                let name = unsafe { ffi::str_n(p.domain_name, p.domain_name_len) }?;
+                let name = unsafe { ffi::str_n(ffi::ptr(p.domain_name), p.domain_name_len) }?;
                 // SAFETY: as above.
-                unsafe { ffi::str_n(p.session_name, p.session_name_len) }?;
+                unsafe { ffi::str_n(ffi::ptr(p.session_name), p.session_name_len) }?;
                 let d = domain_of_name(name).ok_or(EBADPARM)?;
                 let mut s = qda_rt::lock(&self.settings);
                 p.effective_domain_id = crate::domains::NUM_EFFECTIVE;
@@ -263,9 +169,9 @@ impl Lib {
             }
             FASTRPC_GET_EFFECTIVE_DOMAIN_ID => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<EffectiveDomain>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteRpcEffectiveDomainId>(data, len) }?;
                 // SAFETY: as above.
-                let name = unsafe { ffi::str_n(p.domain_name, p.domain_name_len) }?;
+                let name = unsafe { ffi::str_n(ffi::ptr(p.domain_name), p.domain_name_len) }?;
                 let d = domain_of_name(name).ok_or(EBADPARM)?;
                 let e = Effective::new(d.id(), p.session_id).ok_or(EBADPARM)?;
                 p.effective_domain_id = e.0;
@@ -273,21 +179,21 @@ impl Lib {
             }
             FASTRPC_GET_URI => {
                 // SAFETY: as above.
-                let p = unsafe { ffi::control::<GetUri>(data, len) }?;
+                let p = unsafe { ffi::control::<RemoteRpcGetUri>(data, len) }?;
                 if p.session_id >= NUM_SESSIONS {
                     return Err(EBADPARM);
                 }
                 // SAFETY: as above.
-                let name = unsafe { ffi::str_n(p.domain_name, p.domain_name_len) }?;
+                let name = unsafe { ffi::str_n(ffi::ptr(p.domain_name), p.domain_name_len) }?;
                 let d = domain_of_name(name).ok_or(EBADPARM)?;
                 // SAFETY: as above.
-                let module = unsafe { ffi::str_n(p.module_uri, p.module_uri_len) }?;
-                if p.uri.is_null() || p.uri_len <= p.module_uri_len {
+                let module = unsafe { ffi::str_n(ffi::ptr(p.module_uri), p.module_uri_len) }?;
+                if p.uri == 0 || p.uri_len <= p.module_uri_len {
                     return Err(EBADPARM);
                 }
                 let uri = format!("{module}&_dom={}&_session={}", d.name(), p.session_id);
                 // SAFETY: `uri` has `uri_len` writable bytes (caller).
-                if !unsafe { ffi::write_str(p.uri, p.uri_len as usize, &uri) }? {
+                if !unsafe { ffi::write_str(ffi::ptr(p.uri), p.uri_len as usize, &uri) }? {
                     return Err(code(AeeCode::EBADSIZE));
                 }
                 Ok(())

@@ -8,52 +8,24 @@ use std::ffi::{CStr, c_char, c_void};
 
 use crate::errors::EBADPARM;
 
-/// `remote_buf` (LP64): `{void *pv; size_t nLen;}`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct CBuf {
-    pub pv: *mut c_void,
-    pub n_len: usize,
+pub use qda_uapi::remote::{RemoteArgC as CArg, RemoteBufC as CBuf, RemoteDmaHandle as CDma};
+
+/// The argument as a buffer.
+pub fn buf_of(a: &CArg) -> CBuf {
+    // SAFETY: every bit pattern is a valid buffer (two integers); the union
+    // is plain data.
+    unsafe { a.buf }
 }
 
-/// `remote_dma_handle`: `{int32_t fd; uint32_t offset;}`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct CDma {
-    pub fd: i32,
-    pub offset: u32,
+/// The argument as a dma handle.
+pub fn dma_of(a: &CArg) -> CDma {
+    // SAFETY: as above, two integers.
+    unsafe { a.dma }
 }
 
-/// `remote_arg` (LP64, 16 bytes).
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub union CArg {
-    pub buf: CBuf,
-    pub h: u32,
-    pub h64: u64,
-    pub dma: CDma,
-}
-
-impl std::fmt::Debug for CArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("remote_arg")
-    }
-}
-
-const _: () = assert!(size_of::<CArg>() == 16 && size_of::<usize>() == 8);
-
-impl CArg {
-    /// The argument as a buffer.
-    pub fn buf(&self) -> CBuf {
-        // SAFETY: every bit pattern is a valid CBuf (a raw pointer and an
-        // integer); the union is plain data.
-        unsafe { self.buf }
-    }
-    /// The argument as a dma handle.
-    pub fn dma(&self) -> CDma {
-        // SAFETY: as above, two integers.
-        unsafe { self.dma }
-    }
+/// A pointer field of a control struct (a `u64` on LP64) as a C pointer.
+pub fn ptr<T>(v: u64) -> *mut T {
+    v as usize as *mut T
 }
 
 /// The `n` arguments at `pra` (none if `n` is 0, whatever `pra` is).

@@ -7,11 +7,9 @@
 //! GEM object exported as a dma-buf, or `ALLOC_DMA_BUFF` on a legacy node):
 //! the same kind of fd, valid for every domain.
 
-use std::collections::HashMap;
 use std::os::fd::AsRawFd;
-use std::sync::Mutex;
 
-use qda::{Buffer, FdMap};
+use qda::FdMap;
 use qda_os::sys::Mapping;
 use qda_rt::lock;
 
@@ -20,21 +18,7 @@ use crate::errors::{EALREADY, EBADPARM, ENOSUCHMAP, aee};
 use crate::ffi;
 use crate::state::Lib;
 
-/// `RPCMEM_HEAP_NOREG`: do not register the buffer (calls copy it).
-pub const RPCMEM_HEAP_NOREG: u32 = 0x4000_0000;
-
-/// Maps made through the library.
-#[derive(Debug, Default)]
-pub struct Maps {
-    /// rpcmem buffers by address.
-    rpcmem: Mutex<HashMap<usize, Buffer>>,
-    /// `fastrpc_mmap` maps: (effective domain, fd) → (DSP address, length).
-    fd_maps: Mutex<HashMap<(Effective, i32), (u64, u64)>>,
-    /// `remote_register_fd` mappings.
-    fd_mappings: Mutex<Vec<Mapping>>,
-    /// `remote_mmap64` maps: (effective domain, DSP address) → fd.
-    addr_maps: Mutex<HashMap<(Effective, u64), i32>>,
-}
+use qda_uapi::remote::RPCMEM_HEAP_NOREG;
 
 impl Lib {
     /// `rpcmem_alloc`: a buffer of `size` bytes, mapped here; its address.

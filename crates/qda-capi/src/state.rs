@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use qda::{Device, RemoteHandle, Session, SessionOptions};
+use qda::{Buffer, Device, RemoteHandle, Session, SessionOptions};
+use qda_os::sys::Mapping;
 use qda_rt::lock;
 
-use crate::args::Registry;
+use crate::args::Registrations;
 use crate::domains::{Effective, NUM_EFFECTIVE};
 use crate::errors::{EBADHANDLE, EBADPARM, EBADSTATE, aee};
-use crate::mem::Maps;
 
 /// One open session: a device file and the PD on it.
 #[derive(Debug)]
@@ -59,7 +59,7 @@ pub struct Lib {
     handles: RwLock<HashMap<u64, Arc<Open>>>,
     next: AtomicU64,
     pub settings: Mutex<Vec<Settings>>,
-    pub reg: Registry,
+    pub reg: Registrations,
     pub maps: Maps,
     /// The rpcmem allocator's device (opened on first use).
     pub rpcmem_dev: Mutex<Option<Device>>,
@@ -109,7 +109,7 @@ impl Lib {
             handles: RwLock::default(),
             next: AtomicU64::new(0x1000),
             settings: Mutex::new(vec![Settings::default(); NUM_EFFECTIVE as usize]),
-            reg: Registry::default(),
+            reg: Registrations::default(),
             maps: Maps::default(),
             rpcmem_dev: Mutex::new(None),
         }
@@ -118,14 +118,16 @@ impl Lib {
     /// Open a device on `eff`'s domain on the backend the library selects
     /// (`QDA_BACKEND`, else kernel → daemon → embedded).
     pub fn device(&self, domain: qda::Domain) -> Result<Device, i32> {
-        let forked_embedded = lock(&EMBEDDED_PID).is_some_and(|p| p != self.pid);
+        let forked = lock(&EMBEDDED_PID).is_some_and(|p| p != self.pid);
+        if forked {
+            // A child of a process that ran the embedded platform: its DSPs'
+            // threads did not survive the fork, and touching the platform
+            // could wait forever on a lock one of them held. Only the
+            // kernel and the daemon are tried.
+            return forked_device(domain);
+        }
         let dev = Device::open(domain).map_err(|e| aee(&e))?;
         if dev.backend() == qda::Backend::Embedded {
-            if forked_embedded {
-                // The embedded DSPs' threads did not survive the fork.
-                tracing::warn!(target: "qda_capi", "the embedded platform was started before fork; a child cannot use it");
-                return Err(EBADSTATE);
-            }
             lock(&EMBEDDED_PID).get_or_insert(self.pid);
         }
         Ok(dev)
@@ -278,4 +280,37 @@ impl Lib {
         f(&mut s[eff.0 as usize]);
         Ok(())
     }
+}
+
+/// [`Lib::device`] in the child of a process that ran the embedded
+/// platform: `QDA_BACKEND` if it names the kernel or the daemon, else the
+/// kernel, then the daemon; never the embedded platform.
+fn forked_device(domain: qda::Domain) -> Result<Device, i32> {
+    let wanted = std::env::var("QDA_BACKEND").ok();
+    let order: &[qda::Backend] = match wanted.as_deref() {
+        Some("kernel") => &[qda::Backend::Kernel],
+        Some("daemon") => &[qda::Backend::Daemon],
+        Some(_) => &[],
+        None => &[qda::Backend::Kernel, qda::Backend::Daemon],
+    };
+    for b in order {
+        if let Ok(d) = Device::open_on(domain, *b) {
+            return Ok(d);
+        }
+    }
+    tracing::warn!(target: "qda_capi", "after fork the embedded platform of the parent cannot be used; no kernel node or daemon answers");
+    Err(EBADSTATE)
+}
+
+/// Maps made through the library.
+#[derive(Debug, Default)]
+pub struct Maps {
+    /// rpcmem buffers by address.
+    pub(crate) rpcmem: Mutex<HashMap<usize, Buffer>>,
+    /// `fastrpc_mmap` maps: (effective domain, fd) → (DSP address, length).
+    pub(crate) fd_maps: Mutex<HashMap<(Effective, i32), (u64, u64)>>,
+    /// `remote_register_fd` mappings.
+    pub(crate) fd_mappings: Mutex<Vec<Mapping>>,
+    /// `remote_mmap64` maps: (effective domain, DSP address) → fd.
+    pub(crate) addr_maps: Mutex<HashMap<(Effective, u64), i32>>,
 }

@@ -166,6 +166,7 @@ pub(crate) struct Inner {
     pub(crate) backings: Arc<Counter>,
     pub(crate) iovas: Arc<Counter>,
     pub(crate) next_id: AtomicU64,
+    pub(crate) quotas: crate::quota::Quotas,
 }
 
 /// A driver instance: what the kernel would be for one board.
@@ -187,6 +188,18 @@ impl Driver {
     /// A driver for the built-in board.
     pub fn builtin() -> Result<Driver> {
         Driver::new(DriverConfig::new(Platform::builtin()))
+    }
+
+    /// Bound the memory `uid`'s files may hold in buffers (`GEM_CREATE`,
+    /// dma-heap and `ALLOC_DMA_BUFF` allocations) to `bytes` (`None`: no
+    /// bound); past it an allocation is `ENOMEM`, naming the quota.
+    pub fn set_memory_quota(&self, uid: u32, bytes: Option<u64>) {
+        self.inner.quotas.set(uid, bytes);
+    }
+
+    /// Bytes of buffers `uid` holds, if it has a memory quota.
+    pub fn memory_used(&self, uid: u32) -> Option<u64> {
+        self.inner.quotas.used(uid)
     }
 
     /// Probe a board: CBs, sessions, heaps, device nodes.
@@ -259,7 +272,7 @@ impl Driver {
                 .iter()
                 .map(|c| Arc::new(ContextBank::new(&d.label, c.sid, debug.clone(), iovas.clone())))
                 .collect();
-            let sessions = d
+            let sessions: Vec<Session> = d
                 .cbs
                 .iter()
                 .zip(&cbs)
@@ -287,6 +300,11 @@ impl Driver {
                     },
                 });
             }
+            // The DSP knows a client by its number alone: the accel node's
+            // sessions are numbered after the legacy node's slots (whose
+            // clients are slot + 1), so closing a file of one node never
+            // releases a session of the other.
+            let first_accel_id = sessions.len() as i32;
             domains.push(Arc::new(DspDomain {
                 desc: d.clone(),
                 minor: minor as u32,
@@ -299,7 +317,7 @@ impl Driver {
                 payload_allocs: Default::default(),
                 mm_lock: Mutex::new(()),
                 removed: AtomicBool::new(false),
-                session_ids: AtomicI32::new(0),
+                session_ids: AtomicI32::new(first_accel_id),
                 offsets: Mutex::new(MmapOffsets::default()),
             }));
         }
@@ -328,6 +346,7 @@ impl Driver {
                 backings,
                 iovas,
                 next_id: AtomicU64::new(1),
+                quotas: Default::default(),
             }),
         })
     }

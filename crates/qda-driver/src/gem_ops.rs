@@ -20,6 +20,10 @@ impl File {
         let size = sys::page_align(size).ok_or_else(|| einval("GEM_CREATE: size overflows when page-aligned"))?;
         let cb = self.context_bank()?;
         let (backing, map) = cb.alloc_coherent(a.domain.backend.as_ref(), size)?;
+        self.driver()
+            .inner
+            .quotas
+            .charge(self.inner.creds.uid, &backing, "GEM_CREATE")?;
         // drm_vma_offset_add answers ENOSPC when the offset space is full.
         let offset = qda_rt::lock(&a.domain.offsets)
             .reserve(size)

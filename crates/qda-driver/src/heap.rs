@@ -35,6 +35,10 @@ impl File {
             .filter(|s| *s != 0)
             .ok_or_else(|| einval("DMA_HEAP_IOCTL_ALLOC: length is 0 after page alignment"))?;
         let backing = heap.backend.allocate(size)?;
+        self.driver()
+            .inner
+            .quotas
+            .charge(self.inner.creds.uid, &backing, "DMA_HEAP_IOCTL_ALLOC")?;
         let file = Arc::new(sys::InternalFd::dup(backing.fd())?);
         let cpu_mappable = backing.cpu_mappable();
         let buf = DmaBuf::create(

@@ -590,6 +590,10 @@ impl File {
             .filter(|s| *s != 0)
             .ok_or_else(|| einval("ALLOC_DMA_BUFF: size is 0"))?;
         let (backing, map) = f.cb().alloc_coherent(f.domain.backend.as_ref(), size)?;
+        self.driver()
+            .inner
+            .quotas
+            .charge(self.inner.creds.uid, &backing, "ALLOC_DMA_BUFF")?;
         let segs = vec![Segment {
             file: SegFile::Backing(backing.clone()),
             offset: 0,

@@ -31,6 +31,7 @@ pub mod ioctl;
 pub mod mem;
 pub mod platform;
 pub mod prime;
+mod quota;
 pub mod rpc;
 pub mod smmu;
 mod sync;

@@ -30,3 +30,7 @@ pub const EUNABLETOLOAD: i32 = AeeCode::EUNABLETOLOAD.to_dsp().as_i32();
 pub const ENOSUCHMAP: i32 = AeeCode::ENOSUCHMAP.to_dsp().as_i32();
 /// A mapping failed (the PD could not map an argument).
 pub const EMMAP: i32 = AeeCode::EMMAP.to_dsp().as_i32();
+/// A mapping's reference count is wrong (a put without a get).
+pub const EBADMAPREFCNT: i32 = AeeCode::EBADMAPREFCNT.to_dsp().as_i32();
+/// General failure.
+pub const EFAILED: i32 = AeeCode::EFAILED.to_dsp().as_i32();

@@ -99,6 +99,18 @@ impl VirtualDsp {
     /// program ([`pd_host_path`]); without it the DSP falls back to threads
     /// (and says why on stderr, once).
     pub fn start_with(driver: &Driver, label: &str, mode: PdMode) -> qda_driver::Result<VirtualDsp> {
+        VirtualDsp::start_in(driver, label, mode, library_path())
+    }
+
+    /// Start a DSP with an explicit PD mode and library search path (the
+    /// directories skels are looked for in, in order; [`library_path`]
+    /// is what `DSP_LIBRARY_PATH` gives).
+    pub fn start_in(
+        driver: &Driver,
+        label: &str,
+        mode: PdMode,
+        search: Vec<std::path::PathBuf>,
+    ) -> qda_driver::Result<VirtualDsp> {
         let mode = match (mode, pd_host_path()) {
             (PdMode::Process, Err(e)) => {
                 NO_HOST.call_once(|| eprintln!("qda-dsp: user PDs run as threads: {e}"));
@@ -111,7 +123,7 @@ impl VirtualDsp {
             .ok_or_else(|| Error::new(Errno::ENOENT, format!("no domain '{label}'")))?
             .clone();
         let dsp = Arc::new(Dsp {
-            state: DspState::new(driver, domain, capabilities(label), library_path(), mode),
+            state: DspState::new(driver, domain, capabilities(label), search, mode),
             handles: table(),
             tracer: Mutex::new(None),
         });
@@ -241,8 +253,13 @@ impl Dsp {
                         len: len as usize,
                         writable: access == Access::Write,
                         map,
+                        dma: None,
                     });
                 }
+                DecodedArg::Handle { fd, offset, len, page } => args.push(
+                    ArgMap::handle(cb, fd, offset, len, page)
+                        .map_err(|e| DspError::new(e.retval(), format!("argument {i}: {}", e.reason())))?,
+                ),
                 _ => args.push(ArgMap::empty()),
             }
         }

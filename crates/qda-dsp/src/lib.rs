@@ -27,13 +27,22 @@
 //! `pd_host` (the two ends of a PD process; `pd_wire` their messages),
 //! `libsearch` (where a URI's library name may lead: inside the search
 //! path only), `loader` (`unsafe`: dlopen and calls into C skels; the
-//! other `unsafe` module is `pd_host::sandbox`, the PD host's syscalls).
+//! other `unsafe` modules are `pd_host::sandbox`, the PD host's syscalls,
+//! and `runtime`, the DSP runtime skels link against), `fdtable` (a PD's
+//! buffers by fd: the handle arguments of its calls, for `HAP_mmap_get`),
+//! [`farf`] (where a skel's FARF lines go).
+//!
+//! A skel's handle arguments (`dmahandle`) arrive as `remote_arg.dma`
+//! `{fd, offset, len}`, the client's values; the skel reaches the buffer
+//! with `HAP_mmap_get(fd)` (see `docs/FASTRPC.md`, "What a skel sees").
 
 pub mod aee;
 mod config;
 mod dsp;
 mod embedded;
 mod error;
+pub mod farf;
+mod fdtable;
 mod handles;
 mod libsearch;
 pub mod loader;
@@ -43,6 +52,7 @@ pub mod pd;
 pub mod pd_host;
 mod pd_wire;
 mod process;
+mod runtime;
 pub mod skel;
 mod state;
 mod uri;

@@ -19,12 +19,29 @@ pub struct SkelBuf {
     pub n_len: usize,
 }
 
-/// `remote_arg` (LP64): 16 bytes; buffers, 32- or 64-bit handles.
+/// `remote_dma_handle64` as a skel sees it: `{int32 fd; uint32 offset;
+/// uint32 len}` (the `dma` member of `remote_arg`; its first 8 bytes are
+/// `remote_dma_handle {fd, offset}`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkelDma {
+    /// The client's fd, as it sent it.
+    pub fd: i32,
+    /// The offset the client gave.
+    pub offset: u32,
+    /// The length the client gave.
+    pub len: u32,
+}
+
+/// `remote_arg` (LP64): 16 bytes; buffers, 32- or 64-bit handles, dma
+/// handles.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union RemoteArg {
     /// A buffer.
     pub buf: SkelBuf,
+    /// A dma handle (`in`/`out dmahandle`).
+    pub dma: SkelDma,
     /// A 32-bit handle.
     pub h: u32,
     /// A 64-bit handle.
@@ -92,6 +109,10 @@ impl LoadedSkel {
                 path.display()
             )));
         }
+        // Skels resolve the DSP runtime's symbols (HAP_*) when loaded; a
+        // runtime that cannot load was reported once, and a skel that needs
+        // it then fails to load with the symbol it lacks.
+        let _ = crate::runtime::ensure_loaded();
         // SAFETY: loading a library runs its constructors; skel libraries are
         // code the user asked the DSP to run, as dlopen on a real DSP does.
         let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL | libc::RTLD_DEEPBIND) }
@@ -141,13 +162,50 @@ pub fn buf(ptr: *mut u8, len: usize) -> RemoteArg {
     }
 }
 
+/// A dma handle argument: `{fd, offset, len}`, the rest of the 16 bytes zero.
+pub fn dma(fd: i32, offset: u32, len: u32) -> RemoteArg {
+    let mut a = buf(std::ptr::null_mut(), 0);
+    a.dma = SkelDma { fd, offset, len };
+    a
+}
+
 /// A 64-bit handle argument.
 pub fn h64(v: u64) -> RemoteArg {
     RemoteArg { h64: v }
+}
+
+/// Read a dma handle argument back.
+pub fn get_dma(a: &RemoteArg) -> SkelDma {
+    // SAFETY: every bit pattern is a valid `SkelDma` (plain integers).
+    unsafe { a.dma }
 }
 
 /// Read a 64-bit handle argument back.
 pub fn get_h64(a: &RemoteArg) -> u64 {
     // SAFETY: every bit pattern is a valid u64 and all variants are plain data.
     unsafe { a.h64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_arg_is_16_bytes_and_dma_is_fd_offset_len() {
+        assert_eq!(size_of::<RemoteArg>(), 16);
+        assert_eq!(size_of::<SkelDma>(), 12);
+        let a = dma(-7, 0x10, 0x20);
+        assert_eq!(
+            get_dma(&a),
+            SkelDma {
+                fd: -7,
+                offset: 0x10,
+                len: 0x20
+            }
+        );
+        // As a C skel reads it: fd at 0, offset at 4, len at 8, zero after.
+        let raw = get_h64(&a).to_le_bytes();
+        assert_eq!(&raw[..4], &(-7i32).to_le_bytes());
+        assert_eq!(&raw[4..], &0x10u32.to_le_bytes());
+    }
 }

@@ -6,10 +6,14 @@ use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use qda_driver::Errno;
-use qda_driver::smmu::Run;
+use qda_driver::smmu::{Access, ContextBank, Run};
 use qda_driver::sys::{Mapping, PAGE_SIZE};
 use qda_os::OsError as Error;
+use qda_proto::payload::PhyPage;
 use qda_rt::lock;
+
+use crate::aee;
+use crate::error::{DspError, DspResult};
 
 /// One buffer argument as the DSP's MMU sees it: translated runs, mapped
 /// in this process on first use (thread PDs and static handles) or handed to
@@ -24,6 +28,23 @@ pub(crate) struct ArgMap {
     pub(crate) writable: bool,
     /// The mapping and the argument's offset in it, once mapped.
     pub(crate) map: OnceLock<Option<(Arc<Mapping>, usize)>>,
+    /// For a handle argument: what the skel is given (the runs, if any,
+    /// cover the whole buffer).
+    pub(crate) dma: Option<DmaArg>,
+}
+
+/// A handle argument (`in`/`out dmahandle`) as the payload carries it:
+/// `remote_dma_handle64` plus the buffer's SMMU address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DmaArg {
+    /// The client's fd, as sent (a key only).
+    pub fd: i32,
+    /// The offset the client gave.
+    pub offset: u32,
+    /// The length the client gave.
+    pub len: u32,
+    /// The DSP (SMMU) address of the buffer's first byte; 0 if unmapped.
+    pub dsp_addr: u64,
 }
 
 impl ArgMap {
@@ -34,7 +55,44 @@ impl ArgMap {
             len: 0,
             writable: false,
             map: OnceLock::new(),
+            dma: None,
         }
+    }
+    /// A handle argument: the client's fd, offset and length as sent and,
+    /// when the driver attached the buffer (its page), the whole buffer
+    /// through the SMMU, mapped writable where the context bank allows it.
+    pub(crate) fn handle(cb: &ContextBank, fd: i32, offset: u32, len: u32, page: PhyPage) -> DspResult<ArgMap> {
+        let mut a = ArgMap::empty();
+        a.dma = Some(DmaArg {
+            fd,
+            offset,
+            len,
+            dsp_addr: page.addr,
+        });
+        if page.size == 0 {
+            return Ok(a);
+        }
+        let (runs, writable) = match cb.translate(page.addr, page.size, Access::Write) {
+            Ok(r) => (r, true),
+            Err(_) => (
+                cb.translate(page.addr, page.size, Access::Read).map_err(|_| {
+                    DspError::new(
+                        aee::EBADVA,
+                        format!("the buffer of fd {fd} at {:#x} does not translate", page.addr),
+                    )
+                })?,
+                false,
+            ),
+        };
+        a.runs = runs;
+        a.len = page.size as usize;
+        a.writable = writable;
+        Ok(a)
+    }
+
+    /// The mapping the argument lies in, once mapped (to keep it alive).
+    pub(crate) fn keep(&self) -> Option<Arc<Mapping>> {
+        self.mapping().map(|(m, _)| m.clone())
     }
     fn mapping(&self) -> Option<&(Arc<Mapping>, usize)> {
         self.map

@@ -8,6 +8,7 @@ use qda_proto::Scalars;
 
 use crate::aee;
 use crate::error::{DspError, DspResult};
+use crate::fdtable::{self, FdBuffer, FdTable};
 use crate::loader::{self, LoadedSkel};
 use crate::memory::ArgMap;
 use crate::pd::{PdArg, PdProcess};
@@ -43,11 +44,50 @@ pub(crate) struct LocalSkel {
     pub skel: Arc<LoadedSkel>,
     /// What the skel's open returned.
     pub handle: u64,
+    /// The PD's buffers by fd (what `HAP_mmap_get` finds).
+    pub fds: Arc<FdTable>,
+}
+
+/// The `remote_arg` of each argument: buffers as pointers into the DSP's
+/// mappings, handles as `{fd, offset, len}`; and the buffers handles pass,
+/// for the PD's fd table.
+fn local_args(args: &[ArgMap]) -> DspResult<(Vec<loader::RemoteArg>, Vec<FdBuffer>)> {
+    let mut bufs = Vec::new();
+    let mut pra = Vec::with_capacity(args.len());
+    for (i, a) in args.iter().enumerate() {
+        pra.push(match a.dma {
+            Some(d) => {
+                if !a.runs.is_empty() {
+                    let (addr, keep) = (a.ptr(), a.keep());
+                    let keep = keep.filter(|_| !addr.is_null()).ok_or_else(|| {
+                        DspError::new(
+                            aee::EMMAP,
+                            format!("handle argument {i} (fd {}) could not be mapped", d.fd),
+                        )
+                    })?;
+                    bufs.push(FdBuffer {
+                        fd: d.fd,
+                        addr,
+                        len: a.len,
+                        dsp_addr: d.dsp_addr,
+                        keep,
+                    });
+                }
+                loader::dma(d.fd, d.offset, d.len)
+            }
+            None => loader::buf(a.ptr(), a.len),
+        });
+    }
+    Ok((pra, bufs))
 }
 
 impl OpenModule for LocalSkel {
     fn invoke(&self, sc: Scalars, args: &[ArgMap]) -> DspResult {
-        let mut pra: Vec<loader::RemoteArg> = args.iter().map(|a| loader::buf(a.ptr(), a.len)).collect();
+        let (mut pra, bufs) = local_args(args)?;
+        // The call's handles are the PD's for the call (and past it, for
+        // those the skel gets and has not put).
+        let _call = self.fds.register(bufs);
+        let _pd = fdtable::enter(self.fds.clone());
         skel_result(self.skel.call(self.handle, sc.0, &mut pra), &self.skel.symbol)
     }
 
@@ -74,10 +114,26 @@ impl OpenModule for RustSkel {
         let mut a = skel::Args {
             inputs: args[..nin].iter().map(|a| a.read()).collect(),
             outputs: args[nin..nbufs].iter().map(|a| vec![0u8; a.len]).collect(),
+            handles: args[nbufs..]
+                .iter()
+                .filter_map(|m| {
+                    m.dma.map(|d| skel::Handle {
+                        fd: d.fd,
+                        offset: d.offset,
+                        len: d.len,
+                        data: m.read(),
+                    })
+                })
+                .collect(),
         };
         let r = self.skel.invoke(self.handle, sc, &mut a);
         for (o, m) in a.outputs.iter().zip(&args[nin..nbufs]) {
             m.write(o);
+        }
+        // Output handles: what the skel left in the buffer goes back to it.
+        let nin_h = sc.in_handles() as usize;
+        for (h, m) in a.handles.iter().zip(&args[nbufs..]).skip(nin_h) {
+            m.write(&h.data);
         }
         skel_result(r, &format_args!("Rust skel {:?}", self.skel))
     }
@@ -101,7 +157,20 @@ pub(crate) struct PdModule {
 
 impl OpenModule for PdModule {
     fn invoke(&self, sc: Scalars, args: &[ArgMap]) -> DspResult {
-        let pargs: Vec<PdArg<'_>> = args.iter().map(|a| PdArg::Buffer(&a.runs, a.len as u64)).collect();
+        let pargs: Vec<PdArg<'_>> = args
+            .iter()
+            .map(|a| match a.dma {
+                Some(d) => PdArg::Dma {
+                    fd: d.fd,
+                    offset: d.offset,
+                    len: d.len,
+                    dsp_addr: d.dsp_addr,
+                    runs: &a.runs,
+                    size: a.len as u64,
+                },
+                None => PdArg::Buffer(&a.runs, a.len as u64),
+            })
+            .collect();
         match self.host.invoke(self.ix, self.handle, sc.0, &pargs) {
             Ok(r) => skel_result(
                 r.retval,

@@ -18,7 +18,7 @@ use crate::aee;
 use crate::error::DspError;
 use crate::memory::aligned_runs;
 use crate::pd_host::{Sandbox, host_command};
-use crate::pd_wire::{self, Request, RunRef, WireArg};
+use crate::pd_wire::{self, DmaHeader, Request, RunRef, WireArg};
 
 pub use crate::pd_host::pd_host_path;
 
@@ -55,6 +55,74 @@ pub enum PdArg<'a> {
     Bytes(&'a [u8]),
     /// A buffer: translated runs (of this process's fds), length.
     Buffer(&'a [Run], u64),
+    /// A dma handle: what the skel is told (`fd`, `offset`, `len`), the
+    /// buffer's DSP address, and the whole buffer (`size` bytes; no runs
+    /// when the client attached none).
+    Dma {
+        fd: i32,
+        offset: u32,
+        len: u32,
+        dsp_addr: u64,
+        runs: &'a [Run],
+        size: u64,
+    },
+}
+
+/// The files one call passes to the host.
+#[derive(Default)]
+struct CallFiles<'a> {
+    /// Identity -> slot among `fds`.
+    slots: HashMap<(u64, u64), u32>,
+    /// The descriptors sent with the request.
+    fds: Vec<BorrowedFd<'a>>,
+    /// Every file the call names.
+    named: Vec<(u64, u64)>,
+}
+
+impl<'a> CallFiles<'a> {
+    /// The runs of one buffer as the host gets them: the in-page lead and
+    /// the pieces; `None` when the call has more files than a message
+    /// carries. Files sent before go by identity unless `all_files`.
+    fn add(
+        &mut self,
+        runs: &'a [Run],
+        all_files: bool,
+        sent: &mut HashSet<(u64, u64)>,
+    ) -> Result<Option<(u64, Vec<RunRef>)>, String> {
+        let (segs, lead) = aligned_runs(runs);
+        let mut refs = Vec::with_capacity(segs.len());
+        for (fd, off, l) in segs {
+            let id = qda_driver::sys::file_id(fd).map_err(|e| e.to_string())?;
+            let size = qda_driver::sys::file_size(fd).map_err(|e| e.to_string())?;
+            let slot = match self.slots.get(&id) {
+                Some(s) => *s,
+                None if all_files || !sent.contains(&id) => {
+                    if self.fds.len() == pd_wire::MAX_FDS {
+                        return Ok(None);
+                    }
+                    self.fds.push(fd);
+                    let s = (self.fds.len() - 1) as u32;
+                    self.slots.insert(id, s);
+                    // Marked before the host has it: a call racing ahead of
+                    // this one may be told to resend, never fail.
+                    sent.insert(id);
+                    s
+                }
+                None => pd_wire::NO_SLOT,
+            };
+            self.named.push(id);
+            refs.push(RunRef::new(slot, id, size, off, l));
+        }
+        Ok(Some((lead as u64, refs)))
+    }
+}
+
+/// The answer to a call with more files than one message carries.
+fn too_many_files() -> PdReturn {
+    PdReturn {
+        retval: aee::EBADPARM,
+        handle: 0,
+    }
 }
 
 /// What a call into a PD returned.
@@ -123,10 +191,19 @@ impl PdProcess {
     }
 
     /// Read one reply frame: `(id, frame)`; `None` at the end of the PD.
+    /// FARF lines the host sends between replies are emitted on the way.
     fn read_reply(&self) -> Option<(u64, Vec<u8>)> {
-        let body = pd_wire::read_frame(&self.rx).ok()?;
-        let (id, _, _) = pd_wire::decode_reply(&body)?;
-        Some((id, body))
+        loop {
+            let body = pd_wire::read_frame(&self.rx).ok()?;
+            let (id, status, payload) = pd_wire::decode_reply(&body)?;
+            if id == 0 && status == pd_wire::STATUS_FARF {
+                if let Some(f) = pd_wire::farf_out(payload) {
+                    crate::farf::emit(Some(&format!("qda-pd:{} pid {}", self.label, self.pid)), &f);
+                }
+                continue;
+            }
+            return Some((id, body));
+        }
     }
 
     /// The PD is gone: reap it and say why.
@@ -211,9 +288,7 @@ impl PdProcess {
         all_files: bool,
     ) -> Result<Option<PdReturn>, String> {
         // The call's distinct files: identity -> slot among `fds`.
-        let mut slots: HashMap<(u64, u64), u32> = HashMap::new();
-        let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
-        let mut named: Vec<(u64, u64)> = Vec::new();
+        let mut files = CallFiles::default();
         let mut wire = Vec::with_capacity(args.len());
         {
             let mut sent = lock(&self.sent);
@@ -225,44 +300,33 @@ impl PdProcess {
                     PdArg::Handle(h) => WireArg::Handle(*h),
                     PdArg::Bytes(v) => WireArg::Bytes(v),
                     PdArg::Buffer(runs, len) => {
-                        let (segs, lead) = aligned_runs(runs);
-                        let mut refs = Vec::with_capacity(segs.len());
-                        for (fd, off, l) in segs {
-                            let id = qda_driver::sys::file_id(fd).map_err(|e| e.to_string())?;
-                            let size = qda_driver::sys::file_size(fd).map_err(|e| e.to_string())?;
-                            let slot = match slots.get(&id) {
-                                Some(s) => *s,
-                                None if all_files || !sent.contains(&id) => {
-                                    if fds.len() == pd_wire::MAX_FDS {
-                                        // More files than one message carries.
-                                        return Ok(Some(PdReturn {
-                                            retval: aee::EBADPARM,
-                                            handle: 0,
-                                        }));
-                                    }
-                                    fds.push(fd);
-                                    let s = (fds.len() - 1) as u32;
-                                    slots.insert(id, s);
-                                    // Marked before the host has it: a call
-                                    // racing ahead of this one may be told
-                                    // to resend, never fail.
-                                    sent.insert(id);
-                                    s
-                                }
-                                None => pd_wire::NO_SLOT,
-                            };
-                            named.push(id);
-                            refs.push(RunRef::new(slot, id, size, off, l));
-                        }
-                        WireArg::Buffer {
-                            lead: lead as u64,
-                            len: *len,
-                            runs: refs,
+                        let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                            return Ok(Some(too_many_files()));
+                        };
+                        WireArg::Buffer { lead, len: *len, runs }
+                    }
+                    PdArg::Dma {
+                        fd,
+                        offset,
+                        len,
+                        dsp_addr,
+                        runs,
+                        size,
+                    } => {
+                        let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                            return Ok(Some(too_many_files()));
+                        };
+                        WireArg::Dma {
+                            dma: DmaHeader::new(*fd, *offset, *len, *dsp_addr),
+                            lead,
+                            size: *size,
+                            runs,
                         }
                     }
                 });
             }
         }
+        let CallFiles { fds, named, .. } = files;
         let req = Request::Invoke {
             skel: ix,
             handle,
@@ -293,6 +357,41 @@ impl PdProcess {
                 handle: o.handle,
             },
         )))
+    }
+
+    /// Make the buffer `runs` (`size` bytes, DSP address `dsp_addr`) the
+    /// PD's under the client's `fd` until [`PdProcess::unmap_fd`] (a
+    /// MEM_MAP by fd); the AEE code, or the crash text.
+    pub(crate) fn map_fd(&self, fd: i32, dsp_addr: u64, runs: &[Run], size: u64) -> Result<i32, String> {
+        for all_files in [false, true] {
+            let mut files = CallFiles::default();
+            let arg = {
+                let mut sent = lock(&self.sent);
+                let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                    return Ok(aee::EBADPARM);
+                };
+                WireArg::Dma {
+                    dma: DmaHeader::new(fd, 0, 0, dsp_addr),
+                    lead,
+                    size,
+                    runs,
+                }
+            };
+            let (status, _) = self.request(&Request::MapFd(arg), &files.fds)?;
+            if status != pd_wire::STATUS_RESEND {
+                return Ok(status as i32);
+            }
+            let mut sent = lock(&self.sent);
+            for id in &files.named {
+                sent.remove(id);
+            }
+        }
+        Ok(aee::EBADPARM)
+    }
+
+    /// The PD's persistent map of `fd` goes.
+    pub(crate) fn unmap_fd(&self, fd: i32) -> Result<(), String> {
+        self.request(&Request::UnmapFd(fd), &[]).map(|_| ())
     }
 
     /// End the PD now, even with calls inside it (what the DSP does to a

@@ -23,7 +23,13 @@
 //!   anything of the DSP's process;
 //! * sandbox (`KIND_SANDBOX`): no body → reply payload: the bits of the
 //!   host's [`crate::pd_host::Sandbox`] (`u32`), then the text of what is
-//!   missing.
+//!   missing;
+//! * map by fd (`KIND_MAP_FD`): one dma argument (`ARG_DMA`: the client's
+//!   fd and the whole buffer's runs, files as for an invoke) the PD keeps
+//!   in its fd table until unmap by fd (`KIND_UNMAP_FD`: `i64` fd) → empty
+//!   reply payload;
+//! * FARF lines: frames the host sends unasked, reply id 0 with status
+//!   [`STATUS_FARF`].
 
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
@@ -39,7 +45,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Version of these messages; the DSP passes it when it starts a host, and
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
 /// Change it with any change to the messages.
-pub const WIRE_VERSION: &str = "4";
+pub const WIRE_VERSION: &str = "5";
 
 /// A run's file is one the host holds already (by `dev`/`ino`): no
 /// descriptor came for it with this request.
@@ -58,6 +64,10 @@ pub(crate) const KIND_OPEN: u32 = 1;
 pub(crate) const KIND_INVOKE: u32 = 2;
 /// Request kind: what confines the host.
 pub(crate) const KIND_SANDBOX: u32 = 3;
+/// Request kind: a buffer mapped persistently by fd (MEM_MAP).
+pub(crate) const KIND_MAP_FD: u32 = 4;
+/// Request kind: undo [`KIND_MAP_FD`].
+pub(crate) const KIND_UNMAP_FD: u32 = 5;
 
 /// Argument kind: a 64-bit handle value in `a`.
 const ARG_HANDLE: u32 = 0;
@@ -65,6 +75,13 @@ const ARG_HANDLE: u32 = 0;
 const ARG_BUFFER: u32 = 1;
 /// Argument kind: `count` bytes passed by value.
 const ARG_BYTES: u32 = 2;
+/// Argument kind: a dma handle, a [`DmaHeader`] then `count` runs (the
+/// whole buffer); `a` = in-page lead, `b` = the buffer's size.
+const ARG_DMA: u32 = 3;
+
+/// Reply status of a frame the host sends unasked (id 0): a FARF line,
+/// [`FarfHeader`] then the file and message bytes.
+pub(crate) const STATUS_FARF: u32 = 0xffff_ff02;
 
 /// Start of every request.
 #[repr(C)]
@@ -117,6 +134,31 @@ struct ArgHeader {
     count: u32,
     a: u64,
     b: u64,
+}
+
+/// What a skel's `remote_arg.dma` says, and where the buffer is for the DSP.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub(crate) struct DmaHeader {
+    /// The client's fd.
+    pub fd: i32,
+    /// The client's offset.
+    pub offset: u32,
+    /// The client's length.
+    pub len: u32,
+    pad: u32,
+    /// The buffer's DSP (SMMU) address.
+    pub dsp_addr: u64,
+}
+
+/// A FARF line from the host.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+struct FarfHeader {
+    level: i32,
+    line: i32,
+    file_len: u32,
+    msg_len: u32,
 }
 
 /// A piece of a buffer: a range of one of the DSP's files.
@@ -181,6 +223,26 @@ pub(crate) enum WireArg<'a> {
     Bytes(&'a [u8]),
     /// A buffer: in-page offset of its first byte, length, pieces.
     Buffer { lead: u64, len: u64, runs: Vec<RunRef> },
+    /// A dma handle: what the skel is told, and the whole buffer (`size`
+    /// bytes, no runs when the client attached none).
+    Dma {
+        dma: DmaHeader,
+        lead: u64,
+        size: u64,
+        runs: Vec<RunRef>,
+    },
+}
+
+impl DmaHeader {
+    pub(crate) fn new(fd: i32, offset: u32, len: u32, dsp_addr: u64) -> DmaHeader {
+        DmaHeader {
+            fd,
+            offset,
+            len,
+            pad: 0,
+            dsp_addr,
+        }
+    }
 }
 
 /// A request, decoded.
@@ -201,6 +263,10 @@ pub(crate) enum Request<'a> {
     },
     /// Report the host's sandbox.
     Sandbox,
+    /// Make a buffer the PD's by fd until unmapped (a [`WireArg::Dma`]).
+    MapFd(WireArg<'a>),
+    /// The PD's persistent map of this fd goes.
+    UnmapFd(i32),
 }
 
 /// Append `v`'s bytes.
@@ -378,46 +444,84 @@ impl Request<'_> {
                     },
                 );
                 for a in args {
-                    match a {
-                        WireArg::Handle(h) => put(
-                            &mut b,
-                            &ArgHeader {
-                                kind: ARG_HANDLE,
-                                count: 0,
-                                a: *h,
-                                b: 0,
-                            },
-                        ),
-                        WireArg::Bytes(v) => {
-                            put(
-                                &mut b,
-                                &ArgHeader {
-                                    kind: ARG_BYTES,
-                                    count: v.len() as u32,
-                                    a: 0,
-                                    b: 0,
-                                },
-                            );
-                            b.extend_from_slice(v);
-                        }
-                        WireArg::Buffer { lead, len, runs } => {
-                            put(
-                                &mut b,
-                                &ArgHeader {
-                                    kind: ARG_BUFFER,
-                                    count: runs.len() as u32,
-                                    a: *lead,
-                                    b: *len,
-                                },
-                            );
-                            b.extend_from_slice(runs.as_bytes());
-                        }
-                    }
+                    put_arg(&mut b, a);
                 }
+            }
+            Request::MapFd(arg) => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_MAP_FD,
+                        pad: 0,
+                    },
+                );
+                put_arg(&mut b, arg);
+            }
+            Request::UnmapFd(fd) => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_UNMAP_FD,
+                        pad: 0,
+                    },
+                );
+                put(&mut b, &(i64::from(*fd)));
             }
         }
         frame(b)
     }
+}
+
+/// Append one argument: its [`ArgHeader`], then its bytes or runs.
+fn put_arg(b: &mut Vec<u8>, arg: &WireArg<'_>) {
+    let (kind, count, a, len) = match arg {
+        WireArg::Handle(h) => (ARG_HANDLE, 0, *h, 0),
+        WireArg::Bytes(v) => (ARG_BYTES, v.len() as u32, 0, 0),
+        WireArg::Buffer { lead, len, runs } => (ARG_BUFFER, runs.len() as u32, *lead, *len),
+        WireArg::Dma { lead, size, runs, .. } => (ARG_DMA, runs.len() as u32, *lead, *size),
+    };
+    put(b, &ArgHeader { kind, count, a, b: len });
+    match arg {
+        WireArg::Handle(_) => {}
+        WireArg::Bytes(v) => b.extend_from_slice(v),
+        WireArg::Buffer { runs, .. } => b.extend_from_slice(runs.as_bytes()),
+        WireArg::Dma { dma, runs, .. } => {
+            put(b, dma);
+            b.extend_from_slice(runs.as_bytes());
+        }
+    }
+}
+
+/// Take `count` runs from the front of `b`.
+fn take_runs(b: &mut &[u8], count: u32) -> Option<Vec<RunRef>> {
+    let n = (count as usize).checked_mul(size_of::<RunRef>())?;
+    read_runs(take_bytes(b, u32::try_from(n).ok()?)?)
+}
+
+/// Take one argument from the front of `b`.
+fn take_arg<'a>(b: &mut &'a [u8]) -> Option<WireArg<'a>> {
+    let a: ArgHeader = take(b)?;
+    Some(match a.kind {
+        ARG_HANDLE => WireArg::Handle(a.a),
+        ARG_BYTES => WireArg::Bytes(take_bytes(b, a.count)?),
+        ARG_BUFFER => WireArg::Buffer {
+            lead: a.a,
+            len: a.b,
+            runs: take_runs(b, a.count)?,
+        },
+        ARG_DMA => {
+            let dma: DmaHeader = take(b)?;
+            WireArg::Dma {
+                dma,
+                lead: a.a,
+                size: a.b,
+                runs: take_runs(b, a.count)?,
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// Decode a request frame's body: its id and, if it is well formed, the
@@ -446,21 +550,7 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
             }
             let mut args = Vec::with_capacity(r.nargs as usize);
             for _ in 0..r.nargs {
-                let a: ArgHeader = take(&mut b)?;
-                args.push(match a.kind {
-                    ARG_HANDLE => WireArg::Handle(a.a),
-                    ARG_BYTES => WireArg::Bytes(take_bytes(&mut b, a.count)?),
-                    ARG_BUFFER => {
-                        let n = (a.count as usize).checked_mul(size_of::<RunRef>())?;
-                        let raw = take_bytes(&mut b, u32::try_from(n).ok()?)?;
-                        WireArg::Buffer {
-                            lead: a.a,
-                            len: a.b,
-                            runs: read_runs(raw)?,
-                        }
-                    }
-                    _ => return None,
-                });
+                args.push(take_arg(&mut b)?);
             }
             Some(Request::Invoke {
                 skel: r.skel,
@@ -470,6 +560,11 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
             })
         }
         KIND_SANDBOX => Some(Request::Sandbox),
+        KIND_MAP_FD => match take_arg(&mut b)? {
+            d @ WireArg::Dma { .. } => Some(Request::MapFd(d)),
+            _ => None,
+        },
+        KIND_UNMAP_FD => i32::try_from(take::<i64>(&mut b)?).ok().map(Request::UnmapFd),
         _ => None,
     }
 }
@@ -499,6 +594,36 @@ pub(crate) fn decode_reply(body: &[u8]) -> Option<(u64, u32, &[u8])> {
     Some((h.id, h.status, b))
 }
 
+/// A framed FARF line (id 0, [`STATUS_FARF`]), as the host sends it.
+pub(crate) fn encode_farf(f: &crate::farf::Farf) -> Vec<u8> {
+    let mut p = Vec::with_capacity(size_of::<FarfHeader>() + f.file.len() + f.msg.len());
+    put(
+        &mut p,
+        &FarfHeader {
+            level: f.level,
+            line: f.line,
+            file_len: f.file.len() as u32,
+            msg_len: f.msg.len() as u32,
+        },
+    );
+    p.extend_from_slice(f.file.as_bytes());
+    p.extend_from_slice(f.msg.as_bytes());
+    encode_reply(0, STATUS_FARF, &p)
+}
+
+/// The FARF line a [`STATUS_FARF`] reply payload carries.
+pub(crate) fn farf_out(mut payload: &[u8]) -> Option<crate::farf::Farf> {
+    let h: FarfHeader = take(&mut payload)?;
+    let file = take_bytes(&mut payload, h.file_len)?;
+    let msg = take_bytes(&mut payload, h.msg_len)?;
+    Some(crate::farf::Farf {
+        level: h.level,
+        file: String::from_utf8_lossy(file).into_owned(),
+        line: h.line,
+        msg: String::from_utf8_lossy(msg).into_owned(),
+    })
+}
+
 /// The skel index an open reply carries.
 pub(crate) fn open_out(payload: &[u8]) -> Option<u32> {
     u32::read_from_prefix(payload).ok().map(|(v, _)| v)
@@ -516,122 +641,4 @@ pub(crate) fn invoke_out(payload: &[u8]) -> Option<InvokeOut> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body(frame: &[u8]) -> &[u8] {
-        let (len, rest) = frame.split_at(4);
-        assert_eq!(u32::from_ne_bytes(len.try_into().unwrap()) as usize, rest.len());
-        rest
-    }
-
-    #[test]
-    fn requests_round_trip() {
-        let open = Request::Open {
-            path: b"/lib/libx_skel.so",
-            symbol: b"x_skel_handle_invoke",
-            handle_style: true,
-        };
-        let f = open.encode(7);
-        assert_eq!(decode_request(body(&f)), Some((7, Some(open))));
-        let inv = Request::Invoke {
-            skel: 3,
-            handle: 0xdead_beef_0000_0001,
-            sc: 0x0202_0000,
-            args: vec![
-                WireArg::Bytes(b"abc"),
-                WireArg::Handle(42),
-                WireArg::Buffer {
-                    lead: 100,
-                    len: 5000,
-                    runs: vec![
-                        RunRef::new(9, (1, 2), 8192, 0, 4096),
-                        RunRef::new(10, (1, 3), 4096, 0, 4096),
-                    ],
-                },
-                WireArg::Buffer {
-                    lead: 0,
-                    len: 0,
-                    runs: vec![],
-                },
-            ],
-        };
-        let f = inv.encode(8);
-        assert_eq!(decode_request(body(&f)), Some((8, Some(inv))));
-        let f = Request::Sandbox.encode(9);
-        assert_eq!(decode_request(body(&f)), Some((9, Some(Request::Sandbox))));
-        let mut p = 0b1011u32.to_ne_bytes().to_vec();
-        p.extend_from_slice(b"PR_SET_NO_NEW_PRIVS: no");
-        assert_eq!(sandbox_out(&p), Some((0b1011, "PR_SET_NO_NEW_PRIVS: no".into())));
-        assert_eq!(sandbox_out(b"ab"), None);
-    }
-
-    #[test]
-    fn malformed_requests_keep_their_id() {
-        let f = Request::Open {
-            path: b"p",
-            symbol: b"s",
-            handle_style: false,
-        }
-        .encode(5);
-        let b = body(&f);
-        // Cut short: the id is still there, the request is not.
-        assert_eq!(decode_request(&b[..b.len() - 1]), Some((5, None)));
-        let mut bad_kind = b.to_vec();
-        bad_kind[8] = 9;
-        assert_eq!(decode_request(&bad_kind), Some((5, None)));
-        assert_eq!(decode_request(&b[..4]), None);
-        // A huge argument count is refused before allocating.
-        let mut huge = Request::Invoke {
-            skel: 0,
-            handle: 0,
-            sc: 0,
-            args: vec![],
-        }
-        .encode(6)[4..]
-            .to_vec();
-        huge[32..36].copy_from_slice(&u32::MAX.to_ne_bytes());
-        assert_eq!(decode_request(&huge), Some((6, None)));
-    }
-
-    #[test]
-    fn descriptors_travel_with_their_frame() {
-        use std::os::fd::AsRawFd;
-        let (a, b) = UnixStream::pair().unwrap();
-        let file = std::fs::File::open("/dev/null").unwrap();
-        let f1 = encode_reply(1, 0, b"with a file");
-        let f2 = encode_reply(2, 0, b"without");
-        send_frame(&a, &f1, &[file.as_fd(), file.as_fd()]).unwrap();
-        send_frame(&a, &f2, &[]).unwrap();
-        let FdFrame {
-            body: body1,
-            fds: fds1,
-            fds_lost,
-        } = read_frame_fds(&b).unwrap();
-        assert_eq!(body1, &f1[4..]);
-        assert_eq!((fds1.len(), fds_lost), (2, false));
-        let id = |fd: &OwnedFd| rustix::fs::fstat(fd).map(|s| (s.st_dev, s.st_ino)).unwrap();
-        assert_eq!(id(&fds1[0]), id(&file.as_fd().try_clone_to_owned().unwrap()));
-        assert_ne!(fds1[0].as_raw_fd(), file.as_raw_fd(), "a descriptor of its own");
-        let f = read_frame_fds(&b).unwrap();
-        assert_eq!((f.body.as_slice(), f.fds.len(), f.fds_lost), (&f2[4..], 0, false));
-        let too_many: Vec<_> = (0..=MAX_FDS).map(|_| file.as_fd()).collect();
-        assert!(send_frame(&a, &f1, &too_many).is_err());
-        drop(a);
-        assert!(read_frame_fds(&b).is_err(), "end of stream");
-    }
-
-    #[test]
-    fn replies_round_trip() {
-        let f = encode_reply(3, 0, InvokeOut::new(-5, 77).as_bytes());
-        let (id, status, p) = decode_reply(body(&f)).unwrap();
-        assert_eq!((id, status), (3, 0));
-        assert_eq!(invoke_out(p), Some(InvokeOut::new(-5, 77)));
-        let f = encode_reply(4, 0x8000_043e, b"no such file");
-        assert_eq!(decode_reply(body(&f)), Some((4, 0x8000_043e, &b"no such file"[..])));
-        let f = encode_reply(5, 0, &9u32.to_ne_bytes());
-        assert_eq!(open_out(decode_reply(body(&f)).unwrap().2), Some(9));
-        assert_eq!(read_frame(&f[..]).unwrap(), body(&f));
-        assert!(read_frame(&f[..f.len() - 1]).is_err());
-    }
-}
+mod tests;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use qda_rt::{lock, wait};
 
+use crate::fdtable::FdTable;
 use crate::module::OpenModule;
 use crate::pd::PdProcess;
 
@@ -29,6 +30,8 @@ pub(crate) struct DspProcess {
     pub vmaps: Mutex<BTreeMap<u64, VirtMap>>,
     /// The PD process (process mode).
     pub host: Option<Arc<PdProcess>>,
+    /// Its buffers by fd, for skels run in this process (`HAP_mmap_get`).
+    pub fds: Arc<FdTable>,
     exiting: Mutex<bool>,
     cv: Condvar,
 }

@@ -7,14 +7,31 @@
 
 use qda_proto::Scalars;
 
-/// The arguments of one call: input buffers and output buffers, in scalars
-/// order.
+/// The arguments of one call: input buffers, output buffers and handles,
+/// in scalars order.
 #[derive(Debug)]
 pub struct Args {
     /// Input buffers.
     pub inputs: Vec<Vec<u8>>,
     /// Output buffers, sized as the caller declared them.
     pub outputs: Vec<Vec<u8>>,
+    /// Handle arguments (`in dmahandle`, then `out dmahandle`).
+    pub handles: Vec<Handle>,
+}
+
+/// A handle argument (`dmahandle`) as a Rust skel gets it: what a C skel's
+/// `remote_arg.dma` says, and a copy of the whole buffer (written back
+/// after the call for an output handle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle {
+    /// The client's fd, as it sent it.
+    pub fd: i32,
+    /// The offset the client gave.
+    pub offset: u32,
+    /// The length the client gave.
+    pub len: u32,
+    /// The whole buffer (empty when the client attached none).
+    pub data: Vec<u8>,
 }
 
 /// A module implemented in Rust.

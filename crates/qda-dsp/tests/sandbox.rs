@@ -229,3 +229,33 @@ fn files_passed_to_a_pd_are_bounded_and_sent_again() {
     drop((bufs, heap, f));
     assert_clean(&drv);
 }
+
+/// Issue 10: a PD host's resource limits are those its starter set
+/// (qdad: its policy's `[pd]` table), not fixed ones: open files, address
+/// space and CPU time reach `/proc/<pd>/limits`.
+#[test]
+fn pd_limits_come_from_whoever_starts_the_dsps() {
+    use qda_dsp::pd_host::{PdLimits, set_pd_limits};
+    set_pd_limits(PdLimits {
+        open_files: 200,
+        address_space: 48 << 30,
+        cpu_seconds: Some(3600),
+    });
+    let drv = Driver::builtin().unwrap();
+    let dsp = VirtualDsp::start_with(&drv, "cdsp", PdMode::Process).unwrap();
+    let f = qda_test::legacy_session(&drv);
+    let _h = open_module(|h, sc, a| invoke(&f, h, sc, a), TEST_URI).unwrap();
+    let (pd, sandbox) = dsp.pd_sandboxes()[0].clone();
+    set_pd_limits(PdLimits::default());
+    assert!(sandbox.rlimits, "{sandbox:?}");
+    let limits = std::fs::read_to_string(format!("/proc/{pd}/limits")).unwrap();
+    let limit = |name: &str| {
+        let l = limits.lines().find(|l| l.starts_with(name)).unwrap();
+        l[name.len()..].split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(limit("Max open files"), "200 200");
+    assert_eq!(limit("Max address space"), format!("{0} {0}", 48u64 << 30));
+    assert_eq!(limit("Max cpu time"), "3600 3600");
+    drop(f);
+    assert_clean(&drv);
+}

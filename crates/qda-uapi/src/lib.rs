@@ -48,4 +48,5 @@ pub mod drm;
 pub mod fastrpc;
 pub mod ioctl;
 pub mod qda;
+pub mod remote;
 pub mod udmabuf;

@@ -48,7 +48,7 @@ impl Session {
                 args.len()
             )));
         }
-        invoke(&self.inner, handle, sc, args, "REMOTE_INVOKE")
+        self.inner.invoke(handle, sc, args, "REMOTE_INVOKE")
     }
 
     /// Map `m.len` bytes of dma-buf `m.fd` into the PD until
@@ -209,33 +209,6 @@ impl Device {
                 }
                 Ok(u32::from(attr == 258))
             }
-        }
-    }
-}
-
-pub(crate) fn invoke(
-    inner: &Inner,
-    handle: u32,
-    sc: u32,
-    args: &mut [FastrpcInvokeArgs],
-    op: &str,
-) -> Result<i64, Error> {
-    match inner.uapi {
-        Uapi::Qda => {
-            let mut inv = DrmQdaInvokeArgs {
-                handle,
-                sc,
-                args: args.as_mut_ptr() as u64,
-            };
-            inner.call_as::<spec::DrmIoctlQdaRemoteInvoke>(op, &mut inv)
-        }
-        Uapi::Fastrpc => {
-            let mut inv = uf::FastrpcInvoke {
-                handle,
-                sc,
-                args: args.as_mut_ptr() as u64,
-            };
-            inner.call_as::<spec::FastrpcIoctlInvoke>(op, &mut inv)
         }
     }
 }

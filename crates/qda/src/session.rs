@@ -44,7 +44,7 @@ impl Session {
             raw_arg(out.as_mut_bytes().as_mut_ptr(), 8),
             raw_arg(err.as_mut_ptr(), err.len()),
         ];
-        let r = crate::raw::invoke(&self.inner, 8, 0x0202_0200, &mut args, "remotectl open")?;
+        let r = self.inner.invoke(8, 0x0202_0200, &mut args, "remotectl open")?;
         dsp_result("remotectl open", r)?;
         if out.dlerr != 0 {
             let text = String::from_utf8_lossy(err.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
@@ -232,7 +232,7 @@ impl RemoteHandle {
             });
         }
         let sc = qda_proto::Scalars::make(method, nin as u8, nout as u8).0;
-        let r = crate::raw::invoke(&self.inner, self.handle, sc, &mut raw, "REMOTE_INVOKE")?;
+        let r = self.inner.invoke(self.handle, sc, &mut raw, "REMOTE_INVOKE")?;
         dsp_result(&format!("method {method}"), r)
     }
 }
@@ -250,6 +250,6 @@ impl Drop for RemoteHandle {
             raw_arg(dlerr.as_mut_bytes().as_mut_ptr(), 4),
             raw_arg(text.as_mut_ptr(), 64),
         ];
-        let _ = crate::raw::invoke(&self.inner, 8, 0x0301_0200, &mut args, "remotectl close");
+        let _ = self.inner.invoke(8, 0x0301_0200, &mut args, "remotectl close");
     }
 }

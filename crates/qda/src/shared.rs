@@ -4,6 +4,8 @@
 use qda_ioctl::{self as spec, Ioctl};
 use qda_rt::lock;
 use qda_uapi::drm::DrmGemClose;
+use qda_uapi::fastrpc::{self as uf, FastrpcInvokeArgs};
+use qda_uapi::qda::DrmQdaInvokeArgs;
 
 use crate::domain::Domain;
 use crate::error::{Error, os};
@@ -65,5 +67,28 @@ impl Inner {
     /// [`Inner::call`], naming the operation `op` in an error.
     pub(crate) fn call_as<I: Ioctl>(&self, op: &str, arg: &mut I::Arg) -> Result<i64, Error> {
         self.file.call::<I>(arg).map_err(os(op))
+    }
+
+    /// One invoke on this file with caller-built descriptors, by the UAPI
+    /// the file speaks: the ioctl's value (the DSP's return value).
+    pub(crate) fn invoke(&self, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs], op: &str) -> Result<i64, Error> {
+        match self.uapi {
+            Uapi::Qda => {
+                let mut inv = DrmQdaInvokeArgs {
+                    handle,
+                    sc,
+                    args: args.as_mut_ptr() as u64,
+                };
+                self.call_as::<spec::DrmIoctlQdaRemoteInvoke>(op, &mut inv)
+            }
+            Uapi::Fastrpc => {
+                let mut inv = uf::FastrpcInvoke {
+                    handle,
+                    sc,
+                    args: args.as_mut_ptr() as u64,
+                };
+                self.call_as::<spec::FastrpcIoctlInvoke>(op, &mut inv)
+            }
+        }
     }
 }

@@ -114,6 +114,32 @@ fn error_paths(b: &BackendUnderTest) {
     check_clean(b);
 }
 
+/// Files of the same domain come and go (a query on the legacy node, a
+/// device without a session) while a session is open: the session's PD
+/// stays. Found through the C API: the legacy node numbered its clients
+/// 1, 2, … as the accel node numbered its sessions, so closing a legacy
+/// file released the accel session with the same number.
+fn other_files_closing_leave_a_session_alone(b: &BackendUnderTest) {
+    let dev = open(b, Domain::Cdsp);
+    let calc = dev.session().unwrap().open(CALC).unwrap();
+    let call = || {
+        let v: Vec<u8> = (0..10i32).flat_map(i32::to_le_bytes).collect();
+        let mut sum = [0u8; 8];
+        calc.invoke(2, &mut [Arg::In(&10u32.to_le_bytes()), Arg::In(&v), Arg::Out(&mut sum)])
+            .map(|_| i64::from_le_bytes(sum))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(call(), Ok(45));
+    for _ in 0..3 {
+        let _ = dev.dsp_info(6);
+        drop(open(b, Domain::Cdsp));
+        assert_eq!(call(), Ok(45));
+    }
+    drop(calc);
+    drop(dev);
+    check_clean(b);
+}
+
 fn rustix_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     let (r, w) = std::io::pipe().unwrap();
     (r.into(), w.into())
@@ -125,4 +151,5 @@ qda_test::matrix_tests!(
     prime_dedup,
     persistent_maps,
     error_paths,
+    other_files_closing_leave_a_session_alone,
 );

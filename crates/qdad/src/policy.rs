@@ -20,9 +20,16 @@
 //! signed_pds = true
 //! max_files = 8
 //! max_calls = 16
+//! max_memory = 1073741824
+//! max_fds = 256
 //!
 //! [uid.1001]
 //! unsigned_pds = false
+//!
+//! [pd]                       # every PD host's resource limits
+//! open_files = 4096
+//! address_space = 68719476736
+//! cpu_seconds = 3600         # left out: no CPU limit
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,6 +58,11 @@ pub struct Rights {
     pub max_files: usize,
     /// Calls in flight at once, all connections of the uid together.
     pub max_calls: usize,
+    /// Bytes of buffers the uid's files hold at once (GEM, dma-heap,
+    /// `ALLOC_DMA_BUFF`), until the memory is freed.
+    pub max_memory: u64,
+    /// Fds the uid's requests carry at once (counted on arrival).
+    pub max_fds: usize,
 }
 
 impl Rights {
@@ -64,6 +76,8 @@ impl Rights {
         signed_pds: true,
         max_files: usize::MAX,
         max_calls: usize::MAX,
+        max_memory: u64::MAX,
+        max_fds: usize::MAX,
     };
 }
 
@@ -79,6 +93,8 @@ impl Default for Rights {
             signed_pds: true,
             max_files: 8,
             max_calls: 16,
+            max_memory: 1 << 30,
+            max_fds: 256,
         }
     }
 }
@@ -95,6 +111,8 @@ struct RightsOverride {
     signed_pds: Option<bool>,
     max_files: Option<usize>,
     max_calls: Option<usize>,
+    max_memory: Option<u64>,
+    max_fds: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,6 +121,16 @@ struct PolicyFile {
     trusted_uids: Option<Vec<u32>>,
     others: Rights,
     uid: BTreeMap<String, RightsOverride>,
+    pd: PdTable,
+}
+
+/// The `[pd]` table: PD hosts' resource limits; left out, the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct PdTable {
+    open_files: Option<u64>,
+    address_space: Option<u64>,
+    cpu_seconds: Option<u64>,
 }
 
 /// Who may do what.
@@ -111,6 +139,8 @@ pub struct Policy {
     trusted: Vec<u32>,
     others: Rights,
     per_uid: BTreeMap<u32, Rights>,
+    /// Every PD host's resource limits.
+    pub pd_limits: qda_dsp::pd_host::PdLimits,
 }
 
 impl Policy {
@@ -122,6 +152,7 @@ impl Policy {
             trusted: if me == 0 { vec![0] } else { vec![0, me] },
             others: Rights::default(),
             per_uid: BTreeMap::new(),
+            pd_limits: Default::default(),
         }
     }
 
@@ -131,6 +162,7 @@ impl Policy {
             trusted,
             others,
             per_uid: BTreeMap::new(),
+            pd_limits: Default::default(),
         }
     }
 
@@ -149,6 +181,18 @@ impl Policy {
             p.trusted = t;
         }
         p.others = f.others;
+        let d = qda_dsp::pd_host::PdLimits::default();
+        p.pd_limits = qda_dsp::pd_host::PdLimits {
+            open_files: f.pd.open_files.unwrap_or(d.open_files),
+            address_space: f.pd.address_space.unwrap_or(d.address_space),
+            cpu_seconds: f.pd.cpu_seconds.or(d.cpu_seconds),
+        };
+        if p.pd_limits.open_files < 16 {
+            return Err(format!(
+                "[pd] open_files = {}: a PD host needs at least 16",
+                p.pd_limits.open_files
+            ));
+        }
         for (uid, o) in f.uid {
             let uid: u32 = uid.parse().map_err(|_| format!("[uid.{uid}]: a uid is a number"))?;
             let b = p.others;
@@ -163,6 +207,8 @@ impl Policy {
                     signed_pds: o.signed_pds.unwrap_or(b.signed_pds),
                     max_files: o.max_files.unwrap_or(b.max_files),
                     max_calls: o.max_calls.unwrap_or(b.max_calls),
+                    max_memory: o.max_memory.unwrap_or(b.max_memory),
+                    max_fds: o.max_fds.unwrap_or(b.max_fds),
                 },
             );
         }
@@ -250,5 +296,16 @@ mod tests {
         assert!(e.contains("secure_node"), "{e}");
         let e = Policy::from_toml("[uid.bob]\nattach_root = true\n").unwrap_err();
         assert!(e.contains("uid.bob"), "{e}");
+    }
+
+    #[test]
+    fn pd_limits_come_from_the_pd_table() {
+        let p = Policy::from_toml("[pd]\nopen_files = 512\ncpu_seconds = 60\n").unwrap();
+        assert_eq!(p.pd_limits.open_files, 512);
+        assert_eq!(p.pd_limits.cpu_seconds, Some(60));
+        assert_eq!(p.pd_limits.address_space, 64 << 30, "left out: the default");
+        assert!(Policy::from_toml("[pd]\nopen_files = 3\n").unwrap_err().contains("16"));
+        assert!(Policy::from_toml("[pd]\nstack = 3\n").is_err(), "unknown field");
+        assert_eq!(Policy::from_toml("").unwrap().pd_limits, Default::default());
     }
 }

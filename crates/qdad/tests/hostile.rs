@@ -498,6 +498,89 @@ fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
     assert!(within(5, || DaemonFile::open(s.socket(), "/dev/accel/accel0").is_ok()));
 }
 
+/// Privilege levels: an untrusted uid's memory and fds are bounded for all
+/// its connections together — buffers it allocates (GEM, dma-heap) count
+/// against its memory quota until freed, fds it sends count against its fd
+/// quota while its requests run — and each refusal names the quota.
+#[test]
+fn an_untrusted_uids_memory_and_fd_quotas_hold() {
+    use qdad::policy::{Policy, Rights};
+    let dir = TempDir::new("hostile-quotas");
+    let s = Server::start(Config {
+        socket: dir.join("qdad.sock"),
+        policy: Some(Policy::new(
+            Vec::new(),
+            Rights {
+                max_memory: 1 << 20,
+                max_fds: 4,
+                ..Rights::default()
+            },
+        )),
+        ..Config::new()
+    })
+    .unwrap();
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
+    let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
+    let a = dev.alloc(512 << 10).unwrap();
+    let b = dev.alloc(512 << 10).unwrap();
+    let e = dev.alloc(4096).unwrap_err();
+    assert_eq!(e.errno(), Some(libc::ENOMEM), "{e}");
+    assert!(e.to_string().contains("quota"), "{e}");
+    // A dma-heap buffer counts too (another connection of the same uid).
+    let heap = DaemonFile::open(s.socket(), "/dev/dma_heap/system").unwrap();
+    let mut h = qda_uapi::dma_heap::DmaHeapAllocationData {
+        len: 4096,
+        fd_flags: (libc::O_RDWR | libc::O_CLOEXEC) as u32,
+        ..Default::default()
+    };
+    let e = heap
+        .ioctl(qda_uapi::dma_heap::DMA_HEAP_IOCTL_ALLOC, &mut h as *mut _ as u64)
+        .unwrap_err();
+    assert_eq!(e.errno.0, libc::ENOMEM, "{e}");
+    // Freed memory counts no more.
+    drop(a);
+    assert!(within(5, || dev.alloc(256 << 10).is_ok()));
+    drop(b);
+    // Fds: a request carrying more than the uid's quota is refused (EMFILE,
+    // naming the quota), its fds closed; one within it is served.
+    let f = DaemonFile::open(s.socket(), "/dev/accel/accel1").unwrap();
+    let m = qda_os::memfd("x", 4096).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&m);
+    let mut p = drm::DrmPrimeHandle {
+        handle: 0,
+        flags: 0,
+        fd,
+    };
+    f.ioctl(drm::DRM_IOCTL_PRIME_FD_TO_HANDLE, &mut p as *mut _ as u64)
+        .unwrap_or_else(|e| panic!("one fd is within the quota: {e}"));
+    let c = UnixStream::connect(s.socket()).unwrap();
+    raw_open(&c, "/dev/accel/accel1");
+    let fds: Vec<BorrowedFd<'_>> = (0..5).map(|_| m.as_fd()).collect();
+    let req = IoctlReq {
+        cmd: drm::DRM_IOCTL_PRIME_FD_TO_HANDLE,
+        target: -1,
+        ..Default::default()
+    };
+    wire::send(
+        &c,
+        Header {
+            op: Op::Ioctl as u16,
+            seq: 3,
+            ..Default::default()
+        },
+        &[req.as_bytes()],
+        &fds,
+    )
+    .unwrap();
+    let r = wire::recv(&c).unwrap();
+    assert_eq!((r.hdr.seq, r.hdr.status), (3, -libc::EMFILE));
+    let mut rd = Reader::new(&r.body);
+    let rsp: IoctlRsp = rd.get().unwrap();
+    let msg = String::from_utf8_lossy(rd.bytes(rsp.msg_len as usize).unwrap()).into_owned();
+    assert!(msg.contains("quota"), "{msg}");
+    assert!(within(5, || stat(&s, "fds_held") == 0));
+}
+
 /// Finding 9: request bodies buffered at once are capped for all clients
 /// together; past the cap a request is refused (`ENOMEM`, with the reason)
 /// without its body being held.

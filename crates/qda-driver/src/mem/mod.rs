@@ -66,6 +66,8 @@ pub struct Backing {
     cpu_mappable: bool,
     kind: MemoryKind,
     release: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// What lives as long as the memory (a quota charge).
+    held: Mutex<Vec<Box<dyn Send + fmt::Debug>>>,
     live: Arc<Counter>,
 }
 
@@ -93,8 +95,13 @@ impl Backing {
             cpu_mappable: true,
             kind,
             release: Mutex::new(None),
+            held: Mutex::new(Vec::new()),
             live: live.clone(),
         })
+    }
+    /// Keep `x` until the memory goes.
+    pub(crate) fn hold(&self, x: Box<dyn Send + fmt::Debug>) {
+        qda_rt::lock(&self.held).push(x);
     }
     /// The memfd.
     pub fn fd(&self) -> BorrowedFd<'_> {

@@ -15,6 +15,8 @@ use super::{Invocation, StaticHandle, c_string, word};
 use crate::aee;
 use crate::config::PdMode;
 use crate::error::{DspError, DspResult};
+use crate::fdtable::FdBuffer;
+use crate::memory::ArgMap;
 use crate::pd::PdProcess;
 use crate::process::{DspProcess, VirtMap};
 use crate::state::DspState;
@@ -43,15 +45,23 @@ impl StaticHandle for ProcessManagement {
         match call.sc.method() {
             init::MMAP | init::MEM_MAP => {
                 let page = parse_body::<PhyPage>("page", &args[1].read());
-                let (client, vaddr) = if call.sc.method() == init::MMAP {
+                let (client, vaddr, fd) = if call.sc.method() == init::MMAP {
                     let r = parse_body::<MmapReq>("mmap", &args[0].read()).map_err(|_| bad_body("mmap"))?;
-                    (r.client_id, r.vaddr)
+                    (r.client_id, r.vaddr, None)
                 } else {
                     let r = parse_body::<MemMapReq>("mem_map", &args[0].read()).map_err(|_| bad_body("mem_map"))?;
-                    (r.client_id, r.vaddrin)
+                    (r.client_id, r.vaddrin, Some(r.fd))
                 };
                 let page = page.map_err(|_| bad_body("page"))?;
                 let va = map_into(dsp, client, vaddr, page, call.cb)?;
+                // A map by fd: the PD's skels find the buffer by that fd
+                // (HAP_mmap_get) until it is unmapped.
+                if let Some(fd) = fd
+                    && let Err(e) = map_fd(dsp, client, fd, page, call.cb)
+                {
+                    let _ = unmap_from(dsp, client, va);
+                    return Err(e);
+                }
                 let out = if call.sc.method() == init::MMAP { 2 } else { 3 };
                 args[out].write(&va.to_le_bytes());
                 Ok(())
@@ -72,7 +82,9 @@ impl StaticHandle for ProcessManagement {
             }
             init::MEM_UNMAP => {
                 let r = parse_body::<MemUnmapReq>("mem_unmap", &args[0].read()).map_err(|_| bad_body("mem_unmap"))?;
-                unmap_from(dsp, r.client_id, r.vaddrin)
+                unmap_from(dsp, r.client_id, r.vaddrin)?;
+                unmap_fd(dsp, r.client_id, r.fd);
+                Ok(())
             }
             init::ATTACH => {
                 let id = i32::from_le_bytes(word(args[0].read()));
@@ -143,6 +155,57 @@ fn map_into(dsp: &DspState, client_id: i32, vaddr: u64, page: PhyPage, cb: &Cont
         },
     );
     Ok(va)
+}
+
+/// Register the buffer of a MEM_MAP by `fd` in the PD's fd table: mapped
+/// here (thread PDs) or in its PD host.
+fn map_fd(dsp: &DspState, client_id: i32, fd: i32, page: PhyPage, cb: &ContextBank) -> DspResult {
+    let Some(p) = dsp.user_process(client_id) else {
+        return Ok(());
+    };
+    if page.size == 0 {
+        return Ok(());
+    }
+    let a = ArgMap::handle(cb, fd, 0, 0, page)?;
+    let failed = || {
+        DspError::new(
+            aee::EMMAP,
+            format!("mem_map: the buffer of fd {fd} could not be mapped"),
+        )
+    };
+    match &p.host {
+        Some(host) => match host.map_fd(fd, page.addr, &a.runs, a.len as u64) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(failed()),
+            Err(crash) => Err(DspError::new(aee::ECPUEXCEPTION, crash)),
+        },
+        None => {
+            let addr = a.ptr();
+            let keep = a.keep().filter(|_| !addr.is_null()).ok_or_else(failed)?;
+            p.fds.map(FdBuffer {
+                fd,
+                addr,
+                len: a.len,
+                dsp_addr: page.addr,
+                keep,
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The PD's persistent map of `fd` goes (its HAP_mmap_get references stay).
+fn unmap_fd(dsp: &DspState, client_id: i32, fd: i32) {
+    if let Some(p) = dsp.user_process(client_id) {
+        match &p.host {
+            Some(host) => {
+                let _ = host.unmap_fd(fd);
+            }
+            None => {
+                p.fds.unmap(fd);
+            }
+        }
+    }
 }
 
 fn unmap_from(dsp: &DspState, client_id: i32, vaddr: u64) -> DspResult {

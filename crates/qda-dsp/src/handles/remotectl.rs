@@ -143,6 +143,7 @@ fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspErro
             Arc::new(LocalSkel {
                 skel,
                 handle: loader::get_h64(&pra[2]),
+                fds: p.fds.clone(),
             })
         }
     };

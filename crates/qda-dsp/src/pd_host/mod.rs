@@ -21,17 +21,23 @@
 //!    `main`, so they need no other file);
 //! 3. `qda-pd-host` (this crate's binary) next to the running executable,
 //!    in its parent directory (test binaries live in `target/*/deps/`), or
-//!    in `../lib/qda/` beside it (an installed layout).
+//!    in `../lib/qda/` beside it (an installed layout);
+//! 4. `qda-pd-host` next to the shared object this crate is linked into (a
+//!    C application linking `libqda-rpc.so`: found with `dladdr`), or in
+//!    `../libexec/qda/` beside it (`PREFIX/lib/libqda-rpc.so` +
+//!    `PREFIX/libexec/qda/qda-pd-host`).
 //!
 //! Without any of them, user PDs cannot be processes: the DSP runs them as
 //! threads (as `QDA_PD_MODE=thread` asks) and says so once on stderr.
 
 mod confine;
 mod filter;
+mod rlimits;
 mod sandbox;
 mod serve;
 mod user;
 
+pub use rlimits::{PdLimits, pd_limits, set_pd_limits};
 pub use sandbox::Sandbox;
 pub use user::{PdUser, pd_user, run_pd_hosts_as};
 
@@ -100,20 +106,32 @@ pub fn pd_host_path() -> Result<PathBuf, HostNotFound> {
     if let Some(p) = SELF_HOST.get() {
         return Ok(p.clone());
     }
+    let exe = std::env::current_exe().ok();
+    let object = crate::runtime::this_object();
+    let looked = host_candidates(exe.as_deref(), object.as_deref());
+    match looked.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(HostNotFound { looked }),
+    }
+}
+
+/// Where to look for `qda-pd-host` (in order), given the running
+/// executable and the shared object this crate is linked into (the same
+/// file when it is linked statically).
+fn host_candidates(exe: Option<&Path>, object: Option<&Path>) -> Vec<PathBuf> {
     let mut looked = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
+    if let Some(dir) = exe.and_then(Path::parent) {
         looked.push(dir.join(HOST_BIN));
         if let Some(up) = dir.parent() {
             looked.push(up.join(HOST_BIN));
         }
         looked.push(dir.join("../lib/qda").join(HOST_BIN));
     }
-    match looked.iter().find(|p| p.is_file()) {
-        Some(p) => Ok(p.clone()),
-        None => Err(HostNotFound { looked }),
+    if let Some(dir) = object.filter(|o| Some(*o) != exe).and_then(Path::parent) {
+        looked.push(dir.join(HOST_BIN));
+        looked.push(dir.join("../libexec/qda").join(HOST_BIN));
     }
+    looked
 }
 
 /// The command that starts `host` as a PD host of this process, whose
@@ -126,5 +144,49 @@ pub(crate) fn host_command(host: &Path, search: &[PathBuf]) -> Command {
     if let Some(u) = pd_user() {
         u.apply(&mut c);
     }
+    c.env(rlimits::ENV, pd_limits().to_env());
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_is_looked_for_beside_the_executable_then_beside_the_library() {
+        let exe = Path::new("/tmp/x/app");
+        let lib = Path::new("/opt/qda/lib/libqda-rpc.so");
+        assert_eq!(
+            host_candidates(Some(exe), Some(lib)),
+            [
+                "/tmp/x/qda-pd-host",
+                "/tmp/qda-pd-host",
+                "/tmp/x/../lib/qda/qda-pd-host",
+                "/opt/qda/lib/qda-pd-host",
+                "/opt/qda/lib/../libexec/qda/qda-pd-host",
+            ]
+            .map(PathBuf::from)
+        );
+        // Linked into the executable itself: nothing more than beside it.
+        assert_eq!(host_candidates(Some(exe), Some(exe)).len(), 3);
+        assert_eq!(host_candidates(None, Some(lib)).len(), 2);
+        assert!(host_candidates(None, None).is_empty());
+    }
+
+    #[test]
+    fn an_installed_tree_finds_its_host_in_libexec() {
+        let t = std::env::temp_dir().join(format!("qda-host-search-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&t);
+        std::fs::create_dir_all(t.join("lib")).unwrap();
+        std::fs::create_dir_all(t.join("libexec/qda")).unwrap();
+        std::fs::write(t.join("libexec/qda").join(HOST_BIN), b"").unwrap();
+        let found = host_candidates(Some(Path::new("/nonexistent/app")), Some(&t.join("lib/libqda-rpc.so")))
+            .into_iter()
+            .find(|p| p.is_file());
+        assert_eq!(
+            found.map(|p| std::fs::canonicalize(p).unwrap()),
+            Some(std::fs::canonicalize(t.join("libexec/qda").join(HOST_BIN)).unwrap())
+        );
+        let _ = std::fs::remove_dir_all(&t);
+    }
 }

@@ -14,7 +14,7 @@
 //! 5. enters its Landlock domain (`super::confine`): the files it may
 //!    open (libraries, read only; `/dev/null`), and no way into any process
 //!    outside the PD, `/proc/<dsp pid>/fd/*` and `/mem` included;
-//! 6. lowers its resource limits ([`LIMITS`]: no core dumps, which would
+//! 6. lowers its resource limits ([`super::PdLimits`]: no core dumps, which would
 //!    hold clients' buffers; bounded descriptors and address space), never
 //!    raising one.
 //!
@@ -46,7 +46,7 @@ pub struct Sandbox {
     /// the signal and abstract socket scopes are missing (seccomp still
     /// covers signals), below 4 the TCP rules, below 3 the truncate right.
     pub landlock_abi: u8,
-    /// The resource limits of [`LIMITS`] are set.
+    /// The resource limits of [`super::PdLimits`] are set.
     pub rlimits: bool,
     /// Why a part is missing (empty when complete).
     pub missing: String,
@@ -89,25 +89,15 @@ impl Sandbox {
     }
 }
 
-/// The PD host's resource limits (soft and hard), each applied only where
-/// it lowers the inherited one: no core files (a PD's memory holds its
-/// clients' buffers); 4096 descriptors (the host keeps at most 64 files
-/// mapped, plus what requests in flight carry, at most 253 each); 64 GiB
-/// of address space (generous for mappings of buffers and malloc's
-/// per-thread arenas; it stops a runaway skel before the machine's memory
-/// does; a skel built with a sanitizer that reserves terabytes of shadow
-/// would not start). `RLIMIT_NPROC` is per user, not per process: it would
-/// limit the daemon's user, and is not set.
-pub const LIMITS: [(rustix::process::Resource, u64); 3] = [
-    (rustix::process::Resource::Core, 0),
-    (rustix::process::Resource::Nofile, 4096),
-    (rustix::process::Resource::As, 64 << 30),
-];
-
-/// Lower the limits of [`LIMITS`].
+/// Lower the limits to what the DSP asked for in `QDA_PD_RLIMITS`
+/// ([`super::PdLimits`]; the defaults if it is unset).
 fn lower_limits() -> Result<(), String> {
     use rustix::process::{Rlimit, getrlimit, setrlimit};
-    for (res, max) in LIMITS {
+    let limits = match std::env::var(super::rlimits::ENV) {
+        Ok(v) => super::PdLimits::from_env(&v)?,
+        Err(_) => super::PdLimits::default(),
+    };
+    for (res, max) in limits.resources() {
         let now = getrlimit(res);
         let cap = |v: Option<u64>| Some(v.map_or(max, |v| v.min(max)));
         let new = Rlimit {

@@ -19,6 +19,7 @@ use qda_rt::{Workers, lock};
 use zerocopy::IntoBytes;
 
 use crate::aee;
+use crate::fdtable::{FdBuffer, FdTable, Keep};
 use crate::loader::{self, LoadError, LoadedSkel, RemoteArg};
 use crate::pd_wire::{self, InvokeOut, NO_SLOT, Request, RunRef, STATUS_RESEND, WireArg};
 
@@ -96,7 +97,10 @@ impl Cache {
 /// The PD's state shared by its threads.
 #[derive(Debug)]
 struct Host {
-    out: Mutex<UnixStream>,
+    /// The socket to the DSP (replies and FARF lines share it).
+    out: Arc<Mutex<UnixStream>>,
+    /// The PD's buffers by fd (`HAP_mmap_get`); the process's default table.
+    fds: Arc<FdTable>,
     skels: Mutex<Vec<Arc<LoadedSkel>>>,
     cache: Mutex<Cache>,
     /// What confines this host, for the DSP to ask.
@@ -142,12 +146,28 @@ impl Host {
                 handle_style,
             }) => self.open(path, symbol, handle_style),
             Some(Request::Invoke { skel, handle, sc, args }) => self.invoke(skel, handle, sc, &args, fds),
+            Some(Request::MapFd(WireArg::Dma { dma, lead, size, runs })) => {
+                self.map_whole(lead, &runs, fds).map(|(addr, keep)| {
+                    self.fds.map(FdBuffer {
+                        fd: dma.fd,
+                        addr,
+                        len: size as usize,
+                        dsp_addr: dma.dsp_addr,
+                        keep,
+                    });
+                    Vec::new()
+                })
+            }
+            Some(Request::UnmapFd(fd)) => {
+                self.fds.unmap(fd);
+                Ok(Vec::new())
+            }
             Some(Request::Sandbox) => {
                 let mut p = self.sandbox.bits().as_bytes().to_vec();
                 p.extend_from_slice(self.sandbox.missing.as_bytes());
                 Ok(p)
             }
-            None => Err(Failed::code(aee::EBADPARM)),
+            Some(Request::MapFd(_)) | None => Err(Failed::code(aee::EBADPARM)),
         };
         self.reply(id, r);
     }
@@ -173,8 +193,22 @@ impl Host {
         let mut held: Vec<Arc<Cached>> = Vec::new();
         let mut inline: Vec<Vec<u8>> = Vec::new();
         let mut pra = Vec::with_capacity(args.len());
+        let mut bufs: Vec<FdBuffer> = Vec::new();
         for a in args {
             pra.push(match a {
+                WireArg::Dma { dma, lead, size, runs } => {
+                    if !runs.is_empty() {
+                        let (addr, keep) = self.map_whole(*lead, runs, fds)?;
+                        bufs.push(FdBuffer {
+                            fd: dma.fd,
+                            addr,
+                            len: *size as usize,
+                            dsp_addr: dma.dsp_addr,
+                            keep,
+                        });
+                    }
+                    loader::dma(dma.fd, dma.offset, dma.len)
+                }
                 WireArg::Handle(h) => loader::h64(*h),
                 WireArg::Bytes(b) => {
                     // The skel may write through the pointer: a copy of its own.
@@ -192,11 +226,45 @@ impl Host {
             .get(ix as usize)
             .cloned()
             .ok_or(Failed::code(aee::ENOSUCHHANDLE))?;
+        // The call's handles are the PD's for the call (and past it, for
+        // those the skel gets and has not put).
+        let call = self.fds.register(bufs);
         let retval = skel.call(handle, sc, &mut pra);
+        drop(call);
         // The open method returns a handle in its third argument.
         let out = InvokeOut::new(retval, pra.get(2).map_or(0, loader::get_h64));
         drop((regions, held, inline));
         Ok(out.as_bytes().to_vec())
+    }
+
+    /// A handle's whole buffer: where it is mapped and what keeps it so (the
+    /// cached mapping of its file, or a mapping of its runs of its own).
+    fn map_whole(&self, lead: u64, runs: &[RunRef], fds: &[OwnedFd]) -> Result<(*mut u8, Keep), Failed> {
+        let mut files = Vec::with_capacity(runs.len());
+        for r in runs {
+            files.push(
+                lock(&self.cache)
+                    .get(r, fds)
+                    .map_err(|code| Failed::code(code as i32))?,
+            );
+        }
+        let lead = lead as usize;
+        match (runs, files.as_slice()) {
+            ([r], [c]) if r.offset + r.len <= c.size as u64 => {
+                let keep: Keep = c.clone();
+                Ok((c.map.ptr_at(r.offset as usize + lead), keep))
+            }
+            _ => {
+                let segs: Vec<_> = runs
+                    .iter()
+                    .zip(&files)
+                    .map(|(r, c)| (c.file.as_fd(), r.offset, r.len))
+                    .collect();
+                let m = Mapping::assemble_internal(&segs, true).map_err(|_| Failed::code(aee::EMMAP))?;
+                let addr = m.ptr_at(lead);
+                Ok((addr, Arc::new(m)))
+            }
+        }
     }
 
     /// A buffer argument: a pointer into the cached mapping of its file
@@ -253,6 +321,9 @@ static POOL: OnceLock<Workers<ReadNext>> = OnceLock::new();
 /// path; the host enters its sandbox first (`super::sandbox`), before any
 /// skel is loaded.
 pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
+    // The DSP runtime comes from a memfd through /proc/self/fd, which the
+    // sandbox hides: load it first (a failure is said on stderr).
+    let _ = crate::runtime::ensure_loaded();
     let sandbox = super::sandbox::enter(parent, search);
     let sock = std::io::stdin()
         .as_fd()
@@ -260,8 +331,17 @@ pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
         .map(UnixStream::from)
         .unwrap_or_else(|e| fail(&format!("standard input: {e}")));
     let input = sock.try_clone().unwrap_or_else(|e| fail(&format!("socket: {e}")));
+    let out = Arc::new(Mutex::new(sock));
+    // FARF lines go to the DSP, which shows them with the PD's name.
+    let farf_out = out.clone();
+    crate::farf::set_sink(Box::new(move |f| {
+        let _ = pd_wire::send_frame(&lock(&farf_out), &pd_wire::encode_farf(f), &[]);
+    }));
+    let fds = Arc::new(FdTable::default());
+    crate::fdtable::set_default(fds.clone());
     let host = Arc::new(Host {
-        out: Mutex::new(sock),
+        out,
+        fds,
         skels: Mutex::new(Vec::new()),
         cache: Mutex::new(Cache::default()),
         sandbox,

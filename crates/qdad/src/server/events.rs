@@ -62,6 +62,11 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             rustix::net::sockopt::Timeout::Recv,
             Some(sh.limits.body_deadline),
         );
+        let rights = sh.policy.rights(uid);
+        // The driver charges the uid's buffers against its memory quota.
+        sh.emb
+            .driver
+            .set_memory_quota(uid, (rights.max_memory != u64::MAX).then_some(rights.max_memory));
         let conn = Arc::new(Conn {
             id,
             sock,
@@ -72,7 +77,7 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             calls: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             counted: AtomicBool::new(false),
-            rights: sh.policy.rights(uid),
+            rights,
             uid_use: lock(&sh.uids).entry(uid).or_default().clone(),
         });
         sh.counters.connections.fetch_add(1, Ordering::Relaxed);

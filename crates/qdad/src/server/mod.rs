@@ -83,6 +83,7 @@ struct Shared {
 struct UidUse {
     files: AtomicUsize,
     calls: AtomicUsize,
+    fds: AtomicUsize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -112,68 +113,6 @@ struct Conn {
     rights: crate::policy::Rights,
     /// What its uid holds, shared by all the uid's connections.
     uid_use: Arc<UidUse>,
-}
-
-/// What a request holds from the moment its header arrives until it ends:
-/// its fds (against the fd budget) and its body's bytes (against the cap
-/// on buffered bodies).
-#[derive(Debug)]
-struct FdCharge {
-    sh: Arc<Shared>,
-    n: usize,
-    bytes: u64,
-}
-
-/// Why a request was refused before its body was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
-    /// Its fds would pass the fd budget.
-    Fds,
-    /// Its body would pass the cap on buffered bodies.
-    Bytes,
-}
-
-impl FdCharge {
-    /// Charge `n` fds and `bytes` of body if both fit with what is held;
-    /// the counts never pass their bounds.
-    fn try_new(sh: &Arc<Shared>, n: usize, bytes: u64) -> Result<FdCharge, Refusal> {
-        let c = &sh.counters;
-        c.fds_held
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
-                held.checked_add(n).filter(|t| *t <= sh.fd_budget)
-            })
-            .map_err(|_| Refusal::Fds)?;
-        let cap = sh.limits.buffered_bytes;
-        if c.bytes_held
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
-                held.checked_add(bytes).filter(|t| *t <= cap)
-            })
-            .is_err()
-        {
-            c.fds_held.fetch_sub(n, Ordering::SeqCst);
-            return Err(Refusal::Bytes);
-        }
-        Ok(FdCharge {
-            sh: sh.clone(),
-            n,
-            bytes,
-        })
-    }
-
-    fn none(sh: &Arc<Shared>) -> FdCharge {
-        FdCharge {
-            sh: sh.clone(),
-            n: 0,
-            bytes: 0,
-        }
-    }
-}
-
-impl Drop for FdCharge {
-    fn drop(&mut self) {
-        self.sh.counters.fds_held.fetch_sub(self.n, Ordering::SeqCst);
-        self.sh.counters.bytes_held.fetch_sub(self.bytes, Ordering::SeqCst);
-    }
 }
 
 /// A blocking call running, counted for its connection and in total until
@@ -229,6 +168,9 @@ impl Server {
                 (plat, bytes, p.display().to_string())
             }
         };
+        let policy = cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon);
+        // The PD hosts this daemon starts get the policy's limits.
+        qda_dsp::pd_host::set_pd_limits(policy.pd_limits);
         let driver = Driver::new(DriverConfig::new(platform)).map_err(|e| format!("starting the driver: {e}"))?;
         let pd_mode = cfg.pd_mode.unwrap_or_else(PdMode::from_env);
         let emb = Embedded::with_mode(driver, pd_mode).map_err(|e| format!("starting the DSPs: {e}"))?;
@@ -259,7 +201,7 @@ impl Server {
                 .map_err(|e| format!("creating an epoll instance: {e}"))?,
             events_stop: AtomicBool::new(false),
             owns_socket,
-            policy: cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon),
+            policy,
             uids: Mutex::new(HashMap::new()),
         });
         if shared.trace {
@@ -535,7 +477,7 @@ fn recv_request(sh: &Arc<Shared>, conn: &Conn) -> Result<(Message, FdCharge, Opt
     let (hdr, fds) = wire::recv_header(&conn.sock)?;
     sh.counters.requests.fetch_add(1, Ordering::Relaxed);
     sh.counters.fds_in.fetch_add(fds.len() as u64, Ordering::Relaxed);
-    let (fds, charge, refused) = match FdCharge::try_new(sh, fds.len(), hdr.len as u64) {
+    let (fds, charge, refused) = match FdCharge::try_new(sh, conn, fds.len(), hdr.len as u64) {
         Ok(c) => (fds, c, None),
         Err(r) => {
             drop(fds);
@@ -582,6 +524,13 @@ fn read_loop(sh: &Arc<Shared>, conn: Arc<Conn>) {
                     format!(
                         "qdad: the fds of all clients' requests in flight would exceed its budget of {}; try again",
                         sh.fd_budget
+                    ),
+                ),
+                Refusal::UidFds => Reply::ioctl_errno(
+                    libc::EMFILE,
+                    format!(
+                        "qdad: {} fds would pass uid {}'s quota of {} fds in flight; try again",
+                        m.hdr.nfds, conn.creds.uid, conn.rights.max_fds
                     ),
                 ),
                 Refusal::Bytes => Reply::ioctl_errno(
@@ -771,6 +720,7 @@ fn refused_by_policy(conn: &Conn, call: &Call, d: &qda_ioctl::Desc) -> Option<Re
     ))
 }
 
+mod charge;
 mod config;
 mod events;
 mod ioctl;
@@ -779,6 +729,7 @@ mod requests;
 mod tests;
 mod trace;
 
+use charge::{FdCharge, Refusal};
 pub use config::{Config, Limits, group_id};
 use events::{accept_loop, event_loop, park};
 use ioctl::{Call, conn_desc, parse_ioctl, run_ioctl};

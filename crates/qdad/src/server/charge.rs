@@ -1,0 +1,92 @@
+//! What a request holds from the moment its header arrives: its fds
+//! (against the daemon's fd budget and its uid's fd quota) and its body's
+//! bytes (against the cap on buffered bodies), given back when it ends.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::{Conn, Shared, UidUse};
+
+/// What a request holds from the moment its header arrives until it ends:
+/// its fds (against the fd budget) and its body's bytes (against the cap
+/// on buffered bodies).
+#[derive(Debug)]
+pub(super) struct FdCharge {
+    sh: Arc<Shared>,
+    uid: Option<Arc<UidUse>>,
+    n: usize,
+    bytes: u64,
+}
+
+/// Why a request was refused before its body was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// Its fds would pass the fd budget.
+    Fds,
+    /// Its fds would pass its uid's fd quota.
+    UidFds,
+    /// Its body would pass the cap on buffered bodies.
+    Bytes,
+}
+
+impl FdCharge {
+    /// Charge `n` fds and `bytes` of body if both fit with what is held;
+    /// the counts never pass their bounds.
+    pub(super) fn try_new(sh: &Arc<Shared>, conn: &Conn, n: usize, bytes: u64) -> Result<FdCharge, Refusal> {
+        let c = &sh.counters;
+        let quota = conn.rights.max_fds;
+        conn.uid_use
+            .fds
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(n).filter(|t| *t <= quota)
+            })
+            .map_err(|_| Refusal::UidFds)?;
+        let give_back = || {
+            conn.uid_use.fds.fetch_sub(n, Ordering::SeqCst);
+        };
+        c.fds_held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(n).filter(|t| *t <= sh.fd_budget)
+            })
+            .map_err(|_| {
+                give_back();
+                Refusal::Fds
+            })?;
+        let cap = sh.limits.buffered_bytes;
+        if c.bytes_held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(bytes).filter(|t| *t <= cap)
+            })
+            .is_err()
+        {
+            c.fds_held.fetch_sub(n, Ordering::SeqCst);
+            give_back();
+            return Err(Refusal::Bytes);
+        }
+        Ok(FdCharge {
+            sh: sh.clone(),
+            uid: Some(conn.uid_use.clone()),
+            n,
+            bytes,
+        })
+    }
+
+    pub(super) fn none(sh: &Arc<Shared>) -> FdCharge {
+        FdCharge {
+            sh: sh.clone(),
+            uid: None,
+            n: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl Drop for FdCharge {
+    fn drop(&mut self) {
+        self.sh.counters.fds_held.fetch_sub(self.n, Ordering::SeqCst);
+        if let Some(u) = &self.uid {
+            u.fds.fetch_sub(self.n, Ordering::SeqCst);
+        }
+        self.sh.counters.bytes_held.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
