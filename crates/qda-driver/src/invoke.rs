@@ -443,14 +443,17 @@ impl File {
     /// `FASTRPC_IOCTL_MUNMAP`: the buffer with exactly this DSP VA and size.
     pub fn legacy_munmap(&self, vaddrout: u64, size: u64) -> Result<()> {
         let c = self.rpc_ctx()?;
-        let idx = {
-            let m = qda_rt::lock(&c.rpc.mmaps);
-            m.iter().position(|b| b.raddr == vaddrout && b.size == size)
+        // Find it and take it off the list under one lock, before the DSP
+        // is asked, so two racing unmaps cannot both send (CVE-2026-74647),
+        // nor the loser remove another buffer at a stale index.
+        let buf = {
+            let mut m = qda_rt::lock(&c.rpc.mmaps);
+            let idx = m
+                .iter()
+                .position(|b| b.raddr == vaddrout && b.size == size)
+                .ok_or_else(|| einval(format!("MUNMAP: no buffer at DSP 0x{vaddrout:x} of {size} bytes")))?;
+            m.remove(idx)
         };
-        let idx = idx.ok_or_else(|| einval(format!("MUNMAP: no buffer at DSP 0x{vaddrout:x} of {size} bytes")))?;
-        // Take it off the list first, so two racing unmaps cannot both send
-        // (CVE-2026-74647).
-        let buf = qda_rt::lock(&c.rpc.mmaps).remove(idx);
         let (r, _) = kernel_call(&c, &Call::init_munmap(c.client_id, buf.raddr, buf.size))?;
         if r != 0 {
             qda_rt::lock(&c.rpc.mmaps).push(buf);
