@@ -106,6 +106,7 @@ fn build_examples(dir: &Path, pcdir: &Path) -> Built {
         !skel.iter().any(|f| f.starts_with("-l")),
         "a skel links no library: {skel:?}"
     );
+    assert!(skel.iter().any(|f| f == "-DQDA_SKEL"), "a skel is DSP code: {skel:?}");
     let dsp = dir.join("dsp");
     std::fs::create_dir_all(&dsp).unwrap();
     let t = Instant::now();
@@ -240,6 +241,14 @@ fn run_examples(b: &Built, env: &[(&str, &Path)], on: &str) -> String {
     let (o, e) = ok(example(&b.rpcmem, env).args(["-s", "65536", "-n", "2"]));
     assert!(has_line(&o, "rpcmem PASSED"), "{on}: {o}{e}");
     log += &e;
+    // An error a skel returns arrives in the DSP's form (QDA_SKEL).
+    let out = run(example(&b.rpcmem, env).args(["-s", "4096", "-o", "2048", "-n", "1"]));
+    let o = text(&out.stdout);
+    assert!(
+        out.status.code() == Some(1) && o.contains("ERROR 0x8000040e: xorbuf_apply"),
+        "{on}: {o}{}",
+        text(&out.stderr)
+    );
     let (o, e) = ok(&mut example(&b.dmahandle, env));
     assert!(has_line(&o, "dmahandle PASSED"), "{on}: {o}{e}");
     log += &e;

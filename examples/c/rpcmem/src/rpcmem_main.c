@@ -2,8 +2,10 @@
  * rpcmem_main.c: zero-copy buffers. Two buffers from rpcmem_alloc go to
  * the DSP, one in and one out; the DSP reads the first and writes the
  * second in place, and the application checks every byte.
- * Usage: rpcmem [-s bytes] [-n calls] [-m]
+ * Usage: rpcmem [-s bytes] [-o bytes] [-n calls] [-m]
  *   -s  buffer size (default 1 MiB)   -n  calls (default 4)
+ *   -o  a different output size: the DSP refuses it, and the application
+ *       shows the DSP's error code (AEE_EBADPARM from the DSP: 0x8000040e)
  *   -m  use malloc'd buffers instead (copied on every call), for comparison
  */
 #include <stdio.h>
@@ -27,33 +29,38 @@ static void release(void *p, int use_malloc) {
 }
 
 int main(int argc, char **argv) {
-    int size = 1 << 20, calls = 4, use_malloc = 0, opt, err = AEE_SUCCESS;
+    int size = 1 << 20, out_size = -1, calls = 4, use_malloc = 0, opt, err = AEE_SUCCESS;
     uint8 *src, *dst;
     remote_handle64 h;
-    while ((opt = getopt(argc, argv, "s:n:m")) != -1) {
+    while ((opt = getopt(argc, argv, "s:o:n:m")) != -1) {
         if (opt == 's')
             size = atoi(optarg);
+        else if (opt == 'o')
+            out_size = atoi(optarg);
         else if (opt == 'n')
             calls = atoi(optarg);
         else if (opt == 'm')
             use_malloc = 1;
         else {
-            fprintf(stderr, "usage: %s [-s bytes] [-n calls] [-m]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-s bytes] [-o bytes] [-n calls] [-m]\n", argv[0]);
             return 2;
         }
     }
-    if (size <= 0 || calls <= 0) {
-        fprintf(stderr, "size and calls must be positive\n");
+    if (out_size < 0)
+        out_size = size;
+    if (size <= 0 || out_size <= 0 || calls <= 0) {
+        fprintf(stderr, "sizes and calls must be positive\n");
         return 2;
     }
     src = alloc(size, use_malloc);
-    dst = alloc(size, use_malloc);
+    dst = alloc(out_size, use_malloc);
     if (!src || !dst) {
         printf("ERROR: allocating 2 x %d bytes failed\n", size);
         return 1;
     }
     if (!use_malloc)
-        printf("rpcmem buffers: in fd %d, out fd %d, %d bytes each\n", rpcmem_to_fd(src), rpcmem_to_fd(dst), size);
+        printf("rpcmem buffers: in fd %d (%d bytes), out fd %d (%d bytes)\n", rpcmem_to_fd(src), size,
+               rpcmem_to_fd(dst), out_size);
     for (int i = 0; i < size; i++)
         src[i] = (uint8)(i * 7 + (i >> 8));
     if ((err = xorbuf_open(xorbuf_URI CDSP_DOMAIN, &h)) != AEE_SUCCESS) {
@@ -62,7 +69,7 @@ int main(int argc, char **argv) {
     }
     for (int c = 0; c < calls && err == AEE_SUCCESS; c++) {
         uint8 key = (uint8)(0x5a + c);
-        err = xorbuf_apply(h, src, size, key, dst, size);
+        err = xorbuf_apply(h, src, size, key, dst, out_size);
         if (err != AEE_SUCCESS) {
             printf("ERROR 0x%x: xorbuf_apply, call %d\n", (unsigned)err, c);
             break;
