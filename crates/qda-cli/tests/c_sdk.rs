@@ -309,9 +309,11 @@ fn c_examples_build_against_an_install_and_run_embedded_and_through_qdad() {
     let prefix = dir.join("prefix");
 
     // 1. The install: a line per file, the files where --help says.
+    let t = Instant::now();
     let (o, _) = ok(Command::new(env!("CARGO_BIN_EXE_qda"))
         .args(["sdk", "install", "--prefix"])
         .arg(&prefix));
+    eprintln!("c_sdk: qda sdk install in {:.1?}", t.elapsed());
     for f in [
         "lib/libqda-rpc.so",
         "lib/libqda-rpc.a",
@@ -347,7 +349,7 @@ fn c_examples_build_against_an_install_and_run_embedded_and_through_qdad() {
     // User PDs ran in qda-pd-host processes: the libraries found the
     // installed libexec/qda/qda-pd-host (a thread PD's lines have no prefix).
     assert!(
-        log.contains("[qda-pd:calculator pid ") && !log.contains("user PDs run as threads"),
+        log.contains("[qda-pd:") && !log.contains("user PDs run as threads"),
         "the installed PD host was not used:\n{log}"
     );
     // The static library: libqda-rpc.a and what pkg-config --static adds.
@@ -414,7 +416,39 @@ fn c_examples_build_against_an_install_and_run_embedded_and_through_qdad() {
         e.contains("calculator_sum: 1000 elements"),
         "the drop-in ran the example's skel: {e}"
     );
+    assert!(
+        e.contains("[qda-pd:"),
+        "the drop-in found qda-pd-host beside it in {}: {e}",
+        lib.display()
+    );
     flags.clear();
+
+    // The examples' Makefiles (PREFIX-driven), in a copy of examples/c.
+    if have("make") {
+        let t = Instant::now();
+        let ex = dir.join("examples");
+        ok(Command::new("cp")
+            .arg("-r")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/c"))
+            .arg(&ex));
+        for e in ["calculator", "hello", "rpcmem", "two_modules", "dmahandle"] {
+            ok(Command::new("make")
+                .args(["-s", "-j2"])
+                .arg("-C")
+                .arg(ex.join(e))
+                .arg(format!("PREFIX={}", prefix.display()))
+                .arg("CFLAGS=-O0 -Wall -Werror"));
+        }
+        let (o, e) = ok(Command::new("make")
+            .args(["-s", "-C"])
+            .arg(ex.join("two_modules"))
+            .arg("run")
+            .env("QDA_BACKEND", "embedded"));
+        assert!(has_line(&o, "two_modules PASSED"), "make run: {o}{e}");
+        eprintln!("c_sdk: the 5 Makefiles built, one ran, in {:.1?}", t.elapsed());
+    } else {
+        eprintln!("c_sdk: no make: the examples' Makefiles are not checked");
+    }
 
     // 4. Through qdad: the DSP is the daemon's, and so are its library
     //    path and its log.
