@@ -215,9 +215,9 @@ fn has_line(out: &str, line: &str) -> bool {
     out.lines().any(|l| l == line)
 }
 
-/// Every example on one backend; `dsp_log` is where the DSP's FARF lines
-/// go (the application's stderr on the embedded backend, else None: the
-/// daemon's, checked by the caller).
+/// Every example on one backend (`on` names it in failures); returns the
+/// applications' stderr, where the DSP's FARF lines are on the embedded
+/// backend (through qdad they are in the daemon's).
 fn run_examples(b: &Built, env: &[(&str, &Path)], on: &str) -> String {
     let mut log = String::new();
     let (o, e) = ok(&mut example(&b.calculator, env));
