@@ -16,6 +16,7 @@ pub(crate) use out;
 mod bench;
 mod calculator;
 mod info;
+mod sdk;
 
 /// qda — the Qualcomm DSP Accelerator (QDA / FastRPC) stack in userspace Rust.
 ///
@@ -28,6 +29,7 @@ mod info;
 ///   qda bench                      invoke, GEM and PRIME latencies beside raw IPC
 ///   qda sc 0x02020100              decode a FastRPC scalars word
 ///   qda error 0x8000040d           explain an AEE code or an ioctl return value
+///   qda sdk install --prefix DIR   the C SDK: libraries, headers, pkg-config files
 ///
 /// Environment: QDA_BACKEND (kernel|daemon|embedded), QDA_SOCKET (the daemon's
 /// socket), QDA_LOG or RUST_LOG (log filter, e.g. debug or qda::trace=info),
@@ -138,6 +140,12 @@ enum Command {
         #[arg(value_parser = parse_u32)]
         word: u32,
     },
+    /// The C SDK: libadsprpc-compatible libraries, headers and pkg-config
+    /// files for building FastRPC applications and skels against qda.
+    Sdk {
+        #[command(subcommand)]
+        cmd: SdkCmd,
+    },
     /// Explain an AEE error code, a DSP return value or an ioctl result.
     Error {
         /// The code, hex (0x…) or decimal, negative for errno values.
@@ -157,6 +165,48 @@ enum HeapCmd {
         /// Size, e.g. 4096, 64K, 16M.
         #[arg(value_parser = info::parse_size)]
         size: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SdkCmd {
+    /// Install the C SDK under a prefix, for building FastRPC C code
+    /// (applications, qaic-style stubs and skels) against qda.
+    ///
+    /// What goes where (PREFIX is --prefix):
+    ///   PREFIX/lib/libqda-rpc.so, libqda-rpc.a   the FastRPC application API (remote.h, rpcmem.h)
+    ///   PREFIX/lib/libadsprpc.so, libcdsprpc.so, libsdsprpc.so
+    ///                                         drop-ins for the originals (default domain ADSP, CDSP, SDSP)
+    ///   PREFIX/libexec/qda/qda-pd-host        runs each user PD (a skel) in a process of its own
+    ///   PREFIX/include/*.h                    remote.h, rpcmem.h, AEEStdErr.h, AEEStdDef.h, HAP_*.h
+    ///   PREFIX/lib/pkgconfig/qda-rpc.pc       for applications (with an rpath: no LD_LIBRARY_PATH needed)
+    ///   PREFIX/lib/pkgconfig/qda-skel.pc      for skels: headers only, no library
+    ///   PREFIX/lib/pkgconfig/{adsp,cdsp,sdsp}rpc.pc   for linking a drop-in by its name
+    ///
+    /// The libraries and qda-pd-host are taken from beside this qda binary
+    /// (where `cargo build --release` leaves them); headers and pkg-config
+    /// files are built in. Files an earlier install wrote are replaced; any
+    /// other file in the way is refused unless --force.
+    ///
+    /// Afterwards:
+    ///   export PKG_CONFIG_PATH=PREFIX/lib/pkgconfig
+    ///   cc -o app app.c calculator_stub.c $(pkg-config --cflags --libs qda-rpc)
+    ///   cc -shared -fPIC -o dsp/libcalculator_skel.so calculator_skel.c calculator_imp.c \
+    ///      $(pkg-config --cflags qda-skel)
+    ///   DSP_LIBRARY_PATH=$PWD/dsp ./app
+    ///
+    /// DSP_LIBRARY_PATH (directories separated by ';') is where the virtual
+    /// DSP looks for lib<name>_skel.so before its built-in skels; through
+    /// qdad it is the daemon's environment that counts.
+    /// See examples/c/ in the qda sources for complete examples.
+    #[command(verbatim_doc_comment)]
+    Install {
+        /// The directory to install under (created if missing), e.g. /usr/local or ~/.local.
+        #[arg(long)]
+        prefix: std::path::PathBuf,
+        /// Replace files in the way that no qda install wrote.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -248,6 +298,9 @@ fn main() -> ExitCode {
                 ..qdad::server::Config::new()
             })
         })(),
+        Command::Sdk {
+            cmd: SdkCmd::Install { prefix, force },
+        } => sdk::install(&prefix, force),
         Command::Sc { word } => {
             let sc = qda_proto::Scalars(word);
             out!("{sc}");
