@@ -203,3 +203,44 @@ fn a_full_fd_table_refuses_clients_at_once_without_spinning() {
     let _ = Command::new("kill").args(["-TERM", &d.id().to_string()]).status();
     assert!(d.wait().unwrap().success());
 }
+
+/// A daemon whose socket file was removed under it (a tmpfs cleaned, a
+/// directory deleted) still stops on SIGTERM: it used to wake its accept
+/// loop by connecting to that path, and waited forever when it was gone.
+#[test]
+fn sigterm_stops_it_when_its_socket_file_is_gone() {
+    let dir = qda_test::TempDir::new("qdad-gone");
+    let sub = dir.join("run");
+    std::fs::create_dir(&sub).unwrap();
+    let sock = sub.join("q.sock");
+    let mut d = Command::new(env!("CARGO_BIN_EXE_qdad"))
+        .args(["--socket", sock.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(t.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(&sub).unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &d.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t = Instant::now();
+    loop {
+        if let Some(st) = d.try_wait().unwrap() {
+            assert!(st.success(), "{st}");
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            let _ = d.kill();
+            panic!("qdad did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

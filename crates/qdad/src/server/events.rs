@@ -21,6 +21,9 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
     let reserve = || std::fs::File::open("/dev/null").ok();
     let mut spare = reserve();
     loop {
+        if sh.stopping.load(Ordering::SeqCst) {
+            break;
+        }
         let sock = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {

@@ -152,6 +152,9 @@ thread_local! {
 #[derive(Debug)]
 pub struct Server {
     shared: Arc<Shared>,
+    /// The listening socket, to wake the accept loop at stop (shutting it
+    /// down fails a blocked `accept`, whether or not the path still exists).
+    listener: Option<OwnedFd>,
     accept: Option<std::thread::JoinHandle<()>>,
     events: Option<std::thread::JoinHandle<()>>,
 }
@@ -215,6 +218,8 @@ impl Server {
             .name("qdad-events".into())
             .spawn(move || event_loop(&sh))
             .map_err(|e| format!("starting the event thread: {e}"))?;
+        let wake =
+            rustix::io::fcntl_dupfd_cloexec(&listener, 0).map_err(|e| format!("keeping the listening socket: {e}"))?;
         let sh = shared.clone();
         let accept = std::thread::Builder::new()
             .name("qdad-accept".into())
@@ -222,6 +227,7 @@ impl Server {
             .map_err(|e| format!("starting the accept thread: {e}"))?;
         Ok(Server {
             shared,
+            listener: Some(wake),
             accept: Some(accept),
             events: Some(events),
         })
@@ -259,8 +265,16 @@ impl Server {
         if sh.stopping.swap(true, Ordering::SeqCst) {
             return stats(sh);
         }
-        // 1. No new clients: wake the accept loop.
-        let _ = UnixStream::connect(&sh.socket);
+        // 1. No new clients: wake the accept loop. Our own socket is shut
+        //    down (its path may be gone); one systemd passed us is not ours
+        //    to shut (it serves the next start): a connection wakes it.
+        if let Some(l) = self.listener.take() {
+            if sh.owns_socket {
+                let _ = rustix::net::shutdown(&l, rustix::net::Shutdown::Both);
+            } else {
+                let _ = UnixStream::connect(&sh.socket);
+            }
+        }
         if let Some(t) = self.accept.take() {
             let _ = t.join();
         }
