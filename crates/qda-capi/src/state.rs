@@ -142,25 +142,7 @@ impl Lib {
                 d.opens += 1;
                 d.dom.clone()
             } else {
-                let s = lock(&self.settings)[eff.0 as usize];
-                let dev = self.device(eff.domain())?;
-                let session = dev
-                    .session_with(SessionOptions { unsigned: s.unsigned })
-                    .map_err(|e| aee(&e))?;
-                let dom = Arc::new(Dom {
-                    eff,
-                    dev,
-                    session,
-                    unsigned: s.unsigned,
-                });
-                doms.insert(
-                    eff,
-                    Dom2 {
-                        dom: dom.clone(),
-                        opens: 1,
-                    },
-                );
-                dom
+                self.start(&mut doms, eff)?
             }
         };
         match dom.session.open(uri) {
@@ -248,6 +230,13 @@ impl Lib {
         if let Some(d) = doms.get(&eff) {
             return Ok(d.dom.clone());
         }
+        self.start(&mut doms, eff)
+    }
+
+    /// Create `eff`'s session with the settings made for it (held by
+    /// `doms`' lock, so two threads never create one session twice), counted
+    /// as one user.
+    fn start(&self, doms: &mut HashMap<Effective, Dom2>, eff: Effective) -> Result<Arc<Dom>, i32> {
         let s = lock(&self.settings)[eff.0 as usize];
         let dev = self.device(eff.domain())?;
         let session = dev

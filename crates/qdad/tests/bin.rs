@@ -3,6 +3,26 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Start `cmd` (qdad, or a wrapper running it) serving on `sock`, and wait
+/// for its socket.
+fn start_on(mut cmd: Command, sock: &std::path::Path, stderr: Stdio) -> std::process::Child {
+    let d = cmd
+        .args(["--socket", sock.to_str().unwrap()])
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "qdad did not make {}",
+            sock.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    d
+}
+
 #[test]
 fn help_names_the_socket_and_the_environment() {
     let out = Command::new(env!("CARGO_BIN_EXE_qdad")).arg("--help").output().unwrap();
@@ -43,16 +63,7 @@ fn a_bad_device_tree_is_one_line_naming_the_file() {
 fn sigint_stops_it_in_order() {
     let dir = qda_test::TempDir::new("qdad-int");
     let sock = dir.join("q.sock");
-    let mut d = Command::new(env!("CARGO_BIN_EXE_qdad"))
-        .args(["--socket", sock.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut d = start_on(Command::new(env!("CARGO_BIN_EXE_qdad")), &sock, Stdio::piped());
     // A client connected when the signal comes is closed by the daemon.
     let c = qdad::client::DaemonFile::open(&sock, "/dev/accel/accel1").unwrap();
     assert!(
@@ -140,18 +151,9 @@ fn a_full_fd_table_refuses_clients_at_once_without_spinning() {
     use std::io::Read;
     let dir = qda_test::TempDir::new("qdad-emfile");
     let sock = dir.join("q.sock");
-    let mut d = Command::new("prlimit")
-        .arg("--nofile=64:64")
-        .arg(env!("CARGO_BIN_EXE_qdad"))
-        .args(["--socket", sock.to_str().unwrap()])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--nofile=64:64").arg(env!("CARGO_BIN_EXE_qdad"));
+    let mut d = start_on(cmd, &sock, Stdio::null());
     // Fill the table with connections that each hold a device file.
     let mut held = Vec::new();
     let mut refused = false;
@@ -213,16 +215,7 @@ fn sigterm_stops_it_when_its_socket_file_is_gone() {
     let sub = dir.join("run");
     std::fs::create_dir(&sub).unwrap();
     let sock = sub.join("q.sock");
-    let mut d = Command::new(env!("CARGO_BIN_EXE_qdad"))
-        .args(["--socket", sock.to_str().unwrap()])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut d = start_on(Command::new(env!("CARGO_BIN_EXE_qdad")), &sock, Stdio::null());
     std::fs::remove_dir_all(&sub).unwrap();
     assert!(
         Command::new("kill")

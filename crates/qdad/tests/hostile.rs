@@ -50,6 +50,30 @@ fn raw_open(c: &UnixStream, path: &str) {
     assert_eq!(wire::recv(c).unwrap().hdr.status, 0, "open {path}");
 }
 
+/// An ioctl request of `cmd` with no argument and `fds` attached, in the
+/// raw protocol; the reply's `(seq, status, message)`.
+fn raw_ioctl(c: &UnixStream, cmd: u32, seq: u32, fds: &[BorrowedFd<'_>]) -> (u32, i32, String) {
+    let req = IoctlReq {
+        cmd,
+        target: -1,
+        ..Default::default()
+    };
+    let h = Header {
+        op: Op::Ioctl as u16,
+        seq,
+        ..Default::default()
+    };
+    wire::send(c, h, &[req.as_bytes()], fds).unwrap();
+    let r = wire::recv(c).unwrap();
+    let mut rd = Reader::new(&r.body);
+    let msg = rd
+        .get::<IoctlRsp>()
+        .and_then(|rsp| rd.bytes(rsp.msg_len as usize))
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    (r.hdr.seq, r.hdr.status, msg)
+}
+
 /// Wait up to `secs` for `cond`.
 fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let t = Instant::now();
@@ -89,27 +113,8 @@ fn daemon_errors_reach_the_client_with_their_errno() {
     assert!(e.to_string().contains("budget"), "{e}");
     // An ioctl before any open, in the raw protocol: EBADF, as an ioctl reply.
     let c = UnixStream::connect(s.socket()).unwrap();
-    let req = IoctlReq {
-        cmd: uq::DRM_IOCTL_QDA_QUERY,
-        target: -1,
-        ..Default::default()
-    };
-    wire::send(
-        &c,
-        Header {
-            op: Op::Ioctl as u16,
-            seq: 7,
-            ..Default::default()
-        },
-        &[req.as_bytes()],
-        &[],
-    )
-    .unwrap();
-    let r = wire::recv(&c).unwrap();
-    assert_eq!((r.hdr.seq, r.hdr.status), (7, -libc::EBADF));
-    let mut rd = Reader::new(&r.body);
-    let rsp: IoctlRsp = rd.get().unwrap();
-    let msg = String::from_utf8_lossy(rd.bytes(rsp.msg_len as usize).unwrap()).into_owned();
+    let (seq, status, msg) = raw_ioctl(&c, uq::DRM_IOCTL_QDA_QUERY, 7, &[]);
+    assert_eq!((seq, status), (7, -libc::EBADF));
     assert!(msg.contains("before open"), "{msg}");
     assert_eq!(stat(&s, "fds_held"), 0);
 }
@@ -556,27 +561,8 @@ fn an_untrusted_uids_memory_and_fd_quotas_hold() {
     let c = UnixStream::connect(s.socket()).unwrap();
     raw_open(&c, "/dev/accel/accel1");
     let fds: Vec<BorrowedFd<'_>> = (0..5).map(|_| m.as_fd()).collect();
-    let req = IoctlReq {
-        cmd: drm::DRM_IOCTL_PRIME_FD_TO_HANDLE,
-        target: -1,
-        ..Default::default()
-    };
-    wire::send(
-        &c,
-        Header {
-            op: Op::Ioctl as u16,
-            seq: 3,
-            ..Default::default()
-        },
-        &[req.as_bytes()],
-        &fds,
-    )
-    .unwrap();
-    let r = wire::recv(&c).unwrap();
-    assert_eq!((r.hdr.seq, r.hdr.status), (3, -libc::EMFILE));
-    let mut rd = Reader::new(&r.body);
-    let rsp: IoctlRsp = rd.get().unwrap();
-    let msg = String::from_utf8_lossy(rd.bytes(rsp.msg_len as usize).unwrap()).into_owned();
+    let (seq, status, msg) = raw_ioctl(&c, drm::DRM_IOCTL_PRIME_FD_TO_HANDLE, 3, &fds);
+    assert_eq!((seq, status), (3, -libc::EMFILE));
     assert!(msg.contains("quota"), "{msg}");
     assert!(within(5, || stat(&s, "fds_held") == 0));
 }

@@ -20,7 +20,7 @@ use zerocopy::IntoBytes;
 
 use crate::aee;
 use crate::fdtable::{FdBuffer, FdTable, Keep};
-use crate::loader::{self, LoadError, LoadedSkel, RemoteArg};
+use crate::loader::{self, LoadError, LoadedSkel};
 use crate::pd_wire::{self, InvokeOut, NO_SLOT, Request, RunRef, STATUS_RESEND, WireArg};
 
 use super::Sandbox;
@@ -189,8 +189,7 @@ impl Host {
 
     fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[WireArg<'_>], fds: &[OwnedFd]) -> Result<Vec<u8>, Failed> {
         // What the arguments point into, held for the call.
-        let mut regions: Vec<Mapping> = Vec::new();
-        let mut held: Vec<Arc<Cached>> = Vec::new();
+        let mut held: Vec<Keep> = Vec::new();
         let mut inline: Vec<Vec<u8>> = Vec::new();
         let mut pra = Vec::with_capacity(args.len());
         let mut bufs: Vec<FdBuffer> = Vec::new();
@@ -217,8 +216,11 @@ impl Host {
                     inline.push(v);
                     arg
                 }
+                WireArg::Buffer { runs, .. } if runs.is_empty() => loader::buf(std::ptr::null_mut(), 0),
                 WireArg::Buffer { lead, len, runs } => {
-                    self.map_buffer(*lead, *len, runs, fds, &mut regions, &mut held)?
+                    let (addr, keep) = self.map_whole(*lead, runs, fds)?;
+                    held.push(keep);
+                    loader::buf(addr, *len as usize)
                 }
             });
         }
@@ -233,12 +235,13 @@ impl Host {
         drop(call);
         // The open method returns a handle in its third argument.
         let out = InvokeOut::new(retval, pra.get(2).map_or(0, loader::get_h64));
-        drop((regions, held, inline));
+        drop((held, inline));
         Ok(out.as_bytes().to_vec())
     }
 
-    /// A handle's whole buffer: where it is mapped and what keeps it so (the
-    /// cached mapping of its file, or a mapping of its runs of its own).
+    /// Where a buffer argument's runs (or a handle's whole buffer) are
+    /// mapped and what keeps them so: the cached mapping of its file when
+    /// it is one run, else a contiguous mapping of its runs of its own.
     fn map_whole(&self, lead: u64, runs: &[RunRef], fds: &[OwnedFd]) -> Result<(*mut u8, Keep), Failed> {
         let mut files = Vec::with_capacity(runs.len());
         for r in runs {
@@ -263,46 +266,6 @@ impl Host {
                 let m = Mapping::assemble_internal(&segs, true).map_err(|_| Failed::code(aee::EMMAP))?;
                 let addr = m.ptr_at(lead);
                 Ok((addr, Arc::new(m)))
-            }
-        }
-    }
-
-    /// A buffer argument: a pointer into the cached mapping of its file
-    /// when it is one run, else a fresh contiguous mapping of its runs.
-    fn map_buffer(
-        &self,
-        lead: u64,
-        len: u64,
-        runs: &[RunRef],
-        fds: &[OwnedFd],
-        regions: &mut Vec<Mapping>,
-        held: &mut Vec<Arc<Cached>>,
-    ) -> Result<RemoteArg, Failed> {
-        let mut files = Vec::with_capacity(runs.len());
-        for r in runs {
-            let c = lock(&self.cache)
-                .get(r, fds)
-                .map_err(|code| Failed::code(code as i32))?;
-            files.push(c);
-        }
-        let lead = lead as usize;
-        match (runs, files.as_slice()) {
-            ([], _) => Ok(loader::buf(std::ptr::null_mut(), 0)),
-            ([r], [c]) if r.offset + r.len <= c.size as u64 => {
-                let arg = loader::buf(c.map.ptr_at(r.offset as usize + lead), len as usize);
-                held.push(c.clone());
-                Ok(arg)
-            }
-            _ => {
-                let segs: Vec<_> = runs
-                    .iter()
-                    .zip(&files)
-                    .map(|(r, c)| (c.file.as_fd(), r.offset, r.len))
-                    .collect();
-                let m = Mapping::assemble_internal(&segs, true).map_err(|_| Failed::code(aee::EMMAP))?;
-                let arg = loader::buf(m.ptr_at(lead), len as usize);
-                regions.push(m);
-                Ok(arg)
             }
         }
     }
