@@ -202,24 +202,10 @@ mod tests {
         // The symbols skels need are global now.
         // SAFETY: dlopen(NULL) is the global scope; nothing runs.
         let this = libloading::os::unix::Library::this();
-        for sym in [
-            "HAP_debug_v2",
-            "HAP_debug",
-            "HAP_debug_runtime",
-            "HAP_perf_get_time_us",
-            "HAP_perf_get_qtimer_count",
-            "HAP_perf_qtimer_count_to_us",
-            "HAP_perf_get_pcycles",
-            "HAP_malloc",
-            "HAP_free",
-            "HAP_mmap_get",
-            "HAP_mmap_put",
-            "HAP_mmap",
-            "HAP_mmap2",
-            "HAP_munmap",
-            "HAP_munmap2",
-            "adsp_mmap_fd_getinfo",
-        ] {
+        // Every function the SDK's skel headers declare, and the one qaic's
+        // skels declare themselves.
+        let declared = qda_sdk::DSP_FUNCTIONS.iter().map(|(_, f)| *f);
+        for sym in declared.chain(["adsp_mmap_fd_getinfo"]) {
             // SAFETY: only the address is looked up, never called.
             let s = unsafe { this.get::<*const c_void>(sym.as_bytes()) };
             assert!(s.is_ok(), "{sym} is not global");

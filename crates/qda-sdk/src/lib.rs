@@ -71,6 +71,29 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("rpcmem.h", "rpcmem_to_fd"),
 ];
 
+/// Every function the skel-side headers declare, as (header, name): what
+/// the virtual DSP's runtime provides to skels (`qda-dsp`'s runtime test
+/// checks each resolves once the runtime is loaded; `tests/abi.rs` checks
+/// the list against the headers both ways).
+pub const DSP_FUNCTIONS: &[(&str, &str)] = &[
+    ("HAP_debug.h", "HAP_debug_v2"),
+    ("HAP_debug.h", "HAP_debug_runtime"),
+    ("HAP_debug.h", "HAP_debug"),
+    ("HAP_perf.h", "HAP_perf_get_time_us"),
+    ("HAP_perf.h", "HAP_perf_get_qtimer_count"),
+    ("HAP_perf.h", "HAP_perf_qtimer_count_to_us"),
+    ("HAP_perf.h", "HAP_perf_get_pcycles"),
+    ("HAP_perf.h", "HAP_timer_sleep"),
+    ("HAP_mem.h", "HAP_malloc"),
+    ("HAP_mem.h", "HAP_free"),
+    ("HAP_mem.h", "HAP_mmap_get"),
+    ("HAP_mem.h", "HAP_mmap_put"),
+    ("HAP_mem.h", "HAP_mmap"),
+    ("HAP_mem.h", "HAP_mmap2"),
+    ("HAP_mem.h", "HAP_munmap"),
+    ("HAP_mem.h", "HAP_munmap2"),
+];
+
 /// Functions the headers define inline (no symbol to export).
 pub const INLINE_FUNCTIONS: &[(&str, &str)] = &[("rpcmem.h", "rpcmem_alloc_def")];
 

@@ -24,7 +24,16 @@ use qda_uapi::remote::{CONSTANTS, Constant, STRINGS, STRUCTS, TYPES};
 
 /// The headers whose every struct and constant must be checked. A header
 /// added to `include/` later opts in by being listed here.
-const ABI_HEADERS: &[&str] = &["remote.h", "rpcmem.h", "AEEStdErr.h", "AEEStdDef.h"];
+const ABI_HEADERS: &[&str] = &[
+    "remote.h",
+    "rpcmem.h",
+    "AEEStdErr.h",
+    "AEEStdDef.h",
+    "HAP_debug.h",
+    "HAP_farf.h",
+    "HAP_perf.h",
+    "HAP_mem.h",
+];
 
 /// `#define`s the scan lets through, with the reason.
 const ALLOWED_MACROS: &[(&str, &str)] = &[
@@ -91,6 +100,32 @@ const ALLOWED_MACROS: &[(&str, &str)] = &[
     ("__TOSTR__", "function-like: stringizes its argument's expansion"),
     ("__FILE_LINE__", "expands to the file and line of its use"),
     ("__STRING_OBJECT__", "marks _cstring_t/_wstring_t as defined (empty)"),
+    (
+        "FARF_LOW",
+        "compile-time switch (0 or 1 by the build's FARF_LOW/_DEBUG), not a value",
+    ),
+    ("FARF_MEDIUM", "compile-time switch, not a value"),
+    ("FARF_HIGH", "compile-time switch, not a value"),
+    ("FARF_ERROR", "compile-time switch, not a value"),
+    ("FARF_FATAL", "compile-time switch, not a value"),
+    ("FARF_ALWAYS", "compile-time switch (always 1), not a value"),
+    (
+        "FARF_RUNTIME_LOW",
+        "compile-time switch (always 1: run-time levels are filtered at run time)",
+    ),
+    ("FARF_RUNTIME_MEDIUM", "compile-time switch, as above"),
+    ("FARF_RUNTIME_HIGH", "compile-time switch, as above"),
+    ("FARF_RUNTIME_ERROR", "compile-time switch, as above"),
+    ("FARF_RUNTIME_FATAL", "compile-time switch, as above"),
+    (
+        "FARF",
+        "function-like: run by crates/qda-dsp/tests/sdk.rs (levels on and off, where lines go)",
+    ),
+    ("__FILENAME__", "expands to __FILE__ unless the build defines it"),
+    ("_QDA_FARF_CAT", "FARF's token pasting helper"),
+    ("_QDA_FARF_CAT_", "FARF's token pasting helper"),
+    ("_QDA_FARF_0", "FARF compiled out"),
+    ("_QDA_FARF_1", "FARF compiled in: a call of HAP_debug_v2"),
 ];
 
 fn compiler(var: &str, default: &str) -> String {
@@ -394,6 +429,7 @@ fn checked_names() -> BTreeSet<&'static str> {
         qda_sdk::FUNCTIONS
             .iter()
             .chain(qda_sdk::INLINE_FUNCTIONS)
+            .chain(qda_sdk::DSP_FUNCTIONS)
             .map(|(_, n)| *n),
     );
     names
@@ -446,7 +482,13 @@ fn the_scan_finds_every_name_of_the_tables() {
     by_header.extend(STRUCTS.iter().flat_map(|s| s.c_names.iter().map(|n| (s.header, *n))));
     by_header.extend(TYPES.iter().map(|t| (t.header, t.c_name)));
     by_header.extend(AEE_TABLE.iter().map(|e| ("AEEStdErr.h", e.name)));
-    by_header.extend(qda_sdk::FUNCTIONS.iter().chain(qda_sdk::INLINE_FUNCTIONS).copied());
+    by_header.extend(
+        qda_sdk::FUNCTIONS
+            .iter()
+            .chain(qda_sdk::INLINE_FUNCTIONS)
+            .chain(qda_sdk::DSP_FUNCTIONS)
+            .copied(),
+    );
     let mut lost = Vec::new();
     let mut counts = Vec::new();
     for header in ABI_HEADERS {

@@ -312,6 +312,60 @@ constants! {
         /// `AECHAR` maximum.
         MAX_AECHAR: u16 = u16::MAX;
     }
+    "HAP_debug.h" {
+        /// FARF level: low (facts: the Hexagon SDK's `HAP_debug.h`).
+        HAP_LEVEL_LOW: u32 = 0;
+        /// FARF level: medium.
+        HAP_LEVEL_MEDIUM: u32 = 1;
+        /// FARF level: high.
+        HAP_LEVEL_HIGH: u32 = 2;
+        /// FARF level: error.
+        HAP_LEVEL_ERROR: u32 = 3;
+        /// FARF level: fatal.
+        HAP_LEVEL_FATAL: u32 = 4;
+        /// Flag of run-time FARF levels.
+        HAP_LEVEL_RUNTIME: u32 = 1 << 5;
+    }
+    "HAP_farf.h" {
+        /// `FARF(ALWAYS, …)` logs at high.
+        FARF_ALWAYS_LEVEL: u32 = 2;
+        /// Level of `FARF(LOW, …)`.
+        FARF_LOW_LEVEL: u32 = 0;
+        /// Level of `FARF(MEDIUM, …)`.
+        FARF_MEDIUM_LEVEL: u32 = 1;
+        /// Level of `FARF(HIGH, …)`.
+        FARF_HIGH_LEVEL: u32 = 2;
+        /// Level of `FARF(ERROR, …)`.
+        FARF_ERROR_LEVEL: u32 = 3;
+        /// Level of `FARF(FATAL, …)`.
+        FARF_FATAL_LEVEL: u32 = 4;
+        /// Level of `FARF(RUNTIME_LOW, …)`.
+        FARF_RUNTIME_LOW_LEVEL: u32 = 1 << 5;
+        /// Level of `FARF(RUNTIME_MEDIUM, …)`.
+        FARF_RUNTIME_MEDIUM_LEVEL: u32 = (1 << 5) | 1;
+        /// Level of `FARF(RUNTIME_HIGH, …)`.
+        FARF_RUNTIME_HIGH_LEVEL: u32 = (1 << 5) | 2;
+        /// Level of `FARF(RUNTIME_ERROR, …)`.
+        FARF_RUNTIME_ERROR_LEVEL: u32 = (1 << 5) | 3;
+        /// Level of `FARF(RUNTIME_FATAL, …)`.
+        FARF_RUNTIME_FATAL_LEVEL: u32 = (1 << 5) | 4;
+    }
+    "HAP_mem.h" {
+        /// `HAP_mmap` protection: none (facts: the Hexagon SDK's `HAP_mem.h`).
+        HAP_PROT_NONE: u32 = 0x00;
+        /// Readable.
+        HAP_PROT_READ: u32 = 0x01;
+        /// Writable.
+        HAP_PROT_WRITE: u32 = 0x02;
+        /// Executable.
+        HAP_PROT_EXEC: u32 = 0x04;
+        /// Cache policy: write-back.
+        HAP_MEM_CACHE_WRITEBACK: u32 = 0x10;
+        /// Cache policy: non-shared.
+        HAP_MEM_CACHE_NON_SHARED: u32 = 0x20;
+        /// Cache policy: write-through.
+        HAP_MEM_CACHE_WRITETHROUGH: u32 = 0x40;
+    }
 }
 
 strings! {
