@@ -333,7 +333,11 @@ fn errors_are_the_legacy_nodes() {
     };
     let (r, _w) = std::io::pipe().unwrap();
     let pipe = r.as_raw_fd();
-    for (what, bad_fd, want) in [("a closed fd", 999_999, libc::EBADF), ("a pipe", pipe, libc::EINVAL)] {
+    for (what, bad_fd, want) in [
+        ("a closed fd", 999_999, libc::EBADF),
+        ("a negative fd", -5, libc::EBADF),
+        ("a pipe", pipe, libc::EINVAL),
+    ] {
         let got = both(what, &|s, fd| {
             let h = open_module(|h, sc, a| invoke(s, fd, h, sc, a).unwrap(), URI).unwrap();
             let v = [0u8; 16];
@@ -536,5 +540,60 @@ fn alloc_dma_buff_is_a_real_dma_buf() {
     assert_eq!(&got, b"legacy bytes");
     drop((b, other, map, buf));
     sys.close(dev);
+    assert_clean(&driver);
+}
+
+/// On a node speaking the Feb 2026 RFC, `with_revision` sends the
+/// program's dma-buf fds as GEM handles (imported for the call, closed
+/// after it); without it the RFC node refuses the fd numbers.
+#[test]
+fn an_rfc_node_gets_gem_handles() {
+    let mut cfg = qda_driver::DriverConfig::new(qda_driver::Platform::builtin());
+    cfg.qda_revision = qda_uapi::qda::Revision::Rfc2026Feb;
+    let routed = Arc::new(Routed::new(
+        Embedded::with_mode(Driver::new(cfg).unwrap(), PdMode::Thread).unwrap(),
+    ));
+    let driver = routed.embedded().driver.clone();
+    let run = |t: &LegacyOnAccel| -> Result<Vec<u8>, i32> {
+        let sys: &dyn Syscalls = t;
+        let dev = session(sys, NODE);
+        let fd = dev.as_fd();
+        let mut a = FastrpcAllocDmaBuf {
+            fd: -1,
+            flags: 0,
+            size: 4000,
+        };
+        if let Err(e) = io(sys, fd, FASTRPC_IOCTL_ALLOC_DMA_BUFF, &mut a) {
+            sys.close(dev);
+            return Err(e.errno.0);
+        }
+        let buf = own(a.fd);
+        let map = Mapping::map(buf.as_fd(), 0, 4000, true).unwrap();
+        let bytes: Vec<u8> = (0..1000i32).flat_map(i32::to_le_bytes).collect();
+        map.write_at(0, &bytes).unwrap();
+        let h = open_module(|h, sc, a| invoke(sys, fd, h, sc, a).unwrap(), URI).unwrap();
+        let count = 1000u32.to_le_bytes();
+        let mut out = [0u8; 8];
+        let mut args = [
+            invoke_arg(count.as_ptr(), 4, -1),
+            invoke_arg(map.addr() as *const u8, 4000, buf.as_raw_fd()),
+            invoke_arg(out.as_mut_ptr(), 8, -1),
+        ];
+        let r = invoke(sys, fd, h, 0x0202_0100, &mut args).map_err(|e| e.errno.0);
+        drop((map, buf));
+        sys.close(dev);
+        r.map(|v| {
+            assert_eq!(v, 0);
+            out.to_vec()
+        })
+    };
+    let rfc = LegacyOnAccel::new(routed.clone()).with_revision(qda_uapi::qda::Revision::Rfc2026Feb);
+    let sum = run(&rfc).unwrap();
+    assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
+    assert_clean(&driver);
+    // May 2026's GEM_CREATE layout puts the size where the RFC reads its
+    // pad: the RFC node's EINVAL for size 0.
+    let may = LegacyOnAccel::new(routed.clone());
+    assert_eq!(run(&may), Err(libc::EINVAL));
     assert_clean(&driver);
 }

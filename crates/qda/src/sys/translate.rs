@@ -16,7 +16,7 @@ use qda_proto::Scalars;
 use qda_rt::lock;
 use qda_uapi::drm::{DRM_RDWR, DrmGemClose, DrmPrimeHandle};
 use qda_uapi::fastrpc::{self as uf, FastrpcInvokeArgs};
-use qda_uapi::qda::{self as uq, DrmQdaFastrpcInvokeArgs};
+use qda_uapi::qda::{self as uq, DrmQdaFastrpcInvokeArgs, Revision};
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::{Backend, BackendInfo, DeviceFile, Syscalls};
@@ -87,6 +87,7 @@ pub struct LegacyOnAccel {
     inner: Arc<dyn Syscalls>,
     dsp_info: DspInfo,
     show_accel: bool,
+    revision: Revision,
     nodes: OnceLock<Vec<LegacyNode>>,
     files: Mutex<HashMap<i32, Arc<LegacyFile>>>,
     caps: Mutex<HashMap<String, Arc<Vec<u32>>>>,
@@ -99,6 +100,7 @@ impl LegacyOnAccel {
             inner,
             dsp_info: DspInfo::default(),
             show_accel: false,
+            revision: Revision::May2026,
             nodes: OnceLock::new(),
             files: Mutex::new(HashMap::new()),
             caps: Mutex::new(HashMap::new()),
@@ -116,6 +118,16 @@ impl LegacyOnAccel {
     #[must_use]
     pub fn show_accel(mut self, show: bool) -> LegacyOnAccel {
         self.show_accel = show;
+        self
+    }
+
+    /// The QDA revision the accel nodes speak (default May 2026). With the
+    /// Feb 2026 RFC, dma-buf fds in invoke arguments and INIT_CREATE's
+    /// `filefd` are imported (PRIME) and sent as GEM handles, closed after
+    /// the call, and GEM_CREATE has the RFC's layout.
+    #[must_use]
+    pub fn with_revision(mut self, revision: Revision) -> LegacyOnAccel {
+        self.revision = revision;
         self
     }
 
@@ -203,6 +215,15 @@ impl LegacyOnAccel {
             n if n < 0 => return Err(OsError::new(Errno::EBADF, format!("INIT_CREATE: filefd {n}"))),
             n => n,
         };
+        let mut held = Vec::new();
+        let filefd = if self.rfc() && filefd > 0 {
+            // The RFC names the shell by GEM handle; 0 is none.
+            self.import(fd, filefd, &mut held)?
+        } else if self.rfc() {
+            0
+        } else {
+            filefd
+        };
         let mut q = uq::DrmQdaInitCreate {
             filelen: c.filelen,
             filefd,
@@ -210,7 +231,36 @@ impl LegacyOnAccel {
             siglen: c.siglen,
             file: c.file,
         };
-        self.call::<spec::DrmIoctlQdaRemoteSessionCreate>(fd, &mut q)
+        let r = self.call::<spec::DrmIoctlQdaRemoteSessionCreate>(fd, &mut q);
+        self.release(fd, held);
+        r
+    }
+
+    fn rfc(&self) -> bool {
+        self.revision.buffer_refs_are_gem_handles()
+    }
+
+    /// The GEM handle of dma-buf `dmabuf` in the accel file (PRIME import),
+    /// remembered in `held` to be closed after the call.
+    fn import(&self, fd: BorrowedFd<'_>, dmabuf: i32, held: &mut Vec<u32>) -> Result<i32, OsError> {
+        let mut p = DrmPrimeHandle {
+            handle: 0,
+            flags: 0,
+            fd: dmabuf,
+        };
+        self.call::<spec::DrmIoctlPrimeFdToHandle>(fd, &mut p)?;
+        if !held.contains(&p.handle) {
+            held.push(p.handle);
+        }
+        Ok(p.handle as i32)
+    }
+
+    /// Close the GEM handles an RFC translation imported.
+    fn release(&self, fd: BorrowedFd<'_>, held: Vec<u32>) {
+        for handle in held {
+            let mut c = DrmGemClose { handle, pad: 0 };
+            let _ = self.call::<spec::DrmIoctlGemClose>(fd, &mut c);
+        }
     }
 
     /// INVOKE → REMOTE_INVOKE: the whole argument array (buffers and handle
@@ -224,42 +274,68 @@ impl LegacyOnAccel {
             qda_os::copy_from_self(inv.args, args.as_mut_slice().as_mut_bytes())
                 .map_err(|e| fault(e, "INVOKE: the argument array"))?;
         }
-        let mut args: Vec<DrmQdaFastrpcInvokeArgs> = args
-            .iter()
-            .map(|a| DrmQdaFastrpcInvokeArgs {
+        // The legacy driver takes any fd but 0 and -1 as a dma-buf (QDA:
+        // only fds > 0), so a negative one is its EBADF, not an inline copy.
+        if let Some((i, a)) = args.iter().enumerate().find(|(_, a)| a.fd < -1 && a.length > 0) {
+            return Err(OsError::new(
+                Errno::EBADF,
+                format!("INVOKE: argument {i}: fd {} is not a dma-buf", a.fd),
+            ));
+        }
+        let mut held = Vec::new();
+        let mut out = Vec::with_capacity(n);
+        for a in &args {
+            let fd_out = if self.rfc() && a.fd > 0 && a.length > 0 {
+                match self.import(fd, a.fd, &mut held) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.release(fd, held);
+                        return Err(e);
+                    }
+                }
+            } else {
+                a.fd
+            };
+            out.push(DrmQdaFastrpcInvokeArgs {
                 ptr: a.ptr,
                 length: a.length,
-                fd: a.fd,
+                fd: fd_out,
                 attr: a.attr,
-            })
-            .collect();
+            });
+        }
         let mut q = uq::DrmQdaInvokeArgs {
             handle: inv.handle,
             sc: inv.sc,
-            args: args.as_mut_ptr() as u64,
+            args: out.as_mut_ptr() as u64,
         };
-        self.call::<spec::DrmIoctlQdaRemoteInvoke>(fd, &mut q)
+        let r = self.call::<spec::DrmIoctlQdaRemoteInvoke>(fd, &mut q);
+        self.release(fd, held);
+        r
     }
 
     /// A GEM object of `size` bytes exported as a dma-buf (`flags` of
     /// PRIME); the handle is closed once exported, the export keeps it.
     fn gem_export(&self, fd: BorrowedFd<'_>, size: u64, flags: u32) -> Result<OwnedFd, OsError> {
-        let mut g = uq::DrmQdaGemCreate {
-            size,
-            handle: 0,
-            pad: 0,
+        let handle = if self.rfc() {
+            let mut g = uq::rfc2026::GemCreate {
+                handle: 0,
+                pad: 0,
+                size,
+            };
+            self.call::<spec::RfcDrmIoctlQdaGemCreate>(fd, &mut g)?;
+            g.handle
+        } else {
+            let mut g = uq::DrmQdaGemCreate {
+                size,
+                handle: 0,
+                pad: 0,
+            };
+            self.call::<spec::DrmIoctlQdaGemCreate>(fd, &mut g)?;
+            g.handle
         };
-        self.call::<spec::DrmIoctlQdaGemCreate>(fd, &mut g)?;
-        let mut p = DrmPrimeHandle {
-            handle: g.handle,
-            flags,
-            fd: -1,
-        };
+        let mut p = DrmPrimeHandle { handle, flags, fd: -1 };
         let r = self.call::<spec::DrmIoctlPrimeHandleToFd>(fd, &mut p);
-        let mut c = DrmGemClose {
-            handle: g.handle,
-            pad: 0,
-        };
+        let mut c = DrmGemClose { handle, pad: 0 };
         let closed = self.call::<spec::DrmIoctlGemClose>(fd, &mut c);
         r?;
         let buf = super::adopt(p.fd)?;
