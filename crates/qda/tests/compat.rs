@@ -35,7 +35,7 @@ struct Seen {
 /// Calls passed on to the driver, recorded.
 #[derive(Debug)]
 struct Recorder {
-    inner: Arc<Routed>,
+    inner: Arc<dyn Syscalls>,
     seen: Mutex<Seen>,
 }
 
@@ -82,7 +82,7 @@ fn platform() -> (Driver, Arc<Routed>, Arc<Recorder>, Arc<LegacyOnAccel>) {
     ));
     let driver = routed.embedded().driver.clone();
     let rec = Arc::new(Recorder {
-        inner: routed.clone(),
+        inner: routed.clone() as Arc<dyn Syscalls>,
         seen: Mutex::default(),
     });
     let t = Arc::new(LegacyOnAccel::new(rec.clone()));
@@ -148,6 +148,26 @@ fn calc(sys: &dyn Syscalls, fd: BorrowedFd<'_>, h: u32, method: u32, ptr: *const
 #[test]
 fn the_legacy_calculator_reaches_the_driver_as_accel_ioctls_only() {
     let (driver, _routed, rec, t) = platform();
+    legacy_sequence(&driver, &rec, &t);
+}
+
+/// The same through qdad (a server in this process, reached only through
+/// its socket) and the kernel backend's code over routed system calls.
+#[test]
+fn the_legacy_calculator_through_qdad_and_the_kernel_backend() {
+    use qda_test::matrix::{Kind, backend};
+    for kind in [Kind::Daemon, Kind::Kernel] {
+        let b = backend(kind);
+        let rec = Arc::new(Recorder {
+            inner: b.sys.clone(),
+            seen: Mutex::default(),
+        });
+        let t = Arc::new(LegacyOnAccel::new(rec.clone()));
+        legacy_sequence(&b.driver, &rec, &t);
+    }
+}
+
+fn legacy_sequence(driver: &Driver, rec: &Recorder, t: &Arc<LegacyOnAccel>) {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let c2 = calls.clone();
     driver.set_tracer(Some(Arc::new(move |c: &qda_driver::fastrpc::CallTrace<'_>| {
@@ -155,7 +175,7 @@ fn the_legacy_calculator_reaches_the_driver_as_accel_ioctls_only() {
     })));
     assert!(t.accel_nodes().is_empty());
     assert!(t.fastrpc_nodes().contains(&NODE.to_string()), "{:?}", t.fastrpc_nodes());
-    let sys: &dyn Syscalls = &*t;
+    let sys: &dyn Syscalls = &**t;
 
     // Capability query on a temporary file (B4 step 1), asked of the DSP.
     let tmp = sys.open(NODE).unwrap();
@@ -227,7 +247,7 @@ fn the_legacy_calculator_reaches_the_driver_as_accel_ioctls_only() {
     drop(buf);
     sys.close(dev);
     driver.set_tracer(None);
-    assert_clean(&driver);
+    assert_clean(driver);
 
     let seen = rec.seen.lock().unwrap();
     assert!(

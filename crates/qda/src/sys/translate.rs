@@ -348,6 +348,10 @@ impl LegacyOnAccel {
     fn alloc_dma_buf(&self, fd: BorrowedFd<'_>, arg: u64) -> Result<i64, OsError> {
         let mut a: uf::FastrpcAllocDmaBuf = read(arg)?;
         let buf = self.gem_export(fd, a.size, DRM_RDWR)?;
+        // Whatever the layer underneath installs (qdad's client receives
+        // fds close-on-exec), the program gets the legacy driver's flags.
+        rustix::io::fcntl_setfd(&buf, rustix::io::FdFlags::empty())
+            .map_err(|e| OsError::new(Errno(e.raw_os_error()), "ALLOC_DMA_BUFF: clearing FD_CLOEXEC"))?;
         a.fd = buf.as_raw_fd();
         write(arg, &a)?;
         // The program owns the number now.
