@@ -372,6 +372,45 @@ fn errors_are_the_legacy_nodes() {
         });
         assert_eq!(got, Err(want), "{what}");
     }
+    for (what, bad_fd) in [("MEM_MAP of a closed fd", 999_999), ("MEM_MAP of a pipe", pipe)] {
+        both(what, &|s, fd| {
+            let mut m = FastrpcMemMap {
+                fd: bad_fd,
+                length: 4096,
+                ..Default::default()
+            };
+            io(s, fd, FASTRPC_IOCTL_MEM_MAP, &mut m)
+        })
+        .unwrap_err();
+    }
+    assert_eq!(
+        both("MEM_UNMAP of nothing", &|s, fd| {
+            let mut u = FastrpcMemUnmap {
+                fd: -1,
+                vaddr: 0x5000_0000,
+                length: 4096,
+                ..Default::default()
+            };
+            io(s, fd, FASTRPC_IOCTL_MEM_UNMAP, &mut u)
+        }),
+        Err(libc::EINVAL)
+    );
+    assert_eq!(
+        both("a shell in fd -7", &|s, _| {
+            let f = s.open(NODE).unwrap();
+            let shell = [0u8; 64];
+            let mut c = FastrpcInitCreate {
+                filelen: 64,
+                filefd: -7,
+                file: shell.as_ptr() as u64,
+                ..Default::default()
+            };
+            let r = io(s, f.as_fd(), FASTRPC_IOCTL_INIT_CREATE, &mut c);
+            s.close(f);
+            r
+        }),
+        Err(libc::EBADF)
+    );
     // A DSP error is the call's value: a vector shorter than its count.
     let got = both("short vector", &|s, fd| {
         let h = open_module(|h, sc, a| invoke(s, fd, h, sc, a).unwrap(), URI).unwrap();
