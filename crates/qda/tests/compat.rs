@@ -590,7 +590,10 @@ fn alloc_dma_buff_is_a_real_dma_buf() {
     let buf = own(a.fd);
     let map = Mapping::map(buf.as_fd(), 0, 8192, true).unwrap();
     map.write_at(100, b"legacy bytes").unwrap();
-    let other = qda::Device::open_with(qda::Domain::Cdsp, routed.clone()).unwrap();
+    // The accel nodes, shown, pass through: the library takes them.
+    let shown = Arc::new(LegacyOnAccel::new(routed.clone()).show_accel(true));
+    assert_eq!(shown.accel_nodes(), routed.accel_nodes());
+    let other = qda::Device::open_with(qda::Domain::Cdsp, shown).unwrap();
     assert_eq!(other.uapi(), qda::Uapi::Qda);
     let b = other.import(buf.as_fd()).unwrap();
     assert_eq!(b.size(), 8192);
@@ -647,6 +650,10 @@ fn an_rfc_node_gets_gem_handles() {
         })
     };
     let rfc = LegacyOnAccel::new(routed.clone()).with_revision(qda_uapi::qda::Revision::Rfc2026Feb);
+    // The RFC has INIT_ATTACH (nr 0x03): the legacy attach becomes it.
+    let f = rfc.open(NODE).unwrap();
+    assert_eq!(rfc.ioctl(f.as_fd(), FASTRPC_IOCTL_INIT_ATTACH, 0).unwrap(), 0);
+    rfc.close(f);
     let sum = run(&rfc).unwrap();
     assert_eq!(i64::from_le_bytes(sum.try_into().unwrap()), 499_500);
     assert_clean(&driver);
