@@ -376,7 +376,7 @@ impl LegacyOnAccel {
         if m.size == 0 {
             return Err(OsError::new(Errno::EINVAL, "MMAP: size is 0"));
         }
-        let buf = self.gem_export(fd, m.size, uq_prime_flags())?;
+        let buf = self.gem_export(fd, m.size, held_export_flags())?;
         let mut q = uq::DrmQdaMemMap {
             request: uq::QDA_MAP_REQUEST_LEGACY,
             flags: m.flags,
@@ -680,7 +680,7 @@ fn discover(inner: &Arc<dyn Syscalls>) -> Vec<LegacyNode> {
 }
 
 /// PRIME flags for an export the translation holds itself.
-fn uq_prime_flags() -> u32 {
+fn held_export_flags() -> u32 {
     qda_uapi::drm::DRM_CLOEXEC | DRM_RDWR
 }
 
