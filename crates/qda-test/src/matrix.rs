@@ -5,7 +5,7 @@
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use qda::sys::{Routed, Syscalls};
+use qda::sys::{LegacyOnAccel, Routed, Syscalls};
 use qda::{Device, Domain};
 use qda_driver::Driver;
 use qda_dsp::{Embedded, PdMode};
@@ -25,6 +25,10 @@ pub enum Kind {
     /// A backend with its accel nodes hidden: the library falls back to
     /// the legacy `/dev/fastrpc-*` node and its UAPI.
     Legacy(&'static Kind),
+    /// A backend's accel nodes behind the legacy-to-QDA translation
+    /// (`qda::sys::LegacyOnAccel`): the library speaks the legacy UAPI to
+    /// `/dev/fastrpc-*` names and only accel ioctls reach the driver.
+    LegacyOverAccel(&'static Kind),
 }
 
 /// A backend's system calls, reshaped: its accel nodes hidden (the library
@@ -99,6 +103,13 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
                 hide_accel: true,
                 report_as: None,
             });
+            b.legacy = true;
+            b
+        }
+        Kind::LegacyOverAccel(inner) => {
+            let mut b = backend(*inner);
+            assert!(!b.sys.accel_nodes().is_empty(), "{inner:?} has accel nodes");
+            b.sys = Arc::new(LegacyOnAccel::new(b.sys));
             b.legacy = true;
             b
         }
@@ -177,6 +188,10 @@ macro_rules! matrix_tests {
             daemon: $crate::matrix::Kind::Daemon;
             legacy_node_embedded: $crate::matrix::Kind::Legacy(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread));
             legacy_node_daemon: $crate::matrix::Kind::Legacy(&$crate::matrix::Kind::Daemon);
+            legacy_over_accel_embedded_process_pd: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Process));
+            legacy_over_accel_embedded_thread_pd: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread));
+            legacy_over_accel_kernel_routed_syscalls: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Kernel);
+            legacy_over_accel_daemon: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Daemon);
         );
     };
     (@kinds $tests:tt $($name:ident: $kind:expr;)*) => {

@@ -3,13 +3,16 @@
 //! system calls (the kernel backend); `Routed` delivers the very same ioctl
 //! numbers and argument structs to an embedded driver's raw UAPI entry (the
 //! embedded backend, feature `embedded`); `DaemonCalls` sends them to a
-//! running qdad (feature `daemon`). [`DeviceFile`] is an open device file
-//! over any of them.
+//! running qdad (feature `daemon`); [`LegacyOnAccel`] wraps any of them
+//! and carries the legacy FastRPC UAPI out as QDA accel ioctls.
+//! [`DeviceFile`] is an open device file over any of them.
 
 mod kind;
 mod libc;
+mod translate;
 pub use self::libc::Libc;
 pub use kind::{Backend, BackendInfo, DaemonInfo};
+pub use translate::{DspInfo, LegacyOnAccel};
 #[cfg(feature = "daemon")]
 mod daemon;
 #[cfg(feature = "daemon")]
