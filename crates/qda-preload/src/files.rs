@@ -349,7 +349,11 @@ pub fn mmap(len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> Option<Resu
 /// Keep a mapping made for the program until it unmaps it.
 pub fn keep(m: Mapping) -> usize {
     let a = m.addr() as usize;
-    qda_rt::lock(&MAPS).get_or_insert_with(HashMap::new).insert(a, m);
+    let stale = qda_rt::lock(&MAPS).get_or_insert_with(HashMap::new).insert(a, m);
+    // An earlier mapping at this address was unmapped behind the shim's
+    // back (a raw munmap): it is gone already, so it must not be unmapped
+    // again now.
+    std::mem::forget(stale);
     a
 }
 
