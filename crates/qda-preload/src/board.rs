@@ -214,11 +214,11 @@ pub fn get() -> Option<Arc<Plat>> {
         let backend = p.backend;
         std::mem::forget(p);
         if backend == Backend::Embedded {
-            *st = State::Failed(
-                "a forked child cannot reach its parent's embedded platform (it lives in the parent's memory \
-                 and threads; the child may exec, or run with --backend daemon to share one platform)"
-                    .into(),
-            );
+            let e = "a forked child cannot reach its parent's embedded platform (it lives in the parent's \
+                     memory and threads): the child's device nodes are gone until it execs; run with \
+                     --backend daemon to share one platform between processes";
+            eprintln!("qda-preload[{}]: {e}", crate::pid());
+            *st = State::Failed(e.into());
         }
     }
     match &*st {

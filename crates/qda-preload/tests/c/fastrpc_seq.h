@@ -40,7 +40,7 @@ struct dma_heap_allocation_data { uint64_t len; uint32_t fd; uint32_t fd_flags; 
     } while (0)
 
 /* open_device_node(): the secure node first, the other on ENOENT/EACCES. */
-static int open_node(const char *dom) {
+static inline int open_node(const char *dom) {
     char secure[64], plain[64];
     snprintf(secure, sizeof secure, "/dev/fastrpc-%s-secure", dom);
     snprintf(plain, sizeof plain, "/dev/fastrpc-%s", dom);
@@ -50,14 +50,14 @@ static int open_node(const char *dom) {
     return fd;
 }
 
-static uint32_t dsp_info_on(int fd, uint32_t attr) {
+static inline uint32_t dsp_info_on(int fd, uint32_t attr) {
     struct fastrpc_ioctl_capability c = { .domain = CDSP_DOMAIN, .attribute_id = attr };
     if (ioctl(fd, FASTRPC_IOCTL_GET_DSP_INFO, &c) != 0) FAIL("GET_DSP_INFO %u", attr);
     return c.capability;
 }
 
 /* A probe on a temporary fd, as the library does for each attribute. */
-static uint32_t dsp_info(const char *dom, uint32_t attr) {
+static inline uint32_t dsp_info(const char *dom, uint32_t attr) {
     int fd = open_node(dom);
     uint32_t v = dsp_info_on(fd, attr);
     close(fd);
@@ -65,7 +65,7 @@ static uint32_t dsp_info(const char *dom, uint32_t attr) {
 }
 
 /* DOMAIN_SUPPORT: stat /dev/subsys_<dom>, else the remoteproc names. */
-static int domain_supported(const char *dom) {
+static inline int domain_supported(const char *dom) {
     char path[64], line[64];
     struct stat sb;
     snprintf(path, sizeof path, "/dev/subsys_%s", dom);
@@ -89,7 +89,7 @@ static int domain_supported(const char *dom) {
 /* rpcmem: a dma-heap buffer, mapped. */
 struct rpcmem { int fd; void *va; size_t len; };
 
-static struct rpcmem rpcmem_alloc(int heap, size_t len) {
+static inline struct rpcmem rpcmem_alloc(int heap, size_t len) {
     struct dma_heap_allocation_data a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC };
     if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &a) != 0) FAIL("DMA_HEAP_IOCTL_ALLOC %zu", len);
     void *va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, (int)a.fd, 0);
@@ -98,12 +98,12 @@ static struct rpcmem rpcmem_alloc(int heap, size_t len) {
     return m;
 }
 
-static void rpcmem_free(struct rpcmem *m) {
+static inline void rpcmem_free(struct rpcmem *m) {
     munmap(m->va, m->len);
     close(m->fd);
 }
 
-static int invoke(int fd, uint32_t handle, uint32_t sc, struct fastrpc_invoke_args *args) {
+static inline int invoke(int fd, uint32_t handle, uint32_t sc, struct fastrpc_invoke_args *args) {
     struct fastrpc_invoke inv = { .handle = handle, .sc = sc, .args = (uint64_t)(uintptr_t)args };
     return ioctl(fd, FASTRPC_IOCTL_INVOKE, &inv);
 }
@@ -112,7 +112,7 @@ static int invoke(int fd, uint32_t handle, uint32_t sc, struct fastrpc_invoke_ar
 
 /* INIT_CREATE with the unsigned shell from the working directory if there
  * is one (read into a dma-heap buffer), else with none. */
-static void create_process(int fd, int heap, int *with_shell) {
+static inline void create_process(int fd, int heap, int *with_shell) {
     struct fastrpc_init_create c = { .filefd = -1, .attrs = UNSIGNED_MODULE };
     struct rpcmem shell = { -1, NULL, 0 };
     FILE *f = fopen("fastrpc_shell_unsigned_3", "r");
@@ -134,7 +134,7 @@ static void create_process(int fd, int heap, int *with_shell) {
 }
 
 /* remotectl1 open1 (handle 8): the DSP's handle of the module. */
-static uint32_t remotectl_open(int fd, const char *uri) {
+static inline uint32_t remotectl_open(int fd, const char *uri) {
     uint32_t in0[2] = { (uint32_t)strlen(uri) + 1, 256 };
     uint32_t out0[2] = { 0, 0 };
     char dlerr[256] = "";
@@ -149,7 +149,7 @@ static uint32_t remotectl_open(int fd, const char *uri) {
     return out0[0];
 }
 
-static void remotectl_close(int fd, uint32_t handle) {
+static inline void remotectl_close(int fd, uint32_t handle) {
     uint32_t in0[2] = { handle, 256 };
     uint32_t out0 = 0;
     char dlerr[256] = "";
@@ -163,7 +163,7 @@ static void remotectl_close(int fd, uint32_t handle) {
 
 /* calculator sum (method 2) or max (method 3) over a vector in a dma-buf,
  * the buffer passed by fd as libfastrpc does for registered rpcmem. */
-static int64_t calc(int fd, uint32_t handle, int method, struct rpcmem *v, uint32_t count) {
+static inline int64_t calc(int fd, uint32_t handle, int method, struct rpcmem *v, uint32_t count) {
     int64_t out = 0;
     struct fastrpc_invoke_args a[3] = {
         INLINE(&count, 4),
@@ -179,7 +179,7 @@ static int64_t calc(int fd, uint32_t handle, int method, struct rpcmem *v, uint3
 }
 
 /* adsp_current_process1 exit (handle 4): the DSP ends the listener's wait. */
-static void process_exit(int fd) {
+static inline void process_exit(int fd) {
     int r = invoke(fd, 4, SC(2, 0, 0), NULL);
     if (r != 0) {
         errno = 0;
@@ -203,7 +203,7 @@ static void *listener_main(void *p) {
     return NULL;
 }
 
-static void listener_start(struct listener *l, int fd) {
+static inline void listener_start(struct listener *l, int fd) {
     memset(l, 0, sizeof *l);
     l->fd = fd;
     if (pthread_create(&l->t, NULL, listener_main, l) != 0) FAIL("pthread_create");
@@ -214,7 +214,7 @@ static void listener_start(struct listener *l, int fd) {
     }
 }
 
-static void listener_join(struct listener *l) {
+static inline void listener_join(struct listener *l) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += 20;
@@ -230,7 +230,7 @@ static void listener_join(struct listener *l) {
 /* One session as remote_handle64_open brings it up (§B4), for `uses`. */
 struct session { int fd; struct listener l; int with_shell; };
 
-static void session_open(struct session *s, int heap) {
+static inline void session_open(struct session *s, int heap) {
     dsp_info("cdsp", 131);
     s->fd = open_node("cdsp");
     create_process(s->fd, heap, &s->with_shell);
@@ -238,7 +238,7 @@ static void session_open(struct session *s, int heap) {
     listener_start(&s->l, s->fd);
 }
 
-static void session_close(struct session *s) {
+static inline void session_close(struct session *s) {
     process_exit(s->fd);
     listener_join(&s->l);
     close(s->fd);
