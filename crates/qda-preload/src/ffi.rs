@@ -223,8 +223,8 @@ extern "C" fn qda_preload_ioctl(fd: c_int, cmd: c_ulong, arg: c_ulong, r: *mut Q
 }
 
 #[unsafe(no_mangle)]
-extern "C" fn qda_preload_close(fd: c_int) {
-    let _ = catch_unwind(|| files::close(fd));
+extern "C" fn qda_preload_close(fd: c_int, r: *mut QdaRes) -> c_int {
+    guarded(r, || files::close(fd))
 }
 
 #[unsafe(no_mangle)]

@@ -10,7 +10,8 @@
 //! closed its last number.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::collections::HashSet;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -39,6 +40,7 @@ pub(crate) struct OpenFile {
 impl Drop for OpenFile {
     fn drop(&mut self) {
         let Some(fd) = self.fd.take() else { return };
+        hide(fd.as_raw_fd(), false);
         if self.pid == crate::pid() {
             trace!("release {}", self.path);
             self.calls.close(fd);
@@ -55,16 +57,36 @@ static FILES: RwLock<Option<HashMap<i32, Arc<OpenFile>>>> = RwLock::new(None);
 /// and skip the lock.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static MAPS: Mutex<Option<HashMap<usize, Mapping>>> = Mutex::new(None);
+/// The backends' own fds for the open files: the program never opened
+/// them, so its `close` of one (a close-everything loop) is `EBADF`, as for
+/// any number it does not hold, instead of pulling a file from under the
+/// shim.
+static HIDDEN: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
+fn hide(fd: i32, on: bool) {
+    let mut h = qda_rt::lock(&HIDDEN);
+    let set = h.get_or_insert_with(HashSet::new);
+    if on {
+        set.insert(fd);
+    } else {
+        set.remove(&fd);
+    }
+}
 
 /// The tables' locks, which `fork` holds so the child gets them whole.
 pub(crate) type Locks = (
     std::sync::RwLockWriteGuard<'static, Option<HashMap<i32, Arc<OpenFile>>>>,
     std::sync::MutexGuard<'static, Option<HashMap<usize, Mapping>>>,
+    std::sync::MutexGuard<'static, Option<HashSet<i32>>>,
 );
 
 /// Take the tables' locks (for `fork`).
 pub(crate) fn lock_all() -> Locks {
-    (FILES.write().unwrap_or_else(|p| p.into_inner()), qda_rt::lock(&MAPS))
+    (
+        FILES.write().unwrap_or_else(|p| p.into_inner()),
+        qda_rt::lock(&MAPS),
+        qda_rt::lock(&HIDDEN),
+    )
 }
 
 fn file(fd: i32) -> Option<Arc<OpenFile>> {
@@ -212,6 +234,7 @@ pub fn open(path: &str, flags: i32) -> Option<Answer> {
                 Ok(standin) => match p.calls().open(&path) {
                     Err(e) => Err(e.errno.0),
                     Ok(fd) => {
+                        hide(fd.as_raw_fd(), true);
                         let n = into_raw(standin);
                         let f = Arc::new(OpenFile {
                             pid: crate::pid(),
@@ -301,12 +324,19 @@ fn dmabuf_ioctl(fd: i32, cmd: u32, arg: u64) -> Option<Answer> {
     }
 }
 
-/// `close`: forget the number; the last one releases the file.
-pub fn close(fd: i32) {
+/// `close`: forget the number; the last one releases the file. `Some`
+/// (EBADF) for a backend's own fd, which libc must not close.
+pub fn close(fd: i32) -> Option<Answer> {
     if let Some(f) = remove(fd) {
         trace!("close {fd} ({})", f.path);
         drop(f);
+        return None;
     }
+    if COUNT.load(Ordering::Acquire) != 0 && qda_rt::lock(&HIDDEN).as_ref().is_some_and(|h| h.contains(&fd)) {
+        trace!("close {fd}: the shim's own fd, not the program's");
+        return Some(Err(libc::EBADF));
+    }
+    None
 }
 
 /// After a successful `dup`-like call made `newfd` a copy of `oldfd`.

@@ -44,7 +44,7 @@ void *qda_preload_readdir(void *dir);
 int qda_preload_closedir(void *dir);
 void qda_preload_rewinddir(void *dir);
 int qda_preload_ioctl(int fd, unsigned long cmd, unsigned long arg, struct qda_res *r);
-void qda_preload_close(int fd);
+int qda_preload_close(int fd, struct qda_res *r);
 int qda_preload_mmap(void *addr, size_t len, int prot, int flags, int fd, long off, struct qda_res *r);
 int qda_preload_munmap(void *addr, size_t len, struct qda_res *r);
 void qda_preload_dup(int oldfd, int newfd);
@@ -362,9 +362,10 @@ int ioctl(int fd, unsigned long cmd, ...) {
 }
 
 int close(int fd) {
-    /* The device file is released (if this was its last fd); the fd itself
-     * is closed by libc either way. */
-    qda_preload_close(fd);
+    /* The device file is released (if this was its last fd) and the fd
+     * closed by libc; a backend's own fd is not the program's to close. */
+    struct qda_res r = {0, 0};
+    if (qda_preload_close(fd, &r)) return (int)finish(&r);
     REAL(int, close, (int));
     MISSING(close);
     return real_close(fd);
