@@ -19,7 +19,7 @@ pub const INSTALLED_NAME: &str = "libqda-preload.so";
 
 /// Which node kinds the program sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Uapi {
+pub enum ShownUapi {
     /// Only the legacy /dev/fastrpc-* nodes (with the heaps and udmabuf).
     Legacy,
     /// Legacy nodes translated onto a QDA accel node (not yet available).
@@ -30,11 +30,11 @@ pub enum Uapi {
 
 /// What `qda exec` was asked.
 #[derive(Debug)]
-pub struct Request {
+pub struct ExecRequest {
     /// `--backend`, if given.
     pub backend: Option<qda::Backend>,
     /// `--uapi`.
-    pub uapi: Uapi,
+    pub uapi: ShownUapi,
     /// `--dtb`.
     pub dtb: Option<PathBuf>,
     /// `--trace`.
@@ -96,7 +96,7 @@ fn env_backend() -> Option<String> {
 /// environment (`QDA_PRELOAD_BACKEND`, `QDA_BACKEND` unless it says
 /// kernel), else the embedded platform when `--dtb` is given, else a qdad
 /// that answers at `QDA_SOCKET` (or its default socket), else embedded.
-fn backend(req: &Request) -> Result<qda::Backend, String> {
+fn backend(req: &ExecRequest) -> Result<qda::Backend, String> {
     let chosen = match (req.backend, env_backend()) {
         (Some(b), _) => Some(b),
         (None, Some(v)) => Some(v.parse::<qda::Backend>().map_err(|e| e.to_string())?),
@@ -132,8 +132,8 @@ fn backend(req: &Request) -> Result<qda::Backend, String> {
 }
 
 /// Run the program under the shim; returns only on failure.
-pub fn exec(req: Request) -> Result<(), String> {
-    if req.uapi == Uapi::Accel {
+pub fn exec(req: ExecRequest) -> Result<(), String> {
+    if req.uapi == ShownUapi::Accel {
         return Err(
             "--uapi accel (legacy nodes translated onto a QDA accel node) is not implemented yet; \
              use --uapi legacy or --uapi both"
@@ -160,7 +160,7 @@ pub fn exec(req: Request) -> Result<(), String> {
         .env(
             "QDA_PRELOAD_UAPI",
             match req.uapi {
-                Uapi::Legacy => "legacy",
+                ShownUapi::Legacy => "legacy",
                 _ => "both",
             },
         )

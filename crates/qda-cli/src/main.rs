@@ -185,7 +185,7 @@ enum Command {
         /// Which node kinds the program sees: legacy, both, or accel (the
         /// legacy UAPI translated onto a QDA accel node; not yet).
         #[arg(long, value_enum, default_value = "both")]
-        uapi: exec::Uapi,
+        uapi: exec::ShownUapi,
         /// A device tree blob describing the board (embedded platform; default: the built-in board).
         #[arg(long)]
         dtb: Option<std::path::PathBuf>,
@@ -359,7 +359,7 @@ fn main() -> ExitCode {
             dtb,
             trace,
             command,
-        } => exec::exec(exec::Request {
+        } => exec::exec(exec::ExecRequest {
             backend,
             uapi,
             dtb,
