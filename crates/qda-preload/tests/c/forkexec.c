@@ -7,8 +7,9 @@
  *                       device file of its own (through qdad it may; from an
  *                       embedded parent it may not) and execs
  *                       `forkexec exec KEEP GONE BUF`; the parent then runs
- *                       the calculator on its own files (the child's exit
- *                       released nothing of the parent's).
+ *                       the calculator on the session it opened before the
+ *                       fork, its listener blocked in next2 all along (the
+ *                       child's exit released nothing of the parent's).
  *   forkexec exec ...   the new image: the O_CLOEXEC fd is gone, the other
  *                       survived as a plain fd, and the calculator runs on a
  *                       device file of its own — over the parent's dma-buf
@@ -18,6 +19,16 @@
 #include "fastrpc_seq.h"
 
 #include <sys/wait.h>
+
+/* The calculator on session `s` (opened with its listener), then its end. */
+static void calculator_on(const char *who, struct session *s, struct rpcmem *v) {
+    uint32_t h = remotectl_open(s->fd, CALC_URI);
+    int64_t sum = calc(s->fd, h, 2, v, 1000);
+    int64_t max = calc(s->fd, h, 3, v, 1000);
+    session_close(s);
+    printf("%s: Sum = %lld\n", who, (long long)sum);
+    printf("%s: Max value = %lld\n", who, (long long)max);
+}
 
 static void calculator(const char *who, int heap, struct rpcmem *v) {
     struct session s;
@@ -83,12 +94,18 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 1000; i++) ((int32_t *)v.va)[i] = i;
     if (fcntl(v.fd, F_SETFD, 0) != 0) FAIL("F_SETFD on the dma-buf");
 
+    /* A session is up, its listener thread blocked in next2, across fork. */
+    struct session s;
+    session_open(&s, heap);
+
     pid_t pid = fork();
     if (pid < 0) FAIL("fork");
     if (pid == 0) {
         struct fastrpc_ioctl_capability c = { .domain = CDSP_DOMAIN, .attribute_id = 1 };
         int r = ioctl(keep, FASTRPC_IOCTL_GET_DSP_INFO, &c);
         printf("child: the inherited device fd: %s\n", r == 0 ? "answered" : strerror(errno));
+        r = invoke(s.fd, 8, SC(2, 2, 2), NULL);
+        printf("child: the parent's session: %s\n", r == 0 ? "answered" : strerror(errno));
         int32_t *va = mmap(NULL, 4000, PROT_READ, MAP_SHARED, v.fd, 0);
         if (va == MAP_FAILED) FAIL("child: mmap of the inherited dma-buf");
         printf("child: the inherited dma-buf reads %d at [999]\n", va[999]);
@@ -115,6 +132,6 @@ int main(int argc, char **argv) {
     }
     dsp_info_on(keep, 1);
     dsp_info_on(gone, 1);
-    calculator("parent", heap, &v);
+    calculator_on("parent", &s, &v);
     return 0;
 }
