@@ -395,7 +395,26 @@ fn probes_and_bad_input_under_the_shim() {
         o.status,
         text(&o.stderr)
     );
-    assert!(out.lines().filter(|l| l.starts_with("ok: ")).count() >= 25, "{out}");
+    assert!(out.lines().filter(|l| l.starts_with("ok: ")).count() >= 27, "{out}");
+
+    // The same on a board from a device tree file (here the built-in
+    // board's source, compiled), which the trace names.
+    let dtb = Path::new(env!("CARGO_MANIFEST_DIR")).join("../qda-driver/platforms/qda-virt.dtb");
+    let o = exec(
+        &dir,
+        &["--dtb", dtb.to_str().unwrap(), "--trace"],
+        &[prog.to_str().unwrap()],
+        &[],
+    );
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(
+        o.status.success() && !out.lines().any(|l| l.starts_with("BAD:")),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("platform: embedded (") && err.contains("qda-virt.dtb)"),
+        "{err}"
+    );
 }
 
 /// The errors of qda exec, each one line; --help teaches.
