@@ -189,7 +189,8 @@ enum Command {
         /// A device tree blob describing the board (embedded platform; default: the built-in board).
         #[arg(long)]
         dtb: Option<std::path::PathBuf>,
-        /// Print each device call the shim serves on stderr (QDA_PRELOAD_TRACE=1).
+        /// Print each device call the shim serves on stderr (QDA_PRELOAD_TRACE=1),
+        /// and on the embedded platform each FastRPC call the DSP answers.
         #[arg(long)]
         trace: bool,
         /// The program and its arguments (after --).

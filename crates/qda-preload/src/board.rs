@@ -305,6 +305,32 @@ fn start() -> Result<Plat, String> {
     }
     .map_err(|e| e.to_string())?;
     let backend = board.info.backend;
+    if let Some(emb) = board.embedded().filter(|_| crate::tracing()) {
+        // What reaches the DSP, below the program's ioctls (through qdad:
+        // `qda daemon --trace`).
+        emb.driver
+            .set_tracer(Some(Arc::new(|c: &qda_driver::fastrpc::CallTrace<'_>| {
+                let lens: Vec<String> = c
+                    .lens
+                    .iter()
+                    .zip(c.by_fd.iter().chain(std::iter::repeat(&false)))
+                    .map(|(l, fd)| if *fd { format!("{l} fd") } else { l.to_string() })
+                    .collect();
+                let result = match c.result {
+                    Ok(v) => format!("{:#x}", v as u32),
+                    Err(e) => format!("errno {}", e.0),
+                };
+                trace!(
+                    "  dsp {} {} handle {:#x} sc {:#010x} [{}] = {result} in {:.0?}",
+                    c.domain,
+                    if c.kernel { "kernel call" } else { "invoke" },
+                    c.msg.handle,
+                    c.msg.sc,
+                    lens.join(", "),
+                    c.elapsed
+                );
+            })));
+    }
     let paths: Vec<String> = match board.embedded() {
         Some(emb) => emb.driver.nodes().iter().map(|n| n.path.clone()).collect(),
         None => qdad_client::Client::connect(&qdad_client::socket_path())
