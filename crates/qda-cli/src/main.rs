@@ -15,6 +15,7 @@ pub(crate) use out;
 
 mod bench;
 mod calculator;
+mod exec;
 mod info;
 mod sdk;
 
@@ -30,6 +31,7 @@ mod sdk;
 ///   qda sc 0x02020100              decode a FastRPC scalars word
 ///   qda error 0x8000040d           explain an AEE code or an ioctl return value
 ///   qda sdk install --prefix DIR   the C SDK: libraries, headers, pkg-config files
+///   qda exec -- ./app              run an unmodified FastRPC program on the board
 ///
 /// Environment: QDA_BACKEND (kernel|daemon|embedded), QDA_SOCKET (the daemon's
 /// socket), QDA_LOG or RUST_LOG (log filter, e.g. debug or qda::trace=info),
@@ -146,6 +148,60 @@ enum Command {
         #[command(subcommand)]
         cmd: SdkCmd,
     },
+    /// Run an unmodified program (linked against libfastrpc, the C API, or
+    /// making the ioctls itself) with the board's device nodes.
+    ///
+    /// The program and its children see /dev/fastrpc-* (with -secure where
+    /// the board has it), /dev/accel/accelN, /dev/dma_heap/*, /dev/udmabuf,
+    /// /dev/subsys_<domain>, /sys/class/remoteproc/remoteprocN/name and
+    /// /sys/firmware/devicetree/base/model, through libqda_preload.so
+    /// (LD_PRELOAD, added to any already set). Their ioctls reach the
+    /// embedded platform inside the program or a running qdad; dma-buf fds
+    /// are real fds the program can mmap and pass on. Nothing is installed
+    /// and no privilege is needed.
+    ///
+    /// Backend: --backend, else QDA_BACKEND (unless it says kernel), else
+    /// the embedded platform with --dtb, else a qdad answering at QDA_SOCKET
+    /// (or its default socket), else the embedded platform. Through qdad
+    /// every process of the program shares one board; on the embedded
+    /// platform each process image has its own.
+    ///
+    /// The program runs with QDA_BACKEND=kernel, so a program built on
+    /// qda's own libraries makes real system calls, which the shim serves.
+    ///
+    /// Examples:
+    ///   qda exec -- ./calculator                 the board in the program's process
+    ///   qda exec --trace -- ./calculator         each device call on stderr
+    ///   qda daemon --socket /tmp/q.sock &
+    ///   QDA_SOCKET=/tmp/q.sock qda exec --backend daemon -- ./app
+    ///   qda exec --uapi legacy -- ./app          show only the legacy nodes
+    ///   qda exec --dtb board.dtb -- ./app        another board
+    ///
+    /// A fork()ed child keeps its fds but not its parent's device files (an
+    /// ioctl on an inherited one is EIO); it opens its own (through qdad,
+    /// or after exec). See docs/COMPAT.md, "What the shim intercepts".
+    #[command(verbatim_doc_comment)]
+    Exec {
+        /// Which node kinds the program sees: legacy, both, or accel (the
+        /// legacy UAPI translated onto a QDA accel node; not yet).
+        #[arg(long, value_enum, default_value = "both")]
+        uapi: exec::ShownUapi,
+        /// A device tree blob describing the board (embedded platform; default: the built-in board).
+        #[arg(long)]
+        dtb: Option<std::path::PathBuf>,
+        /// Print each device call the shim serves on stderr (QDA_PRELOAD_TRACE=1),
+        /// and on the embedded platform each FastRPC call the DSP answers.
+        #[arg(long)]
+        trace: bool,
+        /// The program and its arguments (after --).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "PROG ARGS"
+        )]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Explain an AEE error code, a DSP return value or an ioctl result.
     Error {
         /// The code, hex (0x…) or decimal, negative for errno values.
@@ -178,12 +234,13 @@ enum SdkCmd {
     ///   PREFIX/lib/libadsprpc.so, libcdsprpc.so, libsdsprpc.so
     ///                                         drop-ins for the originals (default domain ADSP, CDSP, SDSP)
     ///   PREFIX/libexec/qda/qda-pd-host        runs each user PD (a skel) in a process of its own
+    ///   PREFIX/lib/libqda-preload.so          the shim `qda exec` preloads (unmodified programs)
     ///   PREFIX/include/*.h                    remote.h, rpcmem.h, AEEStdErr.h, AEEStdDef.h, HAP_*.h
     ///   PREFIX/lib/pkgconfig/qda-rpc.pc       for applications (with an rpath: no LD_LIBRARY_PATH needed)
     ///   PREFIX/lib/pkgconfig/qda-skel.pc      for skels: headers only, no library
     ///   PREFIX/lib/pkgconfig/{adsp,cdsp,sdsp}rpc.pc   for linking a drop-in by its name
     ///
-    /// The libraries and qda-pd-host are taken from beside this qda binary
+    /// The libraries, qda-pd-host and the shim are taken from beside this qda binary
     /// (where `cargo build --release` leaves them); headers and pkg-config
     /// files are built in. Files an earlier install wrote are replaced; any
     /// other file in the way is refused unless --force.
@@ -298,6 +355,18 @@ fn main() -> ExitCode {
                 ..qdad::server::Config::new()
             })
         })(),
+        Command::Exec {
+            uapi,
+            dtb,
+            trace,
+            command,
+        } => exec::exec(exec::ExecRequest {
+            backend,
+            uapi,
+            dtb,
+            trace,
+            command,
+        }),
         Command::Sdk {
             cmd: SdkCmd::Install { prefix, force },
         } => sdk::install(&prefix, force),

@@ -39,6 +39,9 @@ const BUILT: &[(&str, &str, u32)] = &[
     ("libcdsprpc.so", "lib/libcdsprpc.so", 0o755),
     ("libsdsprpc.so", "lib/libsdsprpc.so", 0o755),
     ("qda-pd-host", "libexec/qda/qda-pd-host", 0o755),
+    // The preload shim `qda exec` uses (an install's `bin/qda` finds it in
+    // `../lib`).
+    ("libqda_preload.so", "lib/libqda-preload.so", 0o755),
 ];
 
 /// Where one installed file's bytes come from.
@@ -120,7 +123,7 @@ fn plan(prefix: &Path) -> Result<Vec<(String, Source, u32)>, String> {
         };
         return Err(format!(
             "{} not beside qda in {}: build them with `cargo build{release} -p qda-rpc -p adsprpc -p cdsprpc \
-             -p sdsprpc -p qda-dsp` (or simply `cargo build{release}`)",
+             -p sdsprpc -p qda-dsp -p qda-preload` (or simply `cargo build{release}`)",
             missing.join(", "),
             dir.display()
         ));

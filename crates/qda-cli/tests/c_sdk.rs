@@ -32,7 +32,18 @@ fn build_c_libraries() {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.args(["build", "--offline", "--quiet"])
         .args([
-            "-p", "qda-rpc", "-p", "adsprpc", "-p", "cdsprpc", "-p", "sdsprpc", "-p", "qda-dsp",
+            "-p",
+            "qda-rpc",
+            "-p",
+            "adsprpc",
+            "-p",
+            "cdsprpc",
+            "-p",
+            "sdsprpc",
+            "-p",
+            "qda-dsp",
+            "-p",
+            "qda-preload",
         ])
         .arg("--target-dir")
         .arg(target)
@@ -321,6 +332,7 @@ fn c_examples_build_against_an_install_and_run_embedded_and_through_qdad() {
         "lib/libcdsprpc.so",
         "lib/libsdsprpc.so",
         "libexec/qda/qda-pd-host",
+        "lib/libqda-preload.so",
         "include/remote.h",
         "include/rpcmem.h",
         "include/AEEStdErr.h",
@@ -530,9 +542,15 @@ fn sdk_install_refusals_are_one_clear_line() {
         (out.status.code(), text(&out.stdout), text(&out.stderr))
     };
     let me = Path::new(env!("CARGO_BIN_EXE_qda"));
-    let all_built = ["libqda_rpc.so", "libqda_rpc.a", "libcdsprpc.so", "qda-pd-host"]
-        .iter()
-        .all(|f| profile_dir().join(f).is_file());
+    let all_built = [
+        "libqda_rpc.so",
+        "libqda_rpc.a",
+        "libcdsprpc.so",
+        "qda-pd-host",
+        "libqda_preload.so",
+    ]
+    .iter()
+    .all(|f| profile_dir().join(f).is_file());
 
     // Libraries missing: a copy of qda alone in a directory.
     let alone = dir.join("bin/qda");

@@ -23,6 +23,9 @@ pub struct Mapping {
     /// Bytes to unmap: `len` plus a trailing marker page, if any.
     map_len: usize,
     writable: bool,
+    /// Made with libc's `mmap` (see [`Mapping::map_via_libc`]): unmapped
+    /// with libc's `munmap`.
+    via_libc: bool,
 }
 
 // SAFETY: the mapping is plain shared memory owned by this value; access goes
@@ -62,7 +65,36 @@ impl Mapping {
             len,
             map_len: len,
             writable,
+            via_libc: false,
         })
+    }
+
+    /// [`Mapping::map`] through libc's `mmap` and `munmap` rather than raw
+    /// system calls, so an LD_PRELOAD shim (`libqda_preload.so`) sees them:
+    /// the kernel backend's mappings of device nodes.
+    pub fn map_via_libc(fd: BorrowedFd<'_>, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        use std::os::fd::AsRawFd as _;
+        if len == 0 {
+            return Err(Error::new(Errno::EINVAL, "mmap of zero bytes"));
+        }
+        let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
+        let off = libc::off_t::try_from(offset).map_err(|_| Error::new(Errno::EINVAL, "mmap offset"))?;
+        // SAFETY: a new mapping at an address the kernel chooses cannot alias
+        // any Rust object; the fd and bounds are checked by the kernel.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd.as_raw_fd(), off) };
+        if p == libc::MAP_FAILED {
+            let e = std::io::Error::last_os_error();
+            return Err(Error::new(Errno(e.raw_os_error().unwrap_or(libc::EIO)), "mmap"));
+        }
+        let m = Mapping {
+            ptr: NonNull::new(p.cast()).expect("mmap never returns NULL on success"),
+            len,
+            map_len: len,
+            writable,
+            via_libc: true,
+        };
+        vma::register(m.addr(), len as u64, fd, offset);
+        Ok(m)
     }
 
     /// [`Mapping::assemble`] as an internal mapping (see [`Mapping::map_internal`]).
@@ -113,6 +145,7 @@ impl Mapping {
             rustix::mm::mmap_anonymous(std::ptr::null_mut(), map_len, ProtFlags::empty(), MapFlags::PRIVATE)?
         };
         let map = Mapping {
+            via_libc: false,
             ptr: NonNull::new(base.cast()).expect("mmap never returns NULL"),
             len,
             map_len,
@@ -229,6 +262,11 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         vma::unregister(self.addr(), self.map_len as u64);
+        if self.via_libc {
+            // SAFETY: as below, through libc's munmap.
+            unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.map_len) };
+            return;
+        }
         // SAFETY: we own the range [ptr, ptr+map_len) since creation; after this
         // call nothing refers to it (accessors take &self).
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.map_len) };

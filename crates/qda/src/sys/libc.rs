@@ -22,12 +22,22 @@ impl Syscalls for Libc {
         list_dev("/dev", "fastrpc-")
     }
     fn open(&self, path: &str) -> Result<OwnedFd, OsError> {
-        rustix::fs::open(
-            path,
-            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .map_err(|e| OsError::new(Errno(e.raw_os_error()), format!("open {path}")))
+        // Through libc's `open` (not a raw syscall) so an LD_PRELOAD shim
+        // (libqda_preload.so under `qda exec`) sees it, as it sees `ioctl`.
+        let c = std::ffi::CString::new(path).map_err(|_| OsError::new(Errno::EINVAL, format!("open {path}: a NUL")))?;
+        // SAFETY: `c` is a NUL-terminated string that outlives the call;
+        // the flags take no mode argument.
+        let fd = unsafe { ::libc::open(c.as_ptr(), ::libc::O_RDWR | ::libc::O_CLOEXEC) };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(OsError::new(
+                Errno(e.raw_os_error().unwrap_or(::libc::EIO)),
+                format!("open {path}"),
+            ));
+        }
+        // SAFETY: `open` just returned this fd for this process; nothing
+        // else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
     fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, OsError> {
         // SAFETY: `arg` points to a live argument struct of the size the
@@ -46,7 +56,8 @@ impl Syscalls for Libc {
         Ok(r as i64)
     }
     fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, OsError> {
-        Mapping::map(fd, offset, len, true)
+        // libc's mmap, which a preload shim sees (see `open`).
+        Mapping::map_via_libc(fd, offset, len, true)
     }
 }
 
