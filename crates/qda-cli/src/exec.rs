@@ -22,7 +22,9 @@ pub const INSTALLED_NAME: &str = "libqda-preload.so";
 pub enum ShownUapi {
     /// Only the legacy /dev/fastrpc-* nodes (with the heaps and udmabuf).
     Legacy,
-    /// Legacy nodes translated onto a QDA accel node (not yet available).
+    /// Only legacy nodes, each translated onto its domain's QDA accel node
+    /// (a legacy-only program on a QDA-only system; `--trace` shows what
+    /// reaches the platform below the translation).
     Accel,
     /// The board's accel and legacy nodes, each served natively.
     Both,
@@ -133,13 +135,6 @@ fn backend(req: &ExecRequest) -> Result<qda::Backend, String> {
 
 /// Run the program under the shim; returns only on failure.
 pub fn exec(req: ExecRequest) -> Result<(), String> {
-    if req.uapi == ShownUapi::Accel {
-        return Err(
-            "--uapi accel (legacy nodes translated onto a QDA accel node) is not implemented yet; \
-             use --uapi legacy or --uapi both"
-                .into(),
-        );
-    }
     let Some((prog, args)) = req.command.split_first() else {
         return Err("no program given: qda exec [OPTIONS] -- PROG [ARGS...]".into());
     };
@@ -161,7 +156,8 @@ pub fn exec(req: ExecRequest) -> Result<(), String> {
             "QDA_PRELOAD_UAPI",
             match req.uapi {
                 ShownUapi::Legacy => "legacy",
-                _ => "both",
+                ShownUapi::Accel => "accel",
+                ShownUapi::Both => "both",
             },
         )
         // A program built on qda (the C API, a Rust application) makes real

@@ -244,6 +244,29 @@ fn libfastrpcs_sequence_runs_under_qda_exec_embedded_and_through_qdad() {
         "exec: legacy_calc twice on the embedded platform in {:.1?}",
         t.elapsed()
     );
+    // The same binary on a QDA-only board (`--uapi accel`): the legacy
+    // ioctls it makes are translated, and below the translation only accel
+    // ioctls reach the platform.
+    let (o, e) = exec_ok(&dir, &["--uapi", "accel", "--trace"], &[p], &[]);
+    assert_calculator(&o, &e, "");
+    assert!(has_line(&o, "ls /dev/accel: No such file or directory"), "{o}");
+    let below: Vec<&str> = e.lines().filter(|l| l.contains("  below: ioctl")).collect();
+    assert!(
+        below.iter().any(|l| l.contains("DRM_IOCTL_QDA_REMOTE_INVOKE")),
+        "nothing reached the accel node:\n{e}"
+    );
+    // (dma-heap allocations are their own UAPI, not translated.)
+    assert!(
+        below
+            .iter()
+            .all(|l| (l.contains(" /dev/accel/") && l.contains(" DRM_IOCTL_")) || l.contains(" /dev/dma_heap/")),
+        "a legacy FastRPC ioctl reached the platform:\n{}",
+        below.join("\n")
+    );
+    assert!(
+        e.contains("FASTRPC_IOCTL_INVOKE"),
+        "the program's own calls are legacy:\n{e}"
+    );
 
     let d = Daemon::start(&dir);
     let t = Instant::now();
@@ -252,7 +275,9 @@ fn libfastrpcs_sequence_runs_under_qda_exec_embedded_and_through_qdad() {
     assert!(has_line(&o, "session 1: with the shell, modules 0x10 and 0x11"), "{o}");
     let (o, e) = exec_ok(&dir, &[], &[p, "b-first"], &d.env());
     assert_calculator(&o, &e, "");
-    eprintln!("exec: legacy_calc twice through qdad in {:.1?}", t.elapsed());
+    let (o, e) = exec_ok(&dir, &["--backend", "daemon", "--uapi", "accel"], &[p], &d.env());
+    assert_calculator(&o, &e, "");
+    eprintln!("exec: legacy_calc three times through qdad in {:.1?}", t.elapsed());
     let log = d.stop();
     assert!(!log.contains("panicked"), "{log}");
 }
@@ -437,8 +462,6 @@ fn exec_refusals_are_one_clear_line() {
         code == Some(1) && e.trim().lines().count() == 1 && e.contains("cargo build") && e.contains("-p qda-preload"),
         "{e}"
     );
-    let (code, e) = run(&["exec", "--uapi", "accel", "--", "true"], &[]);
-    assert!(code == Some(1) && e.contains("not implemented yet"), "{e}");
     let (code, e) = run(&["exec", "--backend", "kernel", "--", "true"], &[]);
     assert!(code == Some(1) && e.contains("run the program directly"), "{e}");
     let (code, e) = run(

@@ -19,6 +19,10 @@ pub(crate) enum Uapi {
     Legacy,
     /// The board's accel and legacy nodes as they are.
     Both,
+    /// Legacy nodes only, each carried out as QDA accel ioctls on its
+    /// domain's accel node (`qda::sys::LegacyOnAccel`): a legacy-only
+    /// program on a QDA-only system.
+    Accel,
 }
 
 /// One device node of the board.
@@ -52,8 +56,11 @@ pub(crate) struct Plat {
     pub pid: u32,
     /// Embedded or daemon.
     pub backend: Backend,
-    /// The board and the system calls that reach its nodes.
+    /// The board.
     pub board: Board,
+    /// The system calls that reach the nodes shown: the board's, or the
+    /// translation over them (`Uapi::Accel`).
+    pub calls: Arc<dyn Syscalls>,
     /// The nodes shown.
     pub nodes: Vec<Node>,
     /// Domain labels, in device-tree order (remoteproc0, 1, …).
@@ -69,7 +76,7 @@ fn makedev(major: u64, minor: u64) -> u64 {
 impl Plat {
     /// The system calls that reach the nodes.
     pub fn calls(&self) -> &Arc<dyn Syscalls> {
-        self.board.syscalls()
+        &self.calls
     }
 
     fn subsys_names(&self) -> Vec<(String, u64)> {
@@ -270,11 +277,7 @@ pub fn uapi() -> Result<Uapi, String> {
     match env("QDA_PRELOAD_UAPI").as_deref() {
         None | Some("both") => Ok(Uapi::Both),
         Some("legacy") => Ok(Uapi::Legacy),
-        Some("accel") => Err(
-            "QDA_PRELOAD_UAPI=accel (legacy nodes translated to a QDA accel node) is not implemented yet; \
-             use legacy or both"
-                .into(),
-        ),
+        Some("accel") => Ok(Uapi::Accel),
         Some(v) => Err(format!("QDA_PRELOAD_UAPI={v}: expected legacy, accel or both")),
     }
 }
@@ -331,7 +334,14 @@ fn start() -> Result<Plat, String> {
                 );
             })));
     }
-    let paths: Vec<String> = match board.embedded() {
+    let calls: Arc<dyn Syscalls> = match uapi {
+        Uapi::Accel if crate::tracing() => Arc::new(qda::sys::LegacyOnAccel::new(Arc::new(crate::below::Below::new(
+            board.syscalls().clone(),
+        )))),
+        Uapi::Accel => Arc::new(qda::sys::LegacyOnAccel::new(board.syscalls().clone())),
+        Uapi::Legacy | Uapi::Both => board.syscalls().clone(),
+    };
+    let mut paths: Vec<String> = match board.embedded() {
         Some(emb) => emb.driver.nodes().iter().map(|n| n.path.clone()).collect(),
         None => qdad_client::Client::connect(&qdad_client::socket_path())
             .and_then(|c| c.nodes())
@@ -340,13 +350,19 @@ fn start() -> Result<Plat, String> {
             .map(|(p, _)| p)
             .collect(),
     };
+    if uapi == Uapi::Accel {
+        // The legacy names come from the translation; the board's own
+        // legacy and accel nodes are not shown.
+        paths.retain(|p| !matches!(Target::of_path(p), Some(Target::Fastrpc | Target::Accel)));
+        paths.extend(calls.fastrpc_nodes());
+    }
     let platform = qda_driver::Platform::from_dtb(&board.dtb).map_err(|e| format!("{}: {e}", board.source))?;
     let mut nodes = Vec::new();
     let (mut accel, mut misc, mut heap) = (0u64, 0u64, 0u64);
     for path in paths {
         let Some(target) = Target::of_path(&path) else { continue };
         let rdev = match target {
-            Target::Accel if uapi == Uapi::Legacy => continue,
+            Target::Accel if uapi != Uapi::Both => continue,
             Target::Accel => {
                 accel += 1;
                 makedev(261, accel - 1)
@@ -371,6 +387,7 @@ fn start() -> Result<Plat, String> {
         model: platform.model,
         nodes,
         board,
+        calls,
     })
 }
 

@@ -28,6 +28,7 @@
 //! environment, so the new image starts the same kind of platform again
 //! (through qdad: the same one).
 
+mod below;
 mod board;
 mod dirs;
 mod ffi;
