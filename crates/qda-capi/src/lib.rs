@@ -19,11 +19,13 @@
 //! See `docs/C-API.md` for the API table and what differs from libadsprpc.
 
 pub mod api;
+mod apps_std;
 mod args;
 mod control;
 pub mod domains;
 mod errors;
 pub mod ffi;
+mod listener;
 mod mem;
 mod state;
 

@@ -7,6 +7,11 @@
 //! the DSP over its socket (`crate::pd_wire`), which emits them the same way
 //! with the PD's name.
 //!
+//! When the calling PD's client process runs a listener (`crate::reverse`),
+//! a thread PD's line goes there instead, as `apps_std_print_string` with
+//! the line and a newline: it reaches the client process's stderr (as with
+//! libfastrpc's listener), not the DSP's.
+//!
 //! Levels are the SDK's (`HAP_farf.h`): LOW 0, MEDIUM 1, HIGH 2, ERROR 3,
 //! FATAL 4 (ALWAYS logs at HIGH); `HAP_LEVEL_RUNTIME` (1 << 5) marks a
 //! run-time FARF (`FARF(RUNTIME_HIGH, …)`), dropped unless
@@ -68,6 +73,9 @@ fn runtime_on() -> bool {
 /// A skel of this process logged `f`.
 pub(crate) fn log(f: &Farf) {
     if f.level & LEVEL_RUNTIME != 0 && !runtime_on() {
+        return;
+    }
+    if crate::reverse::print_string(&format!("{}\n", f.text())) {
         return;
     }
     match SINK.get() {

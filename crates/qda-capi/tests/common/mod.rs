@@ -130,3 +130,79 @@ pub fn backend(name: &str, socket: Option<&std::path::Path>) {
         }
     });
 }
+
+/// The test skel that calls back into this process (`revtest_skel.c`).
+pub const REVTEST: &str = "file:///librevtest_skel.so?revtest_skel_handle_invoke&_modver=1.0&_dom=cdsp";
+
+/// A NUL-terminated copy of `s`.
+pub fn z(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// revtest method 2: `getenv(name)` on the CPU through the listener:
+/// (apps_std's result, valLenReq, the value bytes).
+pub fn rev_getenv(h: u64, name: &str, cap: usize) -> Result<(i32, u32, Vec<u8>), i32> {
+    let n = z(name);
+    let mut val = vec![0u8; cap];
+    let mut res = [0u32; 2];
+    let mut a = [
+        buf(n.as_ptr(), n.len()),
+        buf(val.as_mut_ptr(), cap),
+        buf(res.as_mut_ptr().cast(), 8),
+    ];
+    match invoke(h, 0x0201_0200, &mut a) {
+        0 => Ok((res[0] as i32, res[1], val)),
+        e => Err(e),
+    }
+}
+
+/// revtest method 3: read up to `cap` bytes of file `path` on the CPU
+/// through the listener (fopen, fread, fclose): (result, the bytes).
+pub fn rev_readfile(h: u64, path: &str, cap: usize) -> Result<(i32, Vec<u8>), i32> {
+    let p = z(path);
+    let mut data = vec![0u8; cap];
+    let mut res = [0u32; 2];
+    let mut a = [
+        buf(p.as_ptr(), p.len()),
+        buf(data.as_mut_ptr(), cap),
+        buf(res.as_mut_ptr().cast(), 8),
+    ];
+    match invoke(h, 0x0301_0200, &mut a) {
+        0 => {
+            data.truncate(res[1] as usize);
+            Ok((res[0] as i32, data))
+        }
+        e => Err(e),
+    }
+}
+
+/// revtest method 4: one FARF(HIGH) line "revtest: <msg>".
+pub fn rev_farf(h: u64, msg: &str) -> i32 {
+    let m = z(msg);
+    let mut a = [buf(m.as_ptr(), m.len())];
+    invoke(h, 0x0401_0000, &mut a)
+}
+
+/// The threads of this process named `name`.
+pub fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Wait up to 5 s for no thread named `name`.
+pub fn no_threads_named(name: &str) -> bool {
+    for _ in 0..500 {
+        if threads_named(name) == 0 {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
