@@ -8,7 +8,7 @@
 //! with the PD's name.
 //!
 //! When the calling PD's client process runs a listener (`crate::reverse`),
-//! a thread PD's line goes there instead, as `apps_std_print_string` with
+//! a thread PD's line goes there instead (`crate::runtime` sends it), as `apps_std_print_string` with
 //! the line and a newline: it reaches the client process's stderr (as with
 //! libfastrpc's listener), not the DSP's.
 //!
@@ -70,12 +70,15 @@ fn runtime_on() -> bool {
     *ON.get_or_init(|| std::env::var("QDA_FARF_RUNTIME").is_ok_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// A skel of this process logged `f`.
+/// Whether `f` is logged at all (run-time levels only when on).
+pub(crate) fn wanted(f: &Farf) -> bool {
+    f.level & LEVEL_RUNTIME == 0 || runtime_on()
+}
+
+/// A skel of this process logged `f` (and no listener took it, see
+/// `crate::runtime`).
 pub(crate) fn log(f: &Farf) {
-    if f.level & LEVEL_RUNTIME != 0 && !runtime_on() {
-        return;
-    }
-    if crate::reverse::print_string(&format!("{}\n", f.text())) {
+    if !wanted(f) {
         return;
     }
     match SINK.get() {

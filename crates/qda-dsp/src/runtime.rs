@@ -34,7 +34,6 @@ use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW, Symbol};
 use crate::aee;
 use crate::farf::{self, Farf};
 use crate::fdtable;
-use crate::loader::{RemoteArg, SkelBuf};
 use crate::reverse;
 
 /// The runtime library, as built by `build.rs`.
@@ -42,6 +41,16 @@ static RUNTIME_SO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libqda_dsp_
 
 /// The callback table's version (`QDA_DSP_RUNTIME_VERSION` in the C file).
 const OPS_VERSION: u32 = 2;
+
+/// A `remote_arg` holding a buffer (LP64: `{void *pv; size_t nLen;}`, the
+/// union's 16 bytes), as `qda_dsp_reverse_invoke` receives it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct BufArg {
+    pv: *mut c_void,
+    n_len: usize,
+}
+const _: () = assert!(size_of::<BufArg>() == 16, "remote_arg is 16 bytes on LP64");
 
 /// `struct qda_dsp_runtime_ops` (the C file's layout).
 #[repr(C)]
@@ -53,7 +62,7 @@ struct Ops {
     mmap_put: extern "C" fn(c_int) -> c_int,
     fd_getinfo: extern "C" fn(c_int, *mut u32) -> c_int,
     put_addr: extern "C" fn(*const c_void) -> c_int,
-    reverse_invoke: extern "C" fn(u32, u32, *mut RemoteArg) -> c_int,
+    reverse_invoke: extern "C" fn(u32, u32, *mut BufArg) -> c_int,
 }
 
 static OPS: Ops = Ops {
@@ -80,7 +89,7 @@ fn c_str(p: *const c_char) -> Option<String> {
 
 extern "C" fn ops_log(level: c_int, file: *const c_char, line: c_int, msg: *const c_char) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        farf::log(&Farf {
+        let f = Farf {
             level,
             file: c_str(file).unwrap_or_else(|| "?".into()),
             line,
@@ -89,7 +98,12 @@ extern "C" fn ops_log(level: c_int, file: *const c_char, line: c_int, msg: *cons
                 .unwrap_or_default()
                 .trim_end_matches(['\n', '\r'])
                 .to_string(),
-        });
+        };
+        // To the client's listener when the PD's client runs one.
+        if farf::wanted(&f) && reverse::print_string(&format!("{}\n", f.text())) {
+            return;
+        }
+        farf::log(&f);
     }));
 }
 
@@ -145,11 +159,11 @@ extern "C" fn ops_put_addr(addr: *const c_void) -> c_int {
     with_table(|t| t.put_addr(addr as usize).map_or_else(|e| e, |()| 0))
 }
 
-extern "C" fn ops_reverse_invoke(handle: u32, sc: u32, pra: *mut RemoteArg) -> c_int {
+extern "C" fn ops_reverse_invoke(handle: u32, sc: u32, pra: *mut BufArg) -> c_int {
     catch_unwind(AssertUnwindSafe(|| reverse_invoke(handle, sc, pra))).unwrap_or(aee::EFAILED)
 }
 
-fn reverse_invoke(handle: u32, sc: u32, pra: *mut RemoteArg) -> c_int {
+fn reverse_invoke(handle: u32, sc: u32, pra: *mut BufArg) -> c_int {
     let sc = qda_proto::Scalars(sc);
     if sc.nhandles() != 0 {
         return aee::EBADPARM;
@@ -158,7 +172,7 @@ fn reverse_invoke(handle: u32, sc: u32, pra: *mut RemoteArg) -> c_int {
         return aee::EBADPARM;
     }
     let (nin, nbufs) = (sc.inbufs() as usize, sc.nbufs());
-    let pra: &mut [RemoteArg] = if nbufs == 0 {
+    let pra: &mut [BufArg] = if nbufs == 0 {
         &mut []
     } else {
         // SAFETY: `pra` is non-null and holds one remote_arg per buffer of
@@ -167,9 +181,7 @@ fn reverse_invoke(handle: u32, sc: u32, pra: *mut RemoteArg) -> c_int {
         unsafe { std::slice::from_raw_parts_mut(pra, nbufs) }
     };
     let mut bufs = Vec::with_capacity(nbufs);
-    for a in pra.iter() {
-        // SAFETY: every argument of `sc` here is a buffer (no handles).
-        let b = unsafe { a.buf };
+    for b in pra.iter().copied() {
         if b.pv.is_null() && b.n_len != 0 {
             return aee::EBADPARM;
         }
@@ -203,7 +215,7 @@ fn reverse_invoke(handle: u32, sc: u32, pra: *mut RemoteArg) -> c_int {
                     unsafe { std::ptr::copy_nonoverlapping(o.as_ptr(), b.pv.cast::<u8>(), n) };
                 }
                 // The output's length becomes what came.
-                pra[nin + i].buf = SkelBuf { pv: b.pv, n_len: n };
+                pra[nin + i].n_len = n;
             }
             0
         }
