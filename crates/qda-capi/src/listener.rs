@@ -17,9 +17,12 @@
 //! CPU-side modules (`src/mod_table.c` @ 29851fde11d4): const handle 0 is
 //! `apps_remotectl` (method 0 `open(name, &handle, dlerror, dlerrorLen,
 //! &nErr)`, 1 `close(handle, dlerror, dlerrorLen, &nErr)`), which opens the
-//! static modules by name: `apps_std` (`crate::apps_std`). CPU-side skels
-//! loaded from files (`lib<name>_skel.so`) are not opened: their open
-//! answers `AEE_ENOSUCHMOD` in `nErr`.
+//! static modules by name: `apps_std` (`crate::apps_std`); any other name
+//! is a CPU-side skel file: a URI `file:///lib<x>_skel.so?<x>_skel_handle_invoke&_modver=1.0`
+//! (or `?<x>_skel_invoke`), or a bare `<x>` (`lib<x>_skel.so`,
+//! `<x>_skel_invoke`), `dlopen`ed by the dynamic loader's search as
+//! upstream, and opened with method 0 when it has the handle style. Only a
+//! plain `lib*_skel.so` name and a skel entry point are accepted.
 
 use std::collections::HashMap;
 use std::thread::JoinHandle;
@@ -32,6 +35,7 @@ use qda_uapi::fastrpc::FastrpcInvokeArgs;
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::apps_std::{self, AppsStd};
+use crate::ffi::{CArg, CBuf, CpuSkel};
 
 const fn dsp(c: AeeCode) -> i32 {
     c.to_dsp().as_i32()
@@ -249,6 +253,86 @@ struct Modules {
 #[derive(Debug)]
 enum Module {
     AppsStd(Box<AppsStd>),
+    /// A CPU-side skel and what its open returned.
+    Skel(CpuSkel, u64),
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        if let Module::Skel(s, h) = self
+            && s.handle_style()
+        {
+            // Method 1 (close): one 64-bit handle in.
+            let mut pra = [CArg { h64: *h }];
+            s.call(*h, Scalars::makex(0, 1, 0, 0, 1, 0).0, &mut pra);
+        }
+    }
+}
+
+/// What `apps_remotectl_open` names: (library file, entry, handle style).
+fn parse_name(name: &str) -> Option<(String, String, bool)> {
+    let (file, sym, style) = match name.strip_prefix("file:///") {
+        Some(rest) => {
+            let (file, query) = rest.split_once('?')?;
+            let mut parts = query.split('&');
+            let sym = parts.next()?.to_string();
+            let style = parts.any(|p| p == "_modver=1.0");
+            (file.to_string(), sym, style)
+        }
+        None => (format!("lib{name}_skel.so"), format!("{name}_skel_invoke"), false),
+    };
+    let ident = |x: &str| {
+        x.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let lib_ok = file
+        .strip_prefix("lib")
+        .and_then(|f| f.strip_suffix("_skel.so"))
+        .is_some_and(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-+.".contains(&b)));
+    let suffix = if style { "_skel_handle_invoke" } else { "_skel_invoke" };
+    let sym_ok = sym.strip_suffix(suffix).is_some_and(ident) && sym.len() <= 255;
+    (lib_ok && sym_ok && !file.contains('/')).then_some((file, sym, style))
+}
+
+impl Modules {
+    /// Open CPU-side skel `name` (see the module documentation): its
+    /// module, or the `nErr` to answer.
+    fn open_skel(name: &str) -> Result<Module, i32> {
+        let (file, sym, style) = parse_name(name).ok_or(cpu(AeeCode::ENOSUCHMOD))?;
+        let skel = CpuSkel::open(&file, &sym, style).map_err(|e| {
+            tracing::debug!(target: "qda_capi", "apps_remotectl open {name}: {e}");
+            cpu(AeeCode::ENOSUCHMOD)
+        })?;
+        if !style {
+            return Ok(Module::Skel(skel, 0));
+        }
+        // Method 0 (open): in u32 len, in the URI with its NUL; out handle64.
+        let mut uri = name.as_bytes().to_vec();
+        uri.push(0);
+        let len = uri.len() as u32;
+        let mut pra = [
+            CArg {
+                buf: CBuf {
+                    pv: (&len as *const u32) as u64,
+                    n_len: 4,
+                },
+            },
+            CArg {
+                buf: CBuf {
+                    pv: uri.as_ptr() as u64,
+                    n_len: uri.len() as u64,
+                },
+            },
+            CArg { h64: 0 },
+        ];
+        match skel.call(0, Scalars::makex(0, 0, 2, 0, 0, 1).0, &mut pra) {
+            0 => {
+                let h = crate::ffi::h64_of(&pra[2]);
+                Ok(Module::Skel(skel, h))
+            }
+            e => Err(e),
+        }
+    }
 }
 
 impl Modules {
@@ -258,6 +342,18 @@ impl Modules {
         }
         match self.open.get_mut(&handle) {
             Some(Module::AppsStd(a)) => a.invoke(method, &mut apps_std::Call { ins, outs }),
+            Some(Module::Skel(s, h)) => {
+                let sc = Scalars::make(method, ins.len() as u8, outs.len() as u8).0;
+                let mut pra: Vec<CArg> = ins
+                    .iter()
+                    .map(|b| (b.as_ptr() as u64, b.len()))
+                    .chain(outs.iter_mut().map(|b| (b.as_mut_ptr() as u64, b.len())))
+                    .map(|(pv, n)| CArg {
+                        buf: CBuf { pv, n_len: n as u64 },
+                    })
+                    .collect();
+                s.call(*h, sc, &mut pra)
+            }
             None => cpu(AeeCode::EBADHANDLE),
         }
     }
@@ -271,14 +367,21 @@ impl Modules {
         match (method, ins, outs) {
             (0, [_, name], [prim, ..]) if prim.len() >= 8 => {
                 let name = name.split(|b| *b == 0).next().unwrap_or_default();
-                let (h, err) = match name {
-                    b"apps_std" => {
+                let module = match name {
+                    b"apps_std" => Ok(Module::AppsStd(Box::default())),
+                    n => std::str::from_utf8(n)
+                        .map_err(|_| cpu(AeeCode::ENOSUCHMOD))
+                        .and_then(Modules::open_skel),
+                };
+                let (h, err) = match module {
+                    Ok(m) if self.open.len() < 256 => {
                         self.next = self.next.wrapping_add(1).max(0x100);
                         let h = self.next;
-                        self.open.insert(h, Module::AppsStd(Box::default()));
+                        self.open.insert(h, m);
                         (h, 0)
                     }
-                    _ => (0, cpu(AeeCode::ENOSUCHMOD)),
+                    Ok(_) => (0, cpu(AeeCode::ENOMEMORY)),
+                    Err(e) => (0, e),
                 };
                 prim[..4].copy_from_slice(&h.to_le_bytes());
                 prim[4..8].copy_from_slice(&err.to_le_bytes());
@@ -294,6 +397,39 @@ impl Modules {
             }
             (0 | 1, ..) => cpu(AeeCode::EBADPARM),
             _ => cpu(AeeCode::EUNSUPPORTED),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_skel_names_are_plain_skels() {
+        assert_eq!(
+            parse_name("file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0"),
+            Some((
+                "libcalculator_skel.so".into(),
+                "calculator_skel_handle_invoke".into(),
+                true
+            ))
+        );
+        assert_eq!(
+            parse_name("foo"),
+            Some(("libfoo_skel.so".into(), "foo_skel_invoke".into(), false))
+        );
+        for bad in [
+            "file:///../libx_skel.so?x_skel_handle_invoke&_modver=1.0",
+            "file:///a/libx_skel.so?x_skel_handle_invoke&_modver=1.0",
+            "file:///libc.so.6?system&_modver=1.0",
+            "file:///libx_skel.so?system&_modver=1.0",
+            "file:///libx_skel.so?x_skel_invoke&_modver=1.0",
+            "file:///libx_skel.so",
+            "../x",
+            "",
+        ] {
+            assert_eq!(parse_name(bad), None, "{bad}");
         }
     }
 }

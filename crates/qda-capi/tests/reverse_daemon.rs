@@ -46,6 +46,9 @@ fn through_qdad() {
         .env("QDA_BACKEND", "daemon")
         .env("QDA_SOCKET", &socket)
         .env("DSP_LIBRARY_PATH", &libs)
+        // The CPU-side skel the DSP opens through apps_remotectl is found
+        // by the dynamic loader, as upstream.
+        .env("LD_LIBRARY_PATH", &built)
         .env_remove("QDA_DSP_LOAD")
         .output()
         .unwrap();
@@ -67,6 +70,18 @@ fn child() {
     let (r, got) = rev_readfile(h, &file, 4096).unwrap();
     assert_eq!((r, got.as_slice()), (0, FILE_BYTES));
     assert_eq!(rev_farf(h, "hello through the listener"), 0);
+    // A CPU-side skel opened by the DSP (apps_remotectl → dlopen) and called.
+    let v: Vec<i32> = (1..=10).collect();
+    let cpu = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
+    assert_eq!(rev_cpu_sum(h, cpu, &v), Ok((0, 0, 55)));
+    // Names that are not a plain skel are refused (AEE_ENOSUCHMOD in nErr).
+    for bad in [
+        "file:///../libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0",
+        "file:///libc.so.6?system&_modver=1.0",
+        "file:///libnothere_skel.so?nothere_skel_handle_invoke&_modver=1.0",
+    ] {
+        assert_eq!(rev_cpu_sum(h, bad, &v).unwrap().0, 0x3e, "{bad}");
+    }
     let c = open(CALCREV).unwrap();
     let v: Vec<i32> = (1..=100).collect();
     assert_eq!(sum(c, &v), Ok(5050));

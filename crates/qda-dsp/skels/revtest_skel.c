@@ -6,7 +6,10 @@
  *   4 farf(in message): one FARF(HIGH) line,
  *   5 raw(in u32 {handle, sc, outLen}, in bytes, out i32 result, out bytes):
  *     one reverse call of `sc` with the bytes as input 0 (if sc has one)
- *     and one output of outLen bytes (if it has one).
+ *     and one output of outLen bytes (if it has one),
+ *   6 cpu_sum(in uri, in int32[], out int64 sum, out u32 {nErr, result}):
+ *     open the CPU-side skel `uri` through apps_remotectl, call its method 2
+ *     (the calculator's sum) with the vector, close it.
  * The CPU side's apps_std is opened through apps_remotectl (const handle 0)
  * and called with the method ids and layouts of inc/apps_std.h (qualcomm
  * fastrpc @ 29851fde). Written for qda; no SDK or libfastrpc source text.
@@ -131,6 +134,34 @@ static int do_raw(remote_arg *pra) {
     return 0;
 }
 
+static int do_cpu_sum(remote_arg *pra) {
+    uint32_t prim_in[2], res[2] = {0, 0}, h, count;
+    int32_t prim_out[2] = {0, 0};
+    char dlerr[64];
+    int r;
+    if (!cstr(&pra[0]) || pra[1].buf.nLen % 4 || pra[2].buf.nLen != 8 || pra[3].buf.nLen != 8)
+        return AEE_EBADPARM;
+    /* apps_remotectl 0 open(name, &handle, dlerror, dlerrorLen, &nErr). */
+    prim_in[0] = (uint32_t)pra[0].buf.nLen;
+    prim_in[1] = sizeof dlerr;
+    remote_arg o[4] = {in(prim_in, 8), pra[0], in(prim_out, 8), in(dlerr, sizeof dlerr)};
+    r = qda_dsp_reverse_invoke(0, MAKE_SC(0, 2, 2), o);
+    res[0] = r ? (uint32_t)r : (uint32_t)prim_out[1];
+    if (!res[0]) {
+        h = (uint32_t)prim_out[0];
+        count = (uint32_t)(pra[1].buf.nLen / 4);
+        remote_arg c[3] = {in(&count, 4), pra[1], pra[2]};
+        res[1] = (uint32_t)qda_dsp_reverse_invoke(h, MAKE_SC(2, 2, 1), c);
+        /* apps_remotectl 1 close(handle, dlerror, dlerrorLen, &nErr). */
+        uint32_t ci[2] = {h, sizeof dlerr};
+        int32_t cerr = 0;
+        remote_arg cl[3] = {in(ci, 8), in(&cerr, 4), in(dlerr, sizeof dlerr)};
+        qda_dsp_reverse_invoke(0, MAKE_SC(1, 1, 2), cl);
+    }
+    memcpy(pra[3].buf.pv, res, 8);
+    return 0;
+}
+
 int revtest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
     (void)h;
     switch (SC_METHOD(sc)) {
@@ -152,6 +183,8 @@ int revtest_skel_handle_invoke(uint64_t h, uint32_t sc, remote_arg *pra) {
         return 0;
     case 5:
         return sc == MAKE_SC(5, 2, 2) ? do_raw(pra) : AEE_EBADPARM;
+    case 6:
+        return sc == MAKE_SC(6, 2, 2) ? do_cpu_sum(pra) : AEE_EBADPARM;
     }
     return AEE_EBADPARM;
 }

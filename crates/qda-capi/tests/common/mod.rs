@@ -206,3 +206,21 @@ pub fn no_threads_named(name: &str) -> bool {
     }
     false
 }
+
+/// revtest method 6: open CPU-side skel `uri` through the listener and call
+/// its sum with `v`: (nErr of the open, the sum's result, the sum).
+pub fn rev_cpu_sum(h: u64, uri: &str, v: &[i32]) -> Result<(i32, i32, i64), i32> {
+    let u = z(uri);
+    let mut out = 0i64;
+    let mut res = [0u32; 2];
+    let mut a = [
+        buf(u.as_ptr(), u.len()),
+        buf(v.as_ptr().cast(), v.len() * 4),
+        buf((&mut out as *mut i64).cast(), 8),
+        buf(res.as_mut_ptr().cast(), 8),
+    ];
+    match invoke(h, 0x0602_0200, &mut a) {
+        0 => Ok((res[0] as i32, res[1] as i32, out)),
+        e => Err(e),
+    }
+}
