@@ -6,6 +6,7 @@ use std::ffi::CString;
 
 use qda_capi::api;
 use qda_capi::ffi::{CArg, CBuf, CDma};
+use qda_uapi::fastrpc::FastrpcInvokeArgs;
 
 pub const CDSP: u32 = 3;
 pub const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom=cdsp";
@@ -223,4 +224,101 @@ pub fn rev_cpu_sum(h: u64, uri: &str, v: &[i32]) -> Result<(i32, i32, i64), i32>
         0 => Ok((res[0] as i32, res[1] as i32, out)),
         e => Err(e),
     }
+}
+
+pub fn raw(ptr: *const u8, len: usize) -> FastrpcInvokeArgs {
+    FastrpcInvokeArgs {
+        ptr: ptr as u64,
+        length: len as u64,
+        fd: -1,
+        attr: 0,
+    }
+}
+
+pub const DSP_EBADSTATE: i32 = 0x8000_040d_u32 as i32;
+pub const DSP_EBADSIZE: i32 = 0x8000_044d_u32 as i32;
+pub const DSP_EBADPARM: i32 = 0x8000_040e_u32 as i32;
+pub const DSP_ENOTINITIALIZED: i32 = 0x8000_046b_u32 as i32;
+
+/// revtest method 2 (getenv PATH) through the qda library: the skel's
+/// return value.
+pub fn lib_getenv(m: &qda::RemoteHandle) -> i32 {
+    let n = z("PATH");
+    let mut val = [0u8; 16];
+    let mut res = [0u32; 2];
+    let mut a = [
+        raw(n.as_ptr(), n.len()),
+        raw(val.as_mut_ptr(), 16),
+        raw(res.as_mut_ptr().cast(), 8),
+    ];
+    m.invoke_raw(0x0201_0200, &mut a).unwrap() as i32
+}
+
+/// A listener's next2 on `s`: (the DSP's answer, ctx, handle, sc).
+pub fn next2(s: &qda::Session, prev_ctx: u32, result: i32, reply: &[u8]) -> (i32, [u32; 4]) {
+    let inp = [prev_ctx, result as u32, reply.len() as u32, 4096];
+    let mut out = [0u32; 4];
+    let mut buf = vec![0u8; 4096];
+    let mut a = [
+        raw(inp.as_ptr().cast(), 16),
+        raw(reply.as_ptr(), reply.len()),
+        raw(out.as_mut_ptr().cast(), 16),
+        raw(buf.as_mut_ptr(), 4096),
+    ];
+    let r = s.invoke_raw(7, 0x0602_0200, &mut a).unwrap() as i32;
+    (r, out)
+}
+
+pub fn lib_session() -> (qda::Device, qda::Session, qda::RemoteHandle) {
+    let dev = qda::Device::open(qda::Domain::Cdsp).unwrap();
+    let s = dev.session().unwrap();
+    let m = s.open(REVTEST).unwrap();
+    (dev, s, m)
+}
+
+/// A session with no listener: a skel's reverse call fails at once.
+pub fn no_listener_fails_at_once() {
+    let (_dev, _s, m) = lib_session();
+    let t = std::time::Instant::now();
+    assert_eq!(lib_getenv(&m), DSP_ENOTINITIALIZED);
+    assert!(t.elapsed() < std::time::Duration::from_secs(2), "it did not wait");
+}
+
+/// This thread is the listener of a session and answers a skel's reverse
+/// calls with replies that are too long or do not decode: the skel gets
+/// AEE_EBADSIZE / AEE_EBADPARM; the exit ends the listener's next2.
+pub fn hostile_replies_refused() {
+    let (_dev, s, m) = lib_session();
+    // This thread is the listener.
+    assert_eq!(s.invoke_raw(7, 0x0500_0000, &mut []).unwrap(), 0, "init2");
+    let len4 = |n: u32| n.to_le_bytes().to_vec();
+    let replies: Vec<(Vec<u8>, i32)> = vec![
+        // The open's output 0 is 8 bytes; 100 come back.
+        ([len4(100), vec![0; 4], vec![7; 100], len4(0)].concat(), DSP_EBADSIZE),
+        // A length past the end of the reply.
+        ([len4(8), vec![0; 4], vec![1; 3]].concat(), DSP_EBADPARM),
+        // No outputs at all.
+        (vec![], DSP_EBADPARM),
+    ];
+    std::thread::scope(|sc| {
+        let caller = sc.spawn(|| replies.iter().map(|_| lib_getenv(&m)).collect::<Vec<i32>>());
+        let (mut ctx, mut result, mut reply) = (0u32, -1i32, Vec::new());
+        for (bad, _) in &replies {
+            let (r, out) = next2(&s, ctx, result, &reply);
+            assert_eq!(r, 0);
+            // apps_remotectl open of apps_std: handle 0, method 0, 2 in 2 out.
+            assert_eq!((out[1], out[2]), (0, 0x0002_0200));
+            (ctx, result, reply) = (out[0], 0, bad.clone());
+        }
+        // The last reply goes with a next2 that then blocks: send it from a
+        // thread, and end that next2 with the process's exit.
+        let s2 = s.clone();
+        let reply2 = reply.clone();
+        let l = sc.spawn(move || next2(&s2, ctx, result, &reply2).0);
+        let got = caller.join().unwrap();
+        assert_eq!(s.invoke_raw(4, 0x0200_0000, &mut []).unwrap(), 0, "exit");
+        assert_eq!(l.join().unwrap(), DSP_EBADSTATE, "exit ends next2");
+        let want: Vec<i32> = replies.iter().map(|(_, c)| *c).collect();
+        assert_eq!(got, want);
+    });
 }
