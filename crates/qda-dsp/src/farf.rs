@@ -95,6 +95,12 @@ pub(crate) fn emit(pd: Option<&str>, f: &Farf) {
         Some(pd) => eprintln!("[{pd}] {text}"),
         None => eprintln!("{text}"),
     }
+    trace(pd, f);
+}
+
+/// Emit `f` at the `qda::trace` target only (a line the client's listener
+/// printed: `qdad --trace` still shows it).
+pub(crate) fn trace(pd: Option<&str>, f: &Farf) {
     let pd = pd.unwrap_or("");
     let (level, file, line, msg) = (level_name(f.level), f.file.as_str(), f.line, f.msg.as_str());
     if f.level & !LEVEL_RUNTIME >= 3 {

@@ -203,9 +203,14 @@ impl PdProcess {
             if id == 0 && status == pd_wire::STATUS_FARF {
                 if let Some(f) = pd_wire::farf_out(payload) {
                     // To the client's listener if it has one.
+                    // To the client's listener if it has one, named as on
+                    // the DSP's stderr.
+                    let pd = format!("qda-pd:{} pid {}", self.label, self.pid);
                     let _rev = crate::reverse::enter(self.rev.clone());
-                    if !crate::reverse::print_string(&format!("{}\n", f.text())) {
-                        crate::farf::emit(Some(&format!("qda-pd:{} pid {}", self.label, self.pid)), &f);
+                    if crate::reverse::print_string(&format!("[{pd}] {}\n", f.text())) {
+                        crate::farf::trace(Some(&pd), &f);
+                    } else {
+                        crate::farf::emit(Some(&pd), &f);
                     }
                 }
                 continue;

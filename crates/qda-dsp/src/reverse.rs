@@ -550,7 +550,12 @@ pub(crate) fn library_through_apps_std(r: &Reverse, name: &str) -> DspResult<std
     let fd = qda_os::fd::memfd(name, bytes.len() as u64).map_err(|e| missing(format!("memfd: {e}")))?;
     let mut file = std::fs::File::from(fd);
     file.write_all(&bytes).map_err(|e| missing(format!("memfd: {e}")))?;
-    let path = std::path::PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    // `/proc/<pid>/fd/N`, not `/proc/self/fd/N`: the loader knows a
+    // library by the name it was opened with, and the DSP runtime was
+    // loaded as `/proc/self/fd/M` from a memfd closed since, so a reused
+    // number would name the runtime. These memfds stay open: their names
+    // stay unique.
+    let path = std::path::PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd()));
     fetched.push((name.to_string(), bytes, file.into(), path.clone()));
     Ok(path)
 }

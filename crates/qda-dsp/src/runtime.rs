@@ -101,6 +101,7 @@ extern "C" fn ops_log(level: c_int, file: *const c_char, line: c_int, msg: *cons
         };
         // To the client's listener when the PD's client runs one.
         if farf::wanted(&f) && reverse::print_string(&format!("{}\n", f.text())) {
+            farf::trace(None, &f);
             return;
         }
         farf::log(&f);
