@@ -8,7 +8,7 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("dsp");
     std::fs::create_dir_all(&out).expect("create skel dir");
     let compiler = cc::Build::new().get_compiler();
-    const SKELS: &[&str] = &["calculator"];
+    const SKELS: &[&str] = &["calculator", "revtest"];
     for name in SKELS {
         let src = format!("skels/{name}_skel.c");
         println!("cargo:rerun-if-changed={src}");

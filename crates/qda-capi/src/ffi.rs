@@ -17,6 +17,12 @@ pub fn buf_of(a: &CArg) -> CBuf {
     unsafe { a.buf }
 }
 
+/// The argument as a 64-bit handle.
+pub fn h64_of(a: &CArg) -> u64 {
+    // SAFETY: every bit pattern is a valid u64; the union is plain data.
+    unsafe { a.h64 }
+}
+
 /// The argument as a dma handle.
 pub fn dma_of(a: &CArg) -> CDma {
     // SAFETY: as above, two integers.
@@ -122,4 +128,78 @@ pub fn borrow_fd<'a>(fd: i32) -> Option<std::os::fd::BorrowedFd<'a>> {
     // SAFETY: the fd is the caller's and stays open during the call (the C
     // API's contract); a closed number makes the syscall fail with EBADF.
     (fd >= 0).then(|| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}
+
+/// A CPU-side skel the DSP opened through `apps_remotectl` (`dlopen`ed by
+/// the listener, as libadsprpc's `mod_table` does): its entry point.
+#[derive(Debug)]
+pub(crate) struct CpuSkel {
+    lib: *mut c_void,
+    entry: *mut c_void,
+    handle_style: bool,
+}
+
+// SAFETY: the library handle and entry are process-wide addresses; the
+// listener thread is the only user, and dlclose is thread-safe.
+unsafe impl Send for CpuSkel {}
+
+type HandleInvoke = unsafe extern "C" fn(u64, u32, *mut CArg) -> i32;
+type Invoke = unsafe extern "C" fn(u32, *mut CArg) -> i32;
+
+impl CpuSkel {
+    /// `dlopen(file)` (the dynamic loader's search) and look up `symbol`:
+    /// `(handle, sc, pra)` when `handle_style`, else `(sc, pra)`. The
+    /// caller checked both names (a plain `lib*_skel.so`, a skel entry).
+    pub(crate) fn open(file: &str, symbol: &str, handle_style: bool) -> Result<CpuSkel, String> {
+        let f = std::ffi::CString::new(file).map_err(|_| "bad name".to_string())?;
+        let s = std::ffi::CString::new(symbol).map_err(|_| "bad symbol".to_string())?;
+        // SAFETY: a NUL-terminated name; the library's constructors run as
+        // they would under libadsprpc's listener.
+        let lib = unsafe { libc::dlopen(f.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        if lib.is_null() {
+            return Err(format!("{file}: cannot be loaded"));
+        }
+        // SAFETY: a live handle and a NUL-terminated symbol name.
+        let entry = unsafe { libc::dlsym(lib, s.as_ptr()) };
+        if entry.is_null() {
+            // SAFETY: the handle dlopen returned, closed once.
+            unsafe { libc::dlclose(lib) };
+            return Err(format!("{file}: undefined symbol: {symbol}"));
+        }
+        Ok(CpuSkel {
+            lib,
+            entry,
+            handle_style,
+        })
+    }
+
+    /// Whether the entry takes a handle (`_modver=1.0`).
+    pub(crate) fn handle_style(&self) -> bool {
+        self.handle_style
+    }
+
+    /// Call the entry with `pra` (one `remote_arg` per argument of `sc`,
+    /// buffers valid for their lengths).
+    pub(crate) fn call(&self, h: u64, sc: u32, pra: &mut [CArg]) -> i32 {
+        let p = pra.as_mut_ptr();
+        if self.handle_style {
+            // SAFETY: `entry` is the skel's `<x>_skel_handle_invoke` (the
+            // name was checked), with the qaic signature.
+            let f = unsafe { std::mem::transmute::<*mut c_void, HandleInvoke>(self.entry) };
+            // SAFETY: `pra` holds `sc`'s arguments, each buffer live.
+            unsafe { f(h, sc, p) }
+        } else {
+            // SAFETY: as above, `<x>_skel_invoke`.
+            let f = unsafe { std::mem::transmute::<*mut c_void, Invoke>(self.entry) };
+            // SAFETY: as above.
+            unsafe { f(sc, p) }
+        }
+    }
+}
+
+impl Drop for CpuSkel {
+    fn drop(&mut self) {
+        // SAFETY: the handle dlopen returned, closed once.
+        unsafe { libc::dlclose(self.lib) };
+    }
 }

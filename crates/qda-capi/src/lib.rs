@@ -13,17 +13,21 @@
 //! fork), `args` (`remote_arg` → driver descriptors; registered buffers and
 //! dma handles), `mem` (rpcmem, maps), `control` (handle and session
 //! control requests), `domains` (domain and session ids, URI parameters),
-//! `errors` (AEE codes, errno translation), `ffi` (the C layouts and the
+//! `errors` (AEE codes, errno translation), `listener` (the session's
+//! listener thread and its CPU-side modules), `apps_std` (the file and
+//! environment service the DSP calls through it), `ffi` (the C layouts and the
 //! crate's pointer reads: its only `unsafe`, with `api` and `control`, which
 //! read C structs).
 //! See `docs/C-API.md` for the API table and what differs from libadsprpc.
 
 pub mod api;
+mod apps_std;
 mod args;
 mod control;
 pub mod domains;
 mod errors;
 pub mod ffi;
+mod listener;
 mod mem;
 mod state;
 

@@ -18,8 +18,9 @@ use qda_rt::lock;
 use crate::args::Registrations;
 use crate::domains::{Effective, NUM_EFFECTIVE};
 use crate::errors::{EBADHANDLE, EBADPARM, EBADSTATE, aee};
+use crate::listener::Listener;
 
-/// One open session: a device file and the PD on it.
+/// One open session: a device file, the PD on it and its listener thread.
 #[derive(Debug)]
 pub struct Dom {
     pub eff: Effective,
@@ -27,6 +28,24 @@ pub struct Dom {
     pub session: Session,
     /// Whether the PD was created for unsigned modules.
     pub unsigned: bool,
+    /// The thread serving the PD's reverse calls.
+    listener: Mutex<Option<Listener>>,
+}
+
+impl Drop for Dom {
+    /// The PD exits (`adsp_current_process1_exit`, handle 4 method 2, as
+    /// libadsprpc's teardown), which ends the listener's `next2`; the
+    /// thread is joined before the file closes.
+    fn drop(&mut self) {
+        let l = lock(&self.listener).take();
+        if let Some(l) = l {
+            let sc = qda_proto::Scalars::make(qda_proto::handles::current_process::EXIT, 0, 0).0;
+            let _ = self
+                .session
+                .invoke_raw(qda_proto::handles::CURRENT_PROCESS, sc, &mut []);
+            l.join();
+        }
+    }
 }
 
 /// A module open under a local handle.
@@ -242,11 +261,13 @@ impl Lib {
         let session = dev
             .session_with(SessionOptions { unsigned: s.unsigned })
             .map_err(|e| aee(&e))?;
+        let listener = Listener::start(session.clone());
         let dom = Arc::new(Dom {
             eff,
             dev,
             session,
             unsigned: s.unsigned,
+            listener: Mutex::new(listener),
         });
         doms.insert(
             eff,

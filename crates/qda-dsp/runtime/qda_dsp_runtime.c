@@ -1,7 +1,8 @@
 /*
  * The DSP runtime library skels link against at load time: the HAP_* entry
  * points a Hexagon skel calls (FARF's HAP_debug_v2, HAP_perf_*, HAP_malloc,
- * HAP_mmap_get/put, adsp_mmap_fd_getinfo). Written for qda from the SDK's
+ * HAP_mmap_get/put, adsp_mmap_fd_getinfo), and qda_dsp_reverse_invoke, a
+ * call to the client process's listener (reverse RPC). Written for qda from the SDK's
  * documented signatures; no SDK source text.
  *
  * This file only formats and forwards: what a call means (the calling PD's
@@ -35,9 +36,10 @@ struct qda_dsp_runtime_ops {
     int (*mmap_put)(int fd);
     int (*fd_getinfo)(int fd, uint32_t *len);
     int (*put_addr)(const void *addr);
+    int (*reverse_invoke)(uint32_t handle, uint32_t sc, void *pra);
 };
 
-#define QDA_DSP_RUNTIME_VERSION 1u
+#define QDA_DSP_RUNTIME_VERSION 2u
 
 static const struct qda_dsp_runtime_ops *ops;
 
@@ -185,4 +187,16 @@ QDA_EXPORT int HAP_munmap(void *addr, int len) { return HAP_munmap2(addr, len < 
 QDA_EXPORT int adsp_mmap_fd_getinfo(int fd, uint32_t *len) {
     const struct qda_dsp_runtime_ops *o = bound();
     return o && o->fd_getinfo ? o->fd_getinfo(fd, len) : AEE_EUNSUPPORTED;
+}
+
+/* ---- reverse RPC ----
+ * A call from the DSP to its client process, served there by the listener:
+ * `handle` is a CPU-side handle (0 is apps_remotectl; others come from its
+ * open), `pra` one remote_arg per buffer of `sc` (inputs, then outputs; no
+ * handles). Outputs are filled with at most their nLen bytes, and an
+ * output's nLen is set to what the CPU returned. Blocks until the answer,
+ * the process's exit or a timeout. */
+QDA_EXPORT int qda_dsp_reverse_invoke(uint32_t handle, uint32_t sc, void *pra) {
+    const struct qda_dsp_runtime_ops *o = bound();
+    return o && o->reverse_invoke ? o->reverse_invoke(handle, sc, pra) : AEE_EUNSUPPORTED;
 }

@@ -284,6 +284,8 @@ impl Dsp {
                 format!("no module open under handle {:#x} in '{}'", msg.handle, p.name),
             )
         })?;
+        // The module's runtime calls reach this PD's listener.
+        let _rev = crate::reverse::enter(p.rev.clone());
         m.invoke(sc, args)
     }
 }

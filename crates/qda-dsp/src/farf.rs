@@ -7,6 +7,11 @@
 //! the DSP over its socket (`crate::pd_wire`), which emits them the same way
 //! with the PD's name.
 //!
+//! When the calling PD's client process runs a listener (`crate::reverse`),
+//! a thread PD's line goes there instead (`crate::runtime` sends it), as `apps_std_print_string` with
+//! the line and a newline: it reaches the client process's stderr (as with
+//! libfastrpc's listener), not the DSP's.
+//!
 //! Levels are the SDK's (`HAP_farf.h`): LOW 0, MEDIUM 1, HIGH 2, ERROR 3,
 //! FATAL 4 (ALWAYS logs at HIGH); `HAP_LEVEL_RUNTIME` (1 << 5) marks a
 //! run-time FARF (`FARF(RUNTIME_HIGH, …)`), dropped unless
@@ -65,9 +70,15 @@ fn runtime_on() -> bool {
     *ON.get_or_init(|| std::env::var("QDA_FARF_RUNTIME").is_ok_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// A skel of this process logged `f`.
+/// Whether `f` is logged at all (run-time levels only when on).
+pub(crate) fn wanted(f: &Farf) -> bool {
+    f.level & LEVEL_RUNTIME == 0 || runtime_on()
+}
+
+/// A skel of this process logged `f` (and no listener took it, see
+/// `crate::runtime`).
 pub(crate) fn log(f: &Farf) {
-    if f.level & LEVEL_RUNTIME != 0 && !runtime_on() {
+    if !wanted(f) {
         return;
     }
     match SINK.get() {
@@ -84,6 +95,12 @@ pub(crate) fn emit(pd: Option<&str>, f: &Farf) {
         Some(pd) => eprintln!("[{pd}] {text}"),
         None => eprintln!("{text}"),
     }
+    trace(pd, f);
+}
+
+/// Emit `f` at the `qda::trace` target only (a line the client's listener
+/// printed: `qdad --trace` still shows it).
+pub(crate) fn trace(pd: Option<&str>, f: &Farf) {
     let pd = pd.unwrap_or("");
     let (level, file, line, msg) = (level_name(f.level), f.file.as_str(), f.line, f.msg.as_str());
     if f.level & !LEVEL_RUNTIME >= 3 {

@@ -52,6 +52,7 @@ pub mod pd;
 pub mod pd_host;
 mod pd_wire;
 mod process;
+mod reverse;
 mod runtime;
 pub mod skel;
 mod state;

@@ -40,6 +40,9 @@ pub struct PdProcess {
     /// The files (`dev`, `ino`) passed to the host before: a run names
     /// them by identity, no descriptor attached (see `crate::pd_wire`).
     sent: Mutex<HashSet<(u64, u64)>>,
+    /// The reverse calls of this PD (its skels' calls to the client's
+    /// listener, and its FARF lines when there is one).
+    pub(crate) rev: Arc<crate::reverse::Reverse>,
 }
 
 /// How many file identities [`PdProcess`] remembers as sent; past it, it
@@ -164,6 +167,7 @@ impl PdProcess {
             label: name.to_string(),
             sandbox: Sandbox::default(),
             sent: Mutex::new(HashSet::new()),
+            rev: Arc::default(),
         };
         // A host that does not answer fails its first call, as before.
         pd.sandbox = match pd.request(&Request::Sandbox, &[]) {
@@ -198,12 +202,52 @@ impl PdProcess {
             let (id, status, payload) = pd_wire::decode_reply(&body)?;
             if id == 0 && status == pd_wire::STATUS_FARF {
                 if let Some(f) = pd_wire::farf_out(payload) {
-                    crate::farf::emit(Some(&format!("qda-pd:{} pid {}", self.label, self.pid)), &f);
+                    // To the client's listener if it has one.
+                    // To the client's listener if it has one, named as on
+                    // the DSP's stderr.
+                    let pd = format!("qda-pd:{} pid {}", self.label, self.pid);
+                    let _rev = crate::reverse::enter(self.rev.clone());
+                    if crate::reverse::print_string(&format!("[{pd}] {}\n", f.text())) {
+                        crate::farf::trace(Some(&pd), &f);
+                    } else {
+                        crate::farf::emit(Some(&pd), &f);
+                    }
                 }
+                continue;
+            }
+            if status == pd_wire::STATUS_REVERSE {
+                // Served here, by the thread reading for all waiters: the
+                // listener never calls back into this PD, so nothing waits
+                // on this thread but its own bounded call.
+                self.serve_reverse(id, payload);
                 continue;
             }
             return Some((id, body));
         }
+    }
+
+    /// Run the host's reverse call `id` and send its answer.
+    fn serve_reverse(&self, id: u64, payload: &[u8]) {
+        let r = pd_wire::reverse_out(payload)
+            .ok_or_else(|| DspError::new(crate::aee::EBADPARM, "reverse call: malformed"))
+            .and_then(|(handle, sc, req)| {
+                let sc = qda_proto::Scalars(sc);
+                let req = qda_proto::revbuf::decode_request(req, sc.inbufs().into(), sc.outbufs().into())
+                    .map_err(|e| DspError::new(crate::aee::EBADPARM, format!("reverse call: {e}")))?;
+                self.rev.call(handle, sc, &req.in_bufs, &req.out_lens)
+            });
+        let (status, reply) = match r {
+            Ok(outs) => {
+                let outs: Vec<&[u8]> = outs.iter().map(Vec::as_slice).collect();
+                match qda_proto::revbuf::encode_reply(&outs) {
+                    Ok(b) => (0, b),
+                    Err(_) => (crate::reverse::ebadsize(), Vec::new()),
+                }
+            }
+            Err(e) => (e.retval(), Vec::new()),
+        };
+        let frame = Request::ReverseReply { status, reply: &reply }.encode(id);
+        let _ = pd_wire::send_frame(&lock(&self.tx), &frame, &[]);
     }
 
     /// The PD is gone: reap it and say why.

@@ -29,7 +29,13 @@
 //!   in its fd table until unmap by fd (`KIND_UNMAP_FD`: `i64` fd) → empty
 //!   reply payload;
 //! * FARF lines: frames the host sends unasked, reply id 0 with status
-//!   [`STATUS_FARF`].
+//!   [`STATUS_FARF`];
+//! * reverse calls (a skel's call to the client's listener): frames the
+//!   host sends unasked, its own id and status [`STATUS_REVERSE`], payload
+//!   `u32 handle, u32 sc` then the request as `listener_buf.h` lays it out
+//!   ([`qda_proto::revbuf`]); the DSP answers with a request of kind
+//!   `KIND_REVERSE_REPLY` under that id: `i32` status, `u32` pad, then the
+//!   reply's output buffers (`revbuf`).
 
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
@@ -45,7 +51,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Version of these messages; the DSP passes it when it starts a host, and
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
 /// Change it with any change to the messages.
-pub const WIRE_VERSION: &str = "5";
+pub const WIRE_VERSION: &str = "6";
 
 /// A run's file is one the host holds already (by `dev`/`ino`): no
 /// descriptor came for it with this request.
@@ -68,6 +74,8 @@ pub(crate) const KIND_SANDBOX: u32 = 3;
 pub(crate) const KIND_MAP_FD: u32 = 4;
 /// Request kind: undo [`KIND_MAP_FD`].
 pub(crate) const KIND_UNMAP_FD: u32 = 5;
+/// Request kind: the answer to a reverse call ([`STATUS_REVERSE`]).
+pub(crate) const KIND_REVERSE_REPLY: u32 = 6;
 
 /// Argument kind: a 64-bit handle value in `a`.
 const ARG_HANDLE: u32 = 0;
@@ -82,6 +90,10 @@ const ARG_DMA: u32 = 3;
 /// Reply status of a frame the host sends unasked (id 0): a FARF line,
 /// [`FarfHeader`] then the file and message bytes.
 pub(crate) const STATUS_FARF: u32 = 0xffff_ff02;
+
+/// Status of a frame the host sends unasked under its own id: a reverse
+/// call for the client's listener.
+pub(crate) const STATUS_REVERSE: u32 = 0xffff_ff03;
 
 /// Start of every request.
 #[repr(C)]
@@ -267,6 +279,9 @@ pub(crate) enum Request<'a> {
     MapFd(WireArg<'a>),
     /// The PD's persistent map of this fd goes.
     UnmapFd(i32),
+    /// The answer to the host's reverse call: 0 and the outputs
+    /// (`revbuf` reply), or an AEE code.
+    ReverseReply { status: i32, reply: &'a [u8] },
 }
 
 /// Append `v`'s bytes.
@@ -469,6 +484,19 @@ impl Request<'_> {
                 );
                 put(&mut b, &(i64::from(*fd)));
             }
+            Request::ReverseReply { status, reply } => {
+                put(
+                    &mut b,
+                    &ReqHeader {
+                        id,
+                        kind: KIND_REVERSE_REPLY,
+                        pad: 0,
+                    },
+                );
+                put(&mut b, status);
+                put(&mut b, &0u32);
+                b.extend_from_slice(reply);
+            }
         }
         frame(b)
     }
@@ -565,6 +593,11 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
             _ => None,
         },
         KIND_UNMAP_FD => i32::try_from(take::<i64>(&mut b)?).ok().map(Request::UnmapFd),
+        KIND_REVERSE_REPLY => {
+            let status: i32 = take(&mut b)?;
+            let _pad: u32 = take(&mut b)?;
+            Some(Request::ReverseReply { status, reply: b })
+        }
         _ => None,
     }
 }
@@ -622,6 +655,22 @@ pub(crate) fn farf_out(mut payload: &[u8]) -> Option<crate::farf::Farf> {
         line: h.line,
         msg: String::from_utf8_lossy(msg).into_owned(),
     })
+}
+
+/// A framed reverse call (the host's id `id`, [`STATUS_REVERSE`]).
+pub(crate) fn encode_reverse(id: u64, handle: u32, sc: u32, request: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(8 + request.len());
+    put(&mut p, &handle);
+    put(&mut p, &sc);
+    p.extend_from_slice(request);
+    encode_reply(id, STATUS_REVERSE, &p)
+}
+
+/// What a [`STATUS_REVERSE`] payload carries: `(handle, sc, request)`.
+pub(crate) fn reverse_out(mut payload: &[u8]) -> Option<(u32, u32, &[u8])> {
+    let handle: u32 = take(&mut payload)?;
+    let sc: u32 = take(&mut payload)?;
+    Some((handle, sc, payload))
 }
 
 /// The skel index an open reply carries.

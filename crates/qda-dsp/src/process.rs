@@ -2,13 +2,14 @@
 //! and, for a user PD run as a process, its PD host.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
-use qda_rt::{lock, wait};
+use qda_rt::lock;
 
 use crate::fdtable::FdTable;
 use crate::module::OpenModule;
 use crate::pd::PdProcess;
+use crate::reverse::Reverse;
 
 /// One DSP virtual mapping of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +33,18 @@ pub(crate) struct DspProcess {
     pub host: Option<Arc<PdProcess>>,
     /// Its buffers by fd, for skels run in this process (`HAP_mmap_get`).
     pub fds: Arc<FdTable>,
-    exiting: Mutex<bool>,
-    cv: Condvar,
+    /// Its reverse calls to the client's listener.
+    pub rev: Arc<Reverse>,
 }
 
 impl DspProcess {
     /// A process named `name`, run by `host` if it is a PD process.
     pub fn new(name: String, host: Option<Arc<PdProcess>>) -> Arc<DspProcess> {
+        // A PD process's reverse calls come through its host.
+        let rev = host.as_ref().map(|h| h.rev.clone()).unwrap_or_default();
         Arc::new(DspProcess {
             name,
+            rev,
             host,
             ..Default::default()
         })
@@ -49,18 +53,9 @@ impl DspProcess {
     /// The process ends: listeners wake; a PD process ends now, with
     /// whatever calls are inside it; a thread PD's calls run to their end.
     pub fn exit(&self) {
-        *lock(&self.exiting) = true;
-        self.cv.notify_all();
+        self.rev.close();
         if let Some(h) = &self.host {
             h.terminate();
-        }
-    }
-
-    /// Block until the process exits.
-    pub fn wait_exit(&self) {
-        let mut ex = lock(&self.exiting);
-        while !*ex {
-            ex = wait(&self.cv, ex);
         }
     }
 

@@ -1,7 +1,8 @@
 //! The DSP runtime skels link against: `HAP_debug_v2` (FARF), `HAP_perf_*`,
 //! `HAP_malloc`/`HAP_free`, `HAP_mmap_get`/`HAP_mmap_put`,
 //! `HAP_mmap`/`HAP_munmap` (and their `2` forms), `adsp_mmap_fd_getinfo`
-//! (`runtime/qda_dsp_runtime.c`).
+//! (`runtime/qda_dsp_runtime.c`), and `qda_dsp_reverse_invoke` (a call to
+//! the client's listener, `crate::reverse`).
 //!
 //! The library is built with the crate and embedded in it: before the first
 //! skel loads in a process, [`ensure_loaded`] writes it to a memfd and
@@ -33,12 +34,23 @@ use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW, Symbol};
 use crate::aee;
 use crate::farf::{self, Farf};
 use crate::fdtable;
+use crate::reverse;
 
 /// The runtime library, as built by `build.rs`.
 static RUNTIME_SO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libqda_dsp_runtime.so"));
 
 /// The callback table's version (`QDA_DSP_RUNTIME_VERSION` in the C file).
-const OPS_VERSION: u32 = 1;
+const OPS_VERSION: u32 = 2;
+
+/// A `remote_arg` holding a buffer (LP64: `{void *pv; size_t nLen;}`, the
+/// union's 16 bytes), as `qda_dsp_reverse_invoke` receives it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct BufArg {
+    pv: *mut c_void,
+    n_len: usize,
+}
+const _: () = assert!(size_of::<BufArg>() == 16, "remote_arg is 16 bytes on LP64");
 
 /// `struct qda_dsp_runtime_ops` (the C file's layout).
 #[repr(C)]
@@ -50,6 +62,7 @@ struct Ops {
     mmap_put: extern "C" fn(c_int) -> c_int,
     fd_getinfo: extern "C" fn(c_int, *mut u32) -> c_int,
     put_addr: extern "C" fn(*const c_void) -> c_int,
+    reverse_invoke: extern "C" fn(u32, u32, *mut BufArg) -> c_int,
 }
 
 static OPS: Ops = Ops {
@@ -60,6 +73,7 @@ static OPS: Ops = Ops {
     mmap_put: ops_mmap_put,
     fd_getinfo: ops_fd_getinfo,
     put_addr: ops_put_addr,
+    reverse_invoke: ops_reverse_invoke,
 };
 
 /// A C string the runtime passed, or `None` for null.
@@ -75,7 +89,7 @@ fn c_str(p: *const c_char) -> Option<String> {
 
 extern "C" fn ops_log(level: c_int, file: *const c_char, line: c_int, msg: *const c_char) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        farf::log(&Farf {
+        let f = Farf {
             level,
             file: c_str(file).unwrap_or_else(|| "?".into()),
             line,
@@ -84,7 +98,13 @@ extern "C" fn ops_log(level: c_int, file: *const c_char, line: c_int, msg: *cons
                 .unwrap_or_default()
                 .trim_end_matches(['\n', '\r'])
                 .to_string(),
-        });
+        };
+        // To the client's listener when the PD's client runs one.
+        if farf::wanted(&f) && reverse::print_string(&format!("{}\n", f.text())) {
+            farf::trace(None, &f);
+            return;
+        }
+        farf::log(&f);
     }));
 }
 
@@ -138,6 +158,70 @@ extern "C" fn ops_fd_getinfo(fd: c_int, len: *mut u32) -> c_int {
 extern "C" fn ops_put_addr(addr: *const c_void) -> c_int {
     // Only compared with the table's ranges, never dereferenced.
     with_table(|t| t.put_addr(addr as usize).map_or_else(|e| e, |()| 0))
+}
+
+extern "C" fn ops_reverse_invoke(handle: u32, sc: u32, pra: *mut BufArg) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| reverse_invoke(handle, sc, pra))).unwrap_or(aee::EFAILED)
+}
+
+fn reverse_invoke(handle: u32, sc: u32, pra: *mut BufArg) -> c_int {
+    let sc = qda_proto::Scalars(sc);
+    if sc.nhandles() != 0 {
+        return aee::EBADPARM;
+    }
+    if pra.is_null() && sc.nbufs() != 0 {
+        return aee::EBADPARM;
+    }
+    let (nin, nbufs) = (sc.inbufs() as usize, sc.nbufs());
+    let pra: &mut [BufArg] = if nbufs == 0 {
+        &mut []
+    } else {
+        // SAFETY: `pra` is non-null and holds one remote_arg per buffer of
+        // `sc` (the caller's contract, as for any FastRPC call), not used
+        // elsewhere during the call.
+        unsafe { std::slice::from_raw_parts_mut(pra, nbufs) }
+    };
+    let mut bufs = Vec::with_capacity(nbufs);
+    for b in pra.iter().copied() {
+        if b.pv.is_null() && b.n_len != 0 {
+            return aee::EBADPARM;
+        }
+        bufs.push(b);
+    }
+    let mut ins: Vec<&[u8]> = Vec::with_capacity(nin);
+    for b in &bufs[..nin] {
+        ins.push(if b.n_len == 0 {
+            &[]
+        } else {
+            // SAFETY: a non-null input buffer of `n_len` bytes the skel owns
+            // for the call.
+            unsafe { std::slice::from_raw_parts(b.pv.cast_const().cast::<u8>(), b.n_len) }
+        });
+    }
+    let mut out_lens = Vec::with_capacity(nbufs - nin);
+    for b in &bufs[nin..] {
+        let Ok(n) = u32::try_from(b.n_len) else {
+            return aee::EBADPARM;
+        };
+        out_lens.push(n);
+    }
+    match reverse::call_current(handle, sc, &ins, &out_lens) {
+        Ok(outs) => {
+            for (i, (o, b)) in outs.iter().zip(&bufs[nin..]).enumerate() {
+                // The reverse layer refused anything longer than asked.
+                let n = o.len().min(b.n_len);
+                if n > 0 {
+                    // SAFETY: the skel's output buffer of `n_len` ≥ `n`
+                    // bytes; the source is our own vector.
+                    unsafe { std::ptr::copy_nonoverlapping(o.as_ptr(), b.pv.cast::<u8>(), n) };
+                }
+                // The output's length becomes what came.
+                pra[nin + i].n_len = n;
+            }
+            0
+        }
+        Err(e) => e.retval(),
+    }
 }
 
 /// Load the runtime into this process (once) and bind its callbacks;

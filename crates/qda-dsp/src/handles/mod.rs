@@ -7,7 +7,7 @@
 //! | 2 | DSP utilities | capability query |
 //! | 0, 8 | remotectl, remotectl1 | open / close of skel modules by URI |
 //! | 4 | current process | exit (wakes the listener) |
-//! | 3, 7 | listener | init2; next2 blocks until the process exits, then `AEE_EBADSTATE` |
+//! | 3, 7 | listener | init2, next2, get_in_bufs2: reverse calls (`crate::reverse`); exit ends next2 with `AEE_EBADSTATE` |
 
 mod current_process;
 mod listener;

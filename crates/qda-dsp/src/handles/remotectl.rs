@@ -90,15 +90,24 @@ fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspErro
     } else {
         // Inside the search path only; an escape is answered as a missing
         // library, and no answer names where the DSP looks.
-        let path = libsearch::resolve(&dsp.search, &u.library).ok_or_else(|| {
-            DspError::new(
-                aee::ENOSUCHMOD,
-                format!(
-                    "{}: cannot open shared object file: No such file or directory",
-                    u.library
-                ),
-            )
-        })?;
+        // QDA_DSP_LOAD=apps_std: a thread PD asks its client for the file,
+        // as a real DSP does (`crate::reverse`).
+        let fetched = if p.host.is_none() && crate::reverse::load_through_apps_std() {
+            Some(crate::reverse::library_through_apps_std(&p.rev, &u.library)?)
+        } else {
+            None
+        };
+        let path = fetched
+            .or_else(|| libsearch::resolve(&dsp.search, &u.library))
+            .ok_or_else(|| {
+                DspError::new(
+                    aee::ENOSUCHMOD,
+                    format!(
+                        "{}: cannot open shared object file: No such file or directory",
+                        u.library
+                    ),
+                )
+            })?;
         // Only a skel's entry point is ever looked up or called.
         if !u.entry_is_skel() {
             return Err(DspError::new(

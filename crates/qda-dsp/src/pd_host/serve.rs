@@ -167,6 +167,11 @@ impl Host {
                 p.extend_from_slice(self.sandbox.missing.as_bytes());
                 Ok(p)
             }
+            Some(Request::ReverseReply { status, reply }) => {
+                // The answer to one of this PD's reverse calls: no reply.
+                crate::reverse::host_reply(id, status, reply);
+                return;
+            }
             Some(Request::MapFd(_)) | None => Err(Failed::code(aee::EBADPARM)),
         };
         self.reply(id, r);
@@ -300,6 +305,8 @@ pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
     crate::farf::set_sink(Box::new(move |f| {
         let _ = pd_wire::send_frame(&lock(&farf_out), &pd_wire::encode_farf(f), &[]);
     }));
+    // Reverse calls go to the DSP, which hands them to the listener.
+    crate::reverse::set_host(out.clone());
     let fds = Arc::new(FdTable::default());
     crate::fdtable::set_default(fds.clone());
     let host = Arc::new(Host {
