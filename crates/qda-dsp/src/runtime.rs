@@ -257,8 +257,12 @@ fn load() -> Result<(), String> {
     if r != 0 {
         return Err(format!("the runtime refused callbacks of version {OPS_VERSION}"));
     }
-    // Stays loaded for the life of the process: skels bind to it.
+    // Stays loaded for the life of the process: skels bind to it. Its
+    // memfd stays open too: the loader knows the runtime by the name
+    // `/proc/self/fd/N`, and a later dlopen of that name with N reused for
+    // another file would be handed the runtime instead.
     std::mem::forget(lib);
+    std::mem::forget(file);
     Ok(())
 }
 
