@@ -174,3 +174,76 @@ fn g1_each_pd_has_its_own_handle_base() {
     drop((f1, f2));
     assert_clean(&drv);
 }
+
+/// `INIT_CREATE` with `attrs` on the legacy node `node`: the ioctl's value
+/// or errno.
+fn legacy_create(drv: &Driver, node: &str, attrs: u32) -> Result<i64, qda_driver::Errno> {
+    let f = qda_test::open(drv, node);
+    let mut c = FastrpcInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs,
+        siglen: 0,
+        file: 0,
+    };
+    qda_test::ioctl(&f, FASTRPC_IOCTL_INIT_CREATE, &mut c)
+}
+
+/// `REMOTE_SESSION_CREATE` with `attrs` on `label`'s accel node.
+fn qda_create(drv: &Driver, label: &str, attrs: u32) -> Result<i64, qda_driver::Errno> {
+    use qda_uapi::qda::{DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, DrmQdaInitCreate};
+    let f = qda_test::accel(drv, label);
+    let mut c = DrmQdaInitCreate {
+        filelen: 0,
+        filefd: -1,
+        attrs,
+        siglen: 0,
+        file: 0,
+    };
+    qda_test::ioctl(&f, DRM_IOCTL_QDA_REMOTE_SESSION_CREATE, &mut c)
+}
+
+/// G2 (issue 12): `attrs` were not checked, so an unsigned-PD request
+/// succeeded on a domain whose capability 1 (`UNSIGNED_PD_SUPPORT`) is 0.
+/// Mainline's kernel refuses only in `is_session_rejected` (a non-secure
+/// node on a secure channel: `ECONNREFUSED`; `qda-driver`'s
+/// `create_session`) and otherwise passes `attrs` to the DSP untouched,
+/// unknown bits included; the posted QDA driver checks nothing. So the
+/// refusal here is the DSP's: the create answers `AEE_EUNSUPPORTED`
+/// (0x80000414), which the kernel returns as the ioctl's value.
+///
+/// Fails if: an unsigned PD is created on the ADSP or SDSP (both
+/// `qcom,non-secure-domain` on our board, so the kernel lets the request
+/// through) by either UAPI, a signed or an unsigned one is refused on the
+/// CDSP, or unknown attr bits are refused.
+#[test]
+fn g2_unsigned_pd_is_refused_where_the_domain_has_none() {
+    const UNSIGNED: u32 = FASTRPC_MODE_UNSIGNED_MODULE;
+    let refused = Ok(qda_dsp::aee::EUNSUPPORTED as i64);
+    let drv = Driver::builtin().unwrap();
+    let _dsps = VirtualDsp::start_all(&drv).unwrap();
+    for label in ["adsp", "sdsp"] {
+        let node = format!("/dev/fastrpc-{label}");
+        assert_eq!(legacy_create(&drv, &node, UNSIGNED), refused, "{node}");
+        assert_eq!(legacy_create(&drv, &node, 0), Ok(0), "{node}: signed");
+        assert_eq!(qda_create(&drv, label, UNSIGNED), refused, "{label} accel");
+        assert_eq!(qda_create(&drv, label, 0), Ok(0), "{label} accel: signed");
+    }
+    for node in ["/dev/fastrpc-cdsp", "/dev/fastrpc-cdsp-secure"] {
+        assert_eq!(legacy_create(&drv, node, UNSIGNED), Ok(0), "{node}");
+    }
+    assert_eq!(qda_create(&drv, "cdsp", UNSIGNED), Ok(0), "cdsp accel");
+    // The kernel's own refusal is unchanged: a signed PD from the
+    // non-secure node of the secure CDSP channel.
+    assert_eq!(
+        legacy_create(&drv, "/dev/fastrpc-cdsp", 0),
+        Err(qda_driver::Errno::ECONNREFUSED)
+    );
+    // Unknown bits pass, as the kernel passes them (and the DSP ignores
+    // what it does not know).
+    let unknown = 0x4000_0000 | 0x0800_0000;
+    assert_eq!(legacy_create(&drv, "/dev/fastrpc-cdsp-secure", unknown), Ok(0));
+    assert_eq!(legacy_create(&drv, "/dev/fastrpc-adsp", unknown), Ok(0));
+    assert_eq!(qda_create(&drv, "adsp", unknown), Ok(0));
+    assert_clean(&drv);
+}
