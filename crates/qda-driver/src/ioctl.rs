@@ -567,7 +567,11 @@ impl Serve<File> for spec::FastrpcIoctlGetDspInfo {
             ));
         }
         legacy_dsp(f)?;
-        cap.capability = f.dsp_info(cap.attribute_id)?;
+        match f.dsp_info(cap.attribute_id)? {
+            Ok(v) => cap.capability = v,
+            // The DSP's code is the value; the struct is not copied out.
+            Err(code) => return Ok(code as i64),
+        }
         a.set(&cap)?;
         Ok(0)
     }
