@@ -204,6 +204,7 @@ impl Device {
                         file,
                         domain: self.domain(),
                         uapi: Uapi::Fastrpc,
+                        revision: Default::default(),
                         handles: Default::default(),
                     };
                     return ask(&legacy);
