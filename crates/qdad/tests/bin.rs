@@ -364,3 +364,39 @@ fn g4_a_bad_uapi_revision_is_one_line() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+/// G4: libfastrpc's accel backend leaves GEM_CREATE's `pad` uninitialised;
+/// the May 2026 driver refuses that (`EINVAL`), and so does qda — and
+/// `qdad --trace` says which ioctl was refused and why.
+///
+/// Fails if: a non-zero `pad` is accepted, or the trace does not carry the
+/// refusal's reason.
+#[test]
+fn g4_gem_create_pad_refusal_is_in_the_trace() {
+    use qda_uapi::qda::{DRM_IOCTL_QDA_GEM_CREATE, DrmQdaGemCreate};
+    let dir = qda_test::TempDir::new("qdad-pad");
+    let sock = dir.join("s.sock");
+    let d = qdad_with(&sock, &["--trace"], &[]);
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(&sock).unwrap());
+    let path = qda::Device::open_with(qda::Domain::Cdsp, calls)
+        .unwrap()
+        .path()
+        .to_string();
+    let f = qdad::client::DaemonFile::open(&sock, &path).unwrap();
+    let mut g = DrmQdaGemCreate {
+        size: 4096,
+        handle: 0,
+        pad: 0xdead_beef,
+    };
+    let e = f
+        .ioctl(DRM_IOCTL_QDA_GEM_CREATE, &mut g as *mut DrmQdaGemCreate as u64)
+        .unwrap_err();
+    assert!(e.to_string().contains("EINVAL"), "{e}");
+    drop(f);
+    let log = stop(d);
+    let line = log
+        .lines()
+        .find(|l| l.contains("DRM_IOCTL_QDA_GEM_CREATE"))
+        .unwrap_or_else(|| panic!("the refusal in the trace: {log}"));
+    assert!(line.contains("pad is 0xdeadbeef") && line.contains("EINVAL"), "{line}");
+}
