@@ -33,6 +33,43 @@ fn run_calculator_with_n_and_verbose() {
     );
 }
 
+/// G4 (issue 12): `QDA_UAPI_REVISION` chooses the revision of the
+/// embedded platform's accel nodes, and the library speaks it (the
+/// calculator's vector goes by GEM handle on 2026-02); a bad value is one
+/// line naming the variable.
+///
+/// Fails if: the variable is ignored where the embedded platform builds its
+/// driver, the library keeps the May 2026 layouts on an RFC node, or a bad
+/// value passes.
+#[test]
+fn g4_qda_uapi_revision_chooses_the_embedded_revision() {
+    for rev in ["2026-02", "2026-05"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+            .args(["--backend", "embedded", "run", "calculator", "--verbose"])
+            .env("QDA_UAPI_REVISION", rev)
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{rev}: {e}");
+        assert!(
+            o.contains(&format!("QDA UAPI {rev}")) && o.contains("Sum = 499500"),
+            "{o}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_qda"))
+        .args(["--backend", "embedded", "run", "calculator"])
+        .env("QDA_UAPI_REVISION", "2026")
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(e.contains("QDA_UAPI_REVISION") && e.contains("2026-02"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+}
+
 #[test]
 fn bad_input_is_one_clear_line() {
     let (ok, _, err) = qda(&["run", "calculator", "--domain", "xdsp"]);
