@@ -1,6 +1,8 @@
 //! Regression tests for issue 12's findings G1 and G2, through the raw
-//! UAPI on the virtual DSP (G3 is `qda-driver/tests/upstream_bugs.rs`, G4
-//! the conformance suite's RFC backend and `qda-driver/tests/accel.rs`).
+//! UAPI on the virtual DSP (G3 is in `qda-driver/tests/upstream_bugs.rs`;
+//! G4 in `qda-driver`'s platform tests, `qdad/tests/bin.rs`,
+//! `qda/tests/trace.rs`, `qda-cli/tests/cli.rs` and the conformance
+//! suite's `*_rfc_2026_02` backends).
 
 use std::sync::Arc;
 
