@@ -28,7 +28,11 @@ pub fn calculator(domain: &str, n: u32, verbose: bool, backend: Option<Backend>)
     }
     .map_err(|e| e.to_string())?;
     if verbose {
-        crate::out!("  {} on the {} backend ({})", domain, dev.backend(), dev.path());
+        let uapi = match dev.qda_revision() {
+            Some(r) => format!("QDA UAPI {}", r.name()),
+            None => "legacy fastrpc UAPI".to_string(),
+        };
+        crate::out!("  {} on the {} backend ({}, {uapi})", domain, dev.backend(), dev.path());
     }
     let session = step(verbose, "session created (a user PD)", || dev.session())?;
     let uri = format!("file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0&_dom={domain}");

@@ -111,6 +111,10 @@ enum Command {
         /// Run PD hosts as this user (`NAME` or `UID:GID`); never root.
         #[arg(long)]
         pd_user: Option<String>,
+        /// The QDA UAPI revision the accel nodes answer (2026-02 or
+        /// 2026-05); see `qdad --help`.
+        #[arg(long, value_name = "2026-02|2026-05")]
+        uapi_revision: Option<String>,
     },
     /// dma-heaps: list them, or allocate from one.
     Heap {
@@ -329,7 +333,12 @@ fn main() -> ExitCode {
             group,
             policy,
             pd_user,
+            uapi_revision,
         } => (|| {
+            let uapi_revision = uapi_revision
+                .as_deref()
+                .map(qdad::server::parse_uapi_revision)
+                .transpose()?;
             let pd_user = pd_user
                 .as_deref()
                 .map(qda_dsp::pd_host::PdUser::parse)
@@ -352,6 +361,7 @@ fn main() -> ExitCode {
                 trace,
                 group,
                 policy,
+                uapi_revision,
                 ..qdad::server::Config::new()
             })
         })(),

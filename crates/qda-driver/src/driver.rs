@@ -63,15 +63,55 @@ impl DriverConfig {
     /// Defaults for a platform.
     pub fn new(platform: Platform) -> Self {
         DriverConfig {
-            platform,
             system_limit: None,
             quirks: Quirks::default(),
             udmabuf_size_limit_mb: qda_uapi::udmabuf::UDMABUF_SIZE_LIMIT_MB_DEFAULT as u64,
             udmabuf_list_limit: qda_uapi::udmabuf::UDMABUF_LIST_LIMIT_DEFAULT,
             cma_default_base: 0xf000_0000,
-            qda_revision: qda_uapi::qda::Revision::May2026,
+            qda_revision: platform.uapi_revision.unwrap_or_default(),
+            platform,
         }
     }
+
+    /// `QDA_UAPI_REVISION` (`2026-02` or `2026-05`), if set, chooses the
+    /// QDA UAPI revision over the board's `qda,uapi-revision`. What the
+    /// embedded platform and qdad apply when they build their driver (a
+    /// `qdad --uapi-revision` is applied after it); a bad value is
+    /// `EINVAL` naming the variable.
+    pub fn with_env(mut self) -> Result<Self> {
+        if let Some(r) = uapi_revision_from_env()? {
+            self.qda_revision = r;
+        }
+        Ok(self)
+    }
+}
+
+/// The environment variable that chooses the QDA UAPI revision.
+pub const UAPI_REVISION_ENV: &str = "QDA_UAPI_REVISION";
+
+/// `QDA_UAPI_REVISION`, if set: the revision it names, or `EINVAL`.
+pub fn uapi_revision_from_env() -> Result<Option<qda_uapi::qda::Revision>> {
+    match std::env::var(UAPI_REVISION_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(v) => parse_uapi_revision(&v, UAPI_REVISION_ENV).map(Some),
+        Err(std::env::VarError::NotUnicode(v)) => Err(Error::new(
+            Errno::EINVAL,
+            format!("{UAPI_REVISION_ENV}={v:?}: not UTF-8; expected 2026-02 or 2026-05"),
+        )),
+    }
+}
+
+/// The QDA UAPI revision `v` names (`2026-02`, `2026-05`); `EINVAL`
+/// naming `source` (a variable, a flag) otherwise.
+pub fn parse_uapi_revision(v: &str, source: &str) -> Result<qda_uapi::qda::Revision> {
+    qda_uapi::qda::Revision::from_name(v).ok_or_else(|| {
+        Error::new(
+            Errno::EINVAL,
+            format!(
+                "{source}={v:?}: not a QDA UAPI revision; expected 2026-02 (the Feb 2026 RFC) or 2026-05 (May 2026)"
+            ),
+        )
+    })
 }
 
 /// Kinds of device node.

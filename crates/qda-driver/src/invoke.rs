@@ -342,14 +342,18 @@ impl File {
         Ok(r as i64)
     }
 
-    /// `GET_DSP_INFO`: attribute `id` of the DSP (queried once per channel).
-    pub fn dsp_info(&self, id: u32) -> Result<u32> {
+    /// `GET_DSP_INFO`: attribute `id` of the DSP (queried once per channel),
+    /// or `Err(code)`: the DSP failed the query with `code`, which the ioctl
+    /// returns as its value, as mainline's `fastrpc_get_info_from_kernel`
+    /// does for any code but "unsupported" (issue 12, G3); nothing is
+    /// cached then and the next query asks again.
+    pub fn dsp_info(&self, id: u32) -> Result<std::result::Result<u32, i32>> {
         if id >= qda_uapi::fastrpc::FASTRPC_MAX_DSP_ATTRIBUTES {
             return Err(Error::new(Errno::EOVERFLOW, format!("attribute {id} >= 256")));
         }
         let c = self.rpc_ctx()?;
         if let Some(t) = &*qda_rt::lock(&c.domain.channel.caps) {
-            return Ok(t[id as usize]);
+            return Ok(Ok(t[id as usize]));
         }
         let (r, outs) = kernel_call(&c, &Call::dsp_capability())?;
         if r as u32 == 0x8000_0414 {
@@ -359,10 +363,7 @@ impl File {
             ));
         }
         if r != 0 {
-            return Err(Error::new(
-                Errno::EIO,
-                format!("capability query failed: {}", qda_uapi::aee::describe(r)),
-            ));
+            return Ok(Err(r));
         }
         let mut t = vec![0u32; 256];
         for (k, w) in outs[1].chunks_exact(4).enumerate().take(255) {
@@ -370,7 +371,7 @@ impl File {
         }
         let v = t[id as usize];
         *qda_rt::lock(&c.domain.channel.caps) = Some(t);
-        Ok(v)
+        Ok(Ok(v))
     }
 }
 

@@ -425,7 +425,12 @@ impl Serve<File> for spec::DrmIoctlQdaGemCreate {
     fn serve(f: &File, a: &mut UserArg<'_, uq::DrmQdaGemCreate>) -> Result<i64> {
         let mut c = a.get()?;
         if c.pad != 0 {
-            return Err(einval("GEM_CREATE: pad must be zero"));
+            // libfastrpc's accel backend leaves it uninitialised; the May
+            // 2026 driver refuses that, and so do we, saying why.
+            return Err(einval(format!(
+                "GEM_CREATE: pad is {:#x}, must be 0 (the May 2026 UAPI checks it; the Feb 2026 RFC did not)",
+                c.pad
+            )));
         }
         c.handle = f.gem_create(c.size)?;
         a.set(&c)?;
@@ -567,7 +572,11 @@ impl Serve<File> for spec::FastrpcIoctlGetDspInfo {
             ));
         }
         legacy_dsp(f)?;
-        cap.capability = f.dsp_info(cap.attribute_id)?;
+        match f.dsp_info(cap.attribute_id)? {
+            Ok(v) => cap.capability = v,
+            // The DSP's code is the value; the struct is not copied out.
+            Err(code) => return Ok(code as i64),
+        }
         a.set(&cap)?;
         Ok(0)
     }

@@ -25,6 +25,7 @@
 //! | CVE-2025-21734 "Fix copy buffer page size" | `cve_2025_21734_inline_buffers_straddling_pages` | `qda-dsp/tests/upstream_bugs.rs` `cve_2025_21734_inline_buffers_straddling_pages_reach_the_skel_whole` (virtual DSP); `qda-proto` `payload/tests.rs` golden vectors |
 //! | "Fix DSP capabilities request", "Copy the complete capability structure to user" | `fix_dsp_capabilities_request_attr_0_255_256` | `legacy.rs` (256 without a DSP) |
 //! | capability `domain` → `unused` (2025), "Avoid updating PD type for capability request" (2024) | `capability_unused_field_is_ignored` | |
+//! | issue 12 G3: a failed capability query is the DSP's code as the ioctl value (`fastrpc_get_info_from_kernel`) | `g3_capability_query_failure_is_the_ioctl_value`, `g3_capability_query_unsupported_is_eopnotsupp` | |
 //! | CVE-2026-31730 "possible double-free of cctx->remote_heap" | `cve_2026_31730_create_static_failing_on_the_dsp_then_channel_removal` | `hostile.rs` `create_static_frees_its_heap_when_the_call_fails` (transport failure) |
 //! | CVE-2026-53159 "fix DMA address corruption due to find_vma misuse" | `cve_2026_53159_dma_buf_pointer_outside_its_mapping_is_efault` | `hostile.rs` `invoke_arguments_near_u64_max_are_refused_before_the_dsp`, `forged_vma_file_offset_near_u64_max_is_efault` |
 //! | CVE-2026-53161 "fix use-after-free of fastrpc_user in workqueue context" | `cve_2026_53161_close_while_a_call_is_in_flight_dsp_answers_late` | `qda-dsp/tests/upstream_bugs.rs` `cve_2026_53161_close_while_a_skel_still_runs_the_call` (virtual DSP); `fastrpc.rs` `an_interrupted_call_keeps_its_context_until_the_dsp_answers` |
@@ -749,6 +750,61 @@ fn capability_unused_field_is_ignored() {
         assert_eq!(cap.capability, 200);
         assert_eq!(f.rpc_state().unwrap().pd(), pd, "the PD type stays");
     }
+}
+
+/// G3 (issue 12): a capability query the DSP fails with any code other
+/// than "unsupported" (`0x80000414`, `-EOPNOTSUPP`) is that code as the
+/// ioctl's value in mainline — `fastrpc_get_info_from_kernel` returns the
+/// invoke's result as it is and `fastrpc_get_dsp_info` returns it before
+/// copying the struct out (torvalds/linux `drivers/misc/fastrpc.c`, the
+/// "dsp information is incorrect" branch) — and nothing is cached, so the
+/// next query asks again. qda answered `EIO`.
+///
+/// Fails if: another code becomes an errno (`EIO`), the struct is written
+/// on failure, or the failure is cached.
+#[test]
+fn g3_capability_query_failure_is_the_ioctl_value() {
+    const EBADPARM: i32 = 0x8000_040e_u32 as i32;
+    let failed = Arc::new(AtomicBool::new(false));
+    let once = failed.clone();
+    let (drv, _dsp) = session(move |p| {
+        if p.msg.handle == DSP_UTILITIES && !once.swap(true, Ordering::SeqCst) {
+            return Reply::Now(EBADPARM);
+        }
+        capability_dsp(p)
+    });
+    let f = open(&drv, "/dev/fastrpc-cdsp");
+    let mut cap = FastrpcIoctlCapability {
+        attribute_id: 7,
+        capability: 0x5a5a,
+        ..Default::default()
+    };
+    assert_eq!(
+        ioctl(&f, FASTRPC_IOCTL_GET_DSP_INFO, &mut cap),
+        Ok(EBADPARM as i64),
+        "the DSP's code is the value"
+    );
+    assert_eq!(cap.capability, 0x5a5a, "nothing is copied out on failure");
+    assert!(failed.load(Ordering::SeqCst));
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_GET_DSP_INFO, &mut cap), Ok(0), "asked again");
+    assert_eq!(cap.capability, 7);
+}
+
+/// G3: "unsupported" stays `EOPNOTSUPP`.
+#[test]
+fn g3_capability_query_unsupported_is_eopnotsupp() {
+    let (drv, _dsp) = session(|p| {
+        if p.msg.handle == DSP_UTILITIES {
+            return Reply::Now(0x8000_0414_u32 as i32);
+        }
+        Reply::Now(0)
+    });
+    let f = open(&drv, "/dev/fastrpc-cdsp");
+    let mut cap = FastrpcIoctlCapability {
+        attribute_id: 1,
+        ..Default::default()
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_GET_DSP_INFO, &mut cap), Err(Errno::EOPNOTSUPP));
 }
 
 // ---- CVE-2026-31730 ----

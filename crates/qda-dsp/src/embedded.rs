@@ -1,6 +1,6 @@
 //! The embedded platform: a driver and its DSPs in one process.
 
-use qda_driver::Driver;
+use qda_driver::{Driver, DriverConfig, Platform};
 
 use crate::config::PdMode;
 use crate::dsp::VirtualDsp;
@@ -16,9 +16,11 @@ pub struct Embedded {
 }
 
 impl Embedded {
-    /// Start the built-in board.
+    /// Start the built-in board, its accel nodes answering the QDA UAPI
+    /// revision `QDA_UAPI_REVISION` names, if set (else the default).
     pub fn start() -> qda_driver::Result<Embedded> {
-        Embedded::with_driver(Driver::builtin()?)
+        let cfg = DriverConfig::new(Platform::builtin()).with_env()?;
+        Embedded::with_driver(Driver::new(cfg)?)
     }
 
     /// Start DSPs for every domain of `driver`.

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use qda_driver::Driver;
@@ -40,7 +39,6 @@ pub(crate) struct DspState {
     pub root: Arc<DspProcess>,
     /// C skels loaded in this process.
     pub libs: Mutex<HashMap<LibKey, Arc<LoadedSkel>>>,
-    next_handle: AtomicU32,
     /// Capabilities by attribute id.
     pub caps: Vec<u32>,
     /// The library search path.
@@ -69,7 +67,6 @@ impl DspState {
             procs: Mutex::new(HashMap::new()),
             root: DspProcess::new("guestos".into(), None),
             libs: Mutex::new(HashMap::new()),
-            next_handle: AtomicU32::new(0x10),
             caps,
             search,
             mode,
@@ -99,10 +96,5 @@ impl DspState {
         if let Some(old) = lock(&self.procs).insert(client_id, p) {
             old.exit();
         }
-    }
-
-    /// A new handle for an open module.
-    pub fn new_handle(&self) -> u32 {
-        self.next_handle.fetch_add(1, Ordering::Relaxed)
     }
 }

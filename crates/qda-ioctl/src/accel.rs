@@ -6,15 +6,15 @@ use core::mem::offset_of;
 
 use qda_uapi::{drm as ud, qda as uq};
 
-use crate::{ArgCopy, Desc, FdOut, Ioctl, Reach, Revision, Target, Visit, desc, walk_invoke, walk_shell};
+use crate::{ArgCopy, BufRef, Desc, FdOut, Ioctl, Reach, Revision, Target, Visit, desc, walk_invoke, walk_shell};
 
-/// The QDA rule for an invoke argument's or shell's `fd`: a dma-buf fd when
-/// positive (May 2026); a GEM handle, never an fd, in the RFC.
-fn qda_dmabuf(rev: Revision) -> fn(i32) -> bool {
+/// The QDA rule for an invoke argument's or shell's `fd`: when positive, a
+/// dma-buf fd (May 2026) or a GEM handle, never an fd (the RFC).
+fn qda_dmabuf(rev: Revision) -> fn(i32) -> BufRef {
     if rev.buffer_refs_are_gem_handles() {
-        |_| false
+        |fd| if fd > 0 { BufRef::Gem } else { BufRef::Inline }
     } else {
-        |fd| fd > 0
+        |fd| if fd > 0 { BufRef::DmaBuf } else { BufRef::Inline }
     }
 }
 

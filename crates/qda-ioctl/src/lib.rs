@@ -300,6 +300,30 @@ pub enum Miss {
     NoSuchHeapIoctl(u8),
 }
 
+/// An ioctl as a trace names it: its UAPI name and number, or the number
+/// alone when no description serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoctlLabel {
+    /// The description's name, if one serves the number.
+    pub name: Option<&'static str>,
+    /// The number.
+    pub cmd: u32,
+}
+
+impl core::fmt::Display for IoctlLabel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name {
+            Some(n) => write!(f, "{n} (0x{:08x})", self.cmd),
+            None => write!(f, "ioctl 0x{:08x}", self.cmd),
+        }
+    }
+}
+
+/// [`IoctlLabel`] of `cmd`, named `name`.
+pub fn ioctl_label(name: Option<&'static str>, cmd: u32) -> IoctlLabel {
+    IoctlLabel { name, cmd }
+}
+
 /// The description a file of kind `target` on a driver of revision `rev`
 /// dispatches `cmd` to.
 pub fn lookup(target: Target, rev: Revision, cmd: u32) -> Result<&'static Desc, Miss> {

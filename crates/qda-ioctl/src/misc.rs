@@ -12,7 +12,7 @@ use crate::{ArgCopy, Desc, FdOut, Ioctl, Reach, Revision, Target, Visit, desc};
 /// `args`) and, for each buffer, either its dma-buf fd and the mapping its
 /// pointer lies in, or its inline bytes (read for inputs, written for
 /// outputs). Handles' fds are named too.
-pub(crate) fn walk_invoke(sc: u32, args: u64, is_dmabuf: fn(i32) -> bool, v: &mut dyn Visit) {
+pub(crate) fn walk_invoke(sc: u32, args: u64, kind: fn(i32) -> BufRef, v: &mut dyn Visit) {
     let sc = Scalars(sc);
     let elem = size_of::<uf::FastrpcInvokeArgs>() as u64;
     v.reach(Reach::In {
@@ -24,8 +24,13 @@ pub(crate) fn walk_invoke(sc: u32, args: u64, is_dmabuf: fn(i32) -> bool, v: &mu
         if !v.peek(args + i as u64 * elem, zerocopy::IntoBytes::as_mut_bytes(&mut a)) {
             return;
         }
-        if is_dmabuf(a.fd) {
-            v.reach(Reach::Fd(a.fd));
+        let k = kind(a.fd);
+        if k != BufRef::Inline {
+            if k == BufRef::DmaBuf {
+                v.reach(Reach::Fd(a.fd));
+            }
+            // The offset of the pointer in the buffer comes from the
+            // mapping it lies in (a dma-buf's, or a GEM object's).
             if i < sc.nbufs() {
                 v.reach(Reach::Vma(a.ptr));
             }
@@ -43,14 +48,27 @@ pub(crate) fn walk_invoke(sc: u32, args: u64, is_dmabuf: fn(i32) -> bool, v: &mu
     }
 }
 
-/// A process shell of `filelen` bytes: by dma-buf `filefd` (the mapping
-/// `file` lies in) or inline at `file`.
-pub(crate) fn walk_shell(filelen: u32, filefd: i32, file: u64, by_fd: bool, v: &mut dyn Visit) {
+/// What a buffer's `fd` field names, by the driver's rule for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BufRef {
+    /// Nothing: the bytes travel inline.
+    Inline,
+    /// A dma-buf fd of the caller.
+    DmaBuf,
+    /// A GEM handle of the calling file (the Feb 2026 RFC).
+    Gem,
+}
+
+/// A process shell of `filelen` bytes: by dma-buf `filefd` or GEM handle
+/// (the mapping `file` lies in), or inline at `file`.
+pub(crate) fn walk_shell(filelen: u32, filefd: i32, file: u64, kind: BufRef, v: &mut dyn Visit) {
     if filelen == 0 {
         return;
     }
-    if by_fd {
-        v.reach(Reach::Fd(filefd));
+    if kind != BufRef::Inline {
+        if kind == BufRef::DmaBuf {
+            v.reach(Reach::Fd(filefd));
+        }
         v.reach(Reach::Vma(file));
     } else {
         v.reach(Reach::In {
@@ -62,8 +80,12 @@ pub(crate) fn walk_shell(filelen: u32, filefd: i32, file: u64, by_fd: bool, v: &
 
 /// The legacy driver's rule for an argument's `fd`: 0 and -1 mean inline
 /// (`fastrpc_get_args()`, Linux `drivers/misc/fastrpc.c`).
-fn legacy_dmabuf(fd: i32) -> bool {
-    fd != 0 && fd != -1
+fn legacy_dmabuf(fd: i32) -> BufRef {
+    if fd != 0 && fd != -1 {
+        BufRef::DmaBuf
+    } else {
+        BufRef::Inline
+    }
 }
 
 /// `DMA_HEAP_IOCTL_ALLOC`: a new dma-buf fd from the heap.

@@ -204,6 +204,10 @@ fn an_invoke_reaches_its_array_inline_buffers_and_dmabufs() {
     };
     desc_of::<DrmIoctlQdaRemoteInvoke>().walk(0x100, inv.as_bytes(), Revision::Rfc2026Feb, &mut v);
     assert!(!v.seen.contains(&Reach::Fd(7)));
+    // ... but the driver finds the pointer's offset in the GEM object from
+    // the mapping it lies in, so a daemon's client must send that mapping
+    // (issue 12, G4: failed through qdad with EFAULT without it).
+    assert!(v.seen.contains(&Reach::Vma(0x2000)), "{:?}", v.seen);
     // The legacy rule: -1 and 0 are inline, anything else an fd.
     let args = invoke_args([-2, -1, 0]);
     let mem = [(0x9000, args.as_bytes())];

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use qda::sys::{LegacyOnAccel, Routed, Syscalls};
 use qda::{Device, Domain};
-use qda_driver::Driver;
+use qda_driver::{Driver, DriverConfig, Platform};
 use qda_dsp::{Embedded, PdMode};
+use qda_uapi::qda::Revision;
 
 use crate::TempDir;
 
@@ -29,6 +30,13 @@ pub enum Kind {
     /// (`qda::sys::LegacyOnAccel`): the library speaks the legacy UAPI to
     /// `/dev/fastrpc-*` names and only accel ioctls reach the driver.
     LegacyOverAccel(&'static Kind),
+    /// The embedded platform (user PDs as threads) whose accel nodes answer
+    /// the Feb 2026 RFC revision of the QDA UAPI (buffers by GEM handle);
+    /// the library must find that out and speak it.
+    EmbeddedRfc,
+    /// A qdad started with `uapi_revision` the Feb 2026 RFC (what
+    /// `qdad --uapi-revision 2026-02` does).
+    DaemonRfc,
 }
 
 /// A backend's system calls, reshaped: its accel nodes hidden (the library
@@ -113,6 +121,20 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
             b.legacy = true;
             b
         }
+        Kind::EmbeddedRfc => {
+            let mut cfg = DriverConfig::new(Platform::builtin());
+            cfg.qda_revision = Revision::Rfc2026Feb;
+            let e = Arc::new(Routed::new(
+                Embedded::with_mode(Driver::new(cfg).unwrap(), PdMode::Thread).unwrap(),
+            ));
+            BackendUnderTest {
+                driver: e.embedded().driver.clone(),
+                legacy: false,
+                sys: e,
+                server: None,
+                _dir: None,
+            }
+        }
         Kind::Embedded(mode) => {
             let e = Arc::new(Routed::new(
                 Embedded::with_mode(Driver::builtin().unwrap(), mode).unwrap(),
@@ -144,11 +166,12 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
                 _dir: None,
             }
         }
-        Kind::Daemon => {
+        Kind::Daemon | Kind::DaemonRfc => {
             let dir = TempDir::new("conf");
             let server = qdad::server::Server::start(qdad::server::Config {
                 socket: dir.join("qdad.sock"),
                 pd_mode: Some(PdMode::Process),
+                uapi_revision: matches!(kind, Kind::DaemonRfc).then_some(Revision::Rfc2026Feb),
                 ..Default::default()
             })
             .unwrap();
@@ -168,6 +191,9 @@ pub fn open(b: &BackendUnderTest, d: Domain) -> Device {
     let dev = Device::open_with(d, b.sys.clone()).unwrap();
     let want = if b.legacy { qda::Uapi::Fastrpc } else { qda::Uapi::Qda };
     assert_eq!(dev.uapi(), want, "{}", dev.path());
+    // The library speaks the revision the node answers (it probes it).
+    let rev = (!b.legacy).then(|| b.driver.qda_revision());
+    assert_eq!(dev.qda_revision(), rev, "{}", dev.path());
     dev
 }
 
@@ -192,6 +218,8 @@ macro_rules! matrix_tests {
             legacy_over_accel_embedded_thread_pd: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread));
             legacy_over_accel_kernel_routed_syscalls: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Kernel);
             legacy_over_accel_daemon: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Daemon);
+            embedded_rfc_2026_02: $crate::matrix::Kind::EmbeddedRfc;
+            daemon_rfc_2026_02: $crate::matrix::Kind::DaemonRfc;
         );
     };
     (@kinds $tests:tt $($name:ident: $kind:expr;)*) => {

@@ -292,6 +292,25 @@ pub enum Revision {
 }
 
 impl Revision {
+    /// Both revisions, oldest first.
+    pub const ALL: [Revision; 2] = [Self::Rfc2026Feb, Self::May2026];
+
+    /// The name a user gives it (`QDA_UAPI_REVISION`, `qdad --uapi-revision`,
+    /// the DTB property `qda,uapi-revision`): `"2026-02"` or `"2026-05"`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rfc2026Feb => "2026-02",
+            Self::May2026 => "2026-05",
+        }
+    }
+
+    /// The revision named `s` (see [`Revision::name`]), if any.
+    #[must_use]
+    pub fn from_name(s: &str) -> Option<Revision> {
+        Self::ALL.into_iter().find(|r| r.name() == s)
+    }
+
     /// Whether nr 0x03 is the `INIT_ATTACH` ioctl (RFC) rather than reserved.
     #[must_use]
     pub const fn has_init_attach(self) -> bool {
@@ -577,6 +596,12 @@ mod tests {
             )
         );
         assert_eq!(Revision::default(), Revision::May2026);
+        assert_eq!(Revision::from_name("2026-02"), Some(Revision::Rfc2026Feb));
+        assert_eq!(Revision::from_name("2026-05"), Some(Revision::May2026));
+        assert_eq!(Revision::from_name("2026-5"), None);
+        for r in Revision::ALL {
+            assert_eq!(Revision::from_name(r.name()), Some(r));
+        }
         assert!(Revision::Rfc2026Feb.has_init_attach());
         assert!(!Revision::May2026.has_init_attach());
         assert!(Revision::Rfc2026Feb.buffer_refs_are_gem_handles());

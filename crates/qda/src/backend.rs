@@ -188,8 +188,12 @@ impl Board {
             attribute_id: attr,
             ..Default::default()
         };
-        f.call::<qda_ioctl::FastrpcIoctlGetDspInfo>(&mut c)
-            .map_err(os(format!("GET_DSP_INFO {attr} on {node}")))?;
+        let op = format!("GET_DSP_INFO {attr} on {node}");
+        let r = f
+            .call::<qda_ioctl::FastrpcIoctlGetDspInfo>(&mut c)
+            .map_err(os(op.clone()))?;
+        // A value other than 0 is the DSP's code for a failed query.
+        crate::error::dsp_result(&op, r)?;
         Ok(c.capability)
     }
 

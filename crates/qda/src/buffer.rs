@@ -1,6 +1,6 @@
 //! Buffers the DSP reaches directly.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
 
 use qda_ioctl as spec;
@@ -8,7 +8,7 @@ use qda_uapi::drm::{DRM_CLOEXEC, DRM_RDWR, DrmPrimeHandle};
 
 use crate::error::{Error, os};
 use crate::os::Mapping;
-use crate::shared::Inner;
+use crate::shared::{Inner, Uapi};
 use crate::sys;
 
 /// A buffer the DSP reaches directly: a GEM object (or an imported
@@ -49,6 +49,16 @@ impl Buffer {
         let _ = self.map.read_at(0, &mut v);
         v
     }
+    /// What an invoke argument or a map carries for this buffer in the
+    /// revision its node answers: its GEM handle (the Feb 2026 RFC) or its
+    /// dma-buf fd (May 2026, and the legacy node; exported once).
+    pub(crate) fn dsp_ref(&self) -> Result<i32, Error> {
+        if self.inner.uapi == Uapi::Qda && self.inner.revision.buffer_refs_are_gem_handles() {
+            return Ok(self.handle as i32);
+        }
+        Ok(self.export()?.as_raw_fd())
+    }
+
     /// The buffer's dma-buf fd (exported once, shared by later calls):
     /// give it to another process or device.
     pub fn export(&self) -> Result<BorrowedFd<'_>, Error> {

@@ -53,11 +53,12 @@ impl Device {
                 why: format!("the {backend} backend has no accel or fastrpc nodes"),
             });
         }
-        let inner = |file, uapi| {
+        let inner = |file, uapi, revision| {
             Arc::new(Inner {
                 file,
                 domain,
                 uapi,
+                revision,
                 handles: Default::default(),
             })
         };
@@ -65,12 +66,14 @@ impl Device {
             let Ok(file) = DeviceFile::open(&calls, &path) else {
                 continue;
             };
-            let inner = inner(file, Uapi::Qda);
             let mut q = DrmQdaQuery::default();
-            if inner.call::<spec::DrmIoctlQdaQuery>(&mut q).is_ok()
+            if file.call::<spec::DrmIoctlQdaQuery>(&mut q).is_ok()
                 && q.dsp_name.split(|b| *b == 0).next() == Some(domain.name().as_bytes())
             {
-                return Ok(Device { inner });
+                let rev = crate::shared::probe_revision(&file);
+                return Ok(Device {
+                    inner: inner(file, Uapi::Qda, rev),
+                });
             }
         }
         // No accel node for the domain: the legacy node, secure first (it
@@ -85,7 +88,7 @@ impl Device {
             }
             if let Ok(file) = DeviceFile::open(&calls, &path) {
                 return Ok(Device {
-                    inner: inner(file, Uapi::Fastrpc),
+                    inner: inner(file, Uapi::Fastrpc, Revision::default()),
                 });
             }
         }
@@ -115,6 +118,11 @@ impl Device {
     pub fn uapi(&self) -> Uapi {
         self.inner.uapi
     }
+    /// The QDA UAPI revision the accel node answers (probed when it was
+    /// opened); `None` on a legacy node.
+    pub fn qda_revision(&self) -> Option<Revision> {
+        (self.inner.uapi == Uapi::Qda).then_some(self.inner.revision)
+    }
 
     /// Start a user PD for this device file (`REMOTE_SESSION_CREATE`).
     pub fn session(&self) -> Result<Session, Error> {
@@ -130,9 +138,14 @@ impl Device {
         };
         let r = match self.inner.uapi {
             Uapi::Qda => {
+                // No shell: the RFC's `filefd` is a GEM handle, 0 for none.
                 let mut c = DrmQdaInitCreate {
                     filelen: 0,
-                    filefd: -1,
+                    filefd: if self.inner.revision.buffer_refs_are_gem_handles() {
+                        0
+                    } else {
+                        -1
+                    },
                     attrs,
                     siglen: 0,
                     file: 0,
@@ -169,36 +182,20 @@ impl Device {
             let fd = sys::adopt(a.fd).map_err(os("ALLOC_DMA_BUFF"))?;
             return self.legacy_buffer(fd, size);
         }
-        let mut g = DrmQdaGemCreate {
-            size: size as u64,
-            handle: 0,
-            pad: 0,
-        };
-        self.inner.call::<spec::DrmIoctlQdaGemCreate>(&mut g)?;
-        let mut o = DrmQdaGemMmapOffset {
-            offset: 0,
-            handle: g.handle,
-            pad: 0,
-        };
-        let map = self
-            .inner
-            .call::<spec::DrmIoctlQdaGemMmapOffset>(&mut o)
-            .and_then(|_| self.inner.file.mmap(o.offset, size.max(1)).map_err(os("mmap")));
+        let (handle, offset) = self.gem_create(size as u64)?;
+        let map = offset.and_then(|o| self.inner.file.mmap(o, size.max(1)).map_err(os("mmap")));
         let map = match map {
             Ok(m) => m,
             Err(e) => {
-                let mut c = DrmGemClose {
-                    handle: g.handle,
-                    pad: 0,
-                };
+                let mut c = DrmGemClose { handle, pad: 0 };
                 let _ = self.inner.call::<spec::DrmIoctlGemClose>(&mut c);
                 return Err(e);
             }
         };
-        self.inner.hold(g.handle);
+        self.inner.hold(handle);
         Ok(Buffer {
             inner: self.inner.clone(),
-            handle: g.handle,
+            handle,
             size,
             map,
             fd: OnceLock::new(),
@@ -258,6 +255,46 @@ impl Device {
 }
 
 impl Device {
+    /// A GEM object of `size` bytes in the layout of the node's revision:
+    /// its handle, and its mmap offset (or why there is none; the object is
+    /// the caller's to close then).
+    fn gem_create(&self, size: u64) -> Result<(u32, Result<u64, Error>), Error> {
+        if self.inner.revision == Revision::Rfc2026Feb {
+            let mut g = rfc2026::GemCreate {
+                handle: 0,
+                pad: 0,
+                size,
+            };
+            self.inner.call::<spec::RfcDrmIoctlQdaGemCreate>(&mut g)?;
+            let mut o = rfc2026::GemMmapOffset {
+                handle: g.handle,
+                pad: 0,
+                offset: 0,
+            };
+            let off = self
+                .inner
+                .call::<spec::RfcDrmIoctlQdaGemMmapOffset>(&mut o)
+                .map(|_| o.offset);
+            return Ok((g.handle, off));
+        }
+        let mut g = DrmQdaGemCreate {
+            size,
+            handle: 0,
+            pad: 0,
+        };
+        self.inner.call::<spec::DrmIoctlQdaGemCreate>(&mut g)?;
+        let mut o = DrmQdaGemMmapOffset {
+            offset: 0,
+            handle: g.handle,
+            pad: 0,
+        };
+        let off = self
+            .inner
+            .call::<spec::DrmIoctlQdaGemMmapOffset>(&mut o)
+            .map(|_| o.offset);
+        Ok((g.handle, off))
+    }
+
     fn legacy_buffer(&self, fd: OwnedFd, size: usize) -> Result<Buffer, Error> {
         let map = Mapping::map(fd.as_fd(), 0, size.max(1), true).map_err(os("mmap of the dma-buf"))?;
         let cell = OnceLock::new();

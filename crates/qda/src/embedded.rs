@@ -26,7 +26,10 @@ pub fn embedded_platform() -> Result<Arc<Routed>, Error> {
 /// An embedded platform of its own for the board `dtb` describes.
 pub(crate) fn platform_for(dtb: &[u8], source: &str) -> Result<Arc<Routed>, Error> {
     let plat = Platform::from_dtb(dtb).map_err(|e| Error::Usage(format!("{source}: {e}")))?;
-    let drv = Driver::new(DriverConfig::new(plat)).map_err(os("starting the driver"))?;
+    let cfg = DriverConfig::new(plat)
+        .with_env()
+        .map_err(os("choosing the QDA UAPI revision"))?;
+    let drv = Driver::new(cfg).map_err(os("starting the driver"))?;
     let emb = Embedded::with_driver(drv).map_err(os("starting the DSPs"))?;
     Ok(Arc::new(Routed::new(emb)))
 }

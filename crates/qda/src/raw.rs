@@ -187,9 +187,10 @@ impl Device {
                 attribute_id: attr,
                 ..Default::default()
             };
-            inner
-                .call_as::<spec::FastrpcIoctlGetDspInfo>(&format!("GET_DSP_INFO {attr}"), &mut c)
-                .map(|_| c.capability)
+            let op = format!("GET_DSP_INFO {attr}");
+            // A value other than 0 is the DSP's code for a failed query.
+            let r = inner.call_as::<spec::FastrpcIoctlGetDspInfo>(&op, &mut c)?;
+            crate::error::dsp_result(&op, r).map(|_| c.capability)
         };
         match self.uapi() {
             Uapi::Fastrpc => ask(&self.inner),
@@ -203,6 +204,7 @@ impl Device {
                         file,
                         domain: self.domain(),
                         uapi: Uapi::Fastrpc,
+                        revision: Default::default(),
                         handles: Default::default(),
                     };
                     return ask(&legacy);

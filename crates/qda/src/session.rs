@@ -1,6 +1,5 @@
 //! A user PD on the DSP, the modules opened in it, and their calls.
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use qda_ioctl as spec;
@@ -65,7 +64,7 @@ impl Session {
     /// Map a buffer into the PD persistently (`REMOTE_MAP`, ATTR request);
     /// unmapped when the returned value drops.
     pub fn map<'b>(&self, buf: &'b Buffer) -> Result<RemoteMap<'b>, Error> {
-        let fd = buf.export()?.as_raw_fd();
+        let fd = buf.dsp_ref()?;
         let vaddr = match self.inner.uapi {
             Uapi::Qda => {
                 let mut m = DrmQdaMemMap {
@@ -113,12 +112,12 @@ impl RemoteMap<'_> {
 
 impl Drop for RemoteMap<'_> {
     fn drop(&mut self) {
-        if let Ok(fd) = self.buf.export() {
+        if let Ok(fd) = self.buf.dsp_ref() {
             match self.inner.uapi {
                 Uapi::Qda => {
                     let mut u = DrmQdaMemUnmap {
                         request: QDA_MUNMAP_REQUEST_ATTR,
-                        fd: fd.as_raw_fd(),
+                        fd,
                         vaddr: self.vaddr,
                         vaddrout: 0,
                         size: self.buf.size as u64,
@@ -127,7 +126,7 @@ impl Drop for RemoteMap<'_> {
                 }
                 Uapi::Fastrpc => {
                     let mut u = uf::FastrpcMemUnmap {
-                        fd: fd.as_raw_fd(),
+                        fd,
                         vaddr: self.vaddr,
                         length: self.buf.size as u64,
                         ..Default::default()
@@ -221,7 +220,7 @@ impl RemoteHandle {
                             why: format!("{len} bytes at {off} exceed the {}-byte buffer", buf.size),
                         });
                     }
-                    let fd = buf.export()?.as_raw_fd();
+                    let fd = buf.dsp_ref()?;
                     FastrpcInvokeArgs {
                         ptr: buf.map.addr() + *off as u64,
                         length: *len as u64,

@@ -5,7 +5,7 @@ use qda_ioctl::{self as spec, Ioctl};
 use qda_rt::lock;
 use qda_uapi::drm::DrmGemClose;
 use qda_uapi::fastrpc::{self as uf, FastrpcInvokeArgs};
-use qda_uapi::qda::DrmQdaInvokeArgs;
+use qda_uapi::qda::{DrmQdaGemMmapOffset, DrmQdaInvokeArgs, Revision};
 
 use crate::domain::Domain;
 use crate::error::{Error, os};
@@ -26,6 +26,9 @@ pub(crate) struct Inner {
     pub(crate) file: DeviceFile,
     pub(crate) domain: Domain,
     pub(crate) uapi: Uapi,
+    /// The QDA UAPI revision the accel node answers (probed at open; the
+    /// default on a legacy node, where it means nothing).
+    pub(crate) revision: Revision,
     /// GEM handle → number of `Buffer`s using it. PRIME gives one handle per
     /// dma-buf per file, so two imports share a handle; it is closed when
     /// the last user goes (what Mesa does on top of the same UAPI).
@@ -54,6 +57,28 @@ impl Inner {
             let mut c = DrmGemClose { handle, pad: 0 };
             let _ = self.call::<spec::DrmIoctlGemClose>(&mut c);
         }
+    }
+}
+
+/// The QDA UAPI revision the accel node `file` answers, told apart by the
+/// one probe that has no side effect: `GEM_MMAP_OFFSET` in the May 2026
+/// layout `{offset, handle, pad}` with handle 0 and `pad` 1. A May 2026
+/// node refuses the `pad` (`EINVAL`) before it looks a handle up; an RFC
+/// node reads the same bytes as `{handle 0, pad 0, offset}`, checks no
+/// `pad`, and finds no object 0 (`ENOENT`). No object is made, no context
+/// bank assigned and no DSP called. QUERY cannot tell them apart (the same
+/// 16-byte struct and number in both), nor can DRM VERSION (neither
+/// posting ties its numbers to the UAPI). Anything but `ENOENT` is taken
+/// as May 2026, the default.
+pub(crate) fn probe_revision(file: &DeviceFile) -> Revision {
+    let mut m = DrmQdaGemMmapOffset {
+        offset: 0,
+        handle: 0,
+        pad: 1,
+    };
+    match file.call::<spec::DrmIoctlQdaGemMmapOffset>(&mut m) {
+        Err(e) if e.errno == crate::os::Errno::ENOENT => Revision::Rfc2026Feb,
+        _ => Revision::May2026,
     }
 }
 

@@ -53,6 +53,13 @@ struct Args {
     /// not as the daemon's: for a daemon started as root. Never root.
     #[arg(long)]
     pd_user: Option<String>,
+    /// The QDA UAPI revision the accel nodes answer: 2026-05 (the May 2026
+    /// posting: buffers by dma-buf fd) or 2026-02 (the Feb 2026 RFC:
+    /// buffers by GEM handle, as libfastrpc's accel backend passes them).
+    /// Default: QDA_UAPI_REVISION, else the board's `qda,uapi-revision`,
+    /// else 2026-05.
+    #[arg(long, value_name = "2026-02|2026-05")]
+    uapi_revision: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -81,8 +88,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let uapi_revision = match a
+        .uapi_revision
+        .as_deref()
+        .map(qdad::server::parse_uapi_revision)
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qdad: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let cfg = qdad::server::Config {
         policy,
+        uapi_revision,
         dtb: a.dtb,
         socket: a.socket.unwrap_or_else(qdad::client::default_socket),
         trace: a.trace,

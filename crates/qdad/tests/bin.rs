@@ -237,3 +237,166 @@ fn sigterm_stops_it_when_its_socket_file_is_gone() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// qdad started on `sock` with `args` and `env`, its stderr piped.
+fn qdad_with(sock: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_qdad"));
+    c.args(args).env_remove("QDA_UAPI_REVISION");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    start_on(c, sock, Stdio::piped())
+}
+
+/// Stop `d` with SIGTERM: its stderr.
+fn stop(mut d: std::process::Child) -> String {
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &d.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = d.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut d.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "{log}");
+    log
+}
+
+/// The revision the library finds the CDSP accel node of the daemon on
+/// `sock` answering.
+fn revision_on(sock: &std::path::Path) -> qda_uapi::qda::Revision {
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(sock).unwrap());
+    let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
+    dev.qda_revision().expect("an accel node")
+}
+
+/// The built-in board with `qda,uapi-revision = "2026-02"` on the CDSP
+/// node, compiled with dtc.
+fn rfc_board(dir: &std::path::Path) -> std::path::PathBuf {
+    let dts = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../qda-driver/platforms/qda-virt.dts"
+    ))
+    .unwrap();
+    // The CDSP's `qcom,fastrpc` node: the second `label = "cdsp";` (the
+    // first is its glink edge's).
+    let at = dts
+        .match_indices("label = \"cdsp\";")
+        .nth(1)
+        .map(|(i, m)| i + m.len())
+        .expect("the CDSP fastrpc node in the board source");
+    let marked = format!(
+        "{}\n\t\t\t\t\tqda,uapi-revision = \"2026-02\";{}",
+        &dts[..at],
+        &dts[at..]
+    );
+    let (src, out) = (dir.join("rfc.dts"), dir.join("rfc.dtb"));
+    std::fs::write(&src, marked).unwrap();
+    let st = Command::new("dtc")
+        .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("dtc (device-tree-compiler) to build a board");
+    assert!(st.success());
+    out
+}
+
+/// G4 (issue 12): the QDA UAPI revision is chosen at run time —
+/// `--uapi-revision` over `QDA_UAPI_REVISION` over the board's
+/// `qda,uapi-revision` over the default (2026-05) — and the library finds
+/// out which one a node answers.
+///
+/// Fails if: any of the three is ignored, the precedence is another, or
+/// the library keeps speaking May 2026 to an RFC node.
+#[test]
+fn g4_uapi_revision_flag_over_env_over_dtb_over_default() {
+    use qda_uapi::qda::Revision::{May2026, Rfc2026Feb};
+    let dir = qda_test::TempDir::new("qdad-rev");
+    let dtb = rfc_board(dir.path());
+    let dtb = dtb.to_str().unwrap();
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], qda_uapi::qda::Revision);
+    let cases: [Case<'_>; 5] = [
+        (&[], &[], May2026),
+        (&["--dtb", dtb], &[], Rfc2026Feb),
+        (&["--dtb", dtb], &[("QDA_UAPI_REVISION", "2026-05")], May2026),
+        (&[], &[("QDA_UAPI_REVISION", "2026-02")], Rfc2026Feb),
+        (
+            &["--uapi-revision", "2026-02"],
+            &[("QDA_UAPI_REVISION", "2026-05")],
+            Rfc2026Feb,
+        ),
+    ];
+    for (k, (args, env, want)) in cases.into_iter().enumerate() {
+        let sock = dir.join(format!("{k}.sock"));
+        let d = qdad_with(&sock, args, env);
+        let got = revision_on(&sock);
+        stop(d);
+        assert_eq!(got, want, "{args:?} {env:?}");
+    }
+}
+
+/// G4: a bad revision, by flag or by environment, is one line naming
+/// where it came from and what is expected.
+#[test]
+fn g4_a_bad_uapi_revision_is_one_line() {
+    let dir = qda_test::TempDir::new("qdad-badrev");
+    for (args, env, names) in [
+        (&["--uapi-revision", "2026-13"][..], None, "--uapi-revision"),
+        (&[][..], Some("rfc"), "QDA_UAPI_REVISION"),
+    ] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_qdad"));
+        c.args(args)
+            .args(["--socket", dir.join("s.sock").to_str().unwrap()])
+            .env_remove("QDA_UAPI_REVISION");
+        if let Some(v) = env {
+            c.env("QDA_UAPI_REVISION", v);
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.starts_with("qdad: ") && err.contains(names) && err.contains("2026-02"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+/// G4: libfastrpc's accel backend leaves GEM_CREATE's `pad` uninitialised;
+/// the May 2026 driver refuses that (`EINVAL`), and so does qda — and
+/// `qdad --trace` says which ioctl was refused and why.
+///
+/// Fails if: a non-zero `pad` is accepted, or the trace does not carry the
+/// refusal's reason.
+#[test]
+fn g4_gem_create_pad_refusal_is_in_the_trace() {
+    use qda_uapi::qda::{DRM_IOCTL_QDA_GEM_CREATE, DrmQdaGemCreate};
+    let dir = qda_test::TempDir::new("qdad-pad");
+    let sock = dir.join("s.sock");
+    let d = qdad_with(&sock, &["--trace"], &[]);
+    let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(&sock).unwrap());
+    let path = qda::Device::open_with(qda::Domain::Cdsp, calls)
+        .unwrap()
+        .path()
+        .to_string();
+    let f = qdad::client::DaemonFile::open(&sock, &path).unwrap();
+    let mut g = DrmQdaGemCreate {
+        size: 4096,
+        handle: 0,
+        pad: 0xdead_beef,
+    };
+    let e = f
+        .ioctl(DRM_IOCTL_QDA_GEM_CREATE, &mut g as *mut DrmQdaGemCreate as u64)
+        .unwrap_err();
+    assert!(e.to_string().contains("EINVAL"), "{e}");
+    drop(f);
+    let log = stop(d);
+    let line = log
+        .lines()
+        .find(|l| l.contains("DRM_IOCTL_QDA_GEM_CREATE"))
+        .unwrap_or_else(|| panic!("the refusal in the trace: {log}"));
+    assert!(line.contains("pad is 0xdeadbeef") && line.contains("EINVAL"), "{line}");
+}

@@ -71,6 +71,7 @@ pub(super) fn qda_virt() -> Platform {
             domain("remoteproc@35000000", "gdsp0", false, &[(1, 1, true), (2, 1, true)]),
             domain("remoteproc@36000000", "gdsp1", false, &[(1, 2, true), (2, 1, true)]),
         ],
+        uapi_revision: None,
         reserved: vec![
             ReservedRegion {
                 size: 32 * MIB,

@@ -81,7 +81,14 @@ pub struct Platform {
     pub domains: Vec<DomainDesc>,
     /// The available children of `/reserved-memory`, in device-tree order.
     pub reserved: Vec<ReservedRegion>,
+    /// `qda,uapi-revision` of the FastRPC nodes (`"2026-02"` or
+    /// `"2026-05"`): the QDA UAPI revision the accel nodes answer, unless
+    /// `QDA_UAPI_REVISION` or `qdad --uapi-revision` says otherwise.
+    pub uapi_revision: Option<qda_uapi::qda::Revision>,
 }
+
+/// The DTB property naming the QDA UAPI revision, on a `qcom,fastrpc` node.
+pub const UAPI_REVISION_PROP: &str = "qda,uapi-revision";
 
 /// One `qcom,fastrpc` node: a DSP domain reached over one rpmsg channel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,8 @@
 //!   the `/dev` nodes); `qcom,vmids` at most [`MAX_VMIDS`] cells (the kernel
 //!   silently ignores the whole property when there are more);
 //!   `memory-region`'s first phandle must be an available `/reserved-memory`
-//!   child (the kernel uses only index 0; so do we).
+//!   child (the kernel uses only index 0; so do we); `qda,uapi-revision`,
+//!   if given, `"2026-02"` or `"2026-05"`, the same on every node.
 //! * **compute-cb** (`qcom,fastrpc-compute-cb` children): see `compute_cb`;
 //!   at most [`MAX_SESSIONS`] sessions per domain; SIDs unique per domain.
 //! * **`/reserved-memory`**: `#address-cells` and `#size-cells` required, 1 or
@@ -28,10 +29,11 @@ use std::collections::HashMap;
 
 use fdt::Fdt;
 use fdt::node::FdtNode;
+use qda_uapi::qda::Revision;
 
 use super::{
     CbDesc, DomainDesc, MAX_DOMAINS, MAX_REGION_SIZE, MAX_SESSIONS, MAX_VMIDS, PHYS_ADDR_BITS, Platform, PlatformError,
-    ReservedRegion, domain_id_of,
+    ReservedRegion, UAPI_REVISION_PROP, domain_id_of,
 };
 
 const FASTRPC_COMPATIBLES: [&str; 2] = ["qcom,fastrpc", "qcom,kaanapali-fastrpc"];
@@ -227,7 +229,29 @@ pub(super) fn platform(bytes: &[u8]) -> Result<Platform, PlatformError> {
     };
 
     let mut domains: Vec<DomainDesc> = Vec::new();
+    let mut uapi_revision: Option<(Revision, String)> = None;
     for n in nodes.iter().filter(|n| n.live && n.is_compatible(&FASTRPC_COMPATIBLES)) {
+        // `qda,uapi-revision`: which posting of the QDA UAPI the accel
+        // nodes answer. qda's own property (the posted bindings have none);
+        // one driver serves one revision, so domains that give it agree.
+        if let Some(v) = n.string(UAPI_REVISION_PROP)? {
+            let r = Revision::from_name(&v).ok_or_else(|| {
+                n.perr(
+                    UAPI_REVISION_PROP,
+                    format!("{v:?} names no QDA UAPI revision (known: \"2026-02\", \"2026-05\")"),
+                )
+            })?;
+            match &uapi_revision {
+                Some((o, path)) if *o != r => {
+                    return Err(n.perr(
+                        UAPI_REVISION_PROP,
+                        format!("{v:?}, but {path} says {:?}; one driver serves one revision", o.name()),
+                    ));
+                }
+                Some(_) => {}
+                None => uapi_revision = Some((r, n.path.clone())),
+            }
+        }
         if domains.len() == MAX_DOMAINS {
             return Err(n.nerr(format!(
                 "one FastRPC domain more than the {MAX_DOMAINS} accel minors (ACCEL_MAX_MINORS)"
@@ -251,6 +275,7 @@ pub(super) fn platform(bytes: &[u8]) -> Result<Platform, PlatformError> {
         compatible,
         domains,
         reserved,
+        uapi_revision: uapi_revision.map(|(r, _)| r),
     })
 }
 

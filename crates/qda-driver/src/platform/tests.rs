@@ -1231,3 +1231,39 @@ fn dma_pools_must_be_page_aligned() {
     t.at(FR).del("memory-region");
     assert!(t.parse().is_ok(), "not a DMA pool: only recorded");
 }
+
+/// G4 (issue 12): `qda,uapi-revision` on a FastRPC node chooses the QDA
+/// UAPI revision the driver's accel nodes answer (unless
+/// `QDA_UAPI_REVISION` or `qdad --uapi-revision` says otherwise); a bad
+/// value, or two nodes that disagree, is one error naming node and
+/// property.
+///
+/// Fails if: the property is ignored (the driver stays on May 2026), a bad
+/// value passes, or disagreeing nodes pass.
+#[test]
+fn g4_uapi_revision_property() {
+    use qda_uapi::qda::Revision;
+    let mut t = base();
+    assert_eq!(t.parse().unwrap().uapi_revision, None);
+    assert_eq!(
+        crate::DriverConfig::new(t.parse().unwrap()).qda_revision,
+        Revision::May2026
+    );
+    t.at(FR).set("qda,uapi-revision", s("2026-02"));
+    let p = t.parse().unwrap();
+    assert_eq!(p.uapi_revision, Some(Revision::Rfc2026Feb));
+    assert_eq!(crate::DriverConfig::new(p).qda_revision, Revision::Rfc2026Feb);
+    t.at(FR).set("qda,uapi-revision", s("2026-05"));
+    assert_eq!(t.parse().unwrap().uapi_revision, Some(Revision::May2026));
+    t.at(FR).set("qda,uapi-revision", s("rfc"));
+    let reason = expect_property(&t, FR, "qda,uapi-revision");
+    assert!(reason.contains("\"rfc\"") && reason.contains("2026-02"), "{reason}");
+    // Two domains: they must agree.
+    t.at(FR).set("qda,uapi-revision", s("2026-02"));
+    t.children
+        .push(fastrpc("cdsp").p("qda,uapi-revision", s("2026-05")).c(compute_cb(1)));
+    let reason = expect_property(&t, "/fastrpc", "qda,uapi-revision");
+    assert!(reason.contains(FR), "names the other node: {reason}");
+    t.at("/fastrpc").set("qda,uapi-revision", s("2026-02"));
+    assert_eq!(t.parse().unwrap().uapi_revision, Some(Revision::Rfc2026Feb));
+}

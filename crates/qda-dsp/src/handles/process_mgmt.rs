@@ -103,6 +103,24 @@ impl StaticHandle for ProcessManagement {
                 let inbuf = parse_body::<CreateProcessInbuf>("create inbuf", &args[0].read())
                     .map_err(|_| bad_body("create inbuf"))?;
                 let name = c_string(&args[1].read());
+                // Unsigned PDs only where the DSP has them (issue 12, G2).
+                // Mainline's kernel refuses in `is_session_rejected` only
+                // (a non-secure node on a secure channel; `qda-driver`'s
+                // `create_session`) and passes `attrs` to the DSP as they
+                // are, unknown bits included (`fastrpc_init_create_process`,
+                // torvalds/linux drivers/misc/fastrpc.c); the posted QDA
+                // driver checks nothing. So the DSP refuses, and the kernel
+                // returns its code as the ioctl's value. Which code a real
+                // DSP's loader answers is not public: we answer
+                // AEE_EUNSUPPORTED, as for the capability it lacks. Bits we
+                // do not know are ignored.
+                let unsigned = inbuf.attrs & qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE != 0;
+                if unsigned && dsp.caps.get(1).copied().unwrap_or(0) == 0 {
+                    return Err(DspError::new(
+                        aee::EUNSUPPORTED,
+                        format!("create '{name}': {} has no unsigned PDs (capability 1 is 0)", dsp.label),
+                    ));
+                }
                 // A given shell must at least be an ELF.
                 if inbuf.filelen > 0 && (args[2].len < 4 || args[2].read()[..4] != *b"\x7fELF") {
                     return Err(DspError::new(aee::EBADELF, "create: the shell is not an ELF file"));

@@ -156,9 +156,7 @@ fn open_module(dsp: &DspState, p: &DspProcess, uri: &str) -> Result<u32, DspErro
             })
         }
     };
-    let h = dsp.new_handle();
-    lock(&p.modules).insert(h, module);
-    Ok(h)
+    Ok(p.insert_module(module))
 }
 
 /// `e` with every mention of the library file `path` replaced by `name`,

@@ -82,7 +82,17 @@ impl Syscalls for Routed {
     }
     fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, OsError> {
         // The kernel's long result reaches the caller as libc's int.
-        self.file(fd)?.ioctl(cmd, arg, &LocalMemory).map(|v| v as i32 as i64)
+        let f = self.file(fd)?;
+        let r = f.ioctl(cmd, arg, &LocalMemory);
+        if let Err(e) = &r {
+            // A refusal and the driver's reason, on the call trace (what
+            // `QDA_LOG=qda::trace=info` shows; qdad logs its own).
+            let name = qda_ioctl::lookup(f.target(), f.driver().qda_revision(), cmd)
+                .ok()
+                .map(|d| d.name);
+            tracing::info!(target: "qda::trace", "{} -> {}", qda_ioctl::ioctl_label(name, cmd), e);
+        }
+        r.map(|v| v as i32 as i64)
     }
     fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, OsError> {
         self.file(fd)?.mmap(offset, len as u64, true)

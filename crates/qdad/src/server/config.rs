@@ -21,9 +21,19 @@ pub struct Config {
     pub limits: Limits,
     /// Who may do what (default: [`Policy::default_for_daemon`]).
     pub policy: Option<Policy>,
+    /// The QDA UAPI revision the accel nodes answer (`--uapi-revision`);
+    /// default: `QDA_UAPI_REVISION`, else the board's `qda,uapi-revision`,
+    /// else May 2026.
+    pub uapi_revision: Option<qda_uapi::qda::Revision>,
     /// Test hook: a request with this ioctl number panics in its handler.
     #[doc(hidden)]
     pub panic_on_cmd: Option<u32>,
+}
+
+/// `--uapi-revision V`: the QDA UAPI revision `V` names, or one line
+/// saying what is expected.
+pub fn parse_uapi_revision(v: &str) -> Result<qda_uapi::qda::Revision, String> {
+    qda_driver::driver::parse_uapi_revision(v, "--uapi-revision").map_err(|e| e.what.into_owned())
 }
 
 /// A group by name (looked up in `/etc/group`) or by number.
@@ -91,6 +101,7 @@ impl Config {
             group: None,
             limits: Limits::default(),
             policy: None,
+            uapi_revision: None,
             panic_on_cmd: None,
         }
     }

@@ -144,6 +144,21 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
         }
     }
     let fds = mem.take_installed();
+    if let Err(e) = &r {
+        // A refusal and the driver's reason, on the call trace.
+        let name = match op {
+            Op::DmabufIoctl => None,
+            _ => conn_desc(conn, req.cmd).map(|d| d.name),
+        };
+        tracing::info!(
+            target: TRACE_TARGET,
+            "#{} pid {} {} -> {}",
+            conn.id,
+            conn.creds.pid,
+            qda_ioctl::ioctl_label(name, req.cmd),
+            e
+        );
+    }
     let (status, value, msg) = match &r {
         Ok(v) => (0, *v, String::new()),
         Err(e) => (-e.errno.0, 0, e.to_string()),

@@ -174,7 +174,14 @@ impl Server {
         let policy = cfg.policy.clone().unwrap_or_else(Policy::default_for_daemon);
         // The PD hosts this daemon starts get the policy's limits.
         qda_dsp::pd_host::set_pd_limits(policy.pd_limits);
-        let driver = Driver::new(DriverConfig::new(platform)).map_err(|e| format!("starting the driver: {e}"))?;
+        // The QDA UAPI revision: --uapi-revision, else QDA_UAPI_REVISION,
+        // else the board's `qda,uapi-revision`, else the default.
+        let mut dcfg = DriverConfig::new(platform);
+        match cfg.uapi_revision {
+            Some(r) => dcfg.qda_revision = r,
+            None => dcfg = dcfg.with_env().map_err(|e| e.to_string())?,
+        }
+        let driver = Driver::new(dcfg).map_err(|e| format!("starting the driver: {e}"))?;
         let pd_mode = cfg.pd_mode.unwrap_or_else(PdMode::from_env);
         let emb = Embedded::with_mode(driver, pd_mode).map_err(|e| format!("starting the DSPs: {e}"))?;
         // Socket activation: systemd made the socket and owns its file.
@@ -744,7 +751,7 @@ mod tests;
 mod trace;
 
 use charge::{FdCharge, Refusal};
-pub use config::{Config, Limits, group_id};
+pub use config::{Config, Limits, group_id, parse_uapi_revision};
 use events::{accept_loop, event_loop, park};
 use ioctl::{Call, conn_desc, parse_ioctl, run_ioctl};
 use requests::{info, mmap, node_kind, open, stats};
