@@ -98,7 +98,7 @@ fn probes_and_bad_input_with_the_library_preloaded_by_hand() {
 }
 
 #[test]
-fn the_legacy_uapi_hides_the_accel_nodes_and_accel_is_not_yet() {
+fn the_legacy_and_accel_uapis_hide_the_accel_nodes() {
     let Some(lib) = library() else { return };
     let o = preloaded(
         &lib,
@@ -107,9 +107,14 @@ fn the_legacy_uapi_hides_the_accel_nodes_and_accel_is_not_yet() {
     );
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert!(out.contains("system") && !out.contains("accel0"), "{out}\n{err}");
-    let o = preloaded(&lib, &["ls", "/dev/dma_heap"], &[("QDA_PRELOAD_UAPI", "accel")]);
-    let err = text(&o.stderr);
-    assert!(!o.status.success() && err.contains("not implemented yet"), "{err}");
+    // `accel`: the legacy names (translated onto the accel nodes), no
+    // accel node of their own.
+    let o = preloaded(&lib, &["ls", "/dev/accel", "/dev"], &[("QDA_PRELOAD_UAPI", "accel")]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(
+        out.contains("fastrpc-cdsp") && !out.contains("accel0") && err.contains("/dev/accel"),
+        "{out}\n{err}"
+    );
 }
 
 #[test]
