@@ -25,8 +25,15 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Build the C libraries and the PD host into this profile's directory.
+/// Build the C libraries and the PD host into this profile's directory,
+/// once per test process: both tests install from that directory, and a
+/// build running beside an install re-links the files it copies.
 fn build_c_libraries() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(build_c_libraries_now);
+}
+
+fn build_c_libraries_now() {
     let dir = profile_dir();
     let target = dir.parent().unwrap();
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -534,6 +541,8 @@ fn c_examples_build_against_an_install_and_run_embedded_and_through_qdad() {
 /// and libraries missing beside the binary (which it says how to build).
 #[test]
 fn sdk_install_refusals_are_one_clear_line() {
+    // The build is not a C compile: it runs wherever the other test's does.
+    build_c_libraries();
     let dir = qda_test::TempDir::new("c-sdk-refuse");
     let qda = |prefix: &Path, bin: &Path| {
         let out = Command::new(bin)
