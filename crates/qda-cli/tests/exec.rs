@@ -234,7 +234,10 @@ fn libfastrpcs_sequence_runs_under_qda_exec_embedded_and_through_qdad() {
     std::fs::write(dir.join("fastrpc_shell_unsigned_3"), b"\x7fELF\x02\x01\x01\0a shell").unwrap();
     let (o, e) = exec_ok(&dir, &["--uapi", "legacy", "--trace"], &[p, "b-first"], &[]);
     assert_calculator(&o, &e, "");
-    assert!(has_line(&o, "session 1: with the shell, modules above 0xff and distinct"), "{o}");
+    assert!(
+        has_line(&o, "session 1: with the shell, modules above 0xff and distinct"),
+        "{o}"
+    );
     assert!(has_line(&o, "ls /dev/accel: No such file or directory"), "{o}");
     assert!(
         e.contains("FASTRPC_IOCTL_INIT_CREATE = 0") && !e.contains("/dev/accel/"),
@@ -272,7 +275,10 @@ fn libfastrpcs_sequence_runs_under_qda_exec_embedded_and_through_qdad() {
     let t = Instant::now();
     let (o, e) = exec_ok(&dir, &["--backend", "daemon"], &[p], &d.env());
     assert_calculator(&o, &e, "");
-    assert!(has_line(&o, "session 1: with the shell, modules above 0xff and distinct"), "{o}");
+    assert!(
+        has_line(&o, "session 1: with the shell, modules above 0xff and distinct"),
+        "{o}"
+    );
     let (o, e) = exec_ok(&dir, &[], &[p, "b-first"], &d.env());
     assert_calculator(&o, &e, "");
     let (o, e) = exec_ok(&dir, &["--backend", "daemon", "--uapi", "accel"], &[p], &d.env());
