@@ -111,9 +111,9 @@ const SPINS_PER_CLOCK_READ: u32 = 64;
 /// The spin budget poll mode uses when the caller gives none (the proposed
 /// kernel spins up to 10 ms; qda's default is shorter because its DSP
 /// threads share the caller's cores; see `docs/DRIVER.md`).
-pub const DEFAULT_POLL_BUDGET: Duration = Duration::from_micros(100);
+pub const DEFAULT_POLL_BUDGET: Duration = Duration::from_micros(qda_uapi::qda::QDA_POLL_BUDGET_DEFAULT_US as u64);
 /// The largest spin budget accepted (libfastrpc's `latency` maximum, 10 000 µs).
-pub const MAX_POLL_BUDGET: Duration = Duration::from_micros(10_000);
+pub const MAX_POLL_BUDGET: Duration = Duration::from_micros(qda_uapi::qda::QDA_POLL_BUDGET_MAX_US as u64);
 
 #[derive(Debug)]
 struct Table {

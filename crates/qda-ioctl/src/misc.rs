@@ -170,6 +170,19 @@ fastrpc!(
     FastrpcIoctlGetDspInfo, uf::FastrpcIoctlCapability, FASTRPC_IOCTL_GET_DSP_INFO
 );
 
+/// `FASTRPC_IOCTL_SET_OPTION` (proposed poll-mode series): the file's poll mode.
+#[derive(Debug, Clone, Copy)]
+pub struct FastrpcIoctlSetOption;
+impl Ioctl for FastrpcIoctlSetOption {
+    type Arg = uf::FastrpcIoctlSetOption;
+    const DESC: Desc = desc::<Self>(
+        "FASTRPC_IOCTL_SET_OPTION",
+        uf::FASTRPC_IOCTL_SET_OPTION,
+        Target::Fastrpc,
+        ArgCopy::Handler,
+    );
+}
+
 /// `FASTRPC_IOCTL_INIT_CREATE`: starts a user PD.
 #[derive(Debug, Clone, Copy)]
 pub struct FastrpcIoctlInitCreate;
