@@ -267,7 +267,7 @@ pub static ALL: &[Desc] = &[
     FastrpcIoctlMemMap::DESC,
     FastrpcIoctlMemUnmap::DESC,
     FastrpcIoctlGetDspInfo::DESC,
-    FastrpcIoctlSetOption::DESC,
+    FastrpcIoctlSetOptionCmd::DESC,
     UdmabufIoctlCreate::DESC,
     UdmabufIoctlCreateList::DESC,
     DmaBufIoctlSync::DESC,

@@ -171,9 +171,11 @@ fastrpc!(
 );
 
 /// `FASTRPC_IOCTL_SET_OPTION` (proposed poll-mode series): the file's poll mode.
+/// `Cmd`: the struct of the command has the command's name
+/// ([`uf::FastrpcIoctlSetOption`]), and no two crates share a public type name.
 #[derive(Debug, Clone, Copy)]
-pub struct FastrpcIoctlSetOption;
-impl Ioctl for FastrpcIoctlSetOption {
+pub struct FastrpcIoctlSetOptionCmd;
+impl Ioctl for FastrpcIoctlSetOptionCmd {
     type Arg = uf::FastrpcIoctlSetOption;
     const DESC: Desc = desc::<Self>(
         "FASTRPC_IOCTL_SET_OPTION",
