@@ -111,6 +111,17 @@ fn the_benchmark_workloads_run() {
     w.inline().unwrap();
     w.by_fd_small().unwrap();
     w.by_fd_large().unwrap();
+    let (sleep, poll) = sleep_vs_poll(
+        2,
+        20,
+        std::time::Duration::from_micros(50),
+        |b| w.set_poll(b),
+        || w.null(),
+    )
+    .unwrap();
+    assert_eq!((sleep.len(), poll.len()), (40, 40));
+    assert!(sleep.is_sorted() && percentile(&poll, 50.0) <= percentile(&poll, 99.0));
+    assert_eq!(percentile(&[], 99.0), std::time::Duration::ZERO);
     gem_cycle(&dev).unwrap();
     let b = dev.alloc(4096).unwrap();
     prime_cycle(&b, &other).unwrap();
