@@ -36,7 +36,12 @@ impl Lib {
                     return Err(EBADPARM);
                 }
                 let v = (l.enable, l.latency);
-                self.set(eff.0 as i32, |s| s.latency = Some(v))
+                self.set(eff.0 as i32, |s| s.latency = Some(v))?;
+                match l.enable {
+                    RPC_POLL_QOS | RPC_DISABLE_QOS => self.poll_qos(eff, l.enable, l.latency),
+                    // PM and adaptive QoS: recorded; nothing on a host to tune.
+                    _ => Ok(()),
+                }
             }
             DSPRPC_GET_DSP_INFO => {
                 if data.is_null() || (len as usize) < size_of::<RemoteDspCapability>() {
@@ -63,6 +68,36 @@ impl Lib {
                 Ok(())
             }
             _ => Err(EUNSUPPORTED),
+        }
+    }
+
+    /// Poll mode as libadsprpc's `manage_poll_qos` sets it: a latency of
+    /// 10 000 µs or more is `AEE_EBADPARM`; the session is opened if none
+    /// is; its file's poll mode is set (`RPC_POLL_QOS`: on, the latency as
+    /// the spin budget; `RPC_DISABLE_QOS`: off), then the DSP is told with
+    /// `adsp_current_process1_poll_mode(enable, latency)` (handle 4, method 9).
+    fn poll_qos(&self, eff: Effective, enable: u32, latency: u32) -> Result<(), i32> {
+        if latency >= qda_uapi::qda::QDA_POLL_BUDGET_MAX_US {
+            return Err(EBADPARM);
+        }
+        let dom = self.session_or_open(eff)?;
+        let budget = (enable == RPC_POLL_QOS).then(|| std::time::Duration::from_micros(u64::from(latency)));
+        dom.session.set_poll(budget).map_err(|e| aee(&e))?;
+        let body = [enable.to_le_bytes(), latency.to_le_bytes()].concat();
+        let sc = qda_proto::Scalars::make(qda_proto::handles::current_process::POLL_MODE, 1, 0).0;
+        let mut args = [qda_uapi::fastrpc::FastrpcInvokeArgs {
+            ptr: body.as_ptr() as u64,
+            length: body.len() as u64,
+            fd: -1,
+            attr: 0,
+        }];
+        match dom
+            .session
+            .invoke_raw(qda_proto::handles::CURRENT_PROCESS, sc, &mut args)
+        {
+            Ok(0) => Ok(()),
+            Ok(r) => Err(r as i32),
+            Err(e) => Err(aee(&e)),
         }
     }
 

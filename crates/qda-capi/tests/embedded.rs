@@ -263,3 +263,39 @@ fn fork_role() {
     assert_eq!(close(h), 0);
     println!("fork role: ok");
 }
+
+/// `DSPRPC_CONTROL_LATENCY` with `RPC_POLL_QOS` puts the session's file in
+/// poll mode (the latency its spin budget, told to the DSP with
+/// `adsp_current_process1_poll_mode`), `RPC_DISABLE_QOS` takes it out, and a
+/// latency of 10 000 µs or more is `AEE_EBADPARM`, as in libadsprpc's
+/// `manage_poll_qos`.
+#[test]
+fn latency_control_turns_poll_mode_on_and_off() {
+    use qda_uapi::remote::{RPC_DISABLE_QOS, RPC_POLL_QOS, RemoteRpcControlLatency};
+    setup();
+    let drv = qda::embedded_platform().unwrap().embedded().driver.clone();
+    let polled = || {
+        let st = drv.stats();
+        st.poll_answered_spinning + st.poll_spin_timeouts
+    };
+    let set = |enable, latency| {
+        let mut l = RemoteRpcControlLatency { enable, latency };
+        // SAFETY: a valid struct of the size passed.
+        unsafe { api::remote_handle_control(CDSP, 1, (&mut l as *mut RemoteRpcControlLatency).cast(), 8) }
+    };
+    let h = open(CALC).unwrap();
+    assert_eq!(set(RPC_POLL_QOS, 10_000), AEE_EBADPARM);
+    assert_eq!(set(RPC_POLL_QOS, 40), 0);
+    let before = polled();
+    for _ in 0..5 {
+        assert_eq!(sum(h, &[1, 2, 3]), Ok(6));
+    }
+    assert!(polled() >= before + 5, "the calls were polled");
+    assert_eq!(set(RPC_DISABLE_QOS, 0), 0);
+    let off = polled();
+    assert_eq!(sum(h, &[1, 2, 3]), Ok(6));
+    // Other tests of this process may poll their own calls meanwhile; none
+    // of them turns poll mode on for this session but this one.
+    assert_eq!(polled(), off, "sleep mode again");
+    assert_eq!(close(h), 0);
+}

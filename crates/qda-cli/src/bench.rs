@@ -113,6 +113,24 @@ pub fn bench(domain: &str, iters: u32, large: bool, backend: Option<Backend>) ->
             t_large.as_secs_f64() * 1e6
         );
     }
+    // Poll mode, first slice (issue 13): the same null invoke in sleep and
+    // poll mode, alternating blocks, each call timed.
+    crate::out!("");
+    let budget = std::time::Duration::from_micros(100);
+    crate::out!(
+        "poll mode (first slice): null invoke, 5 alternating blocks of {iters} calls per mode, poll budget {} µs",
+        budget.as_micros()
+    );
+    let (sleep, poll) = bench::sleep_vs_poll(5, iters, budget, |b| w.set_poll(b), || w.null()).map_err(e)?;
+    for (name, v) in [("sleep mode", &sleep), ("poll mode", &poll)] {
+        crate::out!(
+            "{:<34} p50 {:>8.1} µs   p99 {:>8.1} µs   ({} calls)",
+            name,
+            bench::percentile(v, 50.0).as_secs_f64() * 1e6,
+            bench::percentile(v, 99.0).as_secs_f64() * 1e6,
+            v.len()
+        );
+    }
     drop(w);
 
     crate::out!("");

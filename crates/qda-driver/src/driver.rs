@@ -178,6 +178,10 @@ pub struct Stats {
     /// Invoke payload buffers allocated so far, all domains (a running
     /// total, not a live count: files keep a few for reuse).
     pub payloads_allocated: u64,
+    /// Poll-mode calls answered while their caller spun (running total).
+    pub poll_answered_spinning: u64,
+    /// Poll-mode calls whose spin budget ran out, then slept (running total).
+    pub poll_spin_timeouts: u64,
 }
 
 impl Stats {
@@ -460,6 +464,8 @@ impl Driver {
             dma_debug_live: i.debug.live(),
             dma_debug_errors: i.debug.error_count(),
             payloads_allocated: i.domains.iter().map(|d| d.payload_allocs.get()).sum(),
+            poll_answered_spinning: i.domains.iter().map(|d| d.channel.poll_stats().answered_spinning).sum(),
+            poll_spin_timeouts: i.domains.iter().map(|d| d.channel.poll_stats().spin_timeouts).sum(),
         }
     }
 

@@ -9,8 +9,18 @@
 //! 10 s, as the kernel does; user calls wait for ever unless configured) and
 //! a subsystem restart ([`Channel::restart`]) fails every pending call with
 //! `EPIPE`.
+//!
+//! **Poll mode** (a file's option: legacy `SET_OPTION`, see `docs/DRIVER.md`):
+//! the caller first spins on its context's completion word for a bounded
+//! budget ([`Channel::call_polled`]), then sleeps on the condvar as usual. The
+//! answering side sets the word and signals the condvar only when the
+//! caller has gone to sleep (its `sleeping` flag, read under the context's
+//! lock, so no wake-up is lost); an answer that lands while the caller spins
+//! costs no wake-up at all. Spins that end in a sleep are counted
+//! ([`PollStats`]).
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -61,6 +71,8 @@ struct State {
     interrupted: bool,
     /// The caller left (interrupted): the response frees the context.
     abandoned: bool,
+    /// The caller waits on the condvar (not spinning): a change must notify.
+    sleeping: bool,
 }
 
 #[derive(Debug, Default)]
@@ -68,7 +80,40 @@ struct Pending {
     done: Mutex<State>,
     cv: Condvar,
     tid: i32,
+    /// The completion word: set (under `done`'s lock, after the change) when
+    /// the call is answered, failed or interrupted; a polling caller spins on it.
+    changed: AtomicBool,
 }
+
+impl Pending {
+    /// After changing `d`: publish the completion word and wake the caller
+    /// only if it sleeps.
+    fn signal(&self, d: &State) {
+        self.changed.store(true, Ordering::Release);
+        if d.sleeping {
+            self.cv.notify_all();
+        }
+    }
+}
+
+/// How a channel's polled waits ended (running totals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PollStats {
+    /// Polled calls whose answer came within the spin budget (no sleep).
+    pub answered_spinning: u64,
+    /// Polled calls whose budget ran out: they slept as in sleep mode.
+    pub spin_timeouts: u64,
+}
+
+/// Iterations of the spin between two reads of the clock.
+const SPINS_PER_CLOCK_READ: u32 = 64;
+
+/// The spin budget poll mode uses when the caller gives none (the proposed
+/// kernel spins up to 10 ms; qda's default is shorter because its DSP
+/// threads share the caller's cores; see `docs/DRIVER.md`).
+pub const DEFAULT_POLL_BUDGET: Duration = Duration::from_micros(qda_uapi::qda::QDA_POLL_BUDGET_DEFAULT_US as u64);
+/// The largest spin budget accepted (libfastrpc's `latency` maximum, 10 000 µs).
+pub const MAX_POLL_BUDGET: Duration = Duration::from_micros(qda_uapi::qda::QDA_POLL_BUDGET_MAX_US as u64);
 
 #[derive(Debug)]
 struct Table {
@@ -88,6 +133,8 @@ pub struct Channel {
     /// Cached capability table (attributes 1..=255), per channel.
     pub(crate) caps: Mutex<Option<Vec<u32>>>,
     tracer: RwLock<TraceSlot>,
+    answered_spinning: AtomicU64,
+    spin_timeouts: AtomicU64,
 }
 
 #[derive(Default)]
@@ -114,6 +161,16 @@ impl Channel {
             layout: CtxLayout::KERNEL,
             caps: Mutex::new(None),
             tracer: RwLock::new(TraceSlot(None)),
+            answered_spinning: AtomicU64::new(0),
+            spin_timeouts: AtomicU64::new(0),
+        }
+    }
+
+    /// How polled waits ended so far.
+    pub fn poll_stats(&self) -> PollStats {
+        PollStats {
+            answered_spinning: self.answered_spinning.load(Ordering::Relaxed),
+            spin_timeouts: self.spin_timeouts.load(Ordering::Relaxed),
         }
     }
 
@@ -166,7 +223,7 @@ impl Channel {
                 t.in_flight -= 1;
                 self.freed.notify_one();
             }
-            p.cv.notify_all();
+            p.signal(&d);
         }
         drop(t);
         if let Some(tr) = transport {
@@ -186,7 +243,7 @@ impl Channel {
             if d.result.is_none() && !d.abandoned {
                 d.interrupted = true;
                 n += 1;
-                p.cv.notify_all();
+                p.signal(&d);
             }
         }
         n
@@ -214,7 +271,7 @@ impl Channel {
             t.in_flight -= 1;
             self.freed.notify_one();
         }
-        p.cv.notify_all();
+        p.signal(&d);
         Ok(())
     }
 
@@ -248,7 +305,20 @@ impl Channel {
 
     /// Send `msg` (its `ctx` is filled in from a fresh context and `pd`) and
     /// wait for the DSP's return value.
-    pub fn call(&self, mut msg: FastrpcMsg, pd: PdType, timeout: Option<Duration>) -> Result<i32> {
+    pub fn call(&self, msg: FastrpcMsg, pd: PdType, timeout: Option<Duration>) -> Result<i32> {
+        self.call_polled(msg, pd, timeout, None)
+    }
+
+    /// [`Channel::call`] in poll mode when `poll` is set: spin on the
+    /// completion word for at most that long (capped at
+    /// [`MAX_POLL_BUDGET`]), then sleep as in sleep mode.
+    pub fn call_polled(
+        &self,
+        mut msg: FastrpcMsg,
+        pd: PdType,
+        timeout: Option<Duration>,
+        poll: Option<Duration>,
+    ) -> Result<i32> {
         let t = crate::sync::read(&self.transport).clone();
         let Some(t) = t else {
             return Err(Error::new(Errno::EPIPE, format!("{}: DSP channel is down", self.label)));
@@ -259,8 +329,17 @@ impl Channel {
             self.free(idx);
             return Err(e);
         }
+        if let Some(budget) = poll {
+            if spin(&p.changed, budget.min(MAX_POLL_BUDGET)) {
+                self.answered_spinning.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let deadline = timeout.map(|d| Instant::now() + d);
         let mut d = qda_rt::lock(&p.done);
+        // From here on every change must wake this thread.
+        d.sleeping = true;
         let r = loop {
             if let Some(v) = d.result {
                 break Ok(v);
@@ -301,6 +380,22 @@ impl Channel {
                 format!("{}: DSP restarted during the call", self.label),
             )),
             r => r,
+        }
+    }
+}
+
+/// Spin until `word` is set or `budget` is spent; true when it was set.
+fn spin(word: &AtomicBool, budget: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..SPINS_PER_CLOCK_READ {
+            if word.load(Ordering::Acquire) {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() >= budget {
+            return word.load(Ordering::Acquire);
         }
     }
 }
@@ -435,5 +530,95 @@ mod tests {
                 .errno,
             Errno::ENOENT
         );
+    }
+
+    /// Many callers, budgets so small or so large that both ends of a polled
+    /// wait are taken (answered while spinning, and spin spent then sleep),
+    /// answers racing the caller's move from spinning to sleeping: every
+    /// caller gets its own answer and none is left asleep (a lost wake-up
+    /// would hang; the guard turns that into a failure).
+    #[test]
+    fn polled_waits_race_answers_without_losing_a_wakeup() {
+        const CALLERS: u32 = 4;
+        const CALLS: u32 = 600;
+        let ch = Arc::new(Channel::new("cdsp"));
+        let (tx, rx) = mpsc::channel::<FastrpcMsg>();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let stop = Arc::new(AtomicBool::new(false));
+        let dsp = {
+            let (ch, stop) = (ch.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Answer without sleeping (a busy DSP thread); every third
+                // call after a short delay, so the caller's spin runs out.
+                while !stop.load(Ordering::Relaxed) {
+                    match rx.try_recv() {
+                        Ok(m) => {
+                            if m.handle % 3 == 0 {
+                                let t = Instant::now();
+                                while t.elapsed() < Duration::from_micros(30) {
+                                    std::thread::yield_now();
+                                }
+                            }
+                            answer(&ch, &m, m.handle as i32);
+                        }
+                        Err(_) => std::thread::yield_now(),
+                    }
+                }
+            })
+        };
+        let (done_tx, done_rx) = mpsc::channel();
+        for c in 0..CALLERS {
+            let (ch, done_tx) = (ch.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                for i in 0..CALLS {
+                    let handle = c * CALLS + i;
+                    // A budget too short to see any answer, or long enough
+                    // to see a prompt one.
+                    let budget = if i % 2 == 0 {
+                        Duration::from_nanos(1)
+                    } else {
+                        Duration::from_millis(2)
+                    };
+                    let msg = FastrpcMsg {
+                        handle,
+                        ..Default::default()
+                    };
+                    let r = ch.call_polled(msg, PdType::User, None, Some(budget));
+                    if r != Ok(handle as i32) {
+                        done_tx.send(Err(format!("call {handle}: {r:?}"))).unwrap();
+                        return;
+                    }
+                }
+                done_tx.send(Ok(())).unwrap();
+            });
+        }
+        for _ in 0..CALLERS {
+            match done_rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(r) => r.unwrap(),
+                Err(_) => panic!("a polled caller never returned: a lost wake-up ({:?})", ch.poll_stats()),
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        dsp.join().unwrap();
+        let st = ch.poll_stats();
+        assert_eq!(st.answered_spinning + st.spin_timeouts, u64::from(CALLERS * CALLS));
+        assert!(st.answered_spinning > 0, "no answer seen while spinning: {st:?}");
+        assert!(st.spin_timeouts > 0, "no spin ran out: {st:?}");
+        assert_eq!(ch.in_flight(), 0);
+    }
+
+    #[test]
+    fn sleep_mode_calls_are_not_counted_as_polled() {
+        let ch = Arc::new(Channel::new("cdsp"));
+        let (tx, rx) = mpsc::channel();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let c = {
+            let ch = ch.clone();
+            std::thread::spawn(move || ch.call(FastrpcMsg::default(), PdType::User, Some(Duration::from_secs(30))))
+        };
+        let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        answer(&ch, &m, 7);
+        assert_eq!(c.join().unwrap().unwrap(), 7);
+        assert_eq!(ch.poll_stats(), PollStats::default());
     }
 }

@@ -162,6 +162,7 @@ fn file_handlers() -> &'static Table<File> {
             entry::<File, spec::DrmIoctlQdaRemoteMap>(),
             entry::<File, spec::DrmIoctlQdaRemoteMunmap>(),
             entry::<File, spec::DrmIoctlQdaRemoteInvoke>(),
+            entry::<File, spec::DrmIoctlQdaSetPoll>(),
             entry::<File, spec::DmaHeapIoctlAlloc>(),
             entry::<File, spec::FastrpcIoctlAllocDmaBuff>(),
             entry::<File, spec::FastrpcIoctlInvoke>(),
@@ -174,6 +175,7 @@ fn file_handlers() -> &'static Table<File> {
             entry::<File, spec::FastrpcIoctlMemMap>(),
             entry::<File, spec::FastrpcIoctlMemUnmap>(),
             entry::<File, spec::FastrpcIoctlGetDspInfo>(),
+            entry::<File, spec::FastrpcIoctlSetOptionCmd>(),
             entry::<File, spec::UdmabufIoctlCreate>(),
             entry::<File, spec::UdmabufIoctlCreateList>(),
         ])

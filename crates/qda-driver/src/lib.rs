@@ -30,6 +30,7 @@ pub mod invoke;
 pub mod ioctl;
 pub mod mem;
 pub mod platform;
+mod poll;
 pub mod prime;
 mod quota;
 pub mod rpc;

@@ -56,6 +56,9 @@ pub struct RpcState {
     pub(crate) mem_maps: Mutex<Vec<MemMap>>,
     /// Timeout for user calls (`None`: wait for ever, as the kernel).
     pub user_timeout: Mutex<Option<Duration>>,
+    /// Poll mode: the spin budget of user calls to dynamic handles (`None`:
+    /// sleep mode). Set by `SET_OPTION` (legacy) or `QDA_SET_POLL` (accel).
+    pub poll: Mutex<Option<Duration>>,
     /// Payload buffers kept between calls (see [`Payload`]).
     payloads: Mutex<Vec<Payload>>,
 }
@@ -149,7 +152,14 @@ pub(crate) fn remote_call(
     };
     let tracer = c.domain.channel.tracer();
     let start = tracer.as_ref().map(|_| std::time::Instant::now());
-    let r = c.domain.channel.call(msg, c.rpc.pd(), timeout);
+    // Poll mode covers user calls to dynamic handles, as proposed (handles
+    // at or below the kernel's static range always sleep).
+    let poll = if kernel || handle <= qda_proto::handles::MAX_KERNEL_STATIC_HANDLE {
+        None
+    } else {
+        *qda_rt::lock(&c.rpc.poll)
+    };
+    let r = c.domain.channel.call_polled(msg, c.rpc.pd(), timeout, poll);
     if let (Some(t), Some(start)) = (tracer, start) {
         let lens: Vec<u64> = descs.iter().map(|d| d.len()).collect();
         let by_fd: Vec<bool> = descs.iter().map(|d| !matches!(d, ArgDesc::Inline { .. })).collect();

@@ -307,3 +307,36 @@ fn copied_segments_serve_a_daemon_client() {
         Errno::EFAULT
     );
 }
+
+/// The qda extension `DRM_IOCTL_QDA_SET_POLL` (`docs/DRIVER.md`, "Poll
+/// mode"): a µs budget, 0 off, bounded, flags zero.
+#[test]
+fn set_poll_extension() {
+    use qda_uapi::qda::{DRM_IOCTL_QDA_SET_POLL, DrmQdaSetPoll, QDA_POLL_BUDGET_MAX_US};
+    use std::time::Duration;
+    let drv = driver();
+    let f = accel(&drv, "cdsp");
+    let poll = || *qda_rt::lock(&f.rpc_state().unwrap().poll);
+    assert_eq!(poll(), None);
+    let mut p = DrmQdaSetPoll {
+        budget_us: 50,
+        flags: 0,
+    };
+    assert_eq!(ioctl(&f, DRM_IOCTL_QDA_SET_POLL, &mut p), Ok(0));
+    assert_eq!(poll(), Some(Duration::from_micros(50)));
+    p.budget_us = QDA_POLL_BUDGET_MAX_US + 1;
+    assert_eq!(ioctl(&f, DRM_IOCTL_QDA_SET_POLL, &mut p), Err(Errno::EINVAL));
+    p = DrmQdaSetPoll {
+        budget_us: 10,
+        flags: 1,
+    };
+    assert_eq!(ioctl(&f, DRM_IOCTL_QDA_SET_POLL, &mut p), Err(Errno::EINVAL));
+    assert_eq!(
+        poll(),
+        Some(Duration::from_micros(50)),
+        "a refused setting changes nothing"
+    );
+    p = DrmQdaSetPoll::default();
+    assert_eq!(ioctl(&f, DRM_IOCTL_QDA_SET_POLL, &mut p), Ok(0));
+    assert_eq!(poll(), None);
+}

@@ -68,14 +68,43 @@ fn alloc_dma_buff_and_unsupported_ioctls() {
     };
     assert_eq!(ioctl(&f, FASTRPC_IOCTL_GET_DSP_INFO, &mut cap), Err(Errno::EOVERFLOW));
     assert_eq!(
-        ioctl(&f, FASTRPC_IOCTL_SET_OPTION, &mut x),
-        Err(Errno::ENOTTY),
-        "proposed ioctl not handled"
-    );
-    assert_eq!(
         f.ioctl(FASTRPC_IOCTL_ALLOC_DMA_BUFF, 0x20, &LocalMemory)
             .unwrap_err()
             .errno,
         Errno::EFAULT
     );
+}
+
+/// The proposed poll option (`docs/DRIVER.md`, "Poll mode"): one request
+/// id, reserved words zero, value 0 off and anything else on with qda's
+/// default budget.
+#[test]
+fn set_option_poll_mode_as_proposed() {
+    let drv = driver();
+    let f = open(&drv, "/dev/fastrpc-cdsp");
+    let poll = || *qda_rt::lock(&f.rpc_state().unwrap().poll);
+    assert_eq!(poll(), None, "sleep mode by default");
+    let mut o = FastrpcIoctlSetOption {
+        req: FASTRPC_POLL_MODE,
+        value: 1,
+        ..Default::default()
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_SET_OPTION, &mut o), Ok(0));
+    assert_eq!(poll(), Some(qda_driver::fastrpc::DEFAULT_POLL_BUDGET));
+    o.value = 0;
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_SET_OPTION, &mut o), Ok(0));
+    assert_eq!(poll(), None);
+    let mut other = FastrpcIoctlSetOption {
+        req: 2,
+        value: 1,
+        ..Default::default()
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_SET_OPTION, &mut other), Err(Errno::EINVAL));
+    let mut reserved = FastrpcIoctlSetOption {
+        req: FASTRPC_POLL_MODE,
+        value: 1,
+        reserved: [0, 0, 0, 0, 0, 1],
+    };
+    assert_eq!(ioctl(&f, FASTRPC_IOCTL_SET_OPTION, &mut reserved), Err(Errno::EINVAL));
+    assert_eq!(poll(), None, "a refused option changes nothing");
 }

@@ -249,3 +249,17 @@ impl Ioctl for DrmIoctlQdaRemoteInvoke {
         walk_invoke(i.sc, i.args, qda_dmabuf(rev), v);
     }
 }
+
+/// `DRM_IOCTL_QDA_SET_POLL`: the file's poll mode. **A qda extension**
+/// (`docs/DRIVER.md`, "Poll mode").
+#[derive(Debug, Clone, Copy)]
+pub struct DrmIoctlQdaSetPoll;
+impl Ioctl for DrmIoctlQdaSetPoll {
+    type Arg = uq::DrmQdaSetPoll;
+    const DESC: Desc = desc::<Self>(
+        "DRM_IOCTL_QDA_SET_POLL",
+        uq::DRM_IOCTL_QDA_SET_POLL,
+        Target::Accel,
+        ArgCopy::Sized,
+    );
+}

@@ -170,6 +170,21 @@ fastrpc!(
     FastrpcIoctlGetDspInfo, uf::FastrpcIoctlCapability, FASTRPC_IOCTL_GET_DSP_INFO
 );
 
+/// `FASTRPC_IOCTL_SET_OPTION` (proposed poll-mode series): the file's poll mode.
+/// `Cmd`: the struct of the command has the command's name
+/// ([`uf::FastrpcIoctlSetOption`]), and no two crates share a public type name.
+#[derive(Debug, Clone, Copy)]
+pub struct FastrpcIoctlSetOptionCmd;
+impl Ioctl for FastrpcIoctlSetOptionCmd {
+    type Arg = uf::FastrpcIoctlSetOption;
+    const DESC: Desc = desc::<Self>(
+        "FASTRPC_IOCTL_SET_OPTION",
+        uf::FASTRPC_IOCTL_SET_OPTION,
+        Target::Fastrpc,
+        ArgCopy::Handler,
+    );
+}
+
 /// `FASTRPC_IOCTL_INIT_CREATE`: starts a user PD.
 #[derive(Debug, Clone, Copy)]
 pub struct FastrpcIoctlInitCreate;

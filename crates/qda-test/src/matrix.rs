@@ -2,7 +2,7 @@
 //! host, each with a platform of its own and the driver behind it, so a
 //! test can check its counts at the end.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use qda::sys::{LegacyOnAccel, Routed, Syscalls};
@@ -37,6 +37,64 @@ pub enum Kind {
     /// A qdad started with `uapi_revision` the Feb 2026 RFC (what
     /// `qdad --uapi-revision 2026-02` does).
     DaemonRfc,
+    /// A backend whose device files are all in poll mode: set at open, with
+    /// the accel node's `DRM_IOCTL_QDA_SET_POLL` ([`POLL_BUDGET`]) or the
+    /// legacy node's `SET_OPTION` poll option, as a program would.
+    Polled(&'static Kind),
+}
+
+/// The spin budget of [`Kind::Polled`]: short, so that both ends of a
+/// polled wait (answered while spinning, spin spent then sleep) are taken.
+pub const POLL_BUDGET_US: u32 = 20;
+
+/// [`Kind::Polled`]'s system calls: every DSP device file opened is put in
+/// poll mode before the library sees it.
+#[derive(Debug)]
+pub struct Polled {
+    /// The calls underneath.
+    pub inner: Arc<dyn Syscalls>,
+}
+
+impl Syscalls for Polled {
+    fn backend(&self) -> qda::Backend {
+        self.inner.backend()
+    }
+    fn accel_nodes(&self) -> Vec<String> {
+        self.inner.accel_nodes()
+    }
+    fn fastrpc_nodes(&self) -> Vec<String> {
+        self.inner.fastrpc_nodes()
+    }
+    fn open(&self, path: &str) -> Result<OwnedFd, qda::OsError> {
+        use qda_uapi::{fastrpc as uf, qda as uq};
+        let fd = self.inner.open(path)?;
+        if path.starts_with("/dev/accel/") {
+            let mut p = uq::DrmQdaSetPoll {
+                budget_us: POLL_BUDGET_US,
+                flags: 0,
+            };
+            let arg = &mut p as *mut uq::DrmQdaSetPoll as u64;
+            self.inner.ioctl(fd.as_fd(), uq::DRM_IOCTL_QDA_SET_POLL, arg)?;
+        } else if path.starts_with("/dev/fastrpc-") {
+            let mut o = uf::FastrpcIoctlSetOption {
+                req: uf::FASTRPC_POLL_MODE,
+                value: 1,
+                reserved: [0; 6],
+            };
+            let arg = &mut o as *mut uf::FastrpcIoctlSetOption as u64;
+            self.inner.ioctl(fd.as_fd(), uf::FASTRPC_IOCTL_SET_OPTION, arg)?;
+        }
+        Ok(fd)
+    }
+    fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, qda::OsError> {
+        self.inner.ioctl(fd, cmd, arg)
+    }
+    fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<qda_os::Mapping, qda::OsError> {
+        self.inner.mmap(fd, offset, len)
+    }
+    fn close(&self, fd: OwnedFd) {
+        self.inner.close(fd)
+    }
 }
 
 /// A backend's system calls, reshaped: its accel nodes hidden (the library
@@ -90,6 +148,8 @@ pub struct BackendUnderTest {
     pub driver: Driver,
     /// Whether the library must fall back to the legacy node.
     pub legacy: bool,
+    /// Whether every device file is in poll mode ([`Kind::Polled`]).
+    pub polled: bool,
     server: Option<qdad::server::Server>,
     _dir: Option<TempDir>,
 }
@@ -104,6 +164,12 @@ impl BackendUnderTest {
 /// Start a backend of kind `kind`.
 pub fn backend(kind: Kind) -> BackendUnderTest {
     match kind {
+        Kind::Polled(inner) => {
+            let mut b = backend(*inner);
+            b.sys = Arc::new(Polled { inner: b.sys });
+            b.polled = true;
+            b
+        }
         Kind::Legacy(inner) => {
             let mut b = backend(*inner);
             b.sys = Arc::new(Reshaped {
@@ -130,6 +196,7 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
             BackendUnderTest {
                 driver: e.embedded().driver.clone(),
                 legacy: false,
+                polled: false,
                 sys: e,
                 server: None,
                 _dir: None,
@@ -142,6 +209,7 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
             BackendUnderTest {
                 driver: e.embedded().driver.clone(),
                 legacy: false,
+                polled: false,
                 sys: e,
                 server: None,
                 _dir: None,
@@ -161,6 +229,7 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
             BackendUnderTest {
                 driver,
                 legacy: false,
+                polled: false,
                 sys: k,
                 server: None,
                 _dir: None,
@@ -178,6 +247,7 @@ pub fn backend(kind: Kind) -> BackendUnderTest {
             BackendUnderTest {
                 driver: server.embedded().driver.clone(),
                 legacy: false,
+                polled: false,
                 sys: Arc::new(qda::sys::DaemonCalls::connect(server.socket()).unwrap()),
                 server: Some(server),
                 _dir: Some(dir),
@@ -220,6 +290,11 @@ macro_rules! matrix_tests {
             legacy_over_accel_daemon: $crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Daemon);
             embedded_rfc_2026_02: $crate::matrix::Kind::EmbeddedRfc;
             daemon_rfc_2026_02: $crate::matrix::Kind::DaemonRfc;
+            polled_embedded_thread_pd: $crate::matrix::Kind::Polled(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread));
+            polled_embedded_process_pd: $crate::matrix::Kind::Polled(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Process));
+            polled_daemon: $crate::matrix::Kind::Polled(&$crate::matrix::Kind::Daemon);
+            polled_legacy_node_embedded: $crate::matrix::Kind::Polled(&$crate::matrix::Kind::Legacy(&$crate::matrix::Kind::Embedded(qda_dsp::PdMode::Thread)));
+            polled_legacy_over_accel_daemon: $crate::matrix::Kind::Polled(&$crate::matrix::Kind::LegacyOverAccel(&$crate::matrix::Kind::Daemon));
         );
     };
     (@kinds $tests:tt $($name:ident: $kind:expr;)*) => {

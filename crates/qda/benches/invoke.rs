@@ -106,6 +106,15 @@ fn null_invoke(b: divan::Bencher, mode: Path) {
     b.bench_local(|| w.null().unwrap());
 }
 
+/// The null invoke in poll mode (100 µs spin budget; issue 13, first slice).
+#[divan::bench(args = MODES)]
+fn null_invoke_poll(b: divan::Bencher, mode: Path) {
+    let dev = device(mode);
+    let w = Invokes::new(&dev, false).unwrap();
+    w.set_poll(Some(std::time::Duration::from_micros(100))).unwrap();
+    b.bench_local(|| w.null().unwrap());
+}
+
 #[divan::bench(args = MODES)]
 fn inline_64k_in_and_out(b: divan::Bencher, mode: Path) {
     let dev = device(mode);

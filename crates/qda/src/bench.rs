@@ -21,7 +21,7 @@ pub const TEST_SKEL: &str = "file:///libcalculator_skel.so?qdatest_skel_handle_i
 pub struct Invokes {
     // Field order is drop order: the handle before its session.
     skel: RemoteHandle,
-    _session: Session,
+    session: Session,
     small: Buffer,
     large: Option<Buffer>,
     inline_in: Vec<u8>,
@@ -52,12 +52,18 @@ impl Invokes {
         };
         Ok(Invokes {
             skel,
-            _session: session,
+            session,
             small,
             large,
             inline_in: vec![0x5a; INLINE],
             inline_out: vec![0; INLINE],
         })
+    }
+
+    /// Poll mode for the session's calls (`None`: sleep mode), see
+    /// [`Session::set_poll`].
+    pub fn set_poll(&self, budget: Option<std::time::Duration>) -> Result<(), Error> {
+        self.session.set_poll(budget)
     }
 
     /// A call with no arguments.
@@ -447,6 +453,46 @@ pub fn measure<E>(iters: u32, mut f: impl FnMut() -> Result<(), E>) -> Result<Du
     }
     batches.sort();
     Ok(batches[2])
+}
+
+/// Sleep mode against poll mode (`budget`) for `f`, in `rounds` alternating
+/// blocks of `n` calls each (so a busy neighbour meets both alike), every
+/// call timed: the sorted latencies of each mode, sleep first.
+pub fn sleep_vs_poll<E>(
+    rounds: u32,
+    n: u32,
+    budget: Duration,
+    set_poll: impl Fn(Option<Duration>) -> Result<(), E>,
+    mut f: impl FnMut() -> Result<(), E>,
+) -> Result<(Vec<Duration>, Vec<Duration>), E> {
+    let mut modes = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (i, mode) in [None, Some(budget)].into_iter().enumerate() {
+            set_poll(mode)?;
+            for _ in 0..n / 10 {
+                f()?;
+            }
+            for _ in 0..n {
+                let t = std::time::Instant::now();
+                f()?;
+                modes[i].push(t.elapsed());
+            }
+        }
+    }
+    set_poll(None)?;
+    let [mut sleep, mut poll] = modes;
+    sleep.sort_unstable();
+    poll.sort_unstable();
+    Ok((sleep, poll))
+}
+
+/// The `p`-th percentile (0..=100) of sorted latencies (zero when empty).
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p / 100.0).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
 }
 
 #[cfg(test)]

@@ -27,6 +27,35 @@ pub struct Session {
 }
 
 impl Session {
+    /// Poll mode for this session's file (`None`: sleep mode, the
+    /// default). Its calls to modules first spin for at most `budget` on
+    /// their completion, then sleep. On the accel node this is qda's
+    /// `DRM_IOCTL_QDA_SET_POLL` extension with the budget in µs (at most
+    /// 10 ms, else `EINVAL`; a kernel answers `EINVAL`); on a legacy node the
+    /// proposed `SET_OPTION` poll option, which carries no time: the driver
+    /// spins for its own default.
+    pub fn set_poll(&self, budget: Option<std::time::Duration>) -> Result<(), Error> {
+        match self.inner.uapi {
+            Uapi::Qda => {
+                let us = budget.map_or(0, |b| b.as_micros().clamp(1, u128::from(u32::MAX)) as u32);
+                let mut p = DrmQdaSetPoll {
+                    budget_us: us,
+                    flags: 0,
+                };
+                self.inner.call::<spec::DrmIoctlQdaSetPoll>(&mut p)?;
+            }
+            Uapi::Fastrpc => {
+                let mut o = uf::FastrpcIoctlSetOption {
+                    req: uf::FASTRPC_POLL_MODE,
+                    value: u32::from(budget.is_some()),
+                    reserved: [0; 6],
+                };
+                self.inner.call::<spec::FastrpcIoctlSetOptionCmd>(&mut o)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Open a module by URI (`remotectl1 open1`).
     pub fn open(&self, uri: &str) -> Result<RemoteHandle, Error> {
         let mut name = uri.as_bytes().to_vec();

@@ -111,6 +111,17 @@ fn the_benchmark_workloads_run() {
     w.inline().unwrap();
     w.by_fd_small().unwrap();
     w.by_fd_large().unwrap();
+    let (sleep, poll) = sleep_vs_poll(
+        2,
+        20,
+        std::time::Duration::from_micros(50),
+        |b| w.set_poll(b),
+        || w.null(),
+    )
+    .unwrap();
+    assert_eq!((sleep.len(), poll.len()), (40, 40));
+    assert!(sleep.is_sorted() && percentile(&poll, 50.0) <= percentile(&poll, 99.0));
+    assert_eq!(percentile(&[], 99.0), std::time::Duration::ZERO);
     gem_cycle(&dev).unwrap();
     let b = dev.alloc(4096).unwrap();
     prime_cycle(&b, &other).unwrap();
@@ -129,4 +140,26 @@ fn an_embedded_backend_reports_its_own_pd_mode() {
         let r = Routed::new(emb);
         assert_eq!(r.info().process_pds, Some(running == qda_dsp::PdMode::Process));
     }
+}
+
+/// The DSP answers `adsp_current_process1_poll_mode` (handle 4, method 9,
+/// one 8-byte input `{enable, timeout}`) and refuses another shape with
+/// `AEE_EBADPARM`.
+#[test]
+fn the_dsp_answers_current_process_poll_mode() {
+    use qda_uapi::fastrpc::FastrpcInvokeArgs;
+    let dev = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
+    let session = dev.session().unwrap();
+    let arg = |b: &[u8]| FastrpcInvokeArgs {
+        ptr: b.as_ptr() as u64,
+        length: b.len() as u64,
+        fd: -1,
+        attr: 0,
+    };
+    let sc = qda_proto::Scalars::make(qda_proto::handles::current_process::POLL_MODE, 1, 0).0;
+    let body = [3u32.to_le_bytes(), 50u32.to_le_bytes()].concat();
+    assert_eq!(session.invoke_raw(4, sc, &mut [arg(&body)]).unwrap(), 0);
+    let short = [0u8; 4];
+    let bad = session.invoke_raw(4, sc, &mut [arg(&short)]);
+    assert!(!matches!(bad, Ok(0)), "a 4-byte body is refused: {bad:?}");
 }

@@ -516,13 +516,34 @@ fn errors_are_the_legacy_nodes() {
     );
     // Where QDA has nothing to carry it to: ENOTTY, and the reason.
     let mut x = [0u8; 32];
-    for cmd in [
-        FASTRPC_IOCTL_SET_OPTION,
-        FASTRPC_IOCTL_INIT_ATTACH_SNS,
-        FASTRPC_IOCTL_INIT_CREATE_STATIC,
-    ] {
+    for cmd in [FASTRPC_IOCTL_INIT_ATTACH_SNS, FASTRPC_IOCTL_INIT_CREATE_STATIC] {
         assert_eq!(errno(io(tr, td.as_fd(), cmd, &mut x)), libc::ENOTTY, "0x{cmd:08x}");
     }
+    // SET_OPTION is carried to qda's QDA_SET_POLL, refused as proposed:
+    // another request id or reserved words not zero, EINVAL.
+    for mut o in [
+        FastrpcIoctlSetOption {
+            req: 2,
+            value: 1,
+            ..Default::default()
+        },
+        FastrpcIoctlSetOption {
+            req: FASTRPC_POLL_MODE,
+            value: 1,
+            reserved: [1, 0, 0, 0, 0, 0],
+        },
+    ] {
+        assert_eq!(
+            errno(io(tr, td.as_fd(), FASTRPC_IOCTL_SET_OPTION, &mut o)),
+            libc::EINVAL
+        );
+    }
+    let mut on = FastrpcIoctlSetOption {
+        req: FASTRPC_POLL_MODE,
+        value: 1,
+        ..Default::default()
+    };
+    assert_eq!(io(tr, td.as_fd(), FASTRPC_IOCTL_SET_OPTION, &mut on).unwrap(), 0);
     // INIT_ATTACH goes out as the RFC's nr 0x03, reserved in May 2026: the
     // DRM core's EINVAL.
     assert_eq!(errno(tr.ioctl(td.as_fd(), FASTRPC_IOCTL_INIT_ATTACH, 0)), libc::EINVAL);

@@ -26,6 +26,61 @@ fn sessions_and_invokes(b: &BackendUnderTest) {
             .unwrap();
         assert_eq!(i64::from_le_bytes(sum), 4950, "{d}");
     }
+    if b.polled {
+        let st = b.driver.stats();
+        assert!(
+            st.poll_answered_spinning + st.poll_spin_timeouts >= 4,
+            "the calls were polled: {st:?}"
+        );
+    }
+    check_clean(b);
+}
+
+/// `Session::set_poll`: on, the session's calls to modules are polled
+/// (each ends either answered while spinning or slept after its budget);
+/// off, none is; through every UAPI and backend (qdad carries the option
+/// to its file like any ioctl).
+fn poll_mode_through_the_session(b: &BackendUnderTest) {
+    let polled = |d: &qda_driver::Driver| {
+        let st = d.stats();
+        st.poll_answered_spinning + st.poll_spin_timeouts
+    };
+    let dev = open(b, Domain::Cdsp);
+    let session = dev.session().unwrap();
+    let calc = session.open(CALC).unwrap();
+    let call = || {
+        let mut sum = [0u8; 8];
+        calc.invoke(
+            2,
+            &mut [
+                Arg::In(&2u32.to_le_bytes()),
+                Arg::In(&[1, 0, 0, 0, 2, 0, 0, 0]),
+                Arg::Out(&mut sum),
+            ],
+        )
+        .unwrap();
+        assert_eq!(i64::from_le_bytes(sum), 3);
+    };
+    session.set_poll(None).unwrap();
+    let before = polled(&b.driver);
+    call();
+    assert_eq!(polled(&b.driver), before, "sleep mode: no polled wait");
+    session.set_poll(Some(std::time::Duration::from_micros(50))).unwrap();
+    for _ in 0..10 {
+        call();
+    }
+    assert_eq!(polled(&b.driver), before + 10, "poll mode: every module call polled");
+    session.set_poll(None).unwrap();
+    call();
+    assert_eq!(polled(&b.driver), before + 10, "off again");
+    if !b.legacy {
+        // The accel extension bounds its budget (the legacy option has none).
+        let e = session
+            .set_poll(Some(std::time::Duration::from_millis(11)))
+            .unwrap_err();
+        assert_eq!(e.errno(), Some(22), "{e}");
+    }
+    drop((calc, session, dev));
     check_clean(b);
 }
 
@@ -152,4 +207,5 @@ qda_test::matrix_tests!(
     persistent_maps,
     error_paths,
     other_files_closing_leave_a_session_alone,
+    poll_mode_through_the_session,
 );

@@ -174,9 +174,7 @@ impl LegacyOnAccel {
             uf::FASTRPC_IOCTL_INIT_CREATE_STATIC => {
                 Err(untranslatable("INIT_CREATE_STATIC: the QDA UAPI has no static PD"))
             }
-            uf::FASTRPC_IOCTL_SET_OPTION => Err(untranslatable(
-                "SET_OPTION: the QDA UAPI has no per-file options (poll mode)",
-            )),
+            uf::FASTRPC_IOCTL_SET_OPTION => self.set_option(fd, arg),
             // FREE_DMA_BUFF is declared but never handled by the legacy
             // driver; any other number is not one of its ioctls.
             _ => Err(OsError::new(
@@ -184,6 +182,32 @@ impl LegacyOnAccel {
                 format!("ioctl 0x{cmd:08x} is not a legacy FastRPC ioctl the driver handles"),
             )),
         }
+    }
+
+    /// SET_OPTION (the proposed poll option) → qda's `QDA_SET_POLL`
+    /// extension: refused as proposed (another request id, reserved words
+    /// not zero: `EINVAL`), value 0 → budget 0 (off), else qda's default
+    /// budget. A kernel accel node has no `QDA_SET_POLL` and answers `EINVAL`.
+    fn set_option(&self, fd: BorrowedFd<'_>, arg: u64) -> Result<i64, OsError> {
+        let o: uf::FastrpcIoctlSetOption = read(arg)?;
+        if o.req != uf::FASTRPC_POLL_MODE || o.reserved != [0; 6] {
+            return Err(OsError::new(
+                Errno::EINVAL,
+                format!(
+                    "SET_OPTION: request {} / reserved {:?} (only FASTRPC_POLL_MODE, reserved 0)",
+                    o.req, o.reserved
+                ),
+            ));
+        }
+        let mut p = uq::DrmQdaSetPoll {
+            budget_us: if o.value != 0 {
+                uq::QDA_POLL_BUDGET_DEFAULT_US
+            } else {
+                0
+            },
+            flags: 0,
+        };
+        self.call::<spec::DrmIoctlQdaSetPoll>(fd, &mut p)
     }
 
     /// INIT_CREATE → REMOTE_SESSION_CREATE (same five fields).
