@@ -5,29 +5,10 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use common::*;
-use qdad::server::{Config, Server};
-
-struct Daemon {
-    server: Server,
-    _dir: qda_test::TempDir,
-}
 
 fn daemon() -> &'static Daemon {
-    static D: OnceLock<Daemon> = OnceLock::new();
-    D.get_or_init(|| {
-        let dir = qda_test::TempDir::new("capi-daemon");
-        let socket = dir.path().join("qdad.sock");
-        let server = Server::start(Config {
-            socket: socket.clone(),
-            ..Default::default()
-        })
-        .expect("start qdad");
-        backend("daemon", Some(&socket));
-        Daemon { server, _dir: dir }
-    })
+    common::daemon("capi-daemon")
 }
 
 fn stat(name: &str) -> u64 {

@@ -5,24 +5,10 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use common::*;
-use qdad::server::{Config, Server};
 
 fn daemon() {
-    static D: OnceLock<(Server, qda_test::TempDir)> = OnceLock::new();
-    D.get_or_init(|| {
-        let dir = qda_test::TempDir::new("capi-reverse-hostile");
-        let socket = dir.path().join("qdad.sock");
-        let server = Server::start(Config {
-            socket: socket.clone(),
-            ..Default::default()
-        })
-        .expect("start qdad");
-        backend("daemon", Some(&socket));
-        (server, dir)
-    });
+    common::daemon("capi-reverse-hostile");
 }
 
 #[test]

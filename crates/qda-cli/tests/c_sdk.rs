@@ -34,34 +34,7 @@ fn build_c_libraries() {
 }
 
 fn build_c_libraries_now() {
-    let dir = profile_dir();
-    let target = dir.parent().unwrap();
-    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    c.args(["build", "--offline", "--quiet"])
-        .args([
-            "-p",
-            "qda-rpc",
-            "-p",
-            "adsprpc",
-            "-p",
-            "cdsprpc",
-            "-p",
-            "sdsprpc",
-            "-p",
-            "qda-dsp",
-            "-p",
-            "qda-preload",
-        ])
-        .arg("--target-dir")
-        .arg(target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if dir.file_name().is_some_and(|n| n == "release") {
-        c.arg("--release");
-    }
-    let t = Instant::now();
-    let st = c.status().expect("run cargo");
-    assert!(st.success(), "building the C libraries failed: {c:?}");
-    eprintln!("c_sdk: built the C libraries and qda-pd-host in {:.1?}", t.elapsed());
+    qda_test::cargo::build(&["qda-rpc", "adsprpc", "cdsprpc", "sdsprpc", "qda-dsp", "qda-preload"]);
 }
 
 fn text(b: &[u8]) -> String {

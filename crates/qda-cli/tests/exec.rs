@@ -46,27 +46,7 @@ fn have_cc() -> bool {
 fn build_libraries() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let dir = profile_dir();
-        let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        c.args([
-            "build",
-            "--offline",
-            "--quiet",
-            "-p",
-            "qda-preload",
-            "-p",
-            "qda-rpc",
-            "--target-dir",
-        ])
-        .arg(dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            c.arg("--release");
-        }
-        let t = Instant::now();
-        let st = c.status().expect("run cargo");
-        assert!(st.success(), "building the shim failed: {c:?}");
-        eprintln!("exec: built libqda_preload.so and libqda_rpc.so in {:.1?}", t.elapsed());
+        qda_test::cargo::build(&["qda-preload", "qda-rpc"]);
     });
 }
 

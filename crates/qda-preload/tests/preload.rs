@@ -12,12 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// `target/<profile>`, this test's directory's parent.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
 /// The library, built once; `None` (said) without `cc`.
 fn library() -> Option<PathBuf> {
     static LIB: OnceLock<Option<PathBuf>> = OnceLock::new();
@@ -32,15 +26,7 @@ fn library() -> Option<PathBuf> {
             eprintln!("skipped: no working `cc` to build the C programs");
             return None;
         }
-        let dir = profile_dir();
-        let mut c = Command::new(env!("CARGO"));
-        c.args(["build", "--offline", "--quiet", "-p", "qda-preload", "--target-dir"])
-            .arg(dir.parent().unwrap())
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            c.arg("--release");
-        }
-        assert!(c.status().unwrap().success(), "cargo build -p qda-preload failed");
+        let dir = qda_test::cargo::build(&["qda-preload"]);
         let lib = dir.join("libqda_preload.so");
         assert!(lib.is_file(), "{} was not built", lib.display());
         Some(lib)
@@ -49,7 +35,7 @@ fn library() -> Option<PathBuf> {
 }
 
 fn program(name: &str) -> PathBuf {
-    let dir = profile_dir().join("qda-preload-tests");
+    let dir = qda_test::cargo::profile_dir().join("qda-preload-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(name);
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));

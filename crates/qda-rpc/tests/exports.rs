@@ -5,22 +5,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The directory cargo put this test in is `target/<profile>/deps`; the
-/// library is built there by `cargo build`, which `cargo test` does not do
-/// for a cdylib: build it (same profile, same target directory) if missing.
+/// The library, built into this test's profile directory (`cargo test`
+/// does not build a cdylib).
 fn library(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let path = profile_dir.join(name);
+    let path = qda_test::cargo::profile_dir().join(name);
     if !path.exists() {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--offline", "--quiet", "-p", "qda-rpc", "--target-dir"])
-            .arg(profile_dir.parent()?);
-        if profile_dir.file_name()? == "release" {
-            cmd.arg("--release");
-        }
-        let st = cmd.status().ok()?;
-        assert!(st.success(), "cargo build -p qda-rpc failed");
+        qda_test::cargo::build(&["qda-rpc"]);
     }
     path.exists().then_some(path)
 }

@@ -10,6 +10,7 @@
 //! * [`TempDir`]: a directory for a daemon's socket, removed at the end.
 //! * `matrix` (feature `matrix`): the conformance suite's backends.
 
+pub mod cargo;
 pub mod clean;
 pub mod fds;
 pub mod layout;

@@ -322,3 +322,25 @@ pub fn hostile_replies_refused() {
         assert_eq!(got, want);
     });
 }
+
+/// A qdad in this test process, started once, that the library's backend
+/// is set to (each test file is its own process).
+pub struct Daemon {
+    pub server: qdad::server::Server,
+    _dir: qda_test::TempDir,
+}
+
+pub fn daemon(tag: &str) -> &'static Daemon {
+    static D: std::sync::OnceLock<Daemon> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        let dir = qda_test::TempDir::new(tag);
+        let socket = dir.path().join("qdad.sock");
+        let server = qdad::server::Server::start(qdad::server::Config {
+            socket: socket.clone(),
+            ..Default::default()
+        })
+        .expect("start qdad");
+        backend("daemon", Some(&socket));
+        Daemon { server, _dir: dir }
+    })
+}
