@@ -160,3 +160,44 @@ fn replies_round_trip() {
     assert_eq!(read_frame(&f[..]).unwrap(), body(&f));
     assert!(read_frame(&f[..f.len() - 1]).is_err());
 }
+
+// A hostile PD: a reply frame's length is bounded.
+
+use crate::farf::Farf;
+
+/// Found by reading `read_frame` for the hostile-PD fuzzer: a host that
+/// sends a length of 4 GiB made the DSP allocate 4 GiB before reading a
+/// byte of it. A length over `MAX_REPLY` is refused first.
+#[test]
+fn a_reply_frame_longer_than_any_reply_is_refused_before_its_body_is_read() {
+    let mut f = ((MAX_REPLY + 1) as u32).to_ne_bytes().to_vec();
+    f.resize(4 + MAX_REPLY + 1, 0);
+    let e = read_frame(&f[..]).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+    let e = read_frame(&u32::MAX.to_ne_bytes()[..]).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+    // The longest reply is read whole.
+    let mut f = (MAX_REPLY as u32).to_ne_bytes().to_vec();
+    f.resize(4 + MAX_REPLY, 7);
+    assert_eq!(read_frame(&f[..]).unwrap().len(), MAX_REPLY);
+}
+
+/// The host's side of the bound: a FARF line or an error text too long
+/// for a reply frame is cut to fit, not sent whole for the DSP to refuse.
+#[test]
+fn a_farf_line_too_long_for_a_reply_is_cut_to_fit() {
+    let f = Farf {
+        level: 2,
+        file: "f".repeat(10_000),
+        line: 1,
+        msg: "m".repeat(2 * MAX_REPLY),
+    };
+    let fr = encode_farf(&f);
+    let b = read_frame(&fr[..]).unwrap();
+    let (id, status, p) = decode_reply(&b).unwrap();
+    assert_eq!((id, status), (0, STATUS_FARF));
+    let got = farf_out(p).unwrap();
+    assert!(got.file.len() < f.file.len() && f.file.starts_with(&got.file));
+    assert!(got.msg.len() < f.msg.len() && f.msg.starts_with(&got.msg));
+    assert_eq!(b.len(), MAX_REPLY);
+}
