@@ -218,13 +218,6 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-fn fuzz_cases(default: u32) -> u32 {
-    std::env::var("QDA_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn memfd(size: u64) -> OwnedFd {
     let fd = rustix::fs::memfd_create(
         "fuzz",

@@ -486,13 +486,6 @@ fn num() -> impl proptest::strategy::Strategy<Value = u64> {
     ]
 }
 
-fn fuzz_cases(default: u32) -> u32 {
-    std::env::var("QDA_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn sealed_memfd(size: u64) -> OwnedFd {
     use rustix::fs::{MemfdFlags, SealFlags};
     let fd = rustix::fs::memfd_create("h", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
@@ -680,7 +673,7 @@ fn numbers_case(path: u8, a: u64, b: u64, c: u64) {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: fuzz_cases(300),
+        cases: qda_test::fuzz_cases(300),
         failure_persistence: None,
         ..proptest::prelude::ProptestConfig::default()
     })]

@@ -447,6 +447,26 @@ impl PdProcess {
     }
 }
 
+#[cfg(test)]
+impl PdProcess {
+    /// A PD whose host is whatever holds the other end of `sock`: no
+    /// process, no sandbox asked (the first request is id 1). The fuzzing
+    /// of hostile replies plays the host with it.
+    pub(crate) fn over_socket(sock: UnixStream, label: &str) -> PdProcess {
+        PdProcess {
+            rx: sock.try_clone().expect("socket"),
+            tx: Mutex::new(sock),
+            replies: ReplyMux::new(),
+            child: Mutex::new(None),
+            next: AtomicU64::new(1),
+            pid: 0,
+            label: label.to_string(),
+            sandbox: Sandbox::default(),
+            sent: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
 /// A spawn request for [`spawn_from_a_lasting_thread`].
 type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
 

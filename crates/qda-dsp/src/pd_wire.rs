@@ -50,8 +50,10 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Version of these messages; the DSP passes it when it starts a host, and
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
-/// Change it with any change to the messages.
-pub const WIRE_VERSION: &str = "6";
+/// Change it with any change to the messages (6: reverse calls,
+/// `STATUS_REVERSE` / `KIND_REVERSE_REPLY`; 7: reply frames are at most
+/// [`MAX_REPLY`] bytes, a host cuts FARF lines and error texts to fit).
+pub const WIRE_VERSION: &str = "7";
 
 /// A run's file is one the host holds already (by `dev`/`ino`): no
 /// descriptor came for it with this request.
@@ -63,6 +65,13 @@ pub(crate) const STATUS_RESEND: u32 = 0xffff_ff01;
 
 /// The most descriptors one request carries (the kernel's `SCM_MAX_FD`).
 pub(crate) const MAX_FDS: usize = 253;
+
+/// The longest reply frame body the DSP reads from a host. Replies are
+/// small (an [`InvokeOut`], a skel index, the sandbox's text, a loader's
+/// error text, a FARF line, cut to fit by [`encode_farf`]); a longer length
+/// is a hostile or broken host, refused before anything is allocated for
+/// it (a length of 4 GiB would otherwise be allocated whole).
+pub(crate) const MAX_REPLY: usize = 1 << 20;
 
 /// Request kind: load a skel.
 pub(crate) const KIND_OPEN: u32 = 1;
@@ -311,11 +320,19 @@ fn frame(body: Vec<u8>) -> Vec<u8> {
     f
 }
 
-/// Read one frame's body; an error at the end of the stream.
+/// Read one reply frame's body; an error at the end of the stream, and
+/// for a length over [`MAX_REPLY`] (`InvalidData`, nothing allocated).
 pub(crate) fn read_frame(mut r: impl Read) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len)?;
-    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    let len = u32::from_ne_bytes(len) as usize;
+    if len > MAX_REPLY {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("a frame of {len} bytes, over the {MAX_REPLY} a reply may have"),
+        ));
+    }
+    let mut body = vec![0u8; len];
     r.read_exact(&mut body)?;
     Ok(body)
 }
@@ -627,20 +644,27 @@ pub(crate) fn decode_reply(body: &[u8]) -> Option<(u64, u32, &[u8])> {
     Some((h.id, h.status, b))
 }
 
-/// A framed FARF line (id 0, [`STATUS_FARF`]), as the host sends it.
+/// The longest source file name a FARF line carries.
+const FARF_FILE_MAX: usize = 4096;
+
+/// A framed FARF line (id 0, [`STATUS_FARF`]), as the host sends it; a file
+/// name or message too long for a reply frame ([`MAX_REPLY`]) is cut.
 pub(crate) fn encode_farf(f: &crate::farf::Farf) -> Vec<u8> {
-    let mut p = Vec::with_capacity(size_of::<FarfHeader>() + f.file.len() + f.msg.len());
+    let file = &f.file.as_bytes()[..f.file.len().min(FARF_FILE_MAX)];
+    let room = MAX_REPLY - size_of::<RspHeader>() - size_of::<FarfHeader>() - file.len();
+    let msg = &f.msg.as_bytes()[..f.msg.len().min(room)];
+    let mut p = Vec::with_capacity(size_of::<FarfHeader>() + file.len() + msg.len());
     put(
         &mut p,
         &FarfHeader {
             level: f.level,
             line: f.line,
-            file_len: f.file.len() as u32,
-            msg_len: f.msg.len() as u32,
+            file_len: file.len() as u32,
+            msg_len: msg.len() as u32,
         },
     );
-    p.extend_from_slice(f.file.as_bytes());
-    p.extend_from_slice(f.msg.as_bytes());
+    p.extend_from_slice(file);
+    p.extend_from_slice(msg);
     encode_reply(0, STATUS_FARF, &p)
 }
 

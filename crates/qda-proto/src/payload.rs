@@ -617,7 +617,18 @@ pub fn decode_with(sc: Scalars, payload: &[u8], meta: MetaLayout) -> Result<Deco
         let page_of = |num: u32| -> Result<PhyPage, ProtoError> {
             match num {
                 0 => Ok(PhyPage::default()),
-                1 if (list.pgidx as usize) < n => Ok(get(payload, meta.page(list.pgidx as usize))),
+                1 if (list.pgidx as usize) < n => {
+                    let page: PhyPage = get(payload, meta.page(list.pgidx as usize));
+                    // A page past the top of the address space is no page.
+                    match page.addr.checked_add(page.size) {
+                        Some(_) => Ok(page),
+                        None => Err(ProtoError::RangeOverflow {
+                            index: i,
+                            ptr: page.addr,
+                            len: page.size,
+                        }),
+                    }
+                }
                 _ => Err(ProtoError::PageIndex {
                     index: i,
                     pgidx: list.pgidx,

@@ -8,6 +8,8 @@
 //! * [`fds`]: adopting fd numbers the driver installed.
 //! * [`layout`]: the shape of a crate (module cycles, long files).
 //! * [`TempDir`]: a directory for a daemon's socket, removed at the end.
+//! * [`fuzz_cases`]: a fuzz target's case count, `QDA_FUZZ_CASES` or the
+//!   suite's bounded default.
 //! * `matrix` (feature `matrix`): the conformance suite's backends.
 
 pub mod cargo;
@@ -27,6 +29,22 @@ pub use uapi::{
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The number of cases a fuzz target runs: `QDA_FUZZ_CASES=n` for a long
+/// run by hand, else `default`, the bounded count the suite runs.
+///
+/// A value that is not a number is refused loudly rather than silently
+/// running the default: a long run that quietly ran 300 cases would be
+/// recorded as something it was not.
+pub fn fuzz_cases(default: u32) -> u32 {
+    match std::env::var("QDA_FUZZ_CASES") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("QDA_FUZZ_CASES={v:?} is not a case count (a u32)")),
+        Err(_) => default,
+    }
+}
 
 /// A fresh directory under the system's temporary directory, removed with
 /// everything in it when dropped.

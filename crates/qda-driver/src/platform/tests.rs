@@ -1119,12 +1119,20 @@ fn domains_are_bounded_by_the_accel_minors() {
 // board, and whatever it lets through builds a driver without aborting.
 
 /// Cases per property: a bounded number in the normal suite (about a second
-/// in a debug build); `QDA_FUZZ_CASES=n` for a longer run.
+/// in a debug build); `QDA_FUZZ_CASES=n` for a longer run, a value that is
+/// not a number refused.
+///
+/// A copy of `qda_test::fuzz_cases`: `qda-test` depends on this crate, so
+/// its unit tests cannot use it (a dev-dependency cycle would build a second
+/// `qda-driver` for them).
 fn fuzz_cases(default: u32) -> u32 {
-    std::env::var("QDA_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    match std::env::var("QDA_FUZZ_CASES") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("QDA_FUZZ_CASES={v:?} is not a case count (a u32)")),
+        Err(_) => default,
+    }
 }
 
 /// One edit of a blob: a byte, or a big-endian word at a 4-aligned offset
@@ -1184,6 +1192,24 @@ proptest! {
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
+
+    /// The parse and pre-validation alone (`Platform::from_dtb`), the part a
+    /// long run takes to 10^7 cases: no mutation or truncation of the
+    /// built-in board panics it, and what it accepts keeps the limits the
+    /// parser promises (at most `MAX_DOMAINS` domains, unique labels).
+    #[test]
+    fn mutated_builtin_boards_parse_or_are_refused(
+        edits in proptest::collection::vec(edit(), 0..6),
+        keep in proptest::option::weighted(0.3, any::<prop::sample::Index>()),
+    ) {
+        let b = apply(BUILTIN_DTB, &edits, keep);
+        if let Ok(p) = Platform::from_dtb(&b) {
+            prop_assert!(p.domains.len() <= MAX_DOMAINS);
+            for (i, d) in p.domains.iter().enumerate() {
+                prop_assert!(p.domains[..i].iter().all(|o| o.label != d.label), "label {:?} twice", d.label);
+            }
+        }
+    }
 
     /// No mutation or truncation of the built-in board panics the parser
     /// (the fence in `blob.rs` keeps `fdt`'s panics away), and any board it

@@ -120,7 +120,11 @@ impl Host {
     fn reply(&self, id: u64, r: Result<Vec<u8>, Failed>) {
         let frame = match r {
             Ok(p) => pd_wire::encode_reply(id, 0, &p),
-            Err(Failed(code, text)) => pd_wire::encode_reply(id, code as u32, text.as_bytes()),
+            // The text cut to fit a reply frame (`pd_wire::MAX_REPLY`).
+            Err(Failed(code, text)) => {
+                let room = pd_wire::MAX_REPLY - size_of::<pd_wire::RspHeader>();
+                pd_wire::encode_reply(id, code as u32, &text.as_bytes()[..text.len().min(room)])
+            }
         };
         // A failed write means the DSP is gone: the reader sees it and exits.
         let _ = pd_wire::send_frame(&lock(&self.out), &frame, &[]);

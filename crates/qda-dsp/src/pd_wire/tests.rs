@@ -160,3 +160,266 @@ fn replies_round_trip() {
     assert_eq!(read_frame(&f[..]).unwrap(), body(&f));
     assert!(read_frame(&f[..f.len() - 1]).is_err());
 }
+
+// ---------------------------------------------------------------------------
+// A hostile PD: whatever a host process sends back, the DSP's decoders give
+// a value or an error, never a panic, and allocate no more than a reply may
+// have. `QDA_FUZZ_CASES=n` for a long run (`docs/RELIABILITY.md`).
+
+use std::os::unix::net::UnixStream;
+
+use proptest::prelude::*;
+
+use crate::farf::Farf;
+use crate::pd::{PdArg, PdProcess};
+
+/// Found by reading `read_frame` for the hostile-PD fuzzer: a host that
+/// sends a length of 4 GiB made the DSP allocate 4 GiB before reading a
+/// byte of it. A length over `MAX_REPLY` is refused first.
+#[test]
+fn a_reply_frame_longer_than_any_reply_is_refused_before_its_body_is_read() {
+    let mut f = ((MAX_REPLY + 1) as u32).to_ne_bytes().to_vec();
+    f.resize(4 + MAX_REPLY + 1, 0);
+    let e = read_frame(&f[..]).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+    let e = read_frame(&u32::MAX.to_ne_bytes()[..]).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+    // The longest reply is read whole.
+    let mut f = (MAX_REPLY as u32).to_ne_bytes().to_vec();
+    f.resize(4 + MAX_REPLY, 7);
+    assert_eq!(read_frame(&f[..]).unwrap().len(), MAX_REPLY);
+}
+
+/// The host's side of the bound: a FARF line or an error text too long
+/// for a reply frame is cut to fit, not sent whole for the DSP to refuse.
+#[test]
+fn a_farf_line_too_long_for_a_reply_is_cut_to_fit() {
+    let f = Farf {
+        level: 2,
+        file: "f".repeat(10_000),
+        line: 1,
+        msg: "m".repeat(2 * MAX_REPLY),
+    };
+    let fr = encode_farf(&f);
+    let b = read_frame(&fr[..]).unwrap();
+    let (id, status, p) = decode_reply(&b).unwrap();
+    assert_eq!((id, status), (0, STATUS_FARF));
+    let got = farf_out(p).unwrap();
+    assert!(got.file.len() < f.file.len() && f.file.starts_with(&got.file));
+    assert!(got.msg.len() < f.msg.len() && f.msg.starts_with(&got.msg));
+    assert_eq!(b.len(), MAX_REPLY);
+}
+
+/// Replies a host sends, framed: to request ids 1 to 3, FARF lines
+/// between them.
+fn valid_replies() -> Vec<Vec<u8>> {
+    let farf = Farf {
+        level: 3,
+        file: "x_skel.c".into(),
+        line: 42,
+        msg: "hello".into(),
+    };
+    let mut sandbox = 0b1011u32.to_ne_bytes().to_vec();
+    sandbox.extend_from_slice(b"PR_SET_NO_NEW_PRIVS: no");
+    vec![
+        encode_reply(1, 0, &9u32.to_ne_bytes()),
+        encode_reply(2, 0, InvokeOut::new(-5, 77).as_bytes()),
+        encode_reply(3, 0, &sandbox),
+        encode_reply(1, 0x8000_043e, b"no such file"),
+        encode_reply(2, STATUS_RESEND, b""),
+        encode_reply(3, 0, b""),
+        encode_farf(&farf),
+        encode_farf(&Farf {
+            msg: String::new(),
+            ..farf
+        }),
+    ]
+}
+
+/// One edit of a host's bytes.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// A byte set.
+    Byte(prop::sample::Index, u8),
+    /// A native-endian word at a 4-aligned offset set to a value that
+    /// matters to a length, an id or a status.
+    Word(prop::sample::Index, u32),
+    /// The bytes cut there.
+    Cut(prop::sample::Index),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let max = MAX_REPLY as u32;
+    let words = prop_oneof![
+        Just(0u32),
+        Just(1),
+        Just(2),
+        Just(3),
+        Just(4),
+        Just(15),
+        Just(16),
+        Just(17),
+        Just(max - 1),
+        Just(max),
+        Just(max + 1),
+        Just(u32::MAX),
+        Just(u32::MAX - 15),
+        Just(STATUS_FARF),
+        Just(STATUS_RESEND),
+        any::<u32>(),
+    ];
+    prop_oneof![
+        3 => (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(i, b)| Edit::Byte(i, b)),
+        3 => (any::<prop::sample::Index>(), words).prop_map(|(i, w)| Edit::Word(i, w)),
+        1 => any::<prop::sample::Index>().prop_map(Edit::Cut),
+    ]
+}
+
+/// A piece of what a host sends: a valid reply edited, or random bytes.
+#[derive(Debug, Clone)]
+enum Piece {
+    Mutated(prop::sample::Index, Vec<Edit>),
+    Random(Vec<u8>),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        4 => (any::<prop::sample::Index>(), proptest::collection::vec(edit(), 0..4))
+            .prop_map(|(i, e)| Piece::Mutated(i, e)),
+        1 => proptest::collection::vec(any::<u8>(), 0..64).prop_map(Piece::Random),
+    ]
+}
+
+/// What a hostile host sends: some pieces, one after the other.
+fn stream() -> impl Strategy<Value = Vec<Piece>> {
+    proptest::collection::vec(piece(), 1..6)
+}
+
+fn bytes_of(pieces: &[Piece]) -> Vec<u8> {
+    let valid = valid_replies();
+    let mut out = Vec::new();
+    for p in pieces {
+        match p {
+            Piece::Random(b) => out.extend_from_slice(b),
+            Piece::Mutated(which, edits) => {
+                let mut b = valid[which.index(valid.len())].clone();
+                for e in edits {
+                    match e {
+                        Edit::Byte(i, v) if !b.is_empty() => {
+                            let at = i.index(b.len());
+                            b[at] = *v;
+                        }
+                        Edit::Word(i, v) if b.len() >= 4 => {
+                            let at = i.index(b.len() / 4) * 4;
+                            b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+                        }
+                        Edit::Cut(i) => b.truncate(i.index(b.len() + 1)),
+                        _ => {}
+                    }
+                }
+                out.extend_from_slice(&b);
+            }
+        }
+    }
+    out
+}
+
+/// Every decoder the DSP applies to a reply frame's body, with what each
+/// must answer; `Err` names the first that answered otherwise.
+fn decode_everything(body: &[u8]) -> Result<(), String> {
+    let Some((id, status, payload)) = decode_reply(body) else {
+        return if body.len() < size_of::<RspHeader>() {
+            Ok(())
+        } else {
+            Err(format!("a {}-byte reply refused", body.len()))
+        };
+    };
+    let n = payload.len();
+    if n + size_of::<RspHeader>() != body.len()
+        || id.to_ne_bytes()[..] != body[..8]
+        || status.to_ne_bytes()[..] != body[8..12]
+    {
+        return Err("the reply's header or payload misread".into());
+    }
+    if open_out(payload).is_some() != (n >= 4) || sandbox_out(payload).is_some() != (n >= 4) {
+        return Err(format!("an open or sandbox reply of {n} bytes misjudged"));
+    }
+    match invoke_out(payload) {
+        Some(o) if n >= 16 && o.as_bytes() == &payload[..16] => {}
+        None if n < 16 => {}
+        _ => return Err(format!("an invoke reply of {n} bytes misjudged")),
+    }
+    let fits = n >= 16 && {
+        let h = FarfHeader::read_from_prefix(payload).expect("16 bytes").0;
+        16 + u64::from(h.file_len) + u64::from(h.msg_len) <= n as u64
+    };
+    if farf_out(payload).is_some() != fits {
+        return Err(format!("a FARF payload of {n} bytes misjudged"));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: qda_test::fuzz_cases(2000),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Random and mutated replies, lengths at the extremes, through the
+    /// frame reader and every reply decoder: a value or an error, never a
+    /// panic, never a frame over `MAX_REPLY`; the stream ends in an error.
+    #[test]
+    fn hostile_pd_replies_decode_or_are_refused(pieces in stream()) {
+        let bytes = bytes_of(&pieces);
+        let mut r = &bytes[..];
+        let mut frames = 0;
+        let end = loop {
+            let before = r.len();
+            match read_frame(&mut r) {
+                Ok(body) => {
+                    prop_assert!(body.len() <= MAX_REPLY);
+                    prop_assert_eq!(before - r.len(), 4 + body.len());
+                    if let Err(e) = decode_everything(&body) {
+                        return Err(TestCaseError::fail(e));
+                    }
+                    // What a host reads, for good measure: the same bytes
+                    // as a request.
+                    let _ = decode_request(&body);
+                    frames += 1;
+                    prop_assert!(frames <= bytes.len() / 4, "more frames than bytes");
+                }
+                Err(e) => break e,
+            }
+        };
+        prop_assert!(
+            matches!(end.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData),
+            "{}", end
+        );
+    }
+
+    /// The whole path: a fake host's end of the socket holds the hostile
+    /// bytes, then closes; the DSP's `PdProcess` opens, calls and opens
+    /// again through its reply reader. Each call answers a value or an
+    /// error, never panics or hangs; an open's error is the host's failure
+    /// status (never 0) or the PD's death.
+    #[test]
+    fn a_hostile_pd_host_fails_its_calls_never_the_dsp(pieces in stream()) {
+        let bytes = bytes_of(&pieces);
+        let (ours, mut host) = UnixStream::pair().unwrap();
+        std::io::Write::write_all(&mut host, &bytes).unwrap();
+        drop(host);
+        let pd = PdProcess::over_socket(ours, "fuzz");
+        let path = std::path::Path::new("/lib/libx_skel.so");
+        let failed = |r: &Result<u32, crate::DspError>| match r {
+            Ok(_) => false,
+            Err(e) => e.retval() == 0 || pd.dead().is_none() && e.reason().starts_with("PD 'fuzz' (pid 0)"),
+        };
+        let open = pd.open(path, "x_skel_handle_invoke", false);
+        prop_assert!(!failed(&open), "{:?}", open);
+        let call = pd.invoke(0, 0, 0x0201_0000, &[PdArg::Handle(1), PdArg::Bytes(b"abc")]);
+        prop_assert!(call.is_ok() || pd.dead().is_some(), "{:?}", call);
+        let again = pd.open(path, "x", true);
+        prop_assert!(!failed(&again), "{:?}", again);
+    }
+}

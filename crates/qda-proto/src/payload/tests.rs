@@ -1,6 +1,8 @@
 //! Golden vectors (the arithmetic beside each value), pack → decode → unpack
 //! properties and malformed-input tests.
 
+extern crate std; // the environment, for `fuzz_cases`
+
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -689,20 +691,41 @@ impl Rng {
     }
 }
 
+/// Cases a fuzz loop runs: `QDA_FUZZ_CASES=n` for a long run by hand, else
+/// the suite's bounded `default`; a value that is not a number is refused.
+///
+/// The one copy outside `qda_test::fuzz_cases`: `qda-test` depends on this
+/// crate, so these unit tests cannot use it (a dev-dependency cycle would
+/// build a second `qda-proto` for them).
+fn fuzz_cases(default: u64) -> u64 {
+    match std::env::var("QDA_FUZZ_CASES") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("QDA_FUZZ_CASES={v:?} is not a case count")),
+        Err(_) => default,
+    }
+}
+
 #[test]
 fn decode_survives_random_payloads() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let cases = fuzz_cases(4000);
     let mut ok = 0;
-    for _ in 0..4000 {
+    for _ in 0..cases {
         let sc = Scalars(rng.next() as u32);
         let len = (rng.next() % 30_000) as usize;
-        let payload: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        // Eight random bytes per draw: a long run spends its time decoding.
+        let payload: Vec<u8> = (0..len.div_ceil(8))
+            .flat_map(|_| rng.next().to_le_bytes())
+            .take(len)
+            .collect();
         if decode(sc, &payload).is_ok() {
             ok += 1;
         }
     }
     // Random bytes almost never form valid metadata; the point is no panic.
-    assert!(ok < 4000);
+    assert!(ok < cases);
 }
 
 #[test]
@@ -712,7 +735,7 @@ fn decode_survives_mutated_valid_payloads() {
     let call = Call::new(0x10, Scalars(0x0202_0100)).input(count).input(vec).output(8);
     let (_, good) = call.pack(A).unwrap();
     let mut errors = 0;
-    for _ in 0..3000 {
+    for _ in 0..fuzz_cases(3000) {
         let mut p = good.clone();
         for _ in 0..1 + rng.next() % 8 {
             let at = (rng.next() % 160) as usize; // the metadata words
@@ -734,6 +757,34 @@ fn decode_survives_mutated_valid_payloads() {
         }
     }
     assert!(errors > 0, "mutations must be detected sometimes");
+}
+
+/// Found by `decode_survives_mutated_valid_payloads` at 10^7 cases (case
+/// 3,253 of its stream): a page descriptor whose range runs past the top of
+/// the address space (`addr + size` wraps) was accepted as long as the
+/// argument inside it did not wrap; whoever then took the page's end got a
+/// wrapped number (an overflow panic in a debug build).
+#[test]
+fn decode_refuses_a_page_whose_range_wraps() {
+    let sc = Scalars(0x0202_0100);
+    let (count, vec) = calc_inputs();
+    let (_, good) = Call::new(0x10, sc).input(count).input(vec).output(8).pack(A).unwrap();
+    let mut p = good.clone();
+    // Argument 0 (4 bytes) in page 0 near the top, the page 128 KiB long.
+    assert_eq!(&p[48..56], &[1, 0, 0, 0, 0, 0, 0, 0], "list[0]: one page, page 0");
+    p[72..80].copy_from_slice(&0xffff_ffff_ffff_0000u64.to_le_bytes());
+    p[80..88].copy_from_slice(&0x2_0000u64.to_le_bytes());
+    assert!(matches!(
+        decode(sc, &p),
+        Err(ProtoError::RangeOverflow {
+            index: 0,
+            ptr: 0xffff_ffff_ffff_0000,
+            len: 0x2_0000
+        })
+    ));
+    // The same page a page short of the top is fine.
+    p[80..88].copy_from_slice(&0xf000u64.to_le_bytes());
+    assert!(decode(sc, &p).is_ok());
 }
 
 #[test]
