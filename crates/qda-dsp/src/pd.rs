@@ -463,6 +463,7 @@ impl PdProcess {
             label: label.to_string(),
             sandbox: Sandbox::default(),
             sent: Mutex::new(HashSet::new()),
+            rev: Arc::default(),
         }
     }
 }
