@@ -160,7 +160,7 @@ impl PdProcess {
         let mut pd = PdProcess {
             tx: Mutex::new(ours),
             rx,
-            replies: ReplyMux::new(),
+            replies: pd_replies(),
             child: Mutex::new(Some(child)),
             next: AtomicU64::new(1),
             pid,
@@ -250,10 +250,32 @@ impl PdProcess {
         let _ = pd_wire::send_frame(&lock(&self.tx), &frame, &[]);
     }
 
-    /// The PD is gone: reap it and say why.
+    /// The PD is gone, or said something that is no reply (then it is
+    /// ended: a host still running after its socket closed is killed, so no
+    /// caller waits on a hostile host): reap it and say why.
     fn reap(&self) -> String {
         let child = lock(&self.child).take();
         let (pid, label) = (self.pid, &self.label);
+        let mut killed = false;
+        let child = child.map(|mut c| {
+            if matches!(c.try_wait(), Ok(None)) {
+                self.terminate();
+                let t = std::time::Instant::now();
+                while matches!(c.try_wait(), Ok(None)) && t.elapsed() < std::time::Duration::from_millis(200) {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                if matches!(c.try_wait(), Ok(None)) {
+                    killed = c.kill().is_ok();
+                }
+            }
+            c
+        });
+        if killed {
+            if let Some(mut c) = child {
+                let _ = c.wait();
+            }
+            return format!("PD '{label}' (pid {pid}) sent what is no reply and was killed");
+        }
         match child.map(|mut c| c.wait()) {
             Some(Ok(st)) => match std::os::unix::process::ExitStatusExt::signal(&st) {
                 Some(sig) => format!("PD '{label}' (pid {pid}) crashed with signal {sig}"),
@@ -453,19 +475,33 @@ impl PdProcess {
     /// process, no sandbox asked (the first request is id 1). The fuzzing
     /// of hostile replies plays the host with it.
     pub(crate) fn over_socket(sock: UnixStream, label: &str) -> PdProcess {
+        PdProcess::over_socket_with(sock, label, None)
+    }
+
+    /// [`PdProcess::over_socket`] whose host process is `child`.
+    pub(crate) fn over_socket_with(sock: UnixStream, label: &str, child: Option<Child>) -> PdProcess {
+        let pid = child.as_ref().map_or(0, Child::id);
         PdProcess {
             rx: sock.try_clone().expect("socket"),
             tx: Mutex::new(sock),
-            replies: ReplyMux::new(),
-            child: Mutex::new(None),
+            replies: pd_replies(),
+            child: Mutex::new(child),
             next: AtomicU64::new(1),
-            pid: 0,
+            pid,
             label: label.to_string(),
             sandbox: Sandbox::default(),
             sent: Mutex::new(HashSet::new()),
             rev: Arc::default(),
         }
     }
+}
+
+/// The reply multiplexer of a PD connection: a host is not trusted, so
+/// replies nobody waits for are bounded (more than the calls that can be in
+/// flight to one PD: the channel's 255 contexts and the DSP's own requests)
+/// and past the bound the PD is dead, not the DSP's memory larger.
+fn pd_replies() -> ReplyMux<u64, Vec<u8>, String> {
+    ReplyMux::bounded(1024, "the PD host sent more replies than calls wait for".into())
 }
 
 /// A spawn request for [`spawn_from_a_lasting_thread`].

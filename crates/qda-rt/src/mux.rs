@@ -45,6 +45,9 @@ struct State<K, M, E> {
     parked: HashMap<K, M>,
     /// The connection failed: every waiter gets this.
     dead: Option<E>,
+    /// At most this many replies parked, else the connection is dead with
+    /// this reason (a peer sending replies nobody waits for).
+    bound: Option<(usize, E)>,
 }
 
 impl<K: Eq + Hash, M, E: Clone> Default for ReplyMux<K, M, E> {
@@ -61,9 +64,19 @@ impl<K: Eq + Hash, M, E: Clone> ReplyMux<K, M, E> {
                 reading: false,
                 parked: HashMap::new(),
                 dead: None,
+                bound: None,
             }),
             cv: Condvar::new(),
         }
+    }
+
+    /// [`ReplyMux::new`] for a peer that is not trusted: more than `max`
+    /// replies parked at once (more than there can be waiters) mark the
+    /// connection dead with `why`.
+    pub fn bounded(max: usize, why: E) -> Self {
+        let m = ReplyMux::new();
+        lock(&m.state).bound = Some((max, why));
+        m
     }
 
     /// Wait for the reply keyed `key` (its request already sent). While no
@@ -93,6 +106,13 @@ impl<K: Eq + Hash, M, E: Clone> ReplyMux<K, M, E> {
             match r {
                 Ok((k, m)) => {
                     st.parked.insert(k, m);
+                    if let Some((max, why)) = &st.bound
+                        && st.parked.len() > *max
+                    {
+                        let why = why.clone();
+                        st.parked.clear();
+                        st.dead.get_or_insert(why);
+                    }
                 }
                 Err(e) => st.dead = Some(e),
             }
@@ -196,6 +216,32 @@ mod tests {
         });
         assert_eq!(r, Ok(20));
         assert_eq!(mux.wait(1, || Err(())), Ok(10));
+    }
+
+    /// A peer that sends replies nobody waits for (a hostile PD host) can
+    /// park at most the bound; past it the connection is dead and the
+    /// waiter gets the reason, instead of memory growing for the
+    /// connection's life.
+    #[test]
+    fn replies_nobody_waits_for_are_bounded() {
+        let mux = ReplyMux::<u32, Vec<u8>, String>::bounded(16, "too many replies nobody asked for".into());
+        let mut next = 100;
+        let r = mux.wait(1, || {
+            next += 1;
+            Ok((next, vec![0u8; 1 << 20]))
+        });
+        assert_eq!(r, Err("too many replies nobody asked for".into()));
+        assert!(next <= 100 + 17, "read {} replies before giving up", next - 100);
+        // An unbounded mux (qdad's client: the daemon is trusted) keeps them.
+        let mux = ReplyMux::<u32, u32, ()>::new();
+        let mut next = 0;
+        assert_eq!(
+            mux.wait(40, || {
+                next += 1;
+                Ok((next, next))
+            }),
+            Ok(40)
+        );
     }
 
     #[test]

@@ -423,3 +423,26 @@ proptest! {
         prop_assert!(!failed(&again), "{:?}", again);
     }
 }
+
+/// A host that sends what is no reply and stays alive is ended, not
+/// waited for: the call fails at once with why, and the host process is
+/// gone (it was `sleep`, which would have lived 60 s).
+#[test]
+fn a_host_that_sends_garbage_and_stays_is_killed() {
+    let (ours, mut host) = UnixStream::pair().unwrap();
+    let child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = child.id();
+    // A frame header announcing more than any reply may be.
+    std::io::Write::write_all(&mut host, &u32::MAX.to_le_bytes()).unwrap();
+    let pd = PdProcess::over_socket_with(ours, "garbage", Some(child));
+    let t = std::time::Instant::now();
+    let r = pd.invoke(0, 0, 0x0201_0000, &[PdArg::Handle(1), PdArg::Bytes(b"abc")]);
+    assert!(r.is_err(), "{r:?}");
+    assert!(pd.dead().is_some_and(|d| d.contains("was killed")), "{:?}", pd.dead());
+    assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the host lives on"
+    );
+    drop(host);
+}
