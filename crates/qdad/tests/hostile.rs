@@ -27,6 +27,17 @@ fn server(dir: &TempDir, limits: Limits, panic_on_cmd: Option<u32>) -> Server {
     .unwrap()
 }
 
+/// A daemon whose policy trusts no uid (this test's own included: the
+/// policy is keyed on each connection's creds) and gives everyone `rights`.
+fn untrusting_server(dir: &TempDir, rights: qdad::policy::Rights) -> Server {
+    Server::start(Config {
+        socket: dir.join("qdad.sock"),
+        policy: Some(qdad::policy::Policy::new(Vec::new(), rights)),
+        ..Config::new()
+    })
+    .unwrap()
+}
+
 fn stat(s: &Server, name: &str) -> u64 {
     s.stats().into_iter().find(|(k, _)| k == name).map_or(0, |(_, v)| v)
 }
@@ -433,20 +444,15 @@ fn idle_connections_cost_no_thread() {
 #[test]
 fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
     use qda_uapi::fastrpc as uf;
-    use qdad::policy::{Policy, Rights};
+    use qdad::policy::Rights;
     let dir = TempDir::new("hostile-policy");
-    let s = Server::start(Config {
-        socket: dir.join("qdad.sock"),
-        policy: Some(Policy::new(
-            Vec::new(),
-            Rights {
-                max_files: 2,
-                ..Rights::default()
-            },
-        )),
-        ..Config::new()
-    })
-    .unwrap();
+    let s = untrusting_server(
+        &dir,
+        Rights {
+            max_files: 2,
+            ..Rights::default()
+        },
+    );
     // The calculator, on the accel node: one file.
     let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
     let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
@@ -509,21 +515,16 @@ fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
 /// quota while its requests run — and each refusal names the quota.
 #[test]
 fn an_untrusted_uids_memory_and_fd_quotas_hold() {
-    use qdad::policy::{Policy, Rights};
+    use qdad::policy::Rights;
     let dir = TempDir::new("hostile-quotas");
-    let s = Server::start(Config {
-        socket: dir.join("qdad.sock"),
-        policy: Some(Policy::new(
-            Vec::new(),
-            Rights {
-                max_memory: 1 << 20,
-                max_fds: 4,
-                ..Rights::default()
-            },
-        )),
-        ..Config::new()
-    })
-    .unwrap();
+    let s = untrusting_server(
+        &dir,
+        Rights {
+            max_memory: 1 << 20,
+            max_fds: 4,
+            ..Rights::default()
+        },
+    );
     let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
     let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
     let a = dev.alloc(512 << 10).unwrap();
@@ -574,20 +575,15 @@ fn an_untrusted_uids_memory_and_fd_quotas_hold() {
 /// daemon's memory) would fill with buffers nobody holds.
 #[test]
 fn exported_buffers_freed_by_a_long_lived_client_give_their_memory_back() {
-    use qdad::policy::{Policy, Rights};
+    use qdad::policy::Rights;
     let dir = TempDir::new("hostile-exports");
-    let s = Server::start(Config {
-        socket: dir.join("qdad.sock"),
-        policy: Some(Policy::new(
-            Vec::new(),
-            Rights {
-                max_memory: 1 << 20,
-                ..Rights::default()
-            },
-        )),
-        ..Config::new()
-    })
-    .unwrap();
+    let s = untrusting_server(
+        &dir,
+        Rights {
+            max_memory: 1 << 20,
+            ..Rights::default()
+        },
+    );
     let calls = std::sync::Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
     let dev = qda::Device::open_with(qda::Domain::Cdsp, calls).unwrap();
     for round in 0..6 {
