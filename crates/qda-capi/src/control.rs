@@ -35,11 +35,9 @@ impl Lib {
                 if l.enable > QOS_MAX {
                     return Err(EBADPARM);
                 }
-                let v = (l.enable, l.latency);
-                self.set(eff.0 as i32, |s| s.latency = Some(v))?;
                 match l.enable {
                     RPC_POLL_QOS | RPC_DISABLE_QOS => self.poll_qos(eff, l.enable, l.latency),
-                    // PM and adaptive QoS: recorded; nothing on a host to tune.
+                    // PM and adaptive QoS: accepted; nothing on a host to tune.
                     _ => Ok(()),
                 }
             }
@@ -134,11 +132,7 @@ impl Lib {
                 if p.prio != -1 && !(1..=255).contains(&p.prio) {
                     return Err(EBADPARM);
                 }
-                let (prio, stack) = (p.prio, p.stack_size);
-                self.set(p.domain, |s| {
-                    s.thread_prio = (prio != -1).then_some(prio);
-                    s.stack_size = (stack != -1).then_some(stack);
-                })
+                Lib::check_domain(p.domain)
             }
             DSPRPC_CONTROL_UNSIGNED_MODULE => {
                 // SAFETY: as above.
@@ -149,8 +143,7 @@ impl Lib {
             FASTRPC_RELATIVE_THREAD_PRIORITY => {
                 // SAFETY: as above.
                 let p = unsafe { ffi::control::<RemoteRpcRelativeThreadPriority>(data, len) }?;
-                let r = p.relative_thread_priority;
-                self.set(p.domain, |s| s.relative_prio = r)
+                Lib::check_domain(p.domain)
             }
             FASTRPC_REMOTE_PROCESS_KILL | FASTRPC_SESSION_CLOSE => {
                 // SAFETY: as above.
@@ -177,8 +170,7 @@ impl Lib {
                 if !(3 << 20..=200 << 20).contains(&p.pd_initmem_size) {
                     return Err(EBADPARM);
                 }
-                let size = p.pd_initmem_size;
-                self.set(p.domain, |s| s.initmem = Some(size))
+                Lib::check_domain(p.domain)
             }
             FASTRPC_RESERVE_NEW_SESSION => {
                 // SAFETY: as above.

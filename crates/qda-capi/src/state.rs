@@ -55,15 +55,12 @@ pub struct Open {
     pub module: RemoteHandle,
 }
 
-/// Per-domain settings made before a session opens.
+/// Per-domain settings made before a session opens (the ones that change
+/// something here; thread parameters, priorities and the init-memory size
+/// are checked and accepted, as the virtual DSP runs calls on its own pool).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Settings {
     pub unsigned: bool,
-    pub thread_prio: Option<i32>,
-    pub stack_size: Option<i32>,
-    pub relative_prio: i32,
-    pub initmem: Option<u32>,
-    pub latency: Option<(u32, u32)>,
     pub reserved: bool,
 }
 
@@ -277,6 +274,15 @@ impl Lib {
             },
         );
         Ok(dom)
+    }
+
+    /// `domain` names every domain (`-1`) or a valid effective domain.
+    pub fn check_domain(domain: i32) -> Result<(), i32> {
+        if domain == -1 || Effective::from_id(domain).is_some() {
+            Ok(())
+        } else {
+            Err(EBADPARM)
+        }
     }
 
     /// Settings of `domain` (`-1`: every domain) changed by `f`.
