@@ -9,7 +9,9 @@ use std::ffi::{CString, c_void};
 
 use common::*;
 use qda_capi::api;
-use qda_uapi::remote::{RemoteDspCapability, RemoteRpcGetDomain, RemoteRpcGetUri};
+use qda_uapi::remote::{
+    RemoteDspCapability, RemoteRpcGetDomain, RemoteRpcGetUri, RemoteRpcPdInitmemSize, RemoteRpcThreadParams,
+};
 
 fn setup() {
     backend("embedded", None);
@@ -128,6 +130,43 @@ fn bad_inputs_are_codes_not_crashes() {
     // The library's pseudo-handles are not offered.
     assert_eq!(open("'\":;./\\attachguestos"), Err(AEE_EUNSUPPORTED));
     assert_eq!(close(h), 0);
+}
+
+/// `remote_session_control(req, v)` with a struct, its size as `datalen`.
+fn session_control<T>(req: u32, v: &mut T) -> i32 {
+    // SAFETY: a valid struct of the size passed.
+    unsafe { api::remote_session_control(CDSP, req, (v as *mut T).cast(), size_of::<T>() as u32) }
+}
+
+/// Settings that change nothing here are still checked as libadsprpc
+/// checks them: a priority out of 1..=255, an init-memory size out of
+/// 3..=200 MiB or an unknown domain is `AEE_EBADPARM`.
+#[test]
+fn accepted_settings_are_checked() {
+    setup();
+    let mut t = RemoteRpcThreadParams {
+        domain: 3,
+        prio: 120,
+        stack_size: -1,
+    };
+    assert_eq!(session_control(1, &mut t), 0);
+    t.prio = 300;
+    assert_eq!(session_control(1, &mut t), AEE_EBADPARM);
+    t.prio = -1;
+    t.domain = 7;
+    assert_eq!(session_control(1, &mut t), AEE_EBADPARM, "domain 7 has no name");
+    t.domain = -1;
+    assert_eq!(session_control(1, &mut t), 0);
+    let mut m = RemoteRpcPdInitmemSize {
+        domain: 3,
+        pd_initmem_size: 4 << 20,
+    };
+    assert_eq!(session_control(12, &mut m), 0);
+    m.pd_initmem_size = 1 << 20;
+    assert_eq!(session_control(12, &mut m), AEE_EBADPARM);
+    m.pd_initmem_size = 4 << 20;
+    m.domain = 40;
+    assert_eq!(session_control(12, &mut m), AEE_EBADPARM);
 }
 
 #[test]
@@ -278,12 +317,14 @@ fn latency_control_turns_poll_mode_on_and_off() {
         let st = drv.stats();
         st.poll_answered_spinning + st.poll_spin_timeouts
     };
+    // A session of its own (session 3): the other tests of this process
+    // share session 0, and their calls must not be polled meanwhile.
+    let h = open(&format!("{CALC}&_session=3")).unwrap();
     let set = |enable, latency| {
         let mut l = RemoteRpcControlLatency { enable, latency };
         // SAFETY: a valid struct of the size passed.
-        unsafe { api::remote_handle_control(CDSP, 1, (&mut l as *mut RemoteRpcControlLatency).cast(), 8) }
+        unsafe { api::remote_handle64_control(CDSP, h, 1, (&mut l as *mut RemoteRpcControlLatency).cast(), 8) }
     };
-    let h = open(CALC).unwrap();
     assert_eq!(set(RPC_POLL_QOS, 10_000), AEE_EBADPARM);
     assert_eq!(set(RPC_POLL_QOS, 40), 0);
     let before = polled();
@@ -294,8 +335,7 @@ fn latency_control_turns_poll_mode_on_and_off() {
     assert_eq!(set(RPC_DISABLE_QOS, 0), 0);
     let off = polled();
     assert_eq!(sum(h, &[1, 2, 3]), Ok(6));
-    // Other tests of this process may poll their own calls meanwhile; none
-    // of them turns poll mode on for this session but this one.
+    // No other test turns poll mode on, and this session is this test's.
     assert_eq!(polled(), off, "sleep mode again");
     assert_eq!(close(h), 0);
 }
