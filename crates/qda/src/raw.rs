@@ -41,14 +41,7 @@ impl Session {
     /// reference (`-1` for inline). Returns the DSP's return value (0 or an
     /// AEE code), as the ioctl does.
     pub fn invoke_raw(&self, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> Result<i64, Error> {
-        let want = Scalars(sc).len();
-        if want != args.len() {
-            return Err(Error::Usage(format!(
-                "scalars {sc:#010x} describe {want} arguments, {} given",
-                args.len()
-            )));
-        }
-        self.inner.invoke(handle, sc, args, "REMOTE_INVOKE")
+        invoke_checked(&self.inner, handle, sc, args)
     }
 
     /// Map `m.len` bytes of dma-buf `m.fd` into the PD until
@@ -168,11 +161,20 @@ impl Session {
 impl RemoteHandle {
     /// [`Session::invoke_raw`] on this module's handle.
     pub fn invoke_raw(&self, sc: u32, args: &mut [FastrpcInvokeArgs]) -> Result<i64, Error> {
-        Session {
-            inner: self.inner.clone(),
-        }
-        .invoke_raw(self.raw(), sc, args)
+        invoke_checked(&self.inner, self.raw(), sc, args)
     }
+}
+
+/// One descriptor per argument of `sc`, else a usage error; then the call.
+fn invoke_checked(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs]) -> Result<i64, Error> {
+    let want = Scalars(sc).len();
+    if want != args.len() {
+        return Err(Error::Usage(format!(
+            "scalars {sc:#010x} describe {want} arguments, {} given",
+            args.len()
+        )));
+    }
+    inner.invoke(handle, sc, args, "REMOTE_INVOKE")
 }
 
 impl Device {

@@ -162,4 +162,11 @@ fn the_dsp_answers_current_process_poll_mode() {
     let short = [0u8; 4];
     let bad = session.invoke_raw(4, sc, &mut [arg(&short)]);
     assert!(!matches!(bad, Ok(0)), "a 4-byte body is refused: {bad:?}");
+    // Descriptors that do not match the scalars are refused before any
+    // ioctl, naming the count.
+    let e = session.invoke_raw(4, sc, &mut []).unwrap_err();
+    assert!(
+        matches!(e, qda::Error::Usage(_)) && e.to_string().contains("1 arguments, 0 given"),
+        "{e}"
+    );
 }
