@@ -203,3 +203,13 @@ impl Drop for CpuSkel {
         unsafe { libc::dlclose(self.lib) };
     }
 }
+
+/// Run `f` in the child after every `fork` of this process.
+pub fn on_fork_child(f: extern "C" fn()) {
+    // SAFETY: registers a handler that only stores to an atomic (async-signal
+    // safe, as a child handler must be); the function lives for the process.
+    let r = unsafe { libc::pthread_atfork(None, None, Some(f)) };
+    if r != 0 {
+        tracing::warn!(target: "qda_capi", "pthread_atfork: {r}; a forked child would share this state");
+    }
+}

@@ -8,7 +8,7 @@
 //! it, so the child neither uses nor closes them).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use qda::{Buffer, Device, RemoteHandle, Session, SessionOptions};
@@ -92,24 +92,36 @@ static LIB: RwLock<Option<Arc<Lib>>> = RwLock::new(None);
 /// Whether this process ever ran the embedded platform, and its pid.
 static EMBEDDED_PID: Mutex<Option<u32>> = Mutex::new(None);
 
-/// The state of this process (a new one after `fork`).
+/// Set in a child by the fork handler: the state in hand is the parent's.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn forked_child() {
+    FORKED.store(true, Ordering::Release);
+}
+
+/// The state of this process (a new one after `fork`). The fast path is an
+/// atomic load and a read lock: a `fork` is noticed by a child handler
+/// (registered with the first state), not by asking for the pid each call.
 pub fn lib(default: u32) -> Arc<Lib> {
-    let pid = std::process::id();
-    if let Some(l) = LIB.read().unwrap_or_else(|e| e.into_inner()).as_ref()
-        && l.pid == pid
+    if !FORKED.load(Ordering::Acquire)
+        && let Some(l) = LIB.read().unwrap_or_else(|e| e.into_inner()).as_ref()
     {
         return l.clone();
     }
     let mut w = LIB.write().unwrap_or_else(|e| e.into_inner());
+    let forked = FORKED.swap(false, Ordering::AcqRel);
     match w.as_ref() {
-        Some(l) if l.pid == pid => l.clone(),
+        Some(l) if !forked => l.clone(),
         old => {
+            if old.is_none() {
+                crate::ffi::on_fork_child(forked_child);
+            }
             // The parent's state is left as it is: its sessions are the
             // parent's.
             if let Some(o) = old {
                 std::mem::forget(o.clone());
             }
-            let l = Arc::new(Lib::new(pid, default));
+            let l = Arc::new(Lib::new(std::process::id(), default));
             *w = Some(l.clone());
             l
         }
