@@ -259,6 +259,50 @@ impl Mapping {
     }
 }
 
+/// Shared memory seen as 32-bit atomic words: the words of a ring
+/// (`qda_rt::ring`) that two processes map. The first `words` × 4 bytes
+/// are only ever accessed as atomics (by this type and, in the peer, by
+/// the same type); bytes after them are a data area for raw copies
+/// ([`SharedWords::mapping`]'s `read_at`/`write_at`), which the ring's
+/// protocol hands from one side to the other.
+#[derive(Debug)]
+pub struct SharedWords {
+    map: Mapping,
+    words: usize,
+}
+
+impl SharedWords {
+    /// The first `words` words of a writable shared mapping.
+    pub fn new(map: Mapping, words: usize) -> Result<SharedWords> {
+        if !map.writable() || words.checked_mul(4).is_none_or(|b| b > map.len()) {
+            return Err(Error::new(
+                Errno::EINVAL,
+                format!("{words} words do not fit a {}-byte writable mapping", map.len()),
+            ));
+        }
+        Ok(SharedWords { map, words })
+    }
+
+    /// The mapping: its address, and the data area after the words.
+    pub fn mapping(&self) -> &Mapping {
+        &self.map
+    }
+}
+
+impl AsRef<[std::sync::atomic::AtomicU32]> for SharedWords {
+    fn as_ref(&self) -> &[std::sync::atomic::AtomicU32] {
+        // SAFETY: the mapping is page-aligned (so aligned for AtomicU32),
+        // readable and writable, and `words * 4 <= len` (checked in `new`);
+        // it stays mapped while `self` lives, which bounds the slice's
+        // lifetime. AtomicU32 has u32's size and accepts every bit pattern,
+        // so whatever a peer process stores is a valid value; this process
+        // never makes a non-atomic reference to these bytes (`SharedWords`
+        // owns the mapping and hands out only `&Mapping`, whose raw copies
+        // its users keep to the data area after the words).
+        unsafe { std::slice::from_raw_parts(self.map.ptr.as_ptr().cast::<std::sync::atomic::AtomicU32>(), self.words) }
+    }
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         vma::unregister(self.addr(), self.map_len as u64);

@@ -12,9 +12,13 @@
 //!   the daemon run their calls on.
 //! * [`ReplyMux`]: many threads waiting for replies on one connection, the
 //!   one that waits reading for all, a dead connection failing them all.
+//! * [`ring`]: a bounded queue of fixed-size messages in atomic words (in
+//!   one process or in memory shared by two) and a doorbell that wakes a
+//!   peer only when it sleeps.
 #![forbid(unsafe_code)]
 
 pub mod mux;
+pub mod ring;
 pub mod sync;
 pub mod workers;
 
