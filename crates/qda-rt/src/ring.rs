@@ -45,9 +45,9 @@
 //! (`RUSTFLAGS="--cfg loom" cargo test -p qda-rt --lib ring`, run by
 //! `crates/qda-rt/tests/loom.rs`).
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 use loom::sync::atomic::{AtomicU32, Ordering, fence};
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 
 /// Identifies an initialised ring ("QDAR").
@@ -138,8 +138,7 @@ impl<W: AsRef<[AtomicU32]>> Ring<W> {
 
     fn shape(words: W, slots: usize, width: usize) -> Result<Ring<W>, RingError> {
         if !slots.is_power_of_two()
-            || slots < 2
-            || slots > 1 << 16
+            || !(2..=1 << 16).contains(&slots)
             || width == 0
             || words.as_ref().len() < ring_words(slots, width)
         {
@@ -192,7 +191,7 @@ impl<W: AsRef<[AtomicU32]>> Ring<W> {
             } else {
                 pos = latest(&w[W_HEAD]);
             }
-            #[cfg(loom)]
+            #[cfg(all(loom, test))]
             loom::thread::yield_now();
         }
         Err(RingError::Corrupt)
@@ -224,7 +223,7 @@ impl<W: AsRef<[AtomicU32]>> Ring<W> {
             } else {
                 pos = latest(&w[W_TAIL]);
             }
-            #[cfg(loom)]
+            #[cfg(all(loom, test))]
             loom::thread::yield_now();
         }
         Err(RingError::Corrupt)
@@ -256,12 +255,12 @@ impl<W: AsRef<[AtomicU32]>> Ring<W> {
 /// A position read again after a lost race. Under loom an RMW, which
 /// always reads the latest value: loom lets a relaxed load return the same
 /// stale value for ever, which no CPU does, and its search would not end.
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 fn latest(a: &AtomicU32) -> u32 {
     a.load(Ordering::Relaxed)
 }
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 fn latest(a: &AtomicU32) -> u32 {
     a.fetch_add(0, Ordering::Relaxed)
 }
@@ -281,7 +280,7 @@ pub trait Sleep {
 }
 
 /// The futex.
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 #[derive(Debug, Clone, Copy)]
 pub struct Futex {
     /// The word is in memory shared with another process (no
@@ -289,7 +288,7 @@ pub struct Futex {
     pub shared: bool,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 impl Futex {
     fn flags(self) -> rustix::thread::futex::Flags {
         if self.shared {
@@ -300,7 +299,7 @@ impl Futex {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 impl Sleep for Futex {
     fn wait(&self, word: &AtomicU32, seen: u32, timeout: Option<std::time::Duration>) {
         let ts = timeout.map(|d| rustix::time::Timespec {
@@ -461,7 +460,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
-                if x % 3 == 0 {
+                if x.is_multiple_of(3) {
                     w.store(x, Ordering::Relaxed);
                 }
             }
