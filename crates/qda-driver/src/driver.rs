@@ -33,8 +33,8 @@ impl Creds {
     /// The calling thread.
     pub fn current() -> Creds {
         Creds {
-            pid: rustix::process::getpid().as_raw_nonzero().get(),
-            tid: rustix::thread::gettid().as_raw_nonzero().get(),
+            pid: qda_os::self_pid(),
+            tid: qda_os::self_tid(),
             uid: rustix::process::getuid().as_raw(),
         }
     }

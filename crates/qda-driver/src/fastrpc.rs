@@ -286,7 +286,7 @@ impl Channel {
             i = if i == MAX_CONTEXTS { 1 } else { i + 1 };
         }
         let p = Arc::new(Pending {
-            tid: rustix::thread::gettid().as_raw_nonzero().get(),
+            tid: qda_os::self_tid(),
             ..Pending::default()
         });
         t.slots[i] = Some(p.clone());

@@ -113,7 +113,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 fn current_tid() -> i32 {
-    rustix::thread::gettid().as_raw_nonzero().get()
+    qda_os::self_tid()
 }
 
 /// Pack, send, wait, unpack. `fill(i, dst)` supplies inline input `i`;

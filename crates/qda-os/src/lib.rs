@@ -19,7 +19,7 @@ pub mod vma;
 
 pub use errno::{Errno, OsError, Result};
 pub use fd::{file_id, file_size, into_raw, is_memfd, memfd, reopen};
-pub use sys::{Mapping, SharedWords, borrow_raw, copy_from_self, copy_to_self};
+pub use sys::{Mapping, SharedWords, borrow_raw, copy_from_self, copy_to_self, self_pid, self_tid};
 pub use vma::{MapInfo, find_mapping};
 
 /// Page size of the host (4 KiB on the machines qda targets; the driver

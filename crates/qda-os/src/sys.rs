@@ -8,6 +8,7 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use rustix::mm::{MapFlags, ProtFlags};
 
@@ -317,6 +318,63 @@ impl Drop for Mapping {
     }
 }
 
+/// Forks seen by this process image: a `pthread_atfork` child handler
+/// counts them, so cached ids know when they are stale.
+static FORKS: AtomicU32 = AtomicU32::new(0);
+/// `(forks << 32) | pid`, or 0 before the first look-up.
+static PID: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forked_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn fork_generation() -> u32 {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: registers a handler that only increments an atomic
+        // (async-signal-safe, valid in a forked child); no pointers passed
+        // but a function with the C ABI that lives for the whole program.
+        let r = unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+        if r != 0 {
+            // Without the hook a cached id could outlive a fork: never cache.
+            FORKS.store(u32::MAX, Ordering::Relaxed);
+        }
+    });
+    FORKS.load(Ordering::Relaxed)
+}
+
+/// This process's id, from a cache (a `getpid` syscall costs 0.3 µs here
+/// and every `copy_from_self` needs it). A fork through libc (`fork`,
+/// `posix_spawn`, `system`) refreshes it; a raw `clone` syscall would not,
+/// and is not something the library does.
+pub fn self_pid() -> i32 {
+    let g = fork_generation();
+    let v = PID.load(Ordering::Relaxed);
+    if g != u32::MAX && v != 0 && (v >> 32) as u32 == g {
+        return v as u32 as i32;
+    }
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    PID.store((u64::from(g) << 32) | u64::from(pid as u32), Ordering::Relaxed);
+    pid
+}
+
+/// The calling thread's id, cached per thread (see [`self_pid`]).
+pub fn self_tid() -> i32 {
+    thread_local! {
+        static TID: std::cell::Cell<(u32, i32)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    let g = fork_generation();
+    TID.with(|c| {
+        let (seen, tid) = c.get();
+        if g != u32::MAX && tid != 0 && seen == g {
+            return tid;
+        }
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        c.set((g, tid));
+        tid
+    })
+}
+
 /// Read `dst.len()` bytes at `addr` of this process's memory; an unmapped or
 /// unreadable address gives `EFAULT` (the kernel's `copy_from_user`), never a
 /// crash.
@@ -332,7 +390,7 @@ pub fn copy_from_self(addr: u64, dst: &mut [u8]) -> Result<()> {
         iov_base: addr as *mut libc::c_void,
         iov_len: dst.len(),
     };
-    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    let pid = self_pid();
     // SAFETY: the local iovec describes `dst`, which we exclusively borrow; the
     // kernel validates the remote range and reports EFAULT instead of faulting.
     let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
@@ -352,7 +410,7 @@ pub fn copy_to_self(addr: u64, src: &[u8]) -> Result<()> {
         iov_base: addr as *mut libc::c_void,
         iov_len: src.len(),
     };
-    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    let pid = self_pid();
     // SAFETY: the local iovec is only read; the kernel validates the remote
     // range (EFAULT for unmapped or read-only pages).
     let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
@@ -448,6 +506,35 @@ mod tests {
     use super::*;
     use crate::memfd;
     use std::os::fd::AsFd;
+
+    /// The cached ids are the real ones, and a forked child sees its own
+    /// (a stale cache would make `copy_from_self` read the parent).
+    #[test]
+    fn cached_ids_follow_a_fork() {
+        assert_eq!(self_pid(), rustix::process::getpid().as_raw_nonzero().get());
+        assert_eq!(self_tid(), rustix::thread::gettid().as_raw_nonzero().get());
+        let parent = self_pid();
+        // SAFETY: the child only makes syscalls and touches atomics and a
+        // thread-local of its own before `_exit`.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            let ok = self_pid() != parent
+                && self_pid() == rustix::process::getpid().as_raw_nonzero().get()
+                && self_tid() == rustix::thread::gettid().as_raw_nonzero().get();
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        assert!(child > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: waits for the child just created; `status` is a valid out pointer.
+        let r = unsafe { libc::waitpid(child, &mut status, 0) };
+        assert_eq!(r, child);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child saw its parent's ids"
+        );
+        assert_eq!(self_pid(), parent);
+    }
 
     #[test]
     fn numbers_not_open_are_ebadf() {
