@@ -12,16 +12,20 @@
 //!   the daemon run their calls on.
 //! * [`ReplyMux`]: many threads waiting for replies on one connection, the
 //!   one that waits reading for all, a dead connection failing them all.
+//! * [`Handoff`]: poll mode's hand-off without a wake-up: a producer gives
+//!   its message to a thread spinning on a ring, if one spins.
 //! * [`ring`]: a bounded queue of fixed-size messages in atomic words (in
 //!   one process or in memory shared by two) and a doorbell that wakes a
 //!   peer only when it sleeps.
 #![forbid(unsafe_code)]
 
+pub mod handoff;
 pub mod mux;
 pub mod ring;
 pub mod sync;
 pub mod workers;
 
+pub use handoff::Handoff;
 pub use mux::ReplyMux;
 pub use sync::{lock, wait, wait_timeout};
 pub use workers::Workers;

@@ -1,0 +1,234 @@
+//! A hand-off that skips the wake-up: threads that have just finished a job
+//! in poll mode spin on a [`Ring`] for a bounded budget, and a producer that
+//! sees one spinning puts its message there instead of waking a sleeping
+//! thread. With nobody spinning the producer takes its usual path (a pool's
+//! queue and condvar), so sleep mode costs nothing extra.
+//!
+//! The handshake is a Dekker pair on two words, each side with a `SeqCst`
+//! fence between its write and its read: a producer pushes, fences, and
+//! reads the spinner count; a spinner that stops decrements the count,
+//! fences, and looks at the ring once more. Either the spinner's last look
+//! sees the message or the producer sees nobody spinning and takes a
+//! message back out to its slow path. Every message is popped exactly once
+//! (the ring's guarantee), so none is lost and none runs twice. A spinner
+//! that takes a message stops counting as spinning while it runs it (a
+//! message may block for as long as a skel likes; others must not queue
+//! behind it) and hands whatever else it finds to the slow path.
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+use std::time::{Duration, Instant};
+
+use crate::ring::{Ring, RingError, words};
+
+/// Iterations between two reads of the clock while spinning.
+const SPINS_PER_CLOCK_READ: u32 = 64;
+/// Spin purely for this long, then yield between looks, so that on an
+/// oversubscribed CPU the thread that will answer can run.
+const PURE_SPIN: Duration = Duration::from_micros(5);
+
+/// The ring and the count of threads spinning on it.
+#[derive(Debug)]
+pub struct Handoff {
+    ring: Ring<Vec<AtomicU32>>,
+    spinning: AtomicUsize,
+}
+
+impl Handoff {
+    /// A hand-off of up to `slots` (a power of two ≥ 2) messages of
+    /// `width` words in flight.
+    pub fn new(slots: usize, width: usize) -> Result<Handoff, RingError> {
+        Ok(Handoff {
+            ring: Ring::create(words(slots, width), slots, width)?,
+            spinning: AtomicUsize::new(0),
+        })
+    }
+
+    /// Message width in words.
+    pub fn width(&self) -> usize {
+        self.ring.width()
+    }
+
+    /// Threads spinning now (a hint).
+    pub fn spinning(&self) -> usize {
+        self.spinning.load(Ordering::Relaxed)
+    }
+
+    /// Give `msg` to a spinning thread. Returns false when none spins (or
+    /// the ring is full): the caller runs its slow path with `msg`. When the
+    /// spinner left meanwhile, a message (perhaps another producer's) is
+    /// taken back out and given to `slow`.
+    pub fn offer(&self, msg: &[u32], mut slow: impl FnMut(&[u32])) -> bool {
+        if self.spinning.load(Ordering::Relaxed) == 0 || self.ring.push(msg).is_err() {
+            return false;
+        }
+        fence(Ordering::SeqCst);
+        if self.spinning.load(Ordering::Relaxed) == 0 {
+            self.drain(&mut slow);
+        }
+        true
+    }
+
+    fn drain(&self, slow: &mut impl FnMut(&[u32])) {
+        let mut buf = vec![0u32; self.ring.width()];
+        while let Ok(true) = self.ring.pop(&mut buf) {
+            slow(&buf);
+        }
+    }
+
+    /// Spin for up to `budget` taking messages: `run` each one taken (the
+    /// budget restarts after it; `run` returns the budget for the next
+    /// wait), hand the others found while this thread stops spinning to
+    /// `slow`. Returns when a budget ran out with nothing to take.
+    pub fn spin(&self, mut budget: Duration, mut run: impl FnMut(&[u32]) -> Duration, mut slow: impl FnMut(&[u32])) {
+        let mut buf = vec![0u32; self.ring.width()];
+        self.spinning.fetch_add(1, Ordering::Relaxed);
+        let mut start = Instant::now();
+        let mut n = 0u32;
+        loop {
+            if let Ok(true) = self.ring.pop(&mut buf) {
+                self.stop(&mut slow);
+                budget = run(&buf);
+                self.spinning.fetch_add(1, Ordering::Relaxed);
+                start = Instant::now();
+                n = 0;
+                continue;
+            }
+            n = n.wrapping_add(1);
+            if n % SPINS_PER_CLOCK_READ == 0 {
+                let t = start.elapsed();
+                if t >= budget {
+                    break;
+                }
+                if t >= PURE_SPIN {
+                    std::thread::yield_now();
+                }
+            }
+            std::hint::spin_loop();
+        }
+        self.stop(&mut slow);
+    }
+
+    /// Stop counting as spinning, then hand what is left to `slow`.
+    fn stop(&self, slow: &mut impl FnMut(&[u32])) {
+        self.spinning.fetch_sub(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        self.drain(slow);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, Mutex, mpsc};
+
+    /// One spinner at a time with a budget about as long as the producer
+    /// takes to offer, so the offer often lands while it leaves; the
+    /// producer waits for each message as a caller waits for its answer. A
+    /// message stranded in the ring (pushed after the spinner's last look,
+    /// while the producer believed it taken) is never run: the wait times
+    /// out.
+    #[test]
+    fn no_message_is_stranded_when_the_spinner_leaves() {
+        let h = Arc::new(Handoff::new(4, 1).unwrap());
+        let (tx, rx) = mpsc::channel::<u32>();
+        for round in 0..800u32 {
+            let spinner = {
+                let (h, tx) = (h.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let tx2 = tx.clone();
+                    h.spin(
+                        Duration::from_nanos(u64::from(round % 7) * 300),
+                        |w| {
+                            tx.send(w[0]).unwrap();
+                            Duration::ZERO
+                        },
+                        |w| tx2.send(w[0]).unwrap(),
+                    );
+                })
+            };
+            while h.spinning() == 0 && !spinner.is_finished() {
+                std::hint::spin_loop();
+            }
+            if !h.offer(&[round], |w| tx.send(w[0]).unwrap()) {
+                tx.send(round).unwrap();
+            }
+            match rx.recv_timeout(Duration::from_secs(2)) {
+                Ok(v) => assert_eq!(v, round),
+                Err(_) => panic!("round {round}: the message was stranded in the ring"),
+            }
+            spinner.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn nobody_spinning_declines() {
+        let h = Handoff::new(4, 2).unwrap();
+        assert!(!h.offer(&[1, 2], |_| panic!("nothing was pushed")));
+    }
+
+    /// Producers offer while spinners come and go with tiny budgets, so the
+    /// race between a push and a spinner leaving is taken often: every
+    /// message runs exactly once, on a spinner or on the slow path.
+    #[test]
+    fn every_message_runs_exactly_once() {
+        const PRODUCERS: u32 = 3;
+        const N: u32 = 20_000;
+        let h = Arc::new(Handoff::new(256, 2).unwrap());
+        let (tx, rx) = mpsc::channel::<(u32, u32)>();
+        let slow_tx = Arc::new(Mutex::new(tx.clone()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinners: Vec<_> = (0..2)
+            .map(|i| {
+                let (h, tx, stop, slow_tx) = (h.clone(), tx.clone(), stop.clone(), slow_tx.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let budget = Duration::from_micros(if i == 0 { 1 } else { 50 });
+                        h.spin(
+                            budget,
+                            |w| {
+                                tx.send((w[0], w[1])).unwrap();
+                                budget
+                            },
+                            |w| slow_tx.lock().unwrap().send((w[0], w[1])).unwrap(),
+                        );
+                        std::thread::yield_now();
+                    }
+                })
+            })
+            .collect();
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let (h, tx, slow_tx) = (h.clone(), tx.clone(), slow_tx.clone());
+                std::thread::spawn(move || {
+                    let mut taken = 0;
+                    for i in 0..N {
+                        if h.offer(&[p, i], |w| slow_tx.lock().unwrap().send((w[0], w[1])).unwrap()) {
+                            taken += 1;
+                        } else {
+                            tx.send((p, i)).unwrap();
+                        }
+                    }
+                    taken
+                })
+            })
+            .collect();
+        drop(tx);
+        let taken: u32 = producers.into_iter().map(|p| p.join().unwrap()).sum();
+        stop.store(true, Ordering::Relaxed);
+        for s in spinners {
+            s.join().unwrap();
+        }
+        drop(slow_tx);
+        let mut seen = vec![vec![0u8; N as usize]; PRODUCERS as usize];
+        for (p, i) in rx.iter() {
+            seen[p as usize][i as usize] += 1;
+        }
+        for (p, v) in seen.iter().enumerate() {
+            for (i, &c) in v.iter().enumerate() {
+                assert_eq!(c, 1, "message ({p}, {i}) ran {c} times");
+            }
+        }
+        assert!(taken > 0, "no message went through the ring");
+    }
+}
