@@ -94,7 +94,7 @@ impl Handoff {
                 continue;
             }
             n = n.wrapping_add(1);
-            if n % SPINS_PER_CLOCK_READ == 0 {
+            if n.is_multiple_of(SPINS_PER_CLOCK_READ) {
                 let t = start.elapsed();
                 if t >= budget {
                     break;
