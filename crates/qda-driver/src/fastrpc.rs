@@ -32,6 +32,13 @@ use crate::errno::{Errno, Error, Result};
 pub trait Transport: Send + Sync + fmt::Debug {
     /// `rpmsg_send(ept, msg, 40)`.
     fn send(&self, msg: &FastrpcMsg) -> Result<()>;
+    /// Send a call whose caller waits in poll mode, spinning for up to
+    /// `poll` (`None`: sleep mode). A remote side may use the budget to
+    /// spin for the next message too. Default: [`Transport::send`].
+    fn send_polled(&self, msg: &FastrpcMsg, poll: Option<Duration>) -> Result<()> {
+        let _ = poll;
+        self.send(msg)
+    }
     /// The channel is going away (subsystem restart or removal): the remote
     /// side drops its processes. Default: nothing.
     fn shutdown(&self) {}
@@ -120,6 +127,21 @@ struct Table {
     slots: Vec<Option<Arc<Pending>>>,
     next: usize,
     in_flight: usize,
+    /// Callers waiting for a free context (all 255 in use).
+    waiting: usize,
+}
+
+impl Table {
+    /// Context `i` is free again: wake one caller waiting for one, if any
+    /// (std's `notify_one` is a futex syscall even with nobody waiting, and
+    /// this runs once per call).
+    fn release(&mut self, i: usize, freed: &Condvar) {
+        self.slots[i] = None;
+        self.in_flight -= 1;
+        if self.waiting > 0 {
+            freed.notify_one();
+        }
+    }
 }
 
 /// One rpmsg channel to a DSP domain.
@@ -156,6 +178,7 @@ impl Channel {
                 slots: vec![None; MAX_CONTEXTS + 1],
                 next: 1,
                 in_flight: 0,
+                waiting: 0,
             }),
             freed: Condvar::new(),
             layout: CtxLayout::KERNEL,
@@ -219,9 +242,7 @@ impl Channel {
             let mut d = qda_rt::lock(&p.done);
             d.result = Some(-Errno::EPIPE.0);
             if d.abandoned {
-                t.slots[i] = None;
-                t.in_flight -= 1;
-                self.freed.notify_one();
+                t.release(i, &self.freed);
             }
             p.signal(&d);
         }
@@ -267,9 +288,7 @@ impl Channel {
         }
         if d.abandoned {
             // Nobody waits any more: the response releases the context.
-            t.slots[idx] = None;
-            t.in_flight -= 1;
-            self.freed.notify_one();
+            t.release(idx, &self.freed);
         }
         p.signal(&d);
         Ok(())
@@ -278,7 +297,9 @@ impl Channel {
     fn alloc(&self) -> (u8, Arc<Pending>) {
         let mut t = qda_rt::lock(&self.table);
         while t.in_flight == MAX_CONTEXTS {
+            t.waiting += 1;
             t = qda_rt::wait(&self.freed, t);
+            t.waiting -= 1;
         }
         // Cyclic allocation from 1, as idr_alloc_cyclic.
         let mut i = t.next;
@@ -297,9 +318,8 @@ impl Channel {
 
     fn free(&self, idx: u8) {
         let mut t = qda_rt::lock(&self.table);
-        if t.slots[idx as usize].take().is_some() {
-            t.in_flight -= 1;
-            self.freed.notify_one();
+        if t.slots[idx as usize].is_some() {
+            t.release(idx as usize, &self.freed);
         }
     }
 
@@ -325,12 +345,13 @@ impl Channel {
         };
         let (idx, p) = self.alloc();
         msg.ctx = self.layout.encode(idx, pd);
-        if let Err(e) = t.send(&msg) {
+        let poll = poll.map(|b| b.min(MAX_POLL_BUDGET));
+        if let Err(e) = t.send_polled(&msg, poll) {
             self.free(idx);
             return Err(e);
         }
         if let Some(budget) = poll {
-            if spin(&p.changed, budget.min(MAX_POLL_BUDGET)) {
+            if spin(&p.changed, budget) {
                 self.answered_spinning.fetch_add(1, Ordering::Relaxed);
             } else {
                 self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
@@ -384,6 +405,10 @@ impl Channel {
     }
 }
 
+/// Spin purely for this long, then yield between looks: on an
+/// oversubscribed CPU the thread that will answer may need this one's CPU.
+const PURE_SPIN: Duration = Duration::from_micros(5);
+
 /// Spin until `word` is set or `budget` is spent; true when it was set.
 fn spin(word: &AtomicBool, budget: Duration) -> bool {
     let start = Instant::now();
@@ -394,8 +419,12 @@ fn spin(word: &AtomicBool, budget: Duration) -> bool {
             }
             std::hint::spin_loop();
         }
-        if start.elapsed() >= budget {
+        let t = start.elapsed();
+        if t >= budget {
             return word.load(Ordering::Acquire);
+        }
+        if t >= PURE_SPIN {
+            std::thread::yield_now();
         }
     }
 }

@@ -6,6 +6,8 @@ use qda_uapi::aee::AeeCode;
 
 /// Process or thread is not in the expected state.
 pub const EBADSTATE: i32 = AeeCode::EBADSTATE.to_dsp().as_i32();
+/// Out of memory (no DSP thread could be started).
+pub const ENOMEMORY: i32 = AeeCode::ENOMEMORY.to_dsp().as_i32();
 /// Invalid parameter.
 pub const EBADPARM: i32 = AeeCode::EBADPARM.to_dsp().as_i32();
 /// API not implemented.

@@ -3,7 +3,8 @@
 //! to a static handle or an open module, answer).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::time::Duration;
 
 use qda_driver::fastrpc::Transport;
 use qda_driver::smmu::{Access, ContextBank};
@@ -12,8 +13,8 @@ use qda_os::OsError as Error;
 use qda_proto::handles;
 use qda_proto::payload::{DecodedArg, MetaLayout, decode};
 use qda_proto::{FastrpcMsg, InvokeRsp, Scalars};
-use qda_rt::{Workers, lock};
-use zerocopy::IntoBytes;
+use qda_rt::{Handoff, Workers, lock};
+use zerocopy::{FromBytes, IntoBytes};
 
 use crate::aee;
 use crate::config::{PdMode, capabilities, library_path};
@@ -50,33 +51,123 @@ pub struct VirtualDsp {
     inner: Arc<Dsp>,
 }
 
-/// The DSP's end of the channel: messages go to a pool of DSP threads.
+/// The DSP's end of the channel: messages go to a pool of DSP threads. In
+/// poll mode (the driver passes the caller's spin budget with the message)
+/// a DSP thread that finished a call spins on a ring for that budget, and
+/// the next message is put there without waking anybody
+/// ([`qda_rt::Handoff`]); with nobody spinning a message goes to the pool.
 #[derive(Debug)]
 struct Port {
+    inner: Arc<PortInner>,
+}
+
+#[derive(Debug)]
+struct PortInner {
     dsp: Arc<Dsp>,
-    workers: Workers<FastrpcMsg>,
+    hand: Handoff,
+    workers: OnceLock<Workers<Job>>,
+}
+
+/// A message and the caller's poll budget (`None`: sleep mode).
+type Job = (FastrpcMsg, Option<Duration>);
+
+/// Words of a message in the hand-off ring: the 40-byte message, then the
+/// poll budget in µs.
+const JOB_WORDS: usize = 11;
+
+fn job_words(msg: &FastrpcMsg, poll: Option<Duration>) -> [u32; JOB_WORDS] {
+    let mut w = [0u32; JOB_WORDS];
+    for (i, c) in msg.as_bytes().chunks_exact(4).enumerate() {
+        w[i] = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    w[10] = poll.map_or(0, |d| d.as_micros().clamp(1, u128::from(u32::MAX)) as u32);
+    w
+}
+
+fn words_job(w: &[u32]) -> Job {
+    let mut b = [0u8; 40];
+    for (i, c) in b.chunks_exact_mut(4).enumerate() {
+        c.copy_from_slice(&w[i].to_ne_bytes());
+    }
+    let msg = FastrpcMsg::read_from_bytes(&b).unwrap_or_default();
+    let poll = (w[10] != 0).then(|| Duration::from_micros(u64::from(w[10])));
+    (msg, poll)
 }
 
 impl Port {
     fn new(dsp: Arc<Dsp>) -> Port {
-        let d = dsp.clone();
-        Port {
-            workers: Workers::new(format!("{}-dsp", dsp.state.label), move |msg| d.handle(msg)),
+        let label = dsp.state.label.clone();
+        let inner = Arc::new(PortInner {
             dsp,
+            // 256 slots: more than the 255 contexts a channel has in flight.
+            hand: Handoff::new(256, JOB_WORDS).expect("a valid ring shape"),
+            workers: OnceLock::new(),
+        });
+        let weak = Arc::downgrade(&inner);
+        let workers = Workers::new(format!("{label}-dsp"), move |job: Job| {
+            if let Some(p) = weak.upgrade() {
+                p.run(job);
+            }
+        });
+        let _ = inner.workers.set(workers);
+        Port { inner }
+    }
+}
+
+impl PortInner {
+    /// Run a call; in poll mode, then spin for the next one.
+    fn run(&self, (msg, poll): Job) {
+        self.dsp.handle(msg);
+        if let Some(budget) = poll {
+            self.hand.spin(
+                budget,
+                |w| {
+                    let (msg, poll) = words_job(w);
+                    self.dsp.handle(msg);
+                    poll.unwrap_or(Duration::ZERO)
+                },
+                |w| self.submit(words_job(w)),
+            );
+        }
+    }
+
+    fn submit(&self, job: Job) {
+        let msg = job.0;
+        let sent = self.workers.get().map(|w| w.submit(job));
+        if !matches!(sent, Some(Ok(()))) {
+            // No thread could be started: answer rather than lose the call.
+            let rsp = InvokeRsp {
+                ctx: msg.ctx,
+                retval: aee::ENOMEMORY,
+                pad: 0,
+            };
+            let _ = self.dsp.state.domain.channel.on_response(rsp.as_bytes());
         }
     }
 }
 
 impl Transport for Port {
     fn send(&self, msg: &FastrpcMsg) -> qda_driver::Result<()> {
-        self.workers
-            .submit(*msg)
+        self.send_polled(msg, None)
+    }
+
+    fn send_polled(&self, msg: &FastrpcMsg, poll: Option<Duration>) -> qda_driver::Result<()> {
+        let p = &self.inner;
+        if p.hand.offer(&job_words(msg, poll), |w| p.submit(words_job(w))) {
+            return Ok(());
+        }
+        let workers = p
+            .workers
+            .get()
+            .ok_or_else(|| Error::new(Errno::EPIPE, "DSP port not started"))?;
+        workers
+            .submit((*msg, poll))
             .map_err(|e| Error::new(Errno::ENOMEM, format!("DSP thread: {e}")))
     }
 
     fn shutdown(&self) {
         // Subsystem restart: every process dies, blocked listeners return.
-        let st = &self.dsp.state;
+        let st = &self.inner.dsp.state;
         let procs: Vec<_> = lock(&st.procs).drain().map(|(_, p)| p).collect();
         for p in procs {
             p.exit();
