@@ -7,7 +7,7 @@
 //! as an invoke does (caller → DSP thread → PD host and back).
 //!
 //! - [`Handoff::Spin`]: the word is an `AtomicU64` and every waiter spins
-//!   on it (`std::hint::spin_loop`), yielding its CPU every 1024 checks so a
+//!   on it (`std::hint::spin_loop`), yielding its CPU every 256 checks so a
 //!   chain of more threads than CPUs still moves. It never sleeps: the cost
 //!   of a cache-line hand-off, what a poll mode's completion word aims at.
 //! - [`Handoff::Futex`]: the word is an `AtomicU32`; a waiter sleeps in
@@ -25,7 +25,7 @@ use rustix::thread::futex;
 /// How the parties of a [`PingPongChain`] wait for each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handoff {
-    /// Spin on an `AtomicU64` (yielding every 1024 checks), never sleep.
+    /// Spin on an `AtomicU64` (yielding every 256 checks), never sleep.
     Spin,
     /// Sleep on an `AtomicU32` with `FUTEX_WAIT`; `FUTEX_WAKE` after each store.
     Futex,
@@ -82,7 +82,7 @@ impl Word {
                         return v == u64::from(want);
                     }
                     checks = checks.wrapping_add(1);
-                    if checks.is_multiple_of(1024) {
+                    if checks.is_multiple_of(256) {
                         std::thread::yield_now();
                     } else {
                         std::hint::spin_loop();
