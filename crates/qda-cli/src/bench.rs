@@ -180,9 +180,13 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     let w = RefCell::new(Invokes::new(&dev, !a.no_large).map_err(qerr("opening the test skel"))?);
     let spin = RefCell::new(PingPongChain::new(Handoff::Spin, hops.len()));
     let futex = RefCell::new(PingPongChain::new(Handoff::Futex, hops.len()));
+    // With more hops than one, a spin chain has more spinning threads than
+    // two CPUs can run: a 1-hop chain beside it shows a bare cache-line
+    // hand-off.
+    let spin1 = RefCell::new((hops.len() > 1).then(|| PingPongChain::new(Handoff::Spin, 1)));
     let mut chain = HopChain::new(&hops).map_err(|e| format!("raw hops: {e}"))?;
     let null = || w.borrow().null().map_err(qerr("null invoke"));
-    let mut blocks = [
+    let mut blocks = vec![
         Block::new(format!("spin ping-pong, {}", hop_count(hops.len())), n, || {
             spin.borrow_mut().round_trip();
             Ok(())
@@ -198,6 +202,14 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
         Block::new(format!("null invoke, poll mode ({} µs)", budget.as_micros()), n, null)
             .before(|| w.borrow().set_poll(Some(budget)).map_err(qerr("poll mode"))),
     ];
+    if spin1.borrow().is_some() {
+        blocks.push(Block::new("spin ping-pong, 1 hop (for scale)", n, || {
+            if let Some(c) = spin1.borrow_mut().as_mut() {
+                c.round_trip();
+            }
+            Ok(())
+        }));
+    }
     let r1 = bench::interleave(rounds, &mut blocks)?;
     let mut t = Table::new("null invoke and its baselines (alternating blocks)", &LAT_HEAD);
     for (b, l) in blocks.iter().zip(&r1) {
@@ -206,9 +218,11 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     drop(blocks);
     drop(chain);
     crate::out!("{}", t.render(md));
-    let [l_spin, l_futex, l_hops, l_sleep, l_poll] = <[Latencies; 5]>::try_from(r1).map_err(|_| "five rows")?;
+    let mut r1 = r1.into_iter();
+    let mut next = || r1.next().unwrap_or_default();
+    let (l_spin, l_futex, l_hops, l_sleep, l_poll, l_spin1) = (next(), next(), next(), next(), next(), next());
     // The baselines' threads spin: stop them before the next tables.
-    drop((spin, futex));
+    drop((spin, futex, spin1));
 
     // 2. The workloads, in one mode, alternating too.
     let mode = a.poll.then_some(budget);
@@ -363,6 +377,15 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
         format!("≤ {spin_max}×"),
         at_most(r, spin_max),
     );
+    if !l_spin1.is_empty() {
+        let r = ratio(l_poll.p50(), l_spin1.p50());
+        target(
+            "poll-mode null invoke ÷ 1-hop spin ping-pong".into(),
+            r,
+            "— (for scale)".into(),
+            None,
+        );
+    }
     let r = ratio(l_sleep.p50(), l_futex.p50());
     target(
         "sleep-mode null invoke ÷ futex ping-pong".into(),

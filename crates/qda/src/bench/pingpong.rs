@@ -6,28 +6,34 @@
 //! party answers at once. One round trip therefore crosses every hop twice,
 //! as an invoke does (caller → DSP thread → PD host and back).
 //!
-//! - [`Handoff::Spin`]: the word is an `AtomicU64` and every waiter spins
-//!   on it (`std::hint::spin_loop`), yielding its CPU every 256 checks so a
-//!   chain of more threads than CPUs still moves. It never sleeps: the cost
-//!   of a cache-line hand-off, what a poll mode's completion word aims at.
-//! - [`Handoff::Futex`]: the word is an `AtomicU32`; a waiter sleeps in
-//!   `futex(FUTEX_WAIT_PRIVATE)` (rustix's safe `futex::wait`) until the
-//!   value changes, and a poster stores then calls `futex(FUTEX_WAKE)`,
-//!   every time, with no spinning first: the plain sleeping hand-off an
-//!   invoke in sleep mode pays per hop.
+//! Both kinds share one `AtomicU32` per pair of neighbours (a futex word):
+//!
+//! - [`Handoff::Spin`]: a waiter spins on the word (`std::hint::spin_loop`),
+//!   yielding its CPU every 256 checks so a chain of more threads than CPUs
+//!   still moves. It only sleeps after 2 ms without a message, so the idle
+//!   chain does not take CPUs from the workloads measured between its
+//!   blocks; a round trip in a block never waits that long unless its
+//!   threads are off the CPUs. The cost of a cache-line hand-off: what a
+//!   poll mode's completion word aims at.
+//! - [`Handoff::Futex`]: a waiter that does not find the message at once
+//!   sleeps in `futex(FUTEX_WAIT_PRIVATE)` (rustix's safe `futex::wait`); a
+//!   poster stores the message and, when the waiter said it sleeps (a flag
+//!   bit in the word), calls `futex(FUTEX_WAKE)`. No spinning: the sleeping
+//!   hand-off an invoke in sleep mode pays per hop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rustix::thread::futex;
 
 /// How the parties of a [`PingPongChain`] wait for each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handoff {
-    /// Spin on an `AtomicU64` (yielding every 256 checks), never sleep.
+    /// Spin on the word (yielding every 256 checks; asleep after 2 ms idle).
     Spin,
-    /// Sleep on an `AtomicU32` with `FUTEX_WAIT`; `FUTEX_WAKE` after each store.
+    /// Sleep on the word with `FUTEX_WAIT`; the poster wakes the sleeper.
     Futex,
 }
 
@@ -40,63 +46,72 @@ impl std::fmt::Display for Handoff {
     }
 }
 
+/// Set in the word by a waiter about to sleep: the poster must wake it.
+const SLEEPER: u32 = 1 << 31;
 /// Posted instead of a request: the party passes it on and ends.
-const STOP: u32 = u32::MAX;
+const STOP: u32 = SLEEPER - 1;
+/// How long a spinning waiter spins before it sleeps.
+const IDLE_SPIN: Duration = Duration::from_millis(2);
 
 /// One word shared by two neighbours. Requests are odd, answers the next
 /// even number; [`STOP`] ends the party below.
 #[derive(Debug)]
 struct Word {
     how: Handoff,
-    spin: AtomicU64,
-    futex: AtomicU32,
+    word: AtomicU32,
 }
 
 impl Word {
     fn new(how: Handoff) -> Word {
         Word {
             how,
-            spin: AtomicU64::new(0),
-            futex: AtomicU32::new(0),
+            word: AtomicU32::new(0),
         }
     }
 
     fn post(&self, v: u32) {
-        match self.how {
-            Handoff::Spin => self.spin.store(u64::from(v), Ordering::Release),
-            Handoff::Futex => {
-                self.futex.store(v, Ordering::Release);
-                let _ = futex::wake(&self.futex, futex::Flags::PRIVATE, 1);
-            }
+        if self.word.swap(v, Ordering::AcqRel) & SLEEPER != 0 {
+            let _ = futex::wake(&self.word, futex::Flags::PRIVATE, 1);
         }
     }
 
     /// Wait until the word holds `want` (true) or [`STOP`] (false).
     fn wait_for(&self, want: u32) -> bool {
-        match self.how {
-            Handoff::Spin => {
-                let mut checks = 0u32;
-                loop {
-                    let v = self.spin.load(Ordering::Acquire);
-                    if v == u64::from(want) || v == u64::from(STOP) {
-                        return v == u64::from(want);
-                    }
+        let mut checks = 0u32;
+        let mut since: Option<Instant> = None;
+        loop {
+            let v = self.word.load(Ordering::Acquire);
+            let value = v & !SLEEPER;
+            if value == want || value == STOP {
+                return value == want;
+            }
+            let sleep = match self.how {
+                Handoff::Futex => true,
+                Handoff::Spin => {
                     checks = checks.wrapping_add(1);
-                    if checks.is_multiple_of(256) {
-                        std::thread::yield_now();
-                    } else {
+                    if !checks.is_multiple_of(256) {
                         std::hint::spin_loop();
+                        false
+                    } else if since.get_or_insert_with(Instant::now).elapsed() < IDLE_SPIN {
+                        std::thread::yield_now();
+                        false
+                    } else {
+                        true
                     }
+                }
+            };
+            if sleep {
+                // Say we sleep, unless the message came meanwhile; then sleep
+                // while the word still says so (EAGAIN, EINTR: look again).
+                if v & SLEEPER != 0
+                    || self
+                        .word
+                        .compare_exchange(v, v | SLEEPER, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                {
+                    let _ = futex::wait(&self.word, futex::Flags::PRIVATE, v | SLEEPER, None);
                 }
             }
-            Handoff::Futex => loop {
-                let v = self.futex.load(Ordering::Acquire);
-                if v == want || v == STOP {
-                    return v == want;
-                }
-                // EAGAIN (the value changed meanwhile) and EINTR: look again.
-                let _ = futex::wait(&self.futex, futex::Flags::PRIVATE, v, None);
-            },
         }
     }
 }
