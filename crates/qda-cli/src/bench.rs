@@ -146,10 +146,30 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
         (true, false) => "qdad, thread PDs",
         (true, true) => "qdad, process PDs",
     };
-    let command = std::env::args()
-        .map(|s| s.rsplit('/').next().unwrap_or_default().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    // The command as typed, with the settings from the environment that
+    // change what runs, so a pasted table says how to reproduce it.
+    let mut command: Vec<String> = ["QDA_PD_MODE", "QDA_BACKEND", "QDA_SOCKET"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect();
+    for (i, arg) in std::env::args().enumerate() {
+        command.push(if i == 0 {
+            arg.rsplit('/').next().unwrap_or_default().to_string()
+        } else {
+            arg
+        });
+    }
+    let command = command.join(" ");
+    if let Some(dir) = a
+        .plot
+        .as_ref()
+        .and_then(|f| f.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            return Err(format!("--plot: {} is not a directory", dir.display()));
+        }
+    }
     let header = [
         format!("`{command}`, {}", bench::utc_now()),
         format!(
@@ -360,7 +380,7 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     // 5. The ratios and the issue's targets.
     let mut t = Table::new(
         "ratios (p50 unless said) against issue 13's targets",
-        &["ratio", "measured", "target", ""],
+        &["ratio", "measured", "target", "verdict"],
     );
     let spin_max = match (daemon, process_pds) {
         (true, _) => 20.0,
