@@ -164,13 +164,21 @@ pub fn percentile_plot(title: &str, caption: &[String], series: &[Series<'_>]) -
         );
     }
     // The legend, bottom right, where percentile curves leave room.
-    let lx = RIGHT - 290.0;
+    // About 6.5 px per character of 12 px sans-serif, plus the line sample.
+    let longest = series
+        .iter()
+        .map(|se| se.name.chars().count() + se.sorted.len().to_string().len() + 9)
+        .max()
+        .unwrap_or(0);
+    let lw = (longest as f64 * 6.5 + 44.0).min(RIGHT - LEFT - 12.0);
+    let lx = RIGHT - lw;
     let ly = BOTTOM - 12.0 - 18.0 * series.len() as f64;
     let _ = writeln!(
         s,
-        r##"<rect x="{}" y="{}" width="284" height="{}" fill="white" fill-opacity="0.9" stroke="#999"/>"##,
+        r##"<rect x="{}" y="{}" width="{}" height="{}" fill="white" fill-opacity="0.9" stroke="#999"/>"##,
         lx - 6.0,
         ly - 14.0,
+        lw,
         18.0 * series.len() as f64 + 8.0
     );
     for (i, se) in series.iter().enumerate() {
