@@ -117,9 +117,10 @@ fn verdict(v: Option<bool>) -> String {
     }
 }
 
-/// `r ≤ max`, when measured.
+/// `r ≤ max`, when measured; judged on `r` as printed (two decimals), so
+/// a printed "1.10×" is never "not met" against 1.1×.
 fn at_most(r: Option<f64>, max: f64) -> Option<bool> {
-    r.filter(|r| r.is_finite()).map(|r| r <= max)
+    r.filter(|r| r.is_finite()).map(|r| (r * 100.0).round() / 100.0 <= max)
 }
 
 fn qerr(what: &'static str) -> impl Fn(qda::Error) -> String {
@@ -523,4 +524,27 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
         crate::out!("plot: {}", file.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_follow_the_printed_ratio() {
+        assert_eq!(at_most(Some(1.104), 1.1), Some(true));
+        assert_eq!(at_most(Some(1.106), 1.1), Some(false));
+        assert_eq!(at_most(None, 1.1), None);
+        assert_eq!(at_most(Some(f64::INFINITY), 2.0), None);
+        assert_eq!(verdict(Some(true)), "met");
+        assert_eq!(verdict(Some(false)), "not met");
+    }
+
+    #[test]
+    fn thread_lists_parse() {
+        assert_eq!(parse_threads("1,2, 255").unwrap().0, [1, 2, 255]);
+        assert!(parse_threads("").unwrap().0.is_empty());
+        assert!(parse_threads("none").unwrap().0.is_empty());
+        assert!(parse_threads("0").is_err() && parse_threads("1,x").is_err());
+    }
 }
