@@ -487,6 +487,19 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
             verdict((!daemon).then_some(v >= 300_000.0)),
         ]);
     }
+    // The ceiling: the most calls per second any row of the scaling table made.
+    let best = scaled
+        .iter()
+        .flat_map(|(c, pair)| [(*c, "sleep", &pair[0]), (*c, "poll", &pair[1])])
+        .max_by(|a, b| a.2.latencies.per_sec().total_cmp(&b.2.latencies.per_sec()));
+    if let Some((c, m, row)) = best {
+        t.row(vec![
+            format!("ceiling: most null invokes/s in the scaling table ({c} callers, {m} mode)"),
+            rate(row.latencies.per_sec()),
+            "—".into(),
+            "—".into(),
+        ]);
+    }
     crate::out!("{}", t.render(md));
     for note in &notes {
         crate::out!("{note}");
