@@ -8,9 +8,10 @@
 //!
 //! Both kinds share one `AtomicU32` per pair of neighbours (a futex word):
 //!
-//! - [`Handoff::Spin`]: a waiter spins on the word (`std::hint::spin_loop`),
-//!   yielding its CPU every 256 checks so a chain of more threads than CPUs
-//!   still moves. It only sleeps after 2 ms without a message, so the idle
+//! - [`Handoff::Spin`]: a waiter spins on the word (`std::hint::spin_loop`);
+//!   after 1 µs without the message it yields its CPU between checks, so a
+//!   chain of more threads than free CPUs still moves (a hand-off then
+//!   costs about 1 µs plus a context switch, not a time slice). It only sleeps after 2 ms without a message, so the idle
 //!   chain does not take CPUs from the workloads measured between its
 //!   blocks; a round trip in a block never waits that long unless its
 //!   threads are off the CPUs. The cost of a cache-line hand-off: what a
@@ -31,7 +32,7 @@ use rustix::thread::futex;
 /// How the parties of a [`PingPongChain`] wait for each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handoff {
-    /// Spin on the word (yielding every 256 checks; asleep after 2 ms idle).
+    /// Spin on the word (yielding between checks after 1 µs; asleep after 2 ms idle).
     Spin,
     /// Sleep on the word with `FUTEX_WAIT`; the poster wakes the sleeper.
     Futex,
@@ -50,6 +51,9 @@ impl std::fmt::Display for Handoff {
 const SLEEPER: u32 = 1 << 31;
 /// Posted instead of a request: the party passes it on and ends.
 const STOP: u32 = SLEEPER - 1;
+/// How long a spinning waiter spins on its own before it yields its CPU
+/// between checks (its peer may be waiting for that CPU).
+const SPIN_ALONE: Duration = Duration::from_micros(1);
 /// How long a spinning waiter spins before it sleeps.
 const IDLE_SPIN: Duration = Duration::from_millis(2);
 
@@ -78,6 +82,7 @@ impl Word {
     /// Wait until the word holds `want` (true) or [`STOP`] (false).
     fn wait_for(&self, want: u32) -> bool {
         let mut checks = 0u32;
+        let mut yielding = false;
         let mut since: Option<Instant> = None;
         loop {
             let v = self.word.load(Ordering::Acquire);
@@ -89,14 +94,20 @@ impl Word {
                 Handoff::Futex => true,
                 Handoff::Spin => {
                     checks = checks.wrapping_add(1);
-                    if !checks.is_multiple_of(256) {
+                    if !yielding && !checks.is_multiple_of(64) {
                         std::hint::spin_loop();
                         false
-                    } else if since.get_or_insert_with(Instant::now).elapsed() < IDLE_SPIN {
-                        std::thread::yield_now();
-                        false
                     } else {
-                        true
+                        let spun = since.get_or_insert_with(Instant::now).elapsed();
+                        yielding = spun >= SPIN_ALONE;
+                        if spun >= IDLE_SPIN {
+                            true
+                        } else {
+                            if yielding {
+                                std::thread::yield_now();
+                            }
+                            false
+                        }
                     }
                 }
             };
