@@ -494,7 +494,10 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
         .max_by(|a, b| a.2.latencies.per_sec().total_cmp(&b.2.latencies.per_sec()));
     if let Some((c, m, row)) = best {
         t.row(vec![
-            format!("ceiling: most null invokes/s in the scaling table ({c} callers, {m} mode)"),
+            format!(
+                "ceiling: most null invokes/s in the scaling table ({c} caller{}, {m} mode)",
+                if c == 1 { "" } else { "s" }
+            ),
             rate(row.latencies.per_sec()),
             "—".into(),
             "—".into(),
