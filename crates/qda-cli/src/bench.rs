@@ -177,11 +177,9 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
         .plot
         .as_ref()
         .and_then(|f| f.parent())
-        .filter(|d| !d.as_os_str().is_empty())
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
     {
-        if !dir.is_dir() {
-            return Err(format!("--plot: {} is not a directory", dir.display()));
-        }
+        return Err(format!("--plot: {} is not a directory", dir.display()));
     }
     let header = [
         format!("`{command}`, {}", bench::utc_now()),
