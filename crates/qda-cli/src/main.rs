@@ -134,9 +134,10 @@ enum Command {
     /// hold on a noisy VM. The tables, in order:
     ///
     /// 1. The null invoke in sleep mode and in poll mode (--budget-us), and
-    ///    its baselines: a spin ping-pong (threads passing a counter through
-    ///    one atomic each, spinning) and a futex ping-pong (threads sleeping
-    ///    in FUTEX_WAIT, woken by FUTEX_WAKE), each a chain of as many hops
+    ///    its baselines: a spin ping-pong (neighbouring threads pass a
+    ///    counter through one atomic word, spinning) and a futex ping-pong
+    ///    (the same, sleeping in FUTEX_WAIT, woken by FUTEX_WAKE), each a
+    ///    chain of as many hops
     ///    as the call makes (embedded thread PD 1, process PD 2, qdad thread
     ///    PD 2, qdad process PD 3: N hops, N + 1 threads), and the raw hops
     ///    done with channels and sockets.
@@ -147,7 +148,8 @@ enum Command {
     ///    shared session and handle, in both modes; total calls/s, p50, p99.
     /// 4. The null invoke in both modes beside two busy neighbour threads.
     /// 5. The ratios, each of numbers of this run, beside issue 13's target
-    ///    and "met"/"not met":
+    ///    and "met" (at or under it, as printed) or "not met"; "*" marks a
+    ///    spin baseline slower than 1 µs per hop (its threads shared a CPU):
     ///    poll-mode null p50 ÷ spin ping-pong p50 (≤ 10× embedded thread PDs,
     ///    15× process PDs, 20× qdad); sleep-mode null p50 ÷ futex ping-pong
     ///    p50 (≤ 1.5×); null ÷ raw hops (the earlier ≤ 3×, ≤ 2× qdad);
@@ -158,6 +160,7 @@ enum Command {
     ///
     /// The default run takes 10–30 s on 2 vCPUs; --quick a few seconds. For
     /// divan's statistics run `cargo bench -p qda`.
+    #[command(verbatim_doc_comment)]
     Bench(bench::BenchArgs),
     /// Decode a FastRPC scalars word (the `sc` of an invoke).
     Sc {
