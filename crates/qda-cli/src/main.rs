@@ -137,10 +137,9 @@ enum Command {
     ///    its baselines: a spin ping-pong (neighbouring threads pass a
     ///    counter through one atomic word, spinning) and a futex ping-pong
     ///    (the same, sleeping in FUTEX_WAIT, woken by FUTEX_WAKE), each a
-    ///    chain of as many hops
-    ///    as the call makes (embedded thread PD 1, process PD 2, qdad thread
-    ///    PD 2, qdad process PD 3: N hops, N + 1 threads), and the raw hops
-    ///    done with channels and sockets.
+    ///    chain of as many hops as the call makes (embedded thread PD 1,
+    ///    process PD 2, qdad thread PD 2, qdad process PD 3: N hops, N + 1
+    ///    threads), and the raw hops done with channels and sockets.
     /// 2. The workloads in sleep mode (--poll: poll mode): null, 64 KiB
     ///    inline (through qdad also on the embedded platform, for the
     ///    ratio), 4 KiB and 64 MiB by fd, GEM, PRIME, a memcpy.
