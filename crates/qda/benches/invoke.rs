@@ -16,6 +16,9 @@ use qda_driver::Driver;
 use qda_dsp::{Embedded, PdMode};
 
 fn main() {
+    // The process-PD paths start their PD hosts as copies of this program;
+    // without this they fell back to thread PDs (no qda-pd-host beside it).
+    qda_dsp::pd_host::run_if_requested();
     divan::main();
 }
 
