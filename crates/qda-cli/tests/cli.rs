@@ -148,18 +148,55 @@ fn backends_can_be_forced() {
 
 #[test]
 fn bench_prints_a_table_with_ratios() {
-    let (ok, out, err) = qda(&["bench", "-n", "3", "--no-large"]);
+    let svg = std::env::temp_dir().join(format!("qda-cli-bench-{}.svg", std::process::id()));
+    let plot = svg.to_str().unwrap();
+    let (ok, out, err) = qda(&[
+        "bench",
+        "--quick",
+        "-n",
+        "3",
+        "--no-large",
+        "--threads",
+        "1,2",
+        "--plot",
+        plot,
+    ]);
     assert!(ok, "{err}");
     for row in [
-        "thread ping-pong",
-        "null invoke",
-        "× the raw hops",
+        "spin ping-pong, ",
+        "futex ping-pong, ",
+        "null invoke, sleep mode",
+        "null invoke, poll mode",
+        "p99.9 µs",
         "4 KiB by fd",
         "PRIME export + import",
+        "thread scaling",
+        "busy neighbour",
+        "poll-mode null invoke ÷ spin ping-pong",
+        "sleep-mode null invoke ÷ futex ping-pong",
+        "null invokes/s, poll mode, 2 callers",
     ] {
         assert!(out.contains(row), "no '{row}' in:\n{out}");
     }
-    assert!(!out.lines().any(|l| l.starts_with("64 MiB by fd")), "{out}");
+    assert!(!out.contains("64 MiB by fd"), "{out}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let _ = std::fs::remove_file(&svg);
+    assert!(text.starts_with("<svg") && text.contains("futex ping-pong"), "{text}");
+
+    let (ok, out, err) = qda(&[
+        "bench",
+        "--quick",
+        "-n",
+        "2",
+        "--no-large",
+        "--threads",
+        "",
+        "--markdown",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("|---|---:|") && !out.contains("thread scaling"), "{out}");
+    let (ok, out, _) = qda(&["bench", "--help"]);
+    assert!(ok && out.contains("--budget-us") && out.contains("futex"), "{out}");
 }
 
 #[test]

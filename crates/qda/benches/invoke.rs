@@ -1,9 +1,13 @@
 //! `cargo bench -p qda`: invokes, GEM and PRIME on the embedded platform
-//! and through qdad (PDs as threads and as processes), beside raw baselines
-//! measured in the same run (among them the raw hops of each path). `docs/PERFORMANCE.md` has a table and what it means; `qda
-//! bench` prints a quicker one.
+//! and through qdad (PDs as threads and as processes), the null invoke and
+//! the 4 KiB by-fd call in sleep mode and in poll mode (100 µs budget), beside
+//! raw baselines: spin and futex ping-pong chains of each path's hop count,
+//! the raw hops done with channels and sockets, a memcpy.
+//! `docs/PERFORMANCE.md` has a table and what it means; `qda bench` prints
+//! percentiles and the ratios, measured in alternating blocks.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use qda::bench::{self, Invokes, SocketPingPong, ThreadPingPong};
 use qda::sys::{Routed, Syscalls};
@@ -12,6 +16,9 @@ use qda_driver::Driver;
 use qda_dsp::{Embedded, PdMode};
 
 fn main() {
+    // The process-PD paths start their PD hosts as copies of this program;
+    // without this they fell back to thread PDs (no qda-pd-host beside it).
+    qda_dsp::pd_host::run_if_requested();
     divan::main();
 }
 
@@ -99,19 +106,23 @@ const MODES: [Path; 4] = [
     Path::Daemon(PdMode::Process),
 ];
 
+/// Poll mode's spin budget in the `_poll` benches.
+const BUDGET: Duration = Duration::from_micros(100);
+
+/// The null invoke in sleep mode (the default).
 #[divan::bench(args = MODES)]
-fn null_invoke(b: divan::Bencher, mode: Path) {
+fn null_invoke_sleep(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let w = Invokes::new(&dev, false).unwrap();
     b.bench_local(|| w.null().unwrap());
 }
 
-/// The null invoke in poll mode (100 µs spin budget; issue 13, first slice).
+/// The null invoke in poll mode (a 100 µs spin on the completion, then sleep).
 #[divan::bench(args = MODES)]
 fn null_invoke_poll(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let w = Invokes::new(&dev, false).unwrap();
-    w.set_poll(Some(std::time::Duration::from_micros(100))).unwrap();
+    w.set_poll(Some(BUDGET)).unwrap();
     b.bench_local(|| w.null().unwrap());
 }
 
@@ -124,9 +135,17 @@ fn inline_64k_in_and_out(b: divan::Bencher, mode: Path) {
 }
 
 #[divan::bench(args = MODES)]
-fn by_fd_4k(b: divan::Bencher, mode: Path) {
+fn by_fd_4k_sleep(b: divan::Bencher, mode: Path) {
     let dev = device(mode);
     let w = Invokes::new(&dev, false).unwrap();
+    b.bench_local(|| w.by_fd_small().unwrap());
+}
+
+#[divan::bench(args = MODES)]
+fn by_fd_4k_poll(b: divan::Bencher, mode: Path) {
+    let dev = device(mode);
+    let w = Invokes::new(&dev, false).unwrap();
+    w.set_poll(Some(BUDGET)).unwrap();
     b.bench_local(|| w.by_fd_small().unwrap());
 }
 
@@ -168,7 +187,21 @@ mod baseline {
         b.bench_local(|| p.round_trip().unwrap());
     }
 
-    /// The hand-offs each path makes, done raw (the null invoke's baseline).
+    /// A spin ping-pong chain of each path's hop count (poll mode's baseline).
+    #[divan::bench(args = MODES)]
+    fn spin_ping_pong(b: divan::Bencher, path: Path) {
+        let mut c = bench::PingPongChain::new(bench::Handoff::Spin, path.hops().len());
+        b.bench_local(|| c.round_trip());
+    }
+
+    /// A futex ping-pong chain of each path's hop count (sleep mode's baseline).
+    #[divan::bench(args = MODES)]
+    fn futex_ping_pong(b: divan::Bencher, path: Path) {
+        let mut c = bench::PingPongChain::new(bench::Handoff::Futex, path.hops().len());
+        b.bench_local(|| c.round_trip());
+    }
+
+    /// The hand-offs each path makes, done with channels and sockets.
     #[divan::bench(args = MODES)]
     fn raw_hops(b: divan::Bencher, path: Path) {
         let mut c = bench::HopChain::new(&path.hops()).unwrap();

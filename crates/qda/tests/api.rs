@@ -104,6 +104,7 @@ fn a_heap_buffer_imported_and_shared_between_devices() {
 #[test]
 fn the_benchmark_workloads_run() {
     use qda::bench::*;
+    use std::time::Duration;
     let dev = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
     let other = Device::open_on(Domain::Cdsp, Backend::Embedded).unwrap();
     let mut w = Invokes::new(&dev, true).unwrap();
@@ -111,22 +112,70 @@ fn the_benchmark_workloads_run() {
     w.inline().unwrap();
     w.by_fd_small().unwrap();
     w.by_fd_large().unwrap();
-    let (sleep, poll) = sleep_vs_poll(
-        2,
-        20,
-        std::time::Duration::from_micros(50),
-        |b| w.set_poll(b),
-        || w.null(),
-    )
-    .unwrap();
+    let (sleep, poll) = sleep_vs_poll(2, 20, Duration::from_micros(50), |b| w.set_poll(b), || w.null()).unwrap();
     assert_eq!((sleep.len(), poll.len()), (40, 40));
     assert!(sleep.is_sorted() && percentile(&poll, 50.0) <= percentile(&poll, 99.0));
-    assert_eq!(percentile(&[], 99.0), std::time::Duration::ZERO);
+    assert_eq!(percentile(&[], 99.0), Duration::ZERO);
     gem_cycle(&dev).unwrap();
     let b = dev.alloc(4096).unwrap();
     prime_cycle(&b, &other).unwrap();
     let small = Invokes::new(&dev, false).unwrap();
     assert!(matches!(small.by_fd_large(), Err(Error::Usage(_))));
+
+    // The null invoke beside spin and futex chains of its hop count, in
+    // alternating blocks: numbers, ordered percentiles, no targets.
+    let hops = HopChain::for_path(false, false).len();
+    let mut spin = PingPongChain::new(Handoff::Spin, hops);
+    let mut futex = PingPongChain::new(Handoff::Futex, hops);
+    let mut blocks = [
+        Block::new("spin", 30, || {
+            spin.round_trip();
+            Ok(())
+        }),
+        Block::new("futex", 30, || {
+            futex.round_trip();
+            Ok(())
+        }),
+        Block::new("null", 30, || small.null()),
+        Block::new("null, poll", 30, || small.null()).before(|| small.set_poll(Some(Duration::from_micros(20)))),
+    ];
+    let lat = interleave(2, &mut blocks).unwrap();
+    drop(blocks);
+    small.set_poll(None).unwrap();
+    for l in &lat {
+        assert_eq!(l.len(), 60);
+        assert!(
+            Duration::ZERO < l.p50() && l.p50() <= l.p99() && l.p99() <= l.p999(),
+            "{l:?}"
+        );
+        assert!(l.per_sec() > 0.0);
+    }
+
+    // Callers on one shared handle, and busy neighbours.
+    let busy = Neighbours::start(2);
+    let row = scale(3, Duration::from_millis(20), 50, &|| null(small.skel())).unwrap();
+    drop(busy);
+    assert_eq!(row.callers, 3);
+    assert!(row.latencies.len() >= 3 && row.latencies.per_sec() > 0.0);
+    assert!(row.latencies.p50() <= row.latencies.p99());
+
+    let svg = plot::percentile_plot(
+        "null invoke",
+        &["test".into()],
+        &[
+            plot::Series {
+                name: "null invoke",
+                sorted: lat[2].sorted(),
+                dashed: false,
+            },
+            plot::Series {
+                name: "spin ping-pong",
+                sorted: lat[0].sorted(),
+                dashed: true,
+            },
+        ],
+    );
+    assert!(svg.starts_with("<svg") && svg.contains("spin ping-pong (60 calls)"));
 }
 
 /// What a backend says of its PDs is how its DSPs run them, whatever the

@@ -1,0 +1,242 @@
+//! Ping-pong chains: the cheapest hand-offs a path of N hops could make, the
+//! baselines of issue 13's ratios. A chain of N hops has N + 1 threads (the
+//! caller and N parties); each pair of neighbours shares one word. The
+//! caller posts a request on the first word, each party passes it on to the
+//! next word and, once the answer is back, answers on its own; the last
+//! party answers at once. One round trip therefore crosses every hop twice,
+//! as an invoke does (caller → DSP thread → PD host and back).
+//!
+//! Both kinds share one `AtomicU32` per pair of neighbours (a futex word):
+//!
+//! - [`Handoff::Spin`]: a waiter spins on the word (`std::hint::spin_loop`);
+//!   after 1 µs without the message it yields its CPU between checks, so a
+//!   chain of more threads than free CPUs still moves (a hand-off then
+//!   costs about 1 µs plus a context switch, not a time slice). It only sleeps after 2 ms without a message, so the idle
+//!   chain does not take CPUs from the workloads measured between its
+//!   blocks; a round trip in a block never waits that long unless its
+//!   threads are off the CPUs. The cost of a cache-line hand-off: what a
+//!   poll mode's completion word aims at.
+//! - [`Handoff::Futex`]: a waiter that does not find the message at once
+//!   sleeps in `futex(FUTEX_WAIT_PRIVATE)` (rustix's safe `futex::wait`); a
+//!   poster stores the message and, when the waiter said it sleeps (a flag
+//!   bit in the word), calls `futex(FUTEX_WAKE)`. No spinning: the sleeping
+//!   hand-off an invoke in sleep mode pays per hop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustix::thread::futex;
+
+/// How the parties of a [`PingPongChain`] wait for each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// Spin on the word (yielding between checks after 1 µs; asleep after 2 ms idle).
+    Spin,
+    /// Sleep on the word with `FUTEX_WAIT`; the poster wakes the sleeper.
+    Futex,
+}
+
+impl std::fmt::Display for Handoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handoff::Spin => "spin",
+            Handoff::Futex => "futex",
+        })
+    }
+}
+
+/// Set in the word by a waiter about to sleep: the poster must wake it.
+const SLEEPER: u32 = 1 << 31;
+/// Posted instead of a request: the party passes it on and ends.
+const STOP: u32 = SLEEPER - 1;
+/// How long a spinning waiter spins on its own before it yields its CPU
+/// between checks (its peer may be waiting for that CPU).
+const SPIN_ALONE: Duration = Duration::from_micros(1);
+/// How long a spinning waiter spins before it sleeps.
+const IDLE_SPIN: Duration = Duration::from_millis(2);
+
+/// One word shared by two neighbours. Requests are odd, answers the next
+/// even number; [`STOP`] ends the party below.
+#[derive(Debug)]
+struct Word {
+    how: Handoff,
+    word: AtomicU32,
+}
+
+impl Word {
+    fn new(how: Handoff) -> Word {
+        Word {
+            how,
+            word: AtomicU32::new(0),
+        }
+    }
+
+    fn post(&self, v: u32) {
+        if self.word.swap(v, Ordering::AcqRel) & SLEEPER != 0 {
+            let _ = futex::wake(&self.word, futex::Flags::PRIVATE, 1);
+        }
+    }
+
+    /// Wait until the word holds `want` (true) or [`STOP`] (false).
+    fn wait_for(&self, want: u32) -> bool {
+        let mut checks = 0u32;
+        let mut yielding = false;
+        let mut since: Option<Instant> = None;
+        loop {
+            let v = self.word.load(Ordering::Acquire);
+            let value = v & !SLEEPER;
+            if value == want || value == STOP {
+                return value == want;
+            }
+            let sleep = match self.how {
+                Handoff::Futex => true,
+                Handoff::Spin => {
+                    checks = checks.wrapping_add(1);
+                    if !yielding && !checks.is_multiple_of(64) {
+                        std::hint::spin_loop();
+                        false
+                    } else {
+                        let spun = since.get_or_insert_with(Instant::now).elapsed();
+                        yielding = spun >= SPIN_ALONE;
+                        if spun >= IDLE_SPIN {
+                            true
+                        } else {
+                            if yielding {
+                                std::thread::yield_now();
+                            }
+                            false
+                        }
+                    }
+                }
+            };
+            if sleep {
+                // Say we sleep, unless the message came meanwhile; then sleep
+                // while the word still says so (EAGAIN, EINTR: look again).
+                if v & SLEEPER != 0
+                    || self
+                        .word
+                        .compare_exchange(v, v | SLEEPER, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                {
+                    let _ = futex::wait(&self.word, futex::Flags::PRIVATE, v | SLEEPER, None);
+                }
+            }
+        }
+    }
+}
+
+/// A chain of `hops` hand-offs by spinning or by futex (see the module's
+/// documentation): [`PingPongChain::round_trip`] passes a message to the
+/// last party and back.
+#[derive(Debug)]
+pub struct PingPongChain {
+    how: Handoff,
+    words: Vec<Arc<Word>>,
+    seq: u32,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl PingPongChain {
+    /// Start the `hops` parties (at least one).
+    pub fn new(how: Handoff, hops: usize) -> PingPongChain {
+        let hops = hops.max(1);
+        let words: Vec<Arc<Word>> = (0..hops).map(|_| Arc::new(Word::new(how))).collect();
+        let threads = (0..hops)
+            .map(|i| {
+                let up = words[i].clone();
+                let down = words.get(i + 1).cloned();
+                std::thread::spawn(move || party(&up, down.as_deref()))
+            })
+            .collect();
+        PingPongChain {
+            how,
+            words,
+            seq: 0,
+            threads,
+        }
+    }
+
+    /// How the parties wait.
+    pub fn handoff(&self) -> Handoff {
+        self.how
+    }
+
+    /// The number of hops (threads besides the caller).
+    pub fn hops(&self) -> usize {
+        self.words.len()
+    }
+
+    /// One message down the chain and the answer back.
+    pub fn round_trip(&mut self) {
+        let req = next_request(self.seq);
+        self.seq = req;
+        self.words[0].post(req);
+        self.words[0].wait_for(req + 1);
+    }
+}
+
+/// The request after `seq`: odd, never [`STOP`], with room for its answer.
+fn next_request(seq: u32) -> u32 {
+    let r = (seq | 1).wrapping_add(2);
+    if r >= STOP - 2 { 1 } else { r }
+}
+
+fn party(up: &Word, down: Option<&Word>) {
+    let mut seq = 0;
+    loop {
+        let req = next_request(seq);
+        seq = req;
+        if !up.wait_for(req) {
+            break;
+        }
+        if let Some(d) = down {
+            d.post(req);
+            d.wait_for(req + 1);
+        }
+        up.post(req + 1);
+    }
+    if let Some(d) = down {
+        d.post(STOP);
+    }
+}
+
+impl Drop for PingPongChain {
+    fn drop(&mut self) {
+        self.words[0].post(STOP);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_answer_and_end() {
+        for how in [Handoff::Spin, Handoff::Futex] {
+            for hops in [1, 2, 3] {
+                let mut c = PingPongChain::new(how, hops);
+                assert_eq!((c.hops(), c.handoff()), (hops, how));
+                for _ in 0..200 {
+                    c.round_trip();
+                }
+                drop(c); // joins every party: a hang here fails the test run
+            }
+        }
+    }
+
+    #[test]
+    fn requests_stay_odd_and_clear_of_stop() {
+        let mut s = 0;
+        for _ in 0..5 {
+            s = next_request(s);
+            assert_eq!(s % 2, 1);
+        }
+        assert_eq!(next_request(STOP - 4), 1);
+        assert!(next_request(STOP - 6) + 1 < STOP);
+    }
+}
