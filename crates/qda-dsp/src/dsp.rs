@@ -68,6 +68,11 @@ struct PortInner {
     workers: OnceLock<Workers<Job>>,
 }
 
+/// How long a call offered to a spinning DSP thread may stay in the ring
+/// before the caller gives it to the pool instead (a spinner takes it in
+/// well under a microsecond unless it lost its CPU).
+const HANDOFF_GRACE: Duration = Duration::from_micros(20);
+
 /// A message and the caller's poll budget (`None`: sleep mode).
 type Job = (FastrpcMsg, Option<Duration>);
 
@@ -154,6 +159,9 @@ impl Transport for Port {
     fn send_polled(&self, msg: &FastrpcMsg, poll: Option<Duration>) -> qda_driver::Result<()> {
         let p = &self.inner;
         if p.hand.offer(&job_words(msg, poll), |w| p.submit(words_job(w))) {
+            // A preempted spinner must not sit on the call: past the grace
+            // the caller (which would spin anyway) hands it to the pool.
+            p.hand.settle(HANDOFF_GRACE, |w| p.submit(words_job(w)));
             return Ok(());
         }
         let workers = p

@@ -68,6 +68,28 @@ impl Handoff {
         true
     }
 
+    /// After a successful [`Handoff::offer`]: wait up to `grace` for the
+    /// ring to be emptied by a spinner; if it is not (the spinner was
+    /// preempted, as on a CPU shared with busy threads, where it could hold
+    /// the message for a whole time slice), take a message back out and
+    /// give it to `slow`. Returns whether the ring emptied in time.
+    pub fn settle(&self, grace: Duration, mut slow: impl FnMut(&[u32])) -> bool {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while self.ring.ready() {
+            n = n.wrapping_add(1);
+            if n.is_multiple_of(SPINS_PER_CLOCK_READ) && start.elapsed() >= grace {
+                let mut buf = vec![0u32; self.ring.width()];
+                if let Ok(true) = self.ring.pop(&mut buf) {
+                    slow(&buf);
+                }
+                return false;
+            }
+            std::hint::spin_loop();
+        }
+        true
+    }
+
     fn drain(&self, slow: &mut impl FnMut(&[u32])) {
         let mut buf = vec![0u32; self.ring.width()];
         while let Ok(true) = self.ring.pop(&mut buf) {
