@@ -20,7 +20,10 @@
 //! ([`PollStats`]).
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use qda_rt::handoff::{self, SpinEnd, SpinGate};
+use rustix::thread::futex;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -85,21 +88,28 @@ struct State {
 #[derive(Debug, Default)]
 struct Pending {
     done: Mutex<State>,
-    cv: Condvar,
     tid: i32,
-    /// The completion word: set (under `done`'s lock, after the change) when
-    /// the call is answered, failed or interrupted; a polling caller spins on it.
-    changed: AtomicBool,
+    /// The completion word: incremented (under `done`'s lock, after the
+    /// change) each time the call is answered, failed or interrupted. A
+    /// polling caller spins on it; a sleeping one waits on it as a futex,
+    /// so a wake-up costs one `FUTEX_WAKE` and the woken caller does not
+    /// queue on a mutex the waker still holds (a condvar's would).
+    changed: AtomicU32,
 }
 
 impl Pending {
-    /// After changing `d`: publish the completion word and wake the caller
-    /// only if it sleeps.
-    fn signal(&self, d: &State) {
-        self.changed.store(true, Ordering::Release);
-        if d.sleeping {
-            self.cv.notify_all();
-        }
+    /// After changing `d` (its lock held): publish the completion word.
+    /// Returns whether the caller sleeps: then call [`Pending::wake`]
+    /// once the lock is dropped.
+    #[must_use]
+    fn signal(&self, d: &State) -> bool {
+        self.changed.fetch_add(1, Ordering::Release);
+        d.sleeping
+    }
+
+    /// Wake the sleeping caller.
+    fn wake(&self) {
+        let _ = futex::wake(&self.changed, futex::Flags::PRIVATE, u32::MAX);
     }
 }
 
@@ -111,9 +121,6 @@ pub struct PollStats {
     /// Polled calls whose budget ran out: they slept as in sleep mode.
     pub spin_timeouts: u64,
 }
-
-/// Iterations of the spin between two reads of the clock.
-const SPINS_PER_CLOCK_READ: u32 = 64;
 
 /// The spin budget poll mode uses when the caller gives none (the proposed
 /// kernel spins up to 10 ms; qda's default is shorter because its DSP
@@ -157,6 +164,8 @@ pub struct Channel {
     tracer: RwLock<TraceSlot>,
     answered_spinning: AtomicU64,
     spin_timeouts: AtomicU64,
+    /// Closes spinning for a while after a preempted spin (a busy machine).
+    gate: SpinGate,
 }
 
 #[derive(Default)]
@@ -186,6 +195,7 @@ impl Channel {
             tracer: RwLock::new(TraceSlot(None)),
             answered_spinning: AtomicU64::new(0),
             spin_timeouts: AtomicU64::new(0),
+            gate: SpinGate::default(),
         }
     }
 
@@ -244,7 +254,11 @@ impl Channel {
             if d.abandoned {
                 t.release(i, &self.freed);
             }
-            p.signal(&d);
+            let sleeps = p.signal(&d);
+            drop(d);
+            if sleeps {
+                p.wake();
+            }
         }
         drop(t);
         if let Some(tr) = transport {
@@ -264,7 +278,11 @@ impl Channel {
             if d.result.is_none() && !d.abandoned {
                 d.interrupted = true;
                 n += 1;
-                p.signal(&d);
+                let sleeps = p.signal(&d);
+                drop(d);
+                if sleeps {
+                    p.wake();
+                }
             }
         }
         n
@@ -290,7 +308,12 @@ impl Channel {
             // Nobody waits any more: the response releases the context.
             t.release(idx, &self.freed);
         }
-        p.signal(&d);
+        let sleeps = p.signal(&d);
+        drop(d);
+        drop(t);
+        if sleeps {
+            p.wake();
+        }
         Ok(())
     }
 
@@ -351,10 +374,22 @@ impl Channel {
             return Err(e);
         }
         if let Some(budget) = poll {
-            if spin(&p.changed, budget) {
-                self.answered_spinning.fetch_add(1, Ordering::Relaxed);
+            let end = if self.gate.open() {
+                handoff::spin_until(budget, || p.changed.load(Ordering::Acquire) != 0)
             } else {
-                self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
+                SpinEnd::Preempted
+            };
+            match end {
+                SpinEnd::Done => {
+                    self.answered_spinning.fetch_add(1, Ordering::Relaxed);
+                }
+                SpinEnd::Preempted => {
+                    self.gate.preempted();
+                    self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
+                }
+                SpinEnd::Budget => {
+                    self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         let deadline = timeout.map(|d| Instant::now() + d);
@@ -375,8 +410,16 @@ impl Channel {
                     ),
                 ));
             }
+            // Read under the lock: a change after this point moves the word,
+            // and its signal sees `sleeping` and wakes.
+            let seen = p.changed.load(Ordering::Acquire);
             match deadline {
-                None => d = qda_rt::wait(&p.cv, d),
+                None => {
+                    drop(d);
+                    // EAGAIN (the word moved) and EINTR: look again.
+                    let _ = futex::wait(&p.changed, futex::Flags::PRIVATE, seen, None);
+                    d = qda_rt::lock(&p.done);
+                }
                 Some(dl) => {
                     let now = Instant::now();
                     if now >= dl {
@@ -389,7 +432,14 @@ impl Channel {
                             ),
                         ));
                     }
-                    d = qda_rt::wait_timeout(&p.cv, d, dl - now).0;
+                    drop(d);
+                    let left = dl - now;
+                    let ts = rustix::time::Timespec {
+                        tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
+                        tv_nsec: left.subsec_nanos().into(),
+                    };
+                    let _ = futex::wait(&p.changed, futex::Flags::PRIVATE, seen, Some(&ts));
+                    d = qda_rt::lock(&p.done);
                 }
             }
         };
@@ -405,33 +455,10 @@ impl Channel {
     }
 }
 
-/// Spin purely for this long, then yield between looks: on an
-/// oversubscribed CPU the thread that will answer may need this one's CPU.
-const PURE_SPIN: Duration = Duration::from_micros(5);
-
-/// Spin until `word` is set or `budget` is spent; true when it was set.
-fn spin(word: &AtomicBool, budget: Duration) -> bool {
-    let start = Instant::now();
-    loop {
-        for _ in 0..SPINS_PER_CLOCK_READ {
-            if word.load(Ordering::Acquire) {
-                return true;
-            }
-            std::hint::spin_loop();
-        }
-        let t = start.elapsed();
-        if t >= budget {
-            return word.load(Ordering::Acquire);
-        }
-        if t >= PURE_SPIN {
-            std::thread::yield_now();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
 
     #[derive(Debug)]

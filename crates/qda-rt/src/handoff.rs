@@ -15,22 +15,109 @@
 //! message may block for as long as a skel likes; others must not queue
 //! behind it) and hands whatever else it finds to the slow path.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use crate::ring::{Ring, RingError, words};
 
 /// Iterations between two reads of the clock while spinning.
 const SPINS_PER_CLOCK_READ: u32 = 64;
-/// Spin purely for this long, then yield between looks, so that on an
-/// oversubscribed CPU the thread that will answer can run.
-const PURE_SPIN: Duration = Duration::from_micros(5);
+
+/// A gap this long between two looks (a yield that gave the CPU away, a
+/// preemption) means the CPUs are contended.
+pub const PREEMPTED: Duration = Duration::from_micros(50);
+
+/// Spinning pays only while the spinner keeps its CPU. When a spin is
+/// preempted (a gap of [`PREEMPTED`] between two looks) the CPUs are
+/// oversubscribed, and spinning threads, having used their share, wait a
+/// whole time slice (a 4 ms tick here) for the CPU the answer needs, where
+/// a woken thread would run at once. The gate then closes spinning for a
+/// while (1 ms, doubling with each preemption up to 128 ms; the count
+/// starts again after a second without one), so that poll mode behaves as
+/// sleep mode on a busy machine and tries spinning again now and then.
+#[derive(Debug, Default)]
+pub struct SpinGate {
+    /// Nanoseconds since [`epoch`] until which spinning is off.
+    until: AtomicU64,
+    /// When the last preemption was seen (nanoseconds since [`epoch`]).
+    last: AtomicU64,
+    /// Preemptions since the count started.
+    level: AtomicU32,
+}
+
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ns() -> u64 {
+    epoch().elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
+}
+
+/// After this long without a preemption the gate's count starts again.
+const GATE_FORGET: Duration = Duration::from_secs(1);
+
+impl SpinGate {
+    /// Whether spinning is allowed now.
+    pub fn open(&self) -> bool {
+        let until = self.until.load(Ordering::Relaxed);
+        until == 0 || now_ns() >= until
+    }
+
+    /// A spin was preempted: close the gate for a while.
+    pub fn preempted(&self) {
+        let now = now_ns();
+        if now.saturating_sub(self.last.swap(now, Ordering::Relaxed)) > GATE_FORGET.as_nanos() as u64 {
+            self.level.store(0, Ordering::Relaxed);
+        }
+        let level = self.level.fetch_add(1, Ordering::Relaxed).min(7);
+        let pause = Duration::from_millis(1 << level);
+        self.until
+            .store(now.saturating_add(pause.as_nanos() as u64), Ordering::Relaxed);
+    }
+}
+
+/// How a bounded spin ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpinEnd {
+    /// The condition held.
+    Done,
+    /// The budget ran out.
+    Budget,
+    /// The spinner lost its CPU (see [`SpinGate`]).
+    Preempted,
+}
+
+/// Spin until `ready()` or `budget` is spent; a preemption ends it. No
+/// yields: on a CPU shared with busy threads a yield gives the CPU away
+/// for a whole tick, which is what the gate's sleep avoids.
+pub fn spin_until(budget: Duration, ready: impl Fn() -> bool) -> SpinEnd {
+    let start = Instant::now();
+    let mut last = start;
+    loop {
+        for _ in 0..SPINS_PER_CLOCK_READ {
+            if ready() {
+                return SpinEnd::Done;
+            }
+            std::hint::spin_loop();
+        }
+        let now = Instant::now();
+        if now - last >= PREEMPTED {
+            return if ready() { SpinEnd::Done } else { SpinEnd::Preempted };
+        }
+        if now - start >= budget {
+            return if ready() { SpinEnd::Done } else { SpinEnd::Budget };
+        }
+        last = now;
+    }
+}
 
 /// The ring and the count of threads spinning on it.
 #[derive(Debug)]
 pub struct Handoff {
     ring: Ring<Vec<AtomicU32>>,
     spinning: AtomicUsize,
+    gate: SpinGate,
 }
 
 impl Handoff {
@@ -40,6 +127,7 @@ impl Handoff {
         Ok(Handoff {
             ring: Ring::create(words(slots, width), slots, width)?,
             spinning: AtomicUsize::new(0),
+            gate: SpinGate::default(),
         })
     }
 
@@ -103,31 +191,24 @@ impl Handoff {
     /// `slow`. Returns when a budget ran out with nothing to take.
     pub fn spin(&self, mut budget: Duration, mut run: impl FnMut(&[u32]) -> Duration, mut slow: impl FnMut(&[u32])) {
         let mut buf = vec![0u32; self.ring.width()];
-        self.spinning.fetch_add(1, Ordering::Relaxed);
-        let mut start = Instant::now();
-        let mut n = 0u32;
-        loop {
-            if let Ok(true) = self.ring.pop(&mut buf) {
-                self.stop(&mut slow);
-                budget = run(&buf);
-                self.spinning.fetch_add(1, Ordering::Relaxed);
-                start = Instant::now();
-                n = 0;
-                continue;
+        while self.gate.open() && !budget.is_zero() {
+            self.spinning.fetch_add(1, Ordering::Relaxed);
+            let end = spin_until(budget, || self.ring.ready());
+            if end == SpinEnd::Preempted {
+                self.gate.preempted();
             }
-            n = n.wrapping_add(1);
-            if n.is_multiple_of(SPINS_PER_CLOCK_READ) {
-                let t = start.elapsed();
-                if t >= budget {
-                    break;
+            // `ready` is a hint: another spinner may take the message first.
+            let got = end == SpinEnd::Done && matches!(self.ring.pop(&mut buf), Ok(true));
+            // Not spinning while it runs a call (which may block).
+            self.stop(&mut slow);
+            if !got {
+                if end == SpinEnd::Done {
+                    continue;
                 }
-                if t >= PURE_SPIN {
-                    std::thread::yield_now();
-                }
+                return;
             }
-            std::hint::spin_loop();
+            budget = run(&buf);
         }
-        self.stop(&mut slow);
     }
 
     /// Stop counting as spinning, then hand what is left to `slow`.

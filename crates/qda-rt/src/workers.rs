@@ -88,6 +88,9 @@ impl<T: Send + 'static> Workers<T> {
         s.queue.push_back(job);
         // Each queued job beyond the waiting threads gets a thread of its own.
         if s.queue.len() <= s.waiting {
+            // Notify after unlocking: the woken thread's first act is to
+            // take this lock, and would otherwise sleep on it once more.
+            drop(s);
             self.shared.cv.notify_one();
             return Ok(());
         }
