@@ -265,6 +265,26 @@ mod tests {
     }
 
     #[test]
+    fn the_gate_closes_after_a_preemption_and_reopens() {
+        let g = SpinGate::default();
+        assert!(g.open());
+        g.preempted();
+        assert!(!g.open(), "closed for 1 ms");
+        std::thread::sleep(Duration::from_millis(3));
+        assert!(g.open(), "open again after the pause");
+        g.preempted();
+        let closed = Instant::now();
+        while !g.open() {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        assert!(closed.elapsed() >= Duration::from_millis(2), "the second pause doubles");
+        // A spin that cannot see its condition ends (at its budget, or
+        // preempted on a loaded machine).
+        assert_ne!(spin_until(Duration::from_micros(20), || false), SpinEnd::Done);
+        assert_eq!(spin_until(Duration::from_secs(1), || true), SpinEnd::Done);
+    }
+
+    #[test]
     fn nobody_spinning_declines() {
         let h = Handoff::new(4, 2).unwrap();
         assert!(!h.offer(&[1, 2], |_| panic!("nothing was pushed")));
