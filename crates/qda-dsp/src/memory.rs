@@ -100,7 +100,7 @@ impl ArgMap {
                 if self.runs.is_empty() {
                     None
                 } else {
-                    map_runs(&self.runs, self.writable).map(|(m, o)| (Arc::new(m), o)).ok()
+                    arg_maps().map(&self.runs, self.writable).ok()
                 }
             })
             .as_ref()
@@ -148,9 +148,39 @@ pub(crate) fn aligned_runs(runs: &[Run]) -> (Vec<(BorrowedFd<'_>, u64, u64)>, us
 /// fresh translation names (shared mappings of the same file range). A
 /// cached mapping keeps its file's memory until evicted: at most
 /// [`MAP_CACHE_ENTRIES`] ranges of at most [`MAP_CACHE_LARGEST`] bytes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct MapCache {
     entries: Mutex<VecDeque<(MapKey, Arc<Mapping>)>>,
+    /// Most mappings kept.
+    max_entries: usize,
+    /// The largest range kept.
+    largest: u64,
+    /// Most bytes kept in all.
+    max_total: u64,
+}
+
+impl Default for MapCache {
+    /// The payload cache: 32 ranges of at most 1 MiB.
+    fn default() -> Self {
+        MapCache::with_limits(
+            MAP_CACHE_ENTRIES,
+            MAP_CACHE_LARGEST,
+            MAP_CACHE_ENTRIES as u64 * MAP_CACHE_LARGEST,
+        )
+    }
+}
+
+/// The cache of buffer arguments' mappings (by-fd buffers a thread PD's
+/// skel or a static handle reads): mapping a 64 MiB buffer for each call and
+/// unmapping it after cost page-table set-up and tear-down on every call
+/// (1.18× a 4 KiB buffer's call). Keyed, like the payload cache, by file
+/// identity and range, so a hit is the same memory a fresh translation
+/// names (the SMMU translation itself still runs on every call). A kept
+/// mapping holds its buffer's memory after the client frees it until
+/// evicted: at most 16 ranges and 256 MiB in all per process.
+pub(crate) fn arg_maps() -> &'static MapCache {
+    static ARGS: OnceLock<MapCache> = OnceLock::new();
+    ARGS.get_or_init(|| MapCache::with_limits(16, 256 << 20, 256 << 20))
 }
 
 /// What a cached mapping maps: its pieces and writability.
@@ -172,13 +202,24 @@ const MAP_CACHE_ENTRIES: usize = 32;
 const MAP_CACHE_LARGEST: u64 = 1 << 20;
 
 impl MapCache {
+    /// A cache keeping at most `max_entries` mappings, none over `largest`
+    /// bytes, `max_total` bytes in all.
+    pub(crate) fn with_limits(max_entries: usize, largest: u64, max_total: u64) -> MapCache {
+        MapCache {
+            entries: Mutex::new(VecDeque::new()),
+            max_entries,
+            largest,
+            max_total,
+        }
+    }
+
     /// A mapping of `runs` and the offset of their first byte in it.
     pub(crate) fn map(&self, runs: &[Run], writable: bool) -> qda_driver::Result<(Arc<Mapping>, usize)> {
         let (segs, lead) = aligned_runs(runs);
         if segs.is_empty() {
             return Err(Error::new(Errno::EINVAL, "empty translation"));
         }
-        if segs.iter().map(|s| s.2).sum::<u64>() > MAP_CACHE_LARGEST {
+        if segs.iter().map(|s| s.2).sum::<u64>() > self.largest {
             return Ok((Arc::new(Mapping::assemble_internal(&segs, writable)?), lead));
         }
         // A payload is a driver backing: its identity is known, no fstat.
@@ -208,20 +249,14 @@ impl MapCache {
         let m = Arc::new(Mapping::assemble_internal(&segs, writable)?);
         let mut e = lock(&self.entries);
         e.push_back((key, m.clone()));
-        if e.len() > MAP_CACHE_ENTRIES {
-            e.pop_front();
+        let mut total: u64 = e.iter().map(|(_, m)| m.len() as u64).sum();
+        while e.len() > self.max_entries || (total > self.max_total && e.len() > 1) {
+            if let Some((_, old)) = e.pop_front() {
+                total -= old.len() as u64;
+            }
         }
         Ok((m, lead))
     }
-}
-
-/// Map translated runs contiguously (page-aligned cover), as the DSP's MMU would.
-fn map_runs(runs: &[Run], writable: bool) -> qda_driver::Result<(Mapping, usize)> {
-    if runs.is_empty() {
-        return Err(Error::new(Errno::EINVAL, "empty translation"));
-    }
-    let (segs, lead) = aligned_runs(runs);
-    Ok((Mapping::assemble_internal(&segs, writable)?, lead))
 }
 
 #[cfg(test)]
@@ -266,6 +301,25 @@ mod tests {
             .read_at(lead, &mut got)
             .unwrap();
         assert_eq!(&got, b"payload");
+    }
+
+    /// The argument cache keeps big ranges, within its byte total.
+    #[test]
+    fn the_argument_map_cache_keeps_big_ranges_within_its_total() {
+        let c = MapCache::with_limits(16, 64 * PAGE_SIZE, 96 * PAGE_SIZE);
+        let (a, b) = (file(64), file(64));
+        let m1 = c.map(&[run(&a, 0, 64 * PAGE_SIZE)], false).unwrap().0;
+        assert!(Arc::ptr_eq(
+            &m1,
+            &c.map(&[run(&a, 0, 64 * PAGE_SIZE)], false).unwrap().0
+        ));
+        // A second 64-page range passes the 96-page total: the first goes.
+        c.map(&[run(&b, 0, 64 * PAGE_SIZE)], false).unwrap();
+        assert_eq!(c.entries.lock().unwrap().len(), 1);
+        assert!(!Arc::ptr_eq(
+            &m1,
+            &c.map(&[run(&a, 0, 64 * PAGE_SIZE)], false).unwrap().0
+        ));
     }
 
     #[test]
