@@ -73,6 +73,13 @@ struct PortInner {
 /// well under a microsecond unless it lost its CPU).
 const HANDOFF_GRACE: Duration = Duration::from_micros(20);
 
+/// How long a DSP thread looks for the next message after a sleep-mode
+/// call before it sleeps: a caller's next call then costs one wake-up (the
+/// answer's) instead of two. A real DSP's threads idle without the host's
+/// scheduler; this is the emulator's stand-in, bounded, and off while the
+/// CPUs are contended (`qda_rt::handoff::SpinGate`).
+const LINGER: Duration = Duration::from_micros(20);
+
 /// A message and the caller's poll budget (`None`: sleep mode).
 type Job = (FastrpcMsg, Option<Duration>);
 
@@ -123,17 +130,15 @@ impl PortInner {
     /// Run a call; in poll mode, then spin for the next one.
     fn run(&self, (msg, poll): Job) {
         self.dsp.handle(msg);
-        if let Some(budget) = poll {
-            self.hand.spin(
-                budget,
-                |w| {
-                    let (msg, poll) = words_job(w);
-                    self.dsp.handle(msg);
-                    poll.unwrap_or(Duration::ZERO)
-                },
-                |w| self.submit(words_job(w)),
-            );
-        }
+        self.hand.spin(
+            poll.unwrap_or(LINGER),
+            |w| {
+                let (msg, poll) = words_job(w);
+                self.dsp.handle(msg);
+                poll.unwrap_or(LINGER)
+            },
+            |w| self.submit(words_job(w)),
+        );
     }
 
     fn submit(&self, job: Job) {
