@@ -495,6 +495,7 @@ impl PdProcess {
             id,
             slot,
             len: body.len() as u32,
+            poll_us: poll.map_or(0, |d| d.as_micros().clamp(1, u128::from(u32::MAX)) as u32),
         };
         match ring.shm.push(&m, body) {
             Ok(()) => {}

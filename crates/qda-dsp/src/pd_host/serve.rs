@@ -15,6 +15,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use qda_driver::sys::Mapping;
 use qda_rt::{Workers, lock};
@@ -121,6 +122,10 @@ thread_local! {
 
 /// Turns of the ring thread looking at an empty ring before it sleeps.
 const RING_SPINS: u32 = 200;
+
+/// The longest the ring thread looks for a poll-mode caller's next
+/// request before it sleeps.
+const POLL_MAX: Duration = Duration::from_millis(10);
 
 /// A request failed in the host: the AEE code answered and its text.
 struct Failed(i32, String);
@@ -231,6 +236,9 @@ impl Host {
     /// caller's next call finds the ring thread and costs no hand-off.
     fn serve_ring(&self, ring: &PdRing) -> ! {
         let r = ring.ring();
+        // Until when to look for the next request before sleeping: the
+        // last caller's poll budget.
+        let mut look_until: Option<std::time::Instant> = None;
         loop {
             ring.busy().store(1, Ordering::Relaxed);
             // Against the DSP's push-fence-read of the busy word: either it
@@ -242,15 +250,25 @@ impl Host {
                         // More came before the DSP could see us busy.
                         r.bell2().ring(&SHARED);
                     }
+                    let poll = Duration::from_micros(u64::from(m.poll_us)).min(POLL_MAX);
                     self.run_ring(ring, m, &body, true);
+                    look_until = (!poll.is_zero()).then(|| std::time::Instant::now() + poll);
                 }
                 Ok(None) => {
                     ring.busy().store(0, Ordering::Relaxed);
-                    let mut spins = 0;
-                    while !r.ready() && spins < RING_SPINS {
+                    let mut spins = 0u32;
+                    while !r.ready() {
                         std::hint::spin_loop();
-                        spins += 1;
+                        spins = spins.wrapping_add(1);
+                        let more = match look_until {
+                            Some(t) => spins % 64 != 0 || std::time::Instant::now() < t,
+                            None => spins < RING_SPINS,
+                        };
+                        if !more {
+                            break;
+                        }
                     }
+                    look_until = None;
                     r.bell().wait(&SHARED, None, || r.ready());
                 }
                 Err(_) => fail("the DSP's ring is corrupt"),

@@ -3,7 +3,7 @@
 //!
 //! | bytes / words | what |
 //! |---|---|
-//! | words `0..RING` | the request ring (DSP → host, [`qda_rt::ring`]): messages of [`WIDTH`] words `tag, id lo, id hi, slot, body length`; its first bell wakes the host's ring thread, its second the host's overflow thread |
+//! | words `0..RING` | the request ring (DSP → host, [`qda_rt::ring`]): messages of [`WIDTH`] words `tag, id lo, id hi, slot, body length, poll µs`; its first bell wakes the host's ring thread, its second the host's overflow thread |
 //! | word `HOST` | the host's ring thread is running a call (a hint for which bell to ring) |
 //! | words `COMP + 16 i` | completion slot `i` ([`SLOTS`]): futex word, sleepers, done tag, status, retval, handle lo, handle hi |
 //! | bytes `DATA + BODY_MAX i` | the request body of slot `i` (a `pd_wire` request, as on the socket, without its length) |
@@ -26,7 +26,7 @@ use qda_rt::ring::{Bell, Futex, Ring, RingError, ring_words};
 /// many, so a push never finds it full while the host is sane).
 pub(crate) const SLOTS: usize = 64;
 /// Words of a ring message.
-pub(crate) const WIDTH: usize = 5;
+pub(crate) const WIDTH: usize = 6;
 /// The longest request body a slot carries; a longer one goes on the socket.
 pub(crate) const BODY_MAX: usize = 4096;
 
@@ -64,11 +64,23 @@ pub(crate) struct RingMsg {
     pub slot: u32,
     /// Bytes of the body in the slot's data area.
     pub len: u32,
+    /// The caller's poll budget in µs (0: it sleeps at once): after
+    /// answering, the host's ring thread looks for the next request that
+    /// long before it sleeps, so a caller in poll mode costs no wake-up
+    /// on either side.
+    pub poll_us: u32,
 }
 
 impl RingMsg {
     fn words(&self) -> [u32; WIDTH] {
-        [self.tag, self.id as u32, (self.id >> 32) as u32, self.slot, self.len]
+        [
+            self.tag,
+            self.id as u32,
+            (self.id >> 32) as u32,
+            self.slot,
+            self.len,
+            self.poll_us,
+        ]
     }
 
     fn from_words(w: &[u32; WIDTH]) -> RingMsg {
@@ -77,6 +89,7 @@ impl RingMsg {
             id: u64::from(w[1]) | (u64::from(w[2]) << 32),
             slot: w[3],
             len: w[4],
+            poll_us: w[5],
         }
     }
 }
@@ -240,6 +253,7 @@ mod tests {
             id: 0x1_0000_0002,
             slot: 3,
             len: 5,
+            poll_us: 9,
         };
         dsp.push(&m, b"hello").unwrap();
         let (got, body) = host.pop().unwrap().unwrap();
@@ -272,6 +286,7 @@ mod tests {
             id: 1,
             slot: 0,
             len: 0,
+            poll_us: 0,
         };
         assert_eq!(dsp.push(&m, &vec![0; BODY_MAX + 1]), Err(RingError::Full));
     }
