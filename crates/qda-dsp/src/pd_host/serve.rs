@@ -261,7 +261,7 @@ impl Host {
                         std::hint::spin_loop();
                         spins = spins.wrapping_add(1);
                         let more = match look_until {
-                            Some(t) => spins % 64 != 0 || std::time::Instant::now() < t,
+                            Some(t) => !spins.is_multiple_of(64) || std::time::Instant::now() < t,
                             None => spins < RING_SPINS,
                         };
                         if !more {
