@@ -705,3 +705,39 @@ fn a_pd_host_takes_its_ring_at_start() {
     let r = pd.invoke(5, 0, 0x0201_0000, &[PdArg::Handle(1)]);
     assert_eq!(r.map(|r| r.retval), Ok(crate::aee::ENOSUCHHANDLE));
 }
+
+/// A real host through its ring: calls answered in sleep and poll mode,
+/// a crash inside a call fails it at once with the signal, and the PD
+/// after it.
+#[test]
+fn a_real_host_answers_through_its_ring_and_a_crash_fails_the_call() {
+    let Ok(host) = crate::pd::pd_host_path() else {
+        eprintln!("no PD host program built: skipped");
+        return;
+    };
+    let dir = crate::builtin_skel_dir();
+    let pd = PdProcess::spawn_with(&host, "ringcalls", std::slice::from_ref(&dir)).unwrap();
+    assert!(pd.has_ring());
+    let ix = pd
+        .open(&dir.join("libcalculator_skel.so"), "qdatest_skel_handle_invoke", true)
+        .unwrap();
+    let sc = |m: u32| m << 24;
+    let h = [PdArg::Handle(0), PdArg::Handle(0), PdArg::Handle(0)];
+    assert_eq!(
+        pd.invoke(ix, 0, sc(0), &h),
+        Ok(crate::pd::PdReturn {
+            retval: 0,
+            handle: 0x2000
+        })
+    );
+    for poll in [None, Some(Duration::from_micros(200))] {
+        for _ in 0..200 {
+            assert_eq!(pd.invoke_polled(ix, 0x2000, sc(1), &[], poll).map(|r| r.retval), Ok(0));
+        }
+    }
+    let t = Instant::now();
+    let r = pd.invoke(ix, 0x2000, sc(2), &[]);
+    assert!(r.as_ref().is_err_and(|e| e.contains("crashed with signal 11")), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(pd.invoke(ix, 0x2000, sc(1), &[]).is_err());
+}
