@@ -109,6 +109,9 @@ impl DspRing {
     }
 }
 
+/// Looks of a polling caller between two looks at the host's CPU.
+const SPINS_PER_YIELD: u32 = 32;
+
 /// How long a ring caller sleeps before it looks whether the PD is gone
 /// (the socket's reader wakes it at once; this bounds a lost wake-up).
 const RING_SLICE: Duration = Duration::from_millis(100);
@@ -217,6 +220,18 @@ impl PdProcess {
     /// Start a PD named `name` running the host program `host`, its skels
     /// from `search`.
     pub fn spawn_with(host: &Path, name: &str, search: &[PathBuf]) -> Result<Arc<PdProcess>, String> {
+        let ring = std::env::var_os("QDA_PD_RING").is_none_or(|v| v != "0");
+        PdProcess::spawn_with_ring(host, name, search, ring)
+    }
+
+    /// [`PdProcess::spawn_with`]; `ring`: give the PD its shared-memory
+    /// ring (else it keeps to its socket).
+    pub(crate) fn spawn_with_ring(
+        host: &Path,
+        name: &str,
+        search: &[PathBuf],
+        ring: bool,
+    ) -> Result<Arc<PdProcess>, String> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut cmd = host_command(host, search);
         cmd.arg0(format!("qda-pd:{name}"))
@@ -241,7 +256,9 @@ impl PdProcess {
                 );
             });
         }
-        pd.start_ring();
+        if ring {
+            pd.start_ring();
+        }
         Ok(Arc::new(pd))
     }
 
@@ -269,10 +286,9 @@ impl PdProcess {
     }
 
     /// Give the host its shared memory and start the socket's reader;
-    /// without either the PD keeps to its socket (`QDA_PD_RING=0` asks
-    /// for that).
+    /// without either the PD keeps to its socket.
     fn start_ring(&self) {
-        if self.dead().is_some() || std::env::var_os("QDA_PD_RING").is_some_and(|v| v == "0") {
+        if self.dead().is_some() {
             return;
         }
         let Ok((shm, fd)) = PdRing::create() else { return };
@@ -496,6 +512,7 @@ impl PdProcess {
             slot,
             len: body.len() as u32,
             poll_us: poll.map_or(0, |d| d.as_micros().clamp(1, u128::from(u32::MAX)) as u32),
+            cpu: if poll.is_some() { ring::this_cpu() } else { 0 },
         };
         match ring.shm.push(&m, body) {
             Ok(()) => {}
@@ -540,8 +557,15 @@ impl PdProcess {
         };
         if let Some(budget) = poll {
             let t = Instant::now();
+            let mut spins = 0u32;
+            // Not on the host's CPU: the host would wait for this one.
+            let apart = || shm.host_cpu().load(Ordering::Relaxed) != ring::this_cpu();
             while look() == Look::Pending && t.elapsed() < budget {
                 std::hint::spin_loop();
+                spins = spins.wrapping_add(1);
+                if spins.is_multiple_of(SPINS_PER_YIELD) && !apart() {
+                    break;
+                }
             }
         }
         let mut early = 0u32;

@@ -238,8 +238,9 @@ impl Host {
         let r = ring.ring();
         // Until when to look for the next request before sleeping: the
         // last caller's poll budget.
-        let mut look_until: Option<std::time::Instant> = None;
+        let mut look_until: Option<(std::time::Instant, u32)> = None;
         loop {
+            ring.host_cpu().store(pd_wire::ring::this_cpu(), Ordering::Relaxed);
             ring.busy().store(1, Ordering::Relaxed);
             // Against the DSP's push-fence-read of the busy word: either it
             // sees us busy, or the pop below sees its request.
@@ -252,7 +253,7 @@ impl Host {
                     }
                     let poll = Duration::from_micros(u64::from(m.poll_us)).min(POLL_MAX);
                     self.run_ring(ring, m, &body, true);
-                    look_until = (!poll.is_zero()).then(|| std::time::Instant::now() + poll);
+                    look_until = (!poll.is_zero()).then(|| (std::time::Instant::now() + poll, m.cpu));
                 }
                 Ok(None) => {
                     ring.busy().store(0, Ordering::Relaxed);
@@ -261,7 +262,13 @@ impl Host {
                         std::hint::spin_loop();
                         spins = spins.wrapping_add(1);
                         let more = match look_until {
-                            Some(t) => !spins.is_multiple_of(64) || std::time::Instant::now() < t,
+                            Some(_) if !spins.is_multiple_of(32) => true,
+                            // Not on the caller's CPU, which it needs.
+                            Some((t, cpu)) => {
+                                let here = pd_wire::ring::this_cpu();
+                                ring.host_cpu().store(here, Ordering::Relaxed);
+                                here != cpu && std::time::Instant::now() < t
+                            }
                             None => spins < RING_SPINS,
                         };
                         if !more {

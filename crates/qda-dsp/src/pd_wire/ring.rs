@@ -3,8 +3,8 @@
 //!
 //! | bytes / words | what |
 //! |---|---|
-//! | words `0..RING` | the request ring (DSP → host, [`qda_rt::ring`]): messages of [`WIDTH`] words `tag, id lo, id hi, slot, body length, poll µs`; its first bell wakes the host's ring thread, its second the host's overflow thread |
-//! | word `HOST` | the host's ring thread is running a call (a hint for which bell to ring) |
+//! | words `0..RING` | the request ring (DSP → host, [`qda_rt::ring`]): messages of [`WIDTH`] words `tag, id lo, id hi, slot, body length, poll µs, caller's CPU + 1`; its first bell wakes the host's ring thread, its second the host's overflow thread |
+//! | words `HOST`, `HOST + 1` | the host's ring thread is running a call (a hint for which bell to ring); the CPU it last ran on + 1 (a hint: a caller on the same CPU does not spin) |
 //! | words `COMP + 16 i` | completion slot `i` ([`SLOTS`]): futex word, sleepers, done tag, status, retval, handle lo, handle hi |
 //! | bytes `DATA + BODY_MAX i` | the request body of slot `i` (a `pd_wire` request, as on the socket, without its length) |
 //!
@@ -26,7 +26,7 @@ use qda_rt::ring::{Bell, Futex, Ring, RingError, ring_words};
 /// many, so a push never finds it full while the host is sane).
 pub(crate) const SLOTS: usize = 64;
 /// Words of a ring message.
-pub(crate) const WIDTH: usize = 6;
+pub(crate) const WIDTH: usize = 7;
 /// The longest request body a slot carries; a longer one goes on the socket.
 pub(crate) const BODY_MAX: usize = 4096;
 
@@ -50,6 +50,15 @@ const C_RETVAL: usize = 4;
 const C_HANDLE_LO: usize = 5;
 const C_HANDLE_HI: usize = 6;
 
+/// The CPU this thread runs on, + 1 (for [`RingMsg::cpu`] and
+/// [`PdRing::host_cpu`]): two parties on one CPU must not spin for each
+/// other (the one spinning holds the CPU the other needs; giving it up
+/// with `sched_yield` does not help once the spinner has run less than
+/// its share).
+pub(crate) fn this_cpu() -> u32 {
+    rustix::thread::sched_getcpu() as u32 + 1
+}
+
 /// The futex of memory shared across processes.
 pub(crate) const SHARED: Futex = Futex { shared: true };
 
@@ -69,6 +78,9 @@ pub(crate) struct RingMsg {
     /// long before it sleeps, so a caller in poll mode costs no wake-up
     /// on either side.
     pub poll_us: u32,
+    /// The CPU the caller ran on when it sent the call, + 1 (0: unknown):
+    /// the host does not spin for the next request on the caller's CPU.
+    pub cpu: u32,
 }
 
 impl RingMsg {
@@ -80,6 +92,7 @@ impl RingMsg {
             self.slot,
             self.len,
             self.poll_us,
+            self.cpu,
         ]
     }
 
@@ -90,6 +103,7 @@ impl RingMsg {
             slot: w[3],
             len: w[4],
             poll_us: w[5],
+            cpu: w[6],
         }
     }
 }
@@ -154,6 +168,11 @@ impl PdRing {
     fn comp(&self, slot: u32) -> &[AtomicU32] {
         let at = COMP + (slot as usize % SLOTS) * COMP_STRIDE;
         &self.w()[at..at + COMP_STRIDE]
+    }
+
+    /// The CPU the host's ring thread last ran on, + 1 (0: unknown).
+    pub(crate) fn host_cpu(&self) -> &AtomicU32 {
+        &self.w()[HOST + 1]
     }
 
     /// The bell of completion slot `slot` (the DSP's caller waits on it).
@@ -254,6 +273,7 @@ mod tests {
             slot: 3,
             len: 5,
             poll_us: 9,
+            cpu: 2,
         };
         dsp.push(&m, b"hello").unwrap();
         let (got, body) = host.pop().unwrap().unwrap();
@@ -287,6 +307,7 @@ mod tests {
             slot: 0,
             len: 0,
             poll_us: 0,
+            cpu: 0,
         };
         assert_eq!(dsp.push(&m, &vec![0; BODY_MAX + 1]), Err(RingError::Full));
     }

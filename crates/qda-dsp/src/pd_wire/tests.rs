@@ -741,3 +741,80 @@ fn a_real_host_answers_through_its_ring_and_a_crash_fails_the_call() {
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(pd.invoke(ix, 0x2000, sc(1), &[]).is_err());
 }
+
+/// The DSP↔PD hop alone, a null call to a real host: sleep mode, poll
+/// mode, and the socket (`QDA_PD_RING=0`'s path). A measurement, not a
+/// check: `cargo test --release -p qda-dsp --lib pd_hop -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement"]
+fn pd_hop_latency() {
+    let host = crate::pd::pd_host_path().unwrap();
+    let dir = crate::builtin_skel_dir();
+    let ring = PdProcess::spawn_with(&host, "hop", std::slice::from_ref(&dir)).unwrap();
+    let socket = PdProcess::spawn_with_ring(&host, "hop-socket", std::slice::from_ref(&dir), false).unwrap();
+    assert!(ring.has_ring() && !socket.has_ring());
+    let lib = dir.join("libcalculator_skel.so");
+    let ix = ring.open(&lib, "qdatest_skel_handle_invoke", true).unwrap();
+    let ix2 = socket.open(&lib, "qdatest_skel_handle_invoke", true).unwrap();
+    let n = 20_000;
+    for (name, pd, ix, poll) in [
+        ("ring, sleep mode", &ring, ix, None),
+        ("ring, poll 100 µs", &ring, ix, Some(Duration::from_micros(100))),
+        ("socket", &socket, ix2, None),
+    ] {
+        let mut runs = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            for _ in 0..n {
+                pd.invoke_polled(ix, 0, 1 << 24, &[], poll).unwrap();
+            }
+            runs.push(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+        }
+        runs.sort_by(f64::total_cmp);
+        eprintln!("{name:20} median {:6.2} µs  (runs {runs:.2?})", runs[2]);
+    }
+}
+
+/// Found measuring: a poll-mode caller and the host's ring thread
+/// spinning on one CPU (two vCPUs, a busy neighbour) took turns at the
+/// full budget each, about 2 × 100 µs a call instead of a few µs. Both
+/// spins give the CPU up between looks (`sched_yield`), so the other side
+/// runs. Here both are pinned to one CPU, with a budget of 2 ms: a call's
+/// median was 4 ms before.
+#[test]
+fn a_poll_mode_caller_and_its_host_on_one_cpu_take_turns() {
+    use rustix::thread::{CpuSet, Pid, sched_getaffinity, sched_setaffinity};
+    let Ok(host) = crate::pd::pd_host_path() else {
+        eprintln!("no PD host program built: skipped");
+        return;
+    };
+    let dir = crate::builtin_skel_dir();
+    let pd = PdProcess::spawn_with(&host, "onecpu", std::slice::from_ref(&dir)).unwrap();
+    let ix = pd
+        .open(&dir.join("libcalculator_skel.so"), "qdatest_skel_handle_invoke", true)
+        .unwrap();
+    let budget = Some(Duration::from_millis(2));
+    // The host's ring thread exists once a call has gone through.
+    pd.invoke_polled(ix, 0, 1 << 24, &[], budget).unwrap();
+    let mine = sched_getaffinity(None).unwrap();
+    let Some(cpu) = (0..1024).find(|&c| mine.is_set(c)) else {
+        return;
+    };
+    let mut one = CpuSet::new();
+    one.set(cpu);
+    sched_setaffinity(None, &one).unwrap();
+    for task in std::fs::read_dir(format!("/proc/{}/task", pd.pid())).unwrap() {
+        let tid: i32 = task.unwrap().file_name().to_str().unwrap().parse().unwrap();
+        let _ = sched_setaffinity(Pid::from_raw(tid), &one);
+    }
+    let mut each = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        pd.invoke_polled(ix, 0, 1 << 24, &[], budget).unwrap();
+        each.push(t.elapsed());
+    }
+    sched_setaffinity(None, &mine).unwrap();
+    // The median: a neighbour on that CPU may take a few calls' time.
+    each.sort();
+    assert!(each[25] < Duration::from_micros(500), "{each:?}");
+}
