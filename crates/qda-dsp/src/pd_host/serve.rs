@@ -1,5 +1,9 @@
 //! The PD host's loop: requests from the DSP on standard input, run on a
-//! pool of threads, replies back on the same socket.
+//! pool of threads, replies back on the same socket; once the DSP has sent
+//! the PD's shared memory (`crate::pd_wire::ring`), invokes come through
+//! its ring, served by a thread of their own that runs each call itself
+//! (and, while it runs one, by an overflow thread handing calls to the
+//! pool), answered in their completion slots.
 //!
 //! Buffers are mapped shared, so the skel reads and writes the client's
 //! pages directly: each file comes from the DSP with the request that first

@@ -55,6 +55,8 @@ fn requests_round_trip() {
     assert_eq!(decode_request(body(&f)), Some((8, Some(inv))));
     let f = Request::Sandbox.encode(9);
     assert_eq!(decode_request(body(&f)), Some((9, Some(Request::Sandbox))));
+    let f = Request::Ring.encode(10);
+    assert_eq!(decode_request(body(&f)), Some((10, Some(Request::Ring))));
     let mut p = 0b1011u32.to_ne_bytes().to_vec();
     p.extend_from_slice(b"PR_SET_NO_NEW_PRIVS: no");
     assert_eq!(sandbox_out(&p), Some((0b1011, "PR_SET_NO_NEW_PRIVS: no".into())));
