@@ -110,7 +110,7 @@ impl DspRing {
 }
 
 /// Looks of a polling caller between two looks at the host's CPU.
-const SPINS_PER_YIELD: u32 = 32;
+const SPINS_PER_LOOK: u32 = 32;
 
 /// How long a ring caller sleeps before it looks whether the PD is gone
 /// (the socket's reader wakes it at once; this bounds a lost wake-up).
@@ -563,7 +563,7 @@ impl PdProcess {
             while look() == Look::Pending && t.elapsed() < budget {
                 std::hint::spin_loop();
                 spins = spins.wrapping_add(1);
-                if spins.is_multiple_of(SPINS_PER_YIELD) && !apart() {
+                if spins.is_multiple_of(SPINS_PER_LOOK) && !apart() {
                     break;
                 }
             }
