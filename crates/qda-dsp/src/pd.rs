@@ -2,14 +2,15 @@
 //! [`crate::pd_host`]), one process per PD.
 
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, Once, OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
 use qda_driver::smmu::Run;
 use qda_rt::{ReplyMux, lock};
@@ -18,23 +19,23 @@ use crate::aee;
 use crate::error::DspError;
 use crate::memory::aligned_runs;
 use crate::pd_host::{Sandbox, host_command};
+use crate::pd_wire::ring::{self, PdRing, RingMsg, SHARED};
 use crate::pd_wire::{self, DmaHeader, Request, RunRef, WireArg};
 
 pub use crate::pd_host::pd_host_path;
 
-/// A running PD process. There is no reader thread: a caller waiting for
-/// its reply reads the socket for all waiters ([`ReplyMux`]: a lone call
-/// pays no thread hand-off), and the one that sees the end reaps the PD.
+/// A running PD process. Invokes that pass no descriptor go through the
+/// PD's shared-memory ring ([`pd_wire::ring`]), the rest through its
+/// socket. Until the ring is up there is no reader thread: a caller
+/// waiting for its reply reads the socket for all waiters ([`ReplyMux`]: a
+/// lone call pays no thread hand-off); with the ring a thread of the PD
+/// reads the socket (FARF lines, reverse calls, replies, the end), as a
+/// ring call's caller waits on its completion word and not the socket.
+/// Whoever sees the end reaps the PD and wakes the ring's waiters.
 #[derive(Debug)]
 pub struct PdProcess {
-    tx: Mutex<UnixStream>,
-    rx: UnixStream,
-    /// Reply frames by request id; dead: why the PD is gone.
-    replies: ReplyMux<u64, Vec<u8>, String>,
-    child: Mutex<Option<Child>>,
+    conn: Arc<Conn>,
     next: AtomicU64,
-    pid: u32,
-    label: String,
     /// What confines the host, as it reported when it started.
     sandbox: Sandbox,
     /// The files (`dev`, `ino`) passed to the host before: a run names
@@ -44,6 +45,76 @@ pub struct PdProcess {
     /// listener, and its FARF lines when there is one).
     pub(crate) rev: Arc<crate::reverse::Reverse>,
 }
+
+/// The connection to a PD host: what its socket reader needs.
+#[derive(Debug)]
+struct Conn {
+    tx: Mutex<UnixStream>,
+    rx: UnixStream,
+    /// Reply frames by request id; dead: why the PD is gone.
+    replies: ReplyMux<u64, Vec<u8>, String>,
+    child: Mutex<Option<Child>>,
+    pid: u32,
+    label: String,
+    rev: Arc<crate::reverse::Reverse>,
+    /// The shared memory, once the host has mapped it.
+    ring: OnceLock<DspRing>,
+}
+
+/// The DSP's side of a PD's ring.
+#[derive(Debug)]
+struct DspRing {
+    shm: PdRing,
+    /// Completion slots no call holds.
+    free: Mutex<Vec<u32>>,
+    /// Per slot: the id of the call holding it (0: none), and its answer
+    /// when the host gave it on the socket.
+    calls: Vec<(AtomicU64, Mutex<Option<Vec<u8>>>)>,
+}
+
+impl DspRing {
+    fn new(shm: PdRing) -> DspRing {
+        DspRing {
+            shm,
+            free: Mutex::new((0..ring::SLOTS as u32).rev().collect()),
+            calls: (0..ring::SLOTS)
+                .map(|_| (AtomicU64::new(0), Mutex::new(None)))
+                .collect(),
+        }
+    }
+
+    /// The reply frame `body` of request `id` is a ring call's (the host
+    /// answered it on the socket): keep it for its caller and wake it.
+    fn take_reply(&self, id: u64, body: Vec<u8>) -> Result<(), Vec<u8>> {
+        if id == 0 {
+            return Err(body);
+        }
+        match self.calls.iter().position(|(c, _)| c.load(Ordering::Acquire) == id) {
+            Some(i) => {
+                *lock(&self.calls[i].1) = Some(body);
+                self.shm.wake(i as u32);
+                Ok(())
+            }
+            None => Err(body),
+        }
+    }
+
+    /// Wake every ring call's caller (the PD is gone).
+    fn wake_all(&self) {
+        for (i, (c, _)) in self.calls.iter().enumerate() {
+            if c.load(Ordering::Acquire) != 0 {
+                self.shm.wake(i as u32);
+            }
+        }
+    }
+}
+
+/// Looks of a polling caller between two looks at the host's CPU.
+const SPINS_PER_LOOK: u32 = 32;
+
+/// How long a ring caller sleeps before it looks whether the PD is gone
+/// (the socket's reader wakes it at once; this bounds a lost wake-up).
+const RING_SLICE: Duration = Duration::from_millis(100);
 
 /// How many file identities [`PdProcess`] remembers as sent; past it, it
 /// forgets them all (and sends the files again as they come).
@@ -149,26 +220,25 @@ impl PdProcess {
     /// Start a PD named `name` running the host program `host`, its skels
     /// from `search`.
     pub fn spawn_with(host: &Path, name: &str, search: &[PathBuf]) -> Result<Arc<PdProcess>, String> {
+        let ring = std::env::var_os("QDA_PD_RING").is_none_or(|v| v != "0");
+        PdProcess::spawn_with_ring(host, name, search, ring)
+    }
+
+    /// [`PdProcess::spawn_with`]; `ring`: give the PD its shared-memory
+    /// ring (else it keeps to its socket).
+    pub(crate) fn spawn_with_ring(
+        host: &Path,
+        name: &str,
+        search: &[PathBuf],
+        ring: bool,
+    ) -> Result<Arc<PdProcess>, String> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut cmd = host_command(host, search);
         cmd.arg0(format!("qda-pd:{name}"))
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null());
         let child = spawn_from_a_lasting_thread(cmd).map_err(|e| format!("starting {}: {e}", host.display()))?;
-        let pid = child.id();
-        let rx = ours.try_clone().map_err(|e| format!("socket: {e}"))?;
-        let mut pd = PdProcess {
-            tx: Mutex::new(ours),
-            rx,
-            replies: pd_replies(),
-            child: Mutex::new(Some(child)),
-            next: AtomicU64::new(1),
-            pid,
-            label: name.to_string(),
-            sandbox: Sandbox::default(),
-            sent: Mutex::new(HashSet::new()),
-            rev: Arc::default(),
-        };
+        let mut pd = PdProcess::over(ours, name, Some(child))?;
         // A host that does not answer fails its first call, as before.
         pd.sandbox = match pd.request(&Request::Sandbox, &[]) {
             Ok((0, payload)) => pd_wire::sandbox_out(&payload)
@@ -186,7 +256,57 @@ impl PdProcess {
                 );
             });
         }
+        if ring {
+            pd.start_ring();
+        }
         Ok(Arc::new(pd))
+    }
+
+    /// A PD whose host holds the other end of `sock` (`child`: its process).
+    fn over(sock: UnixStream, label: &str, child: Option<Child>) -> Result<PdProcess, String> {
+        let rx = sock.try_clone().map_err(|e| format!("socket: {e}"))?;
+        let rev: Arc<crate::reverse::Reverse> = Arc::default();
+        let conn = Conn {
+            tx: Mutex::new(sock),
+            rx,
+            replies: pd_replies(),
+            pid: child.as_ref().map_or(0, Child::id),
+            child: Mutex::new(child),
+            label: label.to_string(),
+            rev: rev.clone(),
+            ring: OnceLock::new(),
+        };
+        Ok(PdProcess {
+            conn: Arc::new(conn),
+            next: AtomicU64::new(1),
+            sandbox: Sandbox::default(),
+            sent: Mutex::new(HashSet::new()),
+            rev,
+        })
+    }
+
+    /// Give the host its shared memory and start the socket's reader;
+    /// without either the PD keeps to its socket.
+    fn start_ring(&self) {
+        if self.dead().is_some() {
+            return;
+        }
+        let Ok((shm, fd)) = PdRing::create() else { return };
+        if !matches!(self.request(&Request::Ring, &[fd.as_fd()]), Ok((0, _))) {
+            return;
+        }
+        self.use_ring(shm);
+    }
+
+    /// Calls go through `shm` from now on; a thread reads the socket.
+    fn use_ring(&self, shm: PdRing) {
+        let conn = self.conn.clone();
+        let reader = std::thread::Builder::new()
+            .name(format!("qda-pd-{}", self.conn.pid))
+            .spawn(move || conn.read_all());
+        if reader.is_ok() {
+            let _ = self.conn.ring.set(DspRing::new(shm));
+        }
     }
 
     /// What confines the PD's host process (all `false` if it never said).
@@ -194,6 +314,377 @@ impl PdProcess {
         &self.sandbox
     }
 
+    /// The PD's process id.
+    pub fn pid(&self) -> u32 {
+        self.conn.pid
+    }
+
+    /// Why the PD is dead, if it is.
+    pub fn dead(&self) -> Option<String> {
+        self.conn.replies.dead()
+    }
+
+    /// Whether calls go through the PD's shared-memory ring.
+    pub fn has_ring(&self) -> bool {
+        self.conn.ring.get().is_some()
+    }
+
+    /// Send `req` with the files `fds`, wait for its reply: `(status, payload)`.
+    fn request(&self, req: &Request<'_>, fds: &[BorrowedFd<'_>]) -> Result<(u32, Vec<u8>), String> {
+        if let Some(d) = self.dead() {
+            return Err(d);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        // A failed write means the PD is gone: the read finds out why.
+        let _ = pd_wire::send_frame(&lock(&self.conn.tx), &req.encode(id), fds);
+        let frame = self.conn.replies.wait(id, || self.conn.recv())?;
+        let (_, status, payload) = pd_wire::decode_reply(&frame).expect("checked when read");
+        Ok((status, payload.to_vec()))
+    }
+
+    /// Load a skel: its index in the PD, or the AEE code and the loader's
+    /// text (`AEE_ECPUEXCEPTION` when the PD is gone).
+    pub fn open(&self, path: &Path, symbol: &str, handle_style: bool) -> Result<u32, DspError> {
+        let req = Request::Open {
+            path: path.as_os_str().as_encoded_bytes(),
+            symbol: symbol.as_bytes(),
+            handle_style,
+        };
+        let (status, payload) = self
+            .request(&req, &[])
+            .map_err(|e| DspError::new(aee::ECPUEXCEPTION, e))?;
+        if status != 0 {
+            return Err(DspError::new(status, String::from_utf8_lossy(&payload).into_owned()));
+        }
+        Ok(pd_wire::open_out(&payload).unwrap_or(0))
+    }
+
+    /// Call skel `ix` with `handle`, `sc`, `args`, or the crash text.
+    ///
+    /// The files behind buffer arguments go to the host with the request,
+    /// each the first time only; when the host has let one go since, it
+    /// answers [`pd_wire::STATUS_RESEND`] and the call is sent once more
+    /// with all of its files.
+    pub fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[PdArg<'_>]) -> Result<PdReturn, String> {
+        self.invoke_polled(ix, handle, sc, args, None)
+    }
+
+    /// [`PdProcess::invoke`] whose caller, when the call goes through the
+    /// ring, spins on its completion for up to `poll` before it sleeps
+    /// (poll mode; `None`: it sleeps at once).
+    pub fn invoke_polled(
+        &self,
+        ix: u32,
+        handle: u64,
+        sc: u32,
+        args: &[PdArg<'_>],
+        poll: Option<Duration>,
+    ) -> Result<PdReturn, String> {
+        let mut r = self.invoke_once(ix, handle, sc, args, false, poll)?;
+        if r.is_none() {
+            r = self.invoke_once(ix, handle, sc, args, true, poll)?;
+        }
+        Ok(r.unwrap_or(PdReturn {
+            retval: aee::EBADPARM,
+            handle: 0,
+        }))
+    }
+
+    /// One try of [`PdProcess::invoke`]: `None` when the host asks for the
+    /// files again. `all_files`: attach every file, sent before or not.
+    fn invoke_once(
+        &self,
+        ix: u32,
+        handle: u64,
+        sc: u32,
+        args: &[PdArg<'_>],
+        all_files: bool,
+        poll: Option<Duration>,
+    ) -> Result<Option<PdReturn>, String> {
+        // The call's distinct files: identity -> slot among `fds`.
+        let mut files = CallFiles::default();
+        let mut wire = Vec::with_capacity(args.len());
+        {
+            let mut sent = lock(&self.sent);
+            if sent.len() > SENT_MAX {
+                sent.clear();
+            }
+            for a in args {
+                wire.push(match a {
+                    PdArg::Handle(h) => WireArg::Handle(*h),
+                    PdArg::Bytes(v) => WireArg::Bytes(v),
+                    PdArg::Buffer(runs, len) => {
+                        let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                            return Ok(Some(too_many_files()));
+                        };
+                        WireArg::Buffer { lead, len: *len, runs }
+                    }
+                    PdArg::Dma {
+                        fd,
+                        offset,
+                        len,
+                        dsp_addr,
+                        runs,
+                        size,
+                    } => {
+                        let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                            return Ok(Some(too_many_files()));
+                        };
+                        WireArg::Dma {
+                            dma: DmaHeader::new(*fd, *offset, *len, *dsp_addr),
+                            lead,
+                            size: *size,
+                            runs,
+                        }
+                    }
+                });
+            }
+        }
+        let CallFiles { fds, named, .. } = files;
+        let req = Request::Invoke {
+            skel: ix,
+            handle,
+            sc,
+            args: wire,
+        };
+        let ring = self.conn.ring.get().filter(|_| fds.is_empty());
+        let (status, payload) = match ring.map(|r| self.ring_request(r, &req, poll)).transpose()? {
+            Some(Some(r)) => r,
+            // No ring, files to pass, no free slot, a body too long.
+            _ => self.request(&req, &fds)?,
+        };
+        if status == pd_wire::STATUS_RESEND {
+            let mut sent = lock(&self.sent);
+            for id in &named {
+                sent.remove(id);
+            }
+            return Ok(None);
+        }
+        if status != 0 {
+            return Ok(Some(PdReturn {
+                retval: status as i32,
+                handle: 0,
+            }));
+        }
+        Ok(Some(pd_wire::invoke_out(&payload).map_or(
+            PdReturn {
+                retval: aee::EBADPARM,
+                handle: 0,
+            },
+            |o| PdReturn {
+                retval: o.retval,
+                handle: o.handle,
+            },
+        )))
+    }
+
+    /// Send `req` through the ring and wait for its answer: `(status,
+    /// payload)` as a reply frame carries them; `None` when it does not
+    /// fit (no free slot, a body too long), for the socket.
+    fn ring_request(
+        &self,
+        ring: &DspRing,
+        req: &Request<'_>,
+        poll: Option<Duration>,
+    ) -> Result<Option<(u32, Vec<u8>)>, String> {
+        if let Some(d) = self.dead() {
+            return Err(d);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let frame = req.encode(id);
+        let body = &frame[4..];
+        if body.len() > ring::BODY_MAX {
+            return Ok(None);
+        }
+        let Some(slot) = lock(&ring.free).pop() else {
+            return Ok(None);
+        };
+        let (held, stash) = &ring.calls[slot as usize];
+        *lock(stash) = None;
+        held.store(id, Ordering::Release);
+        let release = || {
+            held.store(0, Ordering::Release);
+            lock(&ring.free).push(slot);
+        };
+        let m = RingMsg {
+            tag: (id as u32).max(1),
+            id,
+            slot,
+            len: body.len() as u32,
+            poll_us: poll.map_or(0, |d| d.as_micros().clamp(1, u128::from(u32::MAX)) as u32),
+            cpu: if poll.is_some() { ring::this_cpu() } else { 0 },
+        };
+        match ring.shm.push(&m, body) {
+            Ok(()) => {}
+            Err(qda_rt::ring::RingError::Full) => {
+                release();
+                return Ok(None);
+            }
+            Err(qda_rt::ring::RingError::Corrupt) => return Err(self.conn.hostile("corrupted its ring")),
+        }
+        // Against the host's store-fence-pop: either its ring thread sees
+        // this request, or this sees it busy and wakes the overflow thread.
+        fence(Ordering::SeqCst);
+        let r = ring.shm.ring();
+        if ring.shm.busy().load(Ordering::Relaxed) != 0 {
+            r.bell2().ring(&SHARED);
+        } else {
+            r.bell().ring(&SHARED);
+        }
+        let out = self.wait_ring(ring, &m, poll)?;
+        // A slot is reused only after its answer (a dead PD keeps its own).
+        release();
+        Ok(Some(out))
+    }
+
+    /// Wait for the answer to ring call `m`: spin up to `poll`, then sleep
+    /// on its bell in slices, looking whether the PD died in between.
+    fn wait_ring(&self, ring: &DspRing, m: &RingMsg, poll: Option<Duration>) -> Result<(u32, Vec<u8>), String> {
+        #[derive(PartialEq)]
+        enum Look {
+            Pending,
+            Done,
+            OnSocket,
+            Garbage(u32),
+        }
+        let shm = &ring.shm;
+        let stash = &ring.calls[m.slot as usize].1;
+        let look = || match shm.done(m.slot) {
+            d if d == m.tag => Look::Done,
+            0 if lock(stash).is_some() => Look::OnSocket,
+            0 => Look::Pending,
+            d => Look::Garbage(d),
+        };
+        if let Some(budget) = poll {
+            let t = Instant::now();
+            let mut spins = 0u32;
+            // Not on the host's CPU: the host would wait for this one.
+            let apart = || shm.host_cpu().load(Ordering::Relaxed) != ring::this_cpu();
+            while look() == Look::Pending && t.elapsed() < budget {
+                std::hint::spin_loop();
+                spins = spins.wrapping_add(1);
+                if spins.is_multiple_of(SPINS_PER_LOOK) && !apart() {
+                    break;
+                }
+            }
+        }
+        let mut early = 0u32;
+        loop {
+            match look() {
+                Look::Pending => {}
+                Look::Done => {
+                    // Each word read once, then judged.
+                    let a = shm.answer(m.slot);
+                    let payload = if a.status == 0 {
+                        zerocopy::IntoBytes::as_bytes(&pd_wire::InvokeOut::new(a.retval, a.handle)).to_vec()
+                    } else {
+                        Vec::new()
+                    };
+                    return Ok((a.status, payload));
+                }
+                Look::OnSocket => {
+                    let frame = lock(stash).take().unwrap_or_default();
+                    return match pd_wire::decode_reply(&frame) {
+                        Some((_, status, payload)) => Ok((status, payload.to_vec())),
+                        None => Err(self.conn.hostile("sent what is no reply")),
+                    };
+                }
+                Look::Garbage(d) => {
+                    return Err(self.conn.hostile(&format!("wrote {d:#x} where an answer's tag goes")));
+                }
+            }
+            if let Some(d) = self.dead() {
+                return Err(d);
+            }
+            let t = Instant::now();
+            let woken = shm
+                .bell(m.slot)
+                .wait(&SHARED, Some(RING_SLICE), || look() != Look::Pending);
+            // Woken early for nothing: the host changes the bell's word.
+            // Bounded: past a few, each turn waits a millisecond.
+            if !woken && t.elapsed() < Duration::from_millis(1) {
+                early += 1;
+                if early > 64 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+
+    /// Make the buffer `runs` (`size` bytes, DSP address `dsp_addr`) the
+    /// PD's under the client's `fd` until [`PdProcess::unmap_fd`] (a
+    /// MEM_MAP by fd); the AEE code, or the crash text.
+    pub(crate) fn map_fd(&self, fd: i32, dsp_addr: u64, runs: &[Run], size: u64) -> Result<i32, String> {
+        for all_files in [false, true] {
+            let mut files = CallFiles::default();
+            let arg = {
+                let mut sent = lock(&self.sent);
+                let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
+                    return Ok(aee::EBADPARM);
+                };
+                WireArg::Dma {
+                    dma: DmaHeader::new(fd, 0, 0, dsp_addr),
+                    lead,
+                    size,
+                    runs,
+                }
+            };
+            let (status, _) = self.request(&Request::MapFd(arg), &files.fds)?;
+            if status != pd_wire::STATUS_RESEND {
+                return Ok(status as i32);
+            }
+            let mut sent = lock(&self.sent);
+            for id in &files.named {
+                sent.remove(id);
+            }
+        }
+        Ok(aee::EBADPARM)
+    }
+
+    /// The PD's persistent map of `fd` goes.
+    pub(crate) fn unmap_fd(&self, fd: i32) -> Result<(), String> {
+        self.request(&Request::UnmapFd(fd), &[]).map(|_| ())
+    }
+
+    /// End the PD now, even with calls inside it (what the DSP does to a
+    /// released process): closing our end makes the host's read fail and
+    /// the host exit; the caller reading replies reaps it and fails what is
+    /// pending.
+    pub fn terminate(&self) {
+        let _ = lock(&self.conn.tx).shutdown(std::net::Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+impl PdProcess {
+    /// A PD whose host is whatever holds the other end of `sock`: no
+    /// process, no sandbox asked (the first request is id 1). The fuzzing
+    /// of hostile replies plays the host with it.
+    pub(crate) fn over_socket(sock: UnixStream, label: &str) -> PdProcess {
+        PdProcess::over_socket_with(sock, label, None)
+    }
+
+    /// [`PdProcess::over_socket`] whose host process is `child`.
+    pub(crate) fn over_socket_with(sock: UnixStream, label: &str, child: Option<Child>) -> PdProcess {
+        PdProcess::over(sock, label, child).expect("socket")
+    }
+
+    /// [`PdProcess::over_socket_with`] whose calls go through a ring
+    /// (no handshake: the test maps the memfd returned and plays the host).
+    pub(crate) fn over_socket_with_ring(
+        sock: UnixStream,
+        label: &str,
+        child: Option<Child>,
+    ) -> (PdProcess, std::os::fd::OwnedFd) {
+        let pd = PdProcess::over_socket_with(sock, label, child);
+        let (shm, fd) = PdRing::create().expect("ring");
+        pd.use_ring(shm);
+        assert!(pd.has_ring());
+        (pd, fd)
+    }
+}
+
+impl Conn {
     /// Read one reply frame: `(id, frame)`; `None` at the end of the PD.
     /// FARF lines the host sends between replies are emitted on the way.
     fn read_reply(&self) -> Option<(u64, Vec<u8>)> {
@@ -259,7 +750,7 @@ impl PdProcess {
         let mut killed = false;
         let child = child.map(|mut c| {
             if matches!(c.try_wait(), Ok(None)) {
-                self.terminate();
+                let _ = lock(&self.tx).shutdown(std::net::Shutdown::Both);
                 let t = std::time::Instant::now();
                 while matches!(c.try_wait(), Ok(None)) && t.elapsed() < std::time::Duration::from_millis(200) {
                     std::thread::sleep(std::time::Duration::from_millis(5));
@@ -286,213 +777,47 @@ impl PdProcess {
         }
     }
 
-    /// The PD's process id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// Why the PD is dead, if it is.
-    pub fn dead(&self) -> Option<String> {
-        self.replies.dead()
-    }
-
-    /// Send `req` with the files `fds`, wait for its reply: `(status, payload)`.
-    fn request(&self, req: &Request<'_>, fds: &[BorrowedFd<'_>]) -> Result<(u32, Vec<u8>), String> {
-        if let Some(d) = self.dead() {
-            return Err(d);
-        }
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        // A failed write means the PD is gone: the read finds out why.
-        let _ = pd_wire::send_frame(&lock(&self.tx), &req.encode(id), fds);
-        let frame = self.replies.wait(id, || self.read_reply().ok_or_else(|| self.reap()))?;
-        let (_, status, payload) = pd_wire::decode_reply(&frame).expect("checked when read");
-        Ok((status, payload.to_vec()))
-    }
-
-    /// Load a skel: its index in the PD, or the AEE code and the loader's
-    /// text (`AEE_ECPUEXCEPTION` when the PD is gone).
-    pub fn open(&self, path: &Path, symbol: &str, handle_style: bool) -> Result<u32, DspError> {
-        let req = Request::Open {
-            path: path.as_os_str().as_encoded_bytes(),
-            symbol: symbol.as_bytes(),
-            handle_style,
-        };
-        let (status, payload) = self
-            .request(&req, &[])
-            .map_err(|e| DspError::new(aee::ECPUEXCEPTION, e))?;
-        if status != 0 {
-            return Err(DspError::new(status, String::from_utf8_lossy(&payload).into_owned()));
-        }
-        Ok(pd_wire::open_out(&payload).unwrap_or(0))
-    }
-
-    /// Call skel `ix` with `handle`, `sc`, `args`, or the crash text.
-    ///
-    /// The files behind buffer arguments go to the host with the request,
-    /// each the first time only; when the host has let one go since, it
-    /// answers [`pd_wire::STATUS_RESEND`] and the call is sent once more
-    /// with all of its files.
-    pub fn invoke(&self, ix: u32, handle: u64, sc: u32, args: &[PdArg<'_>]) -> Result<PdReturn, String> {
-        let mut r = self.invoke_once(ix, handle, sc, args, false)?;
-        if r.is_none() {
-            r = self.invoke_once(ix, handle, sc, args, true)?;
-        }
-        Ok(r.unwrap_or(PdReturn {
-            retval: aee::EBADPARM,
-            handle: 0,
-        }))
-    }
-
-    /// One try of [`PdProcess::invoke`]: `None` when the host asks for the
-    /// files again. `all_files`: attach every file, sent before or not.
-    fn invoke_once(
-        &self,
-        ix: u32,
-        handle: u64,
-        sc: u32,
-        args: &[PdArg<'_>],
-        all_files: bool,
-    ) -> Result<Option<PdReturn>, String> {
-        // The call's distinct files: identity -> slot among `fds`.
-        let mut files = CallFiles::default();
-        let mut wire = Vec::with_capacity(args.len());
-        {
-            let mut sent = lock(&self.sent);
-            if sent.len() > SENT_MAX {
-                sent.clear();
-            }
-            for a in args {
-                wire.push(match a {
-                    PdArg::Handle(h) => WireArg::Handle(*h),
-                    PdArg::Bytes(v) => WireArg::Bytes(v),
-                    PdArg::Buffer(runs, len) => {
-                        let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
-                            return Ok(Some(too_many_files()));
-                        };
-                        WireArg::Buffer { lead, len: *len, runs }
-                    }
-                    PdArg::Dma {
-                        fd,
-                        offset,
-                        len,
-                        dsp_addr,
-                        runs,
-                        size,
-                    } => {
-                        let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
-                            return Ok(Some(too_many_files()));
-                        };
-                        WireArg::Dma {
-                            dma: DmaHeader::new(*fd, *offset, *len, *dsp_addr),
-                            lead,
-                            size: *size,
-                            runs,
-                        }
-                    }
-                });
+    /// The next reply for a waiter of the [`ReplyMux`]: a ring call's
+    /// reply (a call the host answered on the socket) goes to its caller.
+    fn recv(&self) -> Result<(u64, Vec<u8>), String> {
+        loop {
+            // A reason given before (a hostile ring) stays the reason.
+            let (id, body) = self.read_reply().ok_or_else(|| {
+                let why = self.reap();
+                self.replies.dead().unwrap_or(why)
+            })?;
+            match self.ring.get() {
+                Some(r) => match r.take_reply(id, body) {
+                    Ok(()) => continue,
+                    Err(body) => return Ok((id, body)),
+                },
+                None => return Ok((id, body)),
             }
         }
-        let CallFiles { fds, named, .. } = files;
-        let req = Request::Invoke {
-            skel: ix,
-            handle,
-            sc,
-            args: wire,
-        };
-        let (status, payload) = self.request(&req, &fds)?;
-        if status == pd_wire::STATUS_RESEND {
-            let mut sent = lock(&self.sent);
-            for id in &named {
-                sent.remove(id);
-            }
-            return Ok(None);
+    }
+
+    /// The socket's reader (with the ring): reads for every waiter until
+    /// the end, then wakes the ring's callers.
+    fn read_all(&self) {
+        // Nobody waits for id 0 (FARF lines are taken on the way): this
+        // reads until the PD is dead, letting a socket caller read when
+        // it comes first.
+        while self.replies.wait(0, || self.recv()).is_ok() {}
+        if let Some(r) = self.ring.get() {
+            r.wake_all();
         }
-        if status != 0 {
-            return Ok(Some(PdReturn {
-                retval: status as i32,
-                handle: 0,
-            }));
+    }
+
+    /// The host wrote what it never would on the ring: it is ended (as a
+    /// host sending garbage on its socket) and every call fails with why.
+    fn hostile(&self, what: &str) -> String {
+        let why = format!("PD '{}' (pid {}) {what} and was killed", self.label, self.pid);
+        self.replies.fail(why.clone());
+        let _ = self.reap();
+        if let Some(r) = self.ring.get() {
+            r.wake_all();
         }
-        Ok(Some(pd_wire::invoke_out(&payload).map_or(
-            PdReturn {
-                retval: aee::EBADPARM,
-                handle: 0,
-            },
-            |o| PdReturn {
-                retval: o.retval,
-                handle: o.handle,
-            },
-        )))
-    }
-
-    /// Make the buffer `runs` (`size` bytes, DSP address `dsp_addr`) the
-    /// PD's under the client's `fd` until [`PdProcess::unmap_fd`] (a
-    /// MEM_MAP by fd); the AEE code, or the crash text.
-    pub(crate) fn map_fd(&self, fd: i32, dsp_addr: u64, runs: &[Run], size: u64) -> Result<i32, String> {
-        for all_files in [false, true] {
-            let mut files = CallFiles::default();
-            let arg = {
-                let mut sent = lock(&self.sent);
-                let Some((lead, runs)) = files.add(runs, all_files, &mut sent)? else {
-                    return Ok(aee::EBADPARM);
-                };
-                WireArg::Dma {
-                    dma: DmaHeader::new(fd, 0, 0, dsp_addr),
-                    lead,
-                    size,
-                    runs,
-                }
-            };
-            let (status, _) = self.request(&Request::MapFd(arg), &files.fds)?;
-            if status != pd_wire::STATUS_RESEND {
-                return Ok(status as i32);
-            }
-            let mut sent = lock(&self.sent);
-            for id in &files.named {
-                sent.remove(id);
-            }
-        }
-        Ok(aee::EBADPARM)
-    }
-
-    /// The PD's persistent map of `fd` goes.
-    pub(crate) fn unmap_fd(&self, fd: i32) -> Result<(), String> {
-        self.request(&Request::UnmapFd(fd), &[]).map(|_| ())
-    }
-
-    /// End the PD now, even with calls inside it (what the DSP does to a
-    /// released process): closing our end makes the host's read fail and
-    /// the host exit; the caller reading replies reaps it and fails what is
-    /// pending.
-    pub fn terminate(&self) {
-        let _ = lock(&self.tx).shutdown(std::net::Shutdown::Both);
-    }
-}
-
-#[cfg(test)]
-impl PdProcess {
-    /// A PD whose host is whatever holds the other end of `sock`: no
-    /// process, no sandbox asked (the first request is id 1). The fuzzing
-    /// of hostile replies plays the host with it.
-    pub(crate) fn over_socket(sock: UnixStream, label: &str) -> PdProcess {
-        PdProcess::over_socket_with(sock, label, None)
-    }
-
-    /// [`PdProcess::over_socket`] whose host process is `child`.
-    pub(crate) fn over_socket_with(sock: UnixStream, label: &str, child: Option<Child>) -> PdProcess {
-        let pid = child.as_ref().map_or(0, Child::id);
-        PdProcess {
-            rx: sock.try_clone().expect("socket"),
-            tx: Mutex::new(sock),
-            replies: pd_replies(),
-            child: Mutex::new(child),
-            next: AtomicU64::new(1),
-            pid,
-            label: label.to_string(),
-            sandbox: Sandbox::default(),
-            sent: Mutex::new(HashSet::new()),
-            rev: Arc::default(),
-        }
+        self.replies.dead().unwrap_or(why)
     }
 }
 
@@ -541,9 +866,9 @@ impl Drop for PdProcess {
         self.terminate();
         // Reap the host when it has gone (it exits as soon as it sees the
         // socket closed), without holding up whoever dropped us.
-        if let Some(mut c) = lock(&self.child).take() {
+        if let Some(mut c) = lock(&self.conn.child).take() {
             let _ = std::thread::Builder::new()
-                .name(format!("pd-reap-{}", self.pid))
+                .name(format!("pd-reap-{}", self.conn.pid))
                 .spawn(move || {
                     let _ = c.wait();
                 });

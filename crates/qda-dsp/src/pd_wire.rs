@@ -35,7 +35,15 @@
 //!   `u32 handle, u32 sc` then the request as `listener_buf.h` lays it out
 //!   ([`qda_proto::revbuf`]); the DSP answers with a request of kind
 //!   `KIND_REVERSE_REPLY` under that id: `i32` status, `u32` pad, then the
-//!   reply's output buffers (`revbuf`).
+//!   reply's output buffers (`revbuf`);
+//! * ring (`KIND_RING`): no body, one descriptor: the PD's shared memory
+//!   ([`ring`]), sent once after the host starts → empty reply payload, or
+//!   a failed status (the DSP then keeps to the socket). Afterwards an
+//!   invoke that passes no descriptor and fits a slot goes through the
+//!   ring instead of the socket, its answer in a completion slot; the host
+//!   answers such a call on the socket instead (a reply frame under its
+//!   id) when the call sent frames of its own (FARF lines), so they reach
+//!   the DSP before the answer does.
 
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
@@ -52,8 +60,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// a host of another version refuses to run (a stale `qda-pd-host` binary).
 /// Change it with any change to the messages (6: reverse calls,
 /// `STATUS_REVERSE` / `KIND_REVERSE_REPLY`; 7: reply frames are at most
-/// [`MAX_REPLY`] bytes, a host cuts FARF lines and error texts to fit).
-pub const WIRE_VERSION: &str = "7";
+/// [`MAX_REPLY`] bytes, a host cuts FARF lines and error texts to fit; 8:
+/// the shared-memory ring, `KIND_RING`).
+pub const WIRE_VERSION: &str = "8";
 
 /// A run's file is one the host holds already (by `dev`/`ino`): no
 /// descriptor came for it with this request.
@@ -85,6 +94,8 @@ pub(crate) const KIND_MAP_FD: u32 = 4;
 pub(crate) const KIND_UNMAP_FD: u32 = 5;
 /// Request kind: the answer to a reverse call ([`STATUS_REVERSE`]).
 pub(crate) const KIND_REVERSE_REPLY: u32 = 6;
+/// Request kind: the PD's shared memory ([`ring`]), its memfd attached.
+pub(crate) const KIND_RING: u32 = 7;
 
 /// Argument kind: a 64-bit handle value in `a`.
 const ARG_HANDLE: u32 = 0;
@@ -291,6 +302,8 @@ pub(crate) enum Request<'a> {
     /// The answer to the host's reverse call: 0 and the outputs
     /// (`revbuf` reply), or an AEE code.
     ReverseReply { status: i32, reply: &'a [u8] },
+    /// The PD's shared memory comes with this request (its one descriptor).
+    Ring,
 }
 
 /// Append `v`'s bytes.
@@ -501,6 +514,14 @@ impl Request<'_> {
                 );
                 put(&mut b, &(i64::from(*fd)));
             }
+            Request::Ring => put(
+                &mut b,
+                &ReqHeader {
+                    id,
+                    kind: KIND_RING,
+                    pad: 0,
+                },
+            ),
             Request::ReverseReply { status, reply } => {
                 put(
                     &mut b,
@@ -605,6 +626,7 @@ fn decode_body(kind: u32, mut b: &[u8]) -> Option<Request<'_>> {
             })
         }
         KIND_SANDBOX => Some(Request::Sandbox),
+        KIND_RING => Some(Request::Ring),
         KIND_MAP_FD => match take_arg(&mut b)? {
             d @ WireArg::Dma { .. } => Some(Request::MapFd(d)),
             _ => None,
@@ -712,6 +734,8 @@ pub(crate) fn sandbox_out(payload: &[u8]) -> Option<(u32, String)> {
 pub(crate) fn invoke_out(payload: &[u8]) -> Option<InvokeOut> {
     InvokeOut::read_from_prefix(payload).ok().map(|(v, _)| v)
 }
+
+pub(crate) mod ring;
 
 #[cfg(test)]
 mod tests;

@@ -426,6 +426,27 @@ mod tests {
         check(&AARCH64);
     }
 
+    /// What the PD's ring needs of the kernel (`crate::pd_wire::ring`):
+    /// `mmap` of the memfd the DSP sends once, and `futex` wait and wake on
+    /// the shared words (not private: the words are shared across
+    /// processes). The filter lets them through with any arguments; it
+    /// was not widened for them, as it refuses only what it lists.
+    #[test]
+    fn the_ring_needs_nothing_the_filter_refuses() {
+        let a = native().expect("x86_64 or aarch64");
+        let p = program(&a, PID).expect("the program fits");
+        for (nr, args) in [
+            (libc::SYS_mmap, [0, 1 << 20, 3, 1 /* MAP_SHARED */, 5, 0]),
+            (libc::SYS_futex, [0x7000, 0 /* FUTEX_WAIT, shared */, 1, 0, 0, 0]),
+            (
+                libc::SYS_futex,
+                [0x7000, 1 /* FUTEX_WAKE, shared */, i32::MAX as u64, 0, 0, 0],
+            ),
+        ] {
+            assert_eq!(run(&p, a.audit, nr as u32, args), RET_ALLOW, "syscall {nr}");
+        }
+    }
+
     /// The tables agree with the C library's numbers where it has them.
     #[test]
     fn the_native_numbers_are_the_c_librarys() {

@@ -8,7 +8,9 @@
 //! new privileges, a seccomp filter against signalling, tracing or reading
 //! other processes, a Landlock domain: libraries read only, no way into
 //! the DSP's process) and serves the
-//! DSP's requests on that socket (`crate::pd_wire`) until it closes. A skel
+//! DSP's requests on that socket (`crate::pd_wire`), and on the
+//! shared-memory ring the DSP sends it (`crate::pd_wire::ring`), until the
+//! socket closes. A skel
 //! that crashes takes down its PD host and nothing else; a hostile one
 //! cannot kill or trace the DSP's process.
 //!

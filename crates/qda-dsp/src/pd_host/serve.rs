@@ -1,5 +1,9 @@
 //! The PD host's loop: requests from the DSP on standard input, run on a
-//! pool of threads, replies back on the same socket.
+//! pool of threads, replies back on the same socket; once the DSP has sent
+//! the PD's shared memory (`crate::pd_wire::ring`), invokes come through
+//! its ring, served by a thread of their own that runs each call itself
+//! (and, while it runs one, by an overflow thread handing calls to the
+//! pool), answered in their completion slots.
 //!
 //! Buffers are mapped shared, so the skel reads and writes the client's
 //! pages directly: each file comes from the DSP with the request that first
@@ -8,11 +12,14 @@
 //! costs no system call and no descriptor. The host never opens anything
 //! of the DSP's process (`/proc/<dsp pid>/...`): its sandbox shuts that.
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use qda_driver::sys::Mapping;
 use qda_rt::{Workers, lock};
@@ -21,6 +28,7 @@ use zerocopy::IntoBytes;
 use crate::aee;
 use crate::fdtable::{FdBuffer, FdTable, Keep};
 use crate::loader::{self, LoadError, LoadedSkel};
+use crate::pd_wire::ring::{Answer, PdRing, RingMsg, SHARED};
 use crate::pd_wire::{self, InvokeOut, NO_SLOT, Request, RunRef, STATUS_RESEND, WireArg};
 
 use super::Sandbox;
@@ -105,7 +113,23 @@ struct Host {
     cache: Mutex<Cache>,
     /// What confines this host, for the DSP to ask.
     sandbox: Sandbox,
+    /// The shared memory the DSP sent (`KIND_RING`), once it has.
+    ring: OnceLock<Arc<PdRing>>,
 }
+
+thread_local! {
+    /// This thread sent a frame of its own on the socket (a FARF line)
+    /// since the flag was last cleared: the call it runs is answered on the
+    /// socket too, behind that frame.
+    static SENT_FRAME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Turns of the ring thread looking at an empty ring before it sleeps.
+const RING_SPINS: u32 = 200;
+
+/// The longest the ring thread looks for a poll-mode caller's next
+/// request before it sleeps.
+const POLL_MAX: Duration = Duration::from_millis(10);
 
 /// A request failed in the host: the AEE code answered and its text.
 struct Failed(i32, String);
@@ -132,7 +156,7 @@ impl Host {
 
     /// Run the request `frame`; its descriptors (the files its runs name
     /// by slot) are closed when it is done (the cache keeps its own).
-    fn run(&self, frame: &pd_wire::FdFrame) {
+    fn run(self: &Arc<Self>, frame: &pd_wire::FdFrame) {
         let Some((id, req)) = pd_wire::decode_request(&frame.body) else {
             return;
         };
@@ -171,6 +195,7 @@ impl Host {
                 p.extend_from_slice(self.sandbox.missing.as_bytes());
                 Ok(p)
             }
+            Some(Request::Ring) => self.start_ring(fds),
             Some(Request::ReverseReply { status, reply }) => {
                 // The answer to one of this PD's reverse calls: no reply.
                 crate::reverse::host_reply(id, status, reply);
@@ -179,6 +204,152 @@ impl Host {
             Some(Request::MapFd(_)) | None => Err(Failed::code(aee::EBADPARM)),
         };
         self.reply(id, r);
+    }
+
+    /// Map the DSP's shared memory (the one descriptor of a `KIND_RING`
+    /// request) and serve its ring from a thread of its own; a second one
+    /// is refused.
+    fn start_ring(self: &Arc<Self>, fds: &[OwnedFd]) -> Result<Vec<u8>, Failed> {
+        let [fd] = fds else {
+            return Err(Failed::code(aee::EBADPARM));
+        };
+        let ring = Arc::new(PdRing::attach(fd.as_fd()).map_err(|t| Failed(aee::EBADPARM, t))?);
+        if self.ring.set(ring.clone()).is_err() {
+            return Err(Failed(aee::EBADPARM, "the PD has its ring already".into()));
+        }
+        for (name, overflow) in [("pd-ring", false), ("pd-ring-overflow", true)] {
+            let (host, ring) = (self.clone(), ring.clone());
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    if overflow {
+                        host.ring_overflow(&ring)
+                    } else {
+                        host.serve_ring(&ring)
+                    }
+                })
+                .map_err(|e| Failed(aee::EFAILED, format!("starting a thread: {e}")))?;
+        }
+        Ok(Vec::new())
+    }
+
+    /// The ring thread: takes each request and runs it itself. While it
+    /// runs one, its busy word tells the DSP to ring the overflow bell for
+    /// the next (a skel may block, and another call must not wait behind
+    /// it); the word is cleared before the answer is published, so a lone
+    /// caller's next call finds the ring thread and costs no hand-off.
+    fn serve_ring(&self, ring: &PdRing) -> ! {
+        let r = ring.ring();
+        // Until when to look for the next request before sleeping: the
+        // last caller's poll budget.
+        let mut look_until: Option<(std::time::Instant, u32)> = None;
+        loop {
+            ring.host_cpu().store(pd_wire::ring::this_cpu(), Ordering::Relaxed);
+            ring.busy().store(1, Ordering::Relaxed);
+            // Against the DSP's push-fence-read of the busy word: either it
+            // sees us busy, or the pop below sees its request.
+            fence(Ordering::SeqCst);
+            match ring.pop() {
+                Ok(Some((m, body))) => {
+                    if r.ready() {
+                        // More came before the DSP could see us busy.
+                        r.bell2().ring(&SHARED);
+                    }
+                    let poll = Duration::from_micros(u64::from(m.poll_us)).min(POLL_MAX);
+                    self.run_ring(ring, m, &body, true);
+                    look_until = (!poll.is_zero()).then(|| (std::time::Instant::now() + poll, m.cpu));
+                }
+                Ok(None) => {
+                    ring.busy().store(0, Ordering::Relaxed);
+                    let mut spins = 0u32;
+                    while !r.ready() {
+                        std::hint::spin_loop();
+                        spins = spins.wrapping_add(1);
+                        let more = match look_until {
+                            Some(_) if !spins.is_multiple_of(32) => true,
+                            // Not on the caller's CPU, which it needs.
+                            Some((t, cpu)) => {
+                                let here = pd_wire::ring::this_cpu();
+                                ring.host_cpu().store(here, Ordering::Relaxed);
+                                here != cpu && std::time::Instant::now() < t
+                            }
+                            None => spins < RING_SPINS,
+                        };
+                        if !more {
+                            break;
+                        }
+                    }
+                    look_until = None;
+                    r.bell().wait(&SHARED, None, || r.ready());
+                }
+                Err(_) => fail("the DSP's ring is corrupt"),
+            }
+        }
+    }
+
+    /// The overflow thread: woken when a request comes while the ring
+    /// thread runs one; hands each to the pool.
+    fn ring_overflow(&self, ring: &PdRing) -> ! {
+        let r = ring.ring();
+        loop {
+            match ring.pop() {
+                Ok(Some((m, body))) => {
+                    if POOL.get().is_none_or(|p| p.submit(Job::Ring(m, body)).is_err()) {
+                        let text = "the PD could not start a thread for the call";
+                        self.answer_ring(ring, &m, Err(Failed(aee::EFAILED, text.into())));
+                    }
+                }
+                Ok(None) => {
+                    r.bell2().wait(&SHARED, None, || r.ready());
+                }
+                Err(_) => fail("the DSP's ring is corrupt"),
+            }
+        }
+    }
+
+    /// Run a request that came through the ring (an invoke naming no
+    /// descriptor) and answer it; `busy`: clear the ring thread's busy
+    /// word first.
+    fn run_ring(&self, ring: &PdRing, m: RingMsg, body: &[u8], busy: bool) {
+        SENT_FRAME.set(false);
+        let r = match pd_wire::decode_request(body) {
+            Some((id, Some(Request::Invoke { skel, handle, sc, args }))) if id == m.id => {
+                self.invoke(skel, handle, sc, &args, &[])
+            }
+            _ => Err(Failed::code(aee::EBADPARM)),
+        };
+        if busy {
+            ring.busy().store(0, Ordering::Relaxed);
+        }
+        self.answer_ring(ring, &m, r);
+    }
+
+    /// Answer a ring request: in its completion slot, or on the socket
+    /// when this thread sent frames during the call (they come first).
+    fn answer_ring(&self, ring: &PdRing, m: &RingMsg, r: Result<Vec<u8>, Failed>) {
+        if SENT_FRAME.get() {
+            return self.reply(m.id, r);
+        }
+        let a = match r {
+            Ok(p) => pd_wire::invoke_out(&p).map_or(
+                Answer {
+                    status: aee::EBADPARM as u32,
+                    retval: 0,
+                    handle: 0,
+                },
+                |o| Answer {
+                    status: 0,
+                    retval: o.retval,
+                    handle: o.handle,
+                },
+            ),
+            Err(Failed(code, _)) => Answer {
+                status: code as u32,
+                retval: 0,
+                handle: 0,
+            },
+        };
+        ring.complete(m, a);
     }
 
     fn open(&self, path: &[u8], symbol: &[u8], handle_style: bool) -> Result<Vec<u8>, Failed> {
@@ -280,13 +451,18 @@ impl Host {
     }
 }
 
-/// Work for the PD's threads: read the next request, then run it.
+/// Work for the PD's threads.
 #[derive(Debug)]
-struct ReadNext;
+enum Job {
+    /// Read the next request on the socket, then run it.
+    ReadNext,
+    /// Run a request of the ring the ring thread could not take.
+    Ring(RingMsg, Vec<u8>),
+}
 
 /// The PD's threads; a job reads a request, hands the reading on to
 /// another thread, and runs the request itself (no hand-off on the way in).
-static POOL: OnceLock<Workers<ReadNext>> = OnceLock::new();
+static POOL: OnceLock<Workers<Job>> = OnceLock::new();
 
 /// Serve the DSP on standard input until it goes away, then exit. `parent`
 /// is the DSP's process id when it gave it, `search` its library search
@@ -307,6 +483,7 @@ pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
     // FARF lines go to the DSP, which shows them with the PD's name.
     let farf_out = out.clone();
     crate::farf::set_sink(Box::new(move |f| {
+        SENT_FRAME.set(true);
         let _ = pd_wire::send_frame(&lock(&farf_out), &pd_wire::encode_farf(f), &[]);
     }));
     // Reverse calls go to the DSP, which hands them to the listener.
@@ -319,16 +496,23 @@ pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
         skels: Mutex::new(Vec::new()),
         cache: Mutex::new(Cache::default()),
         sandbox,
+        ring: OnceLock::new(),
     });
     // Requests run on a pool of threads: one may block in a skel while
     // others go on, and the steady state spawns no thread per request.
     let pool = POOL.get_or_init(|| {
-        Workers::new("pd".into(), move |ReadNext| {
+        Workers::new("pd".into(), move |job| {
+            if let Job::Ring(m, body) = job {
+                if let Some(ring) = host.ring.get() {
+                    host.run_ring(ring, m, &body, false);
+                }
+                return;
+            }
             loop {
                 let Ok(frame) = pd_wire::read_frame_fds(&input) else {
                     std::process::exit(0); // the DSP went away
                 };
-                let handed_off = POOL.get().is_some_and(|p| p.submit(ReadNext).is_ok());
+                let handed_off = POOL.get().is_some_and(|p| p.submit(Job::ReadNext).is_ok());
                 host.run(&frame);
                 if handed_off {
                     return;
@@ -337,7 +521,7 @@ pub(super) fn serve(parent: Option<u32>, search: &[std::path::PathBuf]) -> ! {
             }
         })
     });
-    if let Err(e) = pool.submit(ReadNext) {
+    if let Err(e) = pool.submit(Job::ReadNext) {
         fail(&format!("starting a thread: {e}"));
     }
     loop {
