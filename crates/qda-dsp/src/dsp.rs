@@ -126,19 +126,37 @@ impl Port {
     }
 }
 
+thread_local! {
+    /// The poll budget of the call this DSP thread runs (`None`: sleep mode).
+    static POLL: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// The poll budget of the call the current DSP thread runs: a PD process's
+/// hop waits the same way its caller does.
+pub(crate) fn current_poll() -> Option<Duration> {
+    POLL.with(|p| p.get())
+}
+
 impl PortInner {
-    /// Run a call; in poll mode, then spin for the next one.
+    /// Run a call, then look for the next one (for its poll budget, or
+    /// [`LINGER`] after a sleep-mode call).
     fn run(&self, (msg, poll): Job) {
-        self.dsp.handle(msg);
+        self.handle(msg, poll);
         self.hand.spin(
             poll.unwrap_or(LINGER),
             |w| {
                 let (msg, poll) = words_job(w);
-                self.dsp.handle(msg);
+                self.handle(msg, poll);
                 poll.unwrap_or(LINGER)
             },
             |w| self.submit(words_job(w)),
         );
+    }
+
+    fn handle(&self, msg: FastrpcMsg, poll: Option<Duration>) {
+        POLL.with(|p| p.set(poll));
+        self.dsp.handle(msg);
+        POLL.with(|p| p.set(None));
     }
 
     fn submit(&self, job: Job) {

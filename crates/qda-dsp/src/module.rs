@@ -2,6 +2,12 @@
 //! process (thread PDs), a Rust skel registered with the DSP, a skel loaded
 //! in a PD process.
 
+/// The longest a DSP thread spins for its PD's answer in poll mode: its
+/// caller spins too, and with the PD host that is three spinning threads
+/// for two CPUs here; past this the DSP thread sleeps and the caller keeps
+/// spinning.
+const PD_HOP_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+
 use std::sync::Arc;
 
 use qda_proto::Scalars;
@@ -171,7 +177,13 @@ impl OpenModule for PdModule {
                 None => PdArg::Buffer(&a.runs, a.len as u64),
             })
             .collect();
-        match self.host.invoke(self.ix, self.handle, sc.0, &pargs) {
+        match self.host.invoke_polled(
+            self.ix,
+            self.handle,
+            sc.0,
+            &pargs,
+            crate::dsp::current_poll().map(|b| b.min(PD_HOP_SPIN)),
+        ) {
             Ok(r) => skel_result(
                 r.retval,
                 &format_args!("skel {} in PD pid {}", self.ix, self.host.pid()),
