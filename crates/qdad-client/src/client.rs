@@ -7,11 +7,13 @@
 //! installs the fds it returned. Buffer contents passed by fd never cross
 //! the socket.
 
+use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
 use qda_os::{self as sys, Errno, MapInfo, Mapping, OsError as Error};
@@ -19,9 +21,19 @@ use qda_rt::{ReplyMux, lock};
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
 
+use crate::shm::{self, Shape, Shm};
 use crate::wire::{
-    self, FD_PLACEHOLDER_BASE, Header, IoctlReq, IoctlRsp, MAX_BODY, Message, Op, Reader, SEG_IN, SEG_OUT, Seg, Vma,
+    self, CachedFd, FD_PLACEHOLDER_BASE, FEATURE_FD_CACHE, FEATURE_RING, FEATURES, Header, IoctlReq, IoctlRsp,
+    MAX_BODY, Message, Op, RSP_FDS_CACHED, RSP_RESEND_FDS, Reader, SEG_IN, SEG_OUT, Seg, Vma,
 };
+
+/// Fd numbers a client remembers as cached by the daemon (a hint: the
+/// daemon's answer decides).
+const CACHE_HINTS: usize = 256;
+
+/// How long a thread waiting on the ring sleeps before it looks whether
+/// the daemon is still there.
+const RING_CHECK: Duration = Duration::from_millis(50);
 
 /// Where a daemon listens by default: `$XDG_RUNTIME_DIR/qda/qdad.sock`,
 /// else `/run/qda/qdad.sock`.
@@ -58,6 +70,24 @@ pub struct Connection {
     /// Replies by sequence number; why the connection died.
     replies: ReplyMux<u32, Message, (i32, String)>,
     seq: AtomicU32,
+    /// Features agreed with the daemon ([`Op::Setup`]).
+    features: AtomicU32,
+    /// Fd numbers the daemon holds, with the identity of the file each
+    /// referred to when it was sent.
+    cached: Mutex<HashMap<i32, (u64, u64)>>,
+    /// The shared-memory ring, when agreed.
+    ring: OnceLock<ClientRing>,
+    /// The file's poll budget in µs (0: sleep mode), as its last accepted
+    /// poll-mode ioctl set it.
+    poll_us: AtomicU32,
+}
+
+/// The client's side of a connection's ring: the mapping and the call
+/// slots no thread is using.
+#[derive(Debug)]
+struct ClientRing {
+    shm: Shm,
+    free: Mutex<Vec<u32>>,
 }
 
 impl Connection {
@@ -74,7 +104,163 @@ impl Connection {
             send: Mutex::new(()),
             replies: ReplyMux::new(),
             seq: AtomicU32::new(1),
+            features: AtomicU32::new(0),
+            cached: Mutex::new(HashMap::new()),
+            ring: OnceLock::new(),
+            poll_us: AtomicU32::new(0),
         })
+    }
+
+    /// Features in use on this connection.
+    pub fn features(&self) -> u32 {
+        self.features.load(Ordering::Relaxed)
+    }
+
+    /// Turn on what the daemon offered and this side wants (`wanted`, a
+    /// mask of [`FEATURES`]): one [`Op::Setup`] round trip; the reply
+    /// carries the ring's memfd when the ring is on.
+    fn setup(&self, offered: u32, wanted: u32) -> Result<(), Error> {
+        let want = offered & wanted & FEATURES;
+        if want == 0 {
+            return Ok(());
+        }
+        let shape = Shape::default();
+        let req = wire::SetupReq {
+            features: want,
+            slots: shape.slots,
+            region: shape.region,
+            pad: 0,
+        };
+        let m = self.call(Op::Setup, &[req.as_bytes()], &[])?;
+        status(&m, "setting up the connection")?;
+        let rsp: wire::SetupRsp = Reader::new(&m.body).get().map_err(wire_err)?;
+        let mut on = rsp.features & want;
+        if on & FEATURE_RING != 0 {
+            // The daemon's memfd, sealed: mapped here, checked as the
+            // daemon would check one.
+            match m.fds.first().map(|fd| Shm::attach(fd.as_fd(), shape)) {
+                Some(Ok(shm)) => {
+                    let free = (0..shape.slots).rev().collect();
+                    let _ = self.ring.set(ClientRing {
+                        shm,
+                        free: Mutex::new(free),
+                    });
+                }
+                _ => on &= !FEATURE_RING,
+            }
+        }
+        self.features.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the daemon has gone (its end shut or closed), without
+    /// reading anything.
+    fn peer_gone(&self) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let mut p = [PollFd::new(&self.sock, PollFlags::RDHUP)];
+        let zero = Timespec { tv_sec: 0, tv_nsec: 0 };
+        match rustix::event::poll(&mut p, Some(&zero)) {
+            Ok(n) if n > 0 => p[0]
+                .revents()
+                .intersects(PollFlags::HUP | PollFlags::RDHUP | PollFlags::ERR | PollFlags::NVAL),
+            _ => false,
+        }
+    }
+
+    /// An [`Op::Ioctl`] request through the ring: `None` when it has no
+    /// ring or no free slot (then the socket carries it).
+    fn call_ring(&self, parts: &[&[u8]]) -> Option<Result<Message, Error>> {
+        let r = self.ring.get()?;
+        let i = lock(&r.free).pop()?;
+        let give_back = |i| lock(&r.free).push(i);
+        let Some(slot) = r.shm.slot(i) else {
+            return Some(Err(err(libc::EPROTO, "qdad ring: bad slot")));
+        };
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let len = match r.shm.write(i, parts) {
+            Ok(n) => n,
+            Err(_) => {
+                give_back(i);
+                return None;
+            }
+        };
+        slot.set_state(shm::POSTED);
+        if r.shm.ring().push(&[i, len as u32, seq, 0]).is_err() {
+            slot.set_state(shm::FREE);
+            give_back(i);
+            return None;
+        }
+        // A wake-up only for a daemon thread asleep on the ring; a kick on
+        // the socket only when no daemon thread is free to take it (all
+        // busy with calls, or none serving the ring). The bell's fence
+        // orders the push before the look at `free_servers`.
+        r.shm.ring().bell().ring(&shm::FUTEX);
+        if r.shm.free_servers().load(Ordering::Relaxed) == 0 {
+            let _g = lock(&self.send);
+            let hdr = Header {
+                op: Op::Kick as u16,
+                seq,
+                ..Default::default()
+            };
+            if let Err(e) = wire::send(&self.sock, hdr, &[], &[]) {
+                // The slot may still be read: it is not given back.
+                return Some(Err(wire_err(e)));
+            }
+        }
+        let done = || slot.state() == shm::DONE;
+        let budget = self.poll_us.load(Ordering::Relaxed);
+        if budget > 0 {
+            let end = Instant::now() + Duration::from_micros(budget.into());
+            'spin: while !done() {
+                for _ in 0..64 {
+                    if done() {
+                        break 'spin;
+                    }
+                    std::hint::spin_loop();
+                }
+                if Instant::now() >= end {
+                    break;
+                }
+            }
+        }
+        while !done() {
+            if slot.bell().wait(&shm::FUTEX, Some(RING_CHECK), done) {
+                break;
+            }
+            if self.peer_gone() {
+                return Some(Err(err(libc::EPIPE, "qdad connection lost during a call")));
+            }
+        }
+        let rep = slot.reply();
+        let body = r.shm.read(i, rep.len as usize);
+        slot.set_state(shm::FREE);
+        give_back(i);
+        let body = match body {
+            Ok(b) => b,
+            Err(_) => return Some(Err(err(libc::EPROTO, "qdad ring: reply longer than its region"))),
+        };
+        Some(Ok(Message {
+            hdr: Header {
+                op: Op::Ioctl as u16,
+                seq: rep.seq,
+                len: rep.len,
+                status: rep.status,
+                value: rep.value,
+                ..Default::default()
+            },
+            body,
+            fds: Vec::new(),
+        }))
+    }
+
+    /// The identity the daemon holds under `n`, if any.
+    fn cached_id(&self, n: i32) -> Option<(u64, u64)> {
+        lock(&self.cached).get(&n).copied()
+    }
+
+    /// The ring's region size, when there is a ring.
+    fn ring_region(&self) -> Option<usize> {
+        self.ring.get().map(|r| r.shm.shape().region as usize)
     }
 
     /// Send a request and wait for its reply. A reply with a negative
@@ -136,6 +322,13 @@ impl DaemonFile {
         let m = conn.call(Op::Open, &[path.as_bytes()], &[])?;
         status(&m, &format!("open {path}"))?;
         let rsp: wire::OpenRsp = Reader::new(&m.body).get().map_err(wire_err)?;
+        // Features the daemon offers, unless `QDA_DAEMON_FEATURES` (a mask:
+        // 1 the fd cache, 2 the ring; 0 none) says otherwise.
+        let wanted = std::env::var("QDA_DAEMON_FEATURES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(FEATURES);
+        conn.setup(rsp.features, wanted)?;
         Ok(DaemonFile {
             conn,
             node,
@@ -161,7 +354,36 @@ impl DaemonFile {
     /// `ioctl(fd, cmd, arg)`, with `arg` in this process's memory.
     pub fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64, Error> {
         let plan = Plan::for_ioctl(self.node, self.rev, cmd, arg)?;
-        plan.run(&self.conn, Op::Ioctl, cmd, arg, -1)
+        let v = plan.run(&self.conn, Op::Ioctl, cmd, arg, -1)?;
+        self.note_poll(cmd, arg);
+        Ok(v)
+    }
+
+    /// After an accepted poll-mode ioctl: the file's calls now spin for
+    /// its budget before they sleep, on the ring too.
+    fn note_poll(&self, cmd: u32, arg: u64) {
+        use qda_uapi::{fastrpc as uf, qda as uq};
+        let budget = if cmd == uq::DRM_IOCTL_QDA_SET_POLL && self.node == Target::Accel {
+            let Some(p) = Plan::peek::<uq::DrmQdaSetPoll>(arg) else {
+                return;
+            };
+            p.budget_us
+        } else if cmd == uf::FASTRPC_IOCTL_SET_OPTION && self.node == Target::Fastrpc {
+            let Some(o) = Plan::peek::<uf::FastrpcIoctlSetOption>(arg) else {
+                return;
+            };
+            if o.req != uf::FASTRPC_POLL_MODE {
+                return;
+            }
+            if o.value != 0 {
+                uq::QDA_POLL_BUDGET_DEFAULT_US
+            } else {
+                0
+            }
+        } else {
+            return;
+        };
+        self.conn.poll_us.store(budget, Ordering::Relaxed);
     }
 
     /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
@@ -447,42 +669,55 @@ impl Plan {
 
     /// Send, wait, write back, install fds.
     fn run(self, conn: &Connection, op: Op, cmd: u32, arg: u64, target: i32) -> Result<i64, Error> {
-        let fds: Vec<BorrowedFd<'_>> = self.fds.iter().filter_map(|n| sys::borrow_raw(*n).ok()).collect();
-        let nums: Vec<i32> = self.fds.clone();
-        let req = IoctlReq {
-            cmd,
-            nsegs: self.segs.len() as u32,
-            arg,
-            nfds: nums.len() as u32,
-            nvmas: self.vmas.len() as u32,
-            target,
-            pad: 0,
+        // With the fd cache, an fd the daemon holds is named, not sent,
+        // while this number still refers to the file it held.
+        let use_cache = op == Op::Ioctl && conn.features() & FEATURE_FD_CACHE != 0;
+        let mut attach: Vec<(i32, Option<(u64, u64)>)> = Vec::with_capacity(self.fds.len());
+        let mut cached: Vec<CachedFd> = Vec::new();
+        for &n in &self.fds {
+            let id = use_cache
+                .then(|| sys::borrow_raw(n).ok().and_then(|fd| sys::file_id(fd).ok()))
+                .flatten();
+            match id {
+                Some(id) if conn.cached_id(n) == Some(id) => cached.push(CachedFd {
+                    num: n,
+                    pad: 0,
+                    dev: id.0,
+                    ino: id.1,
+                }),
+                _ => attach.push((n, id)),
+            }
+        }
+        let m = match self.exchange(conn, op, cmd, arg, target, &attach, &cached) {
+            Ok(m) if use_cache && !cached.is_empty() && rsp_flags(&m) & RSP_RESEND_FDS != 0 => {
+                // The daemon no longer holds one of them: send them all.
+                let mut g = lock(&conn.cached);
+                for c in cached.drain(..) {
+                    g.remove(&c.num);
+                    attach.push((c.num, Some((c.dev, c.ino))));
+                }
+                drop(g);
+                self.exchange(conn, op, cmd, arg, target, &attach, &cached)?
+            }
+            r => r?,
         };
-        let mut numbytes = nums.as_bytes().to_vec();
-        numbytes.resize(numbytes.len().next_multiple_of(8), 0);
-        let vmas: Vec<Vma> = self
-            .vmas
-            .iter()
-            .map(|v| Vma {
-                start: v.start,
-                len: v.len,
-                dev: v.dev,
-                ino: v.ino,
-                file_off: v.file_offset,
-            })
-            .collect();
-        let m = conn.call(
-            op,
-            &[
-                req.as_bytes(),
-                &numbytes,
-                vmas.as_bytes(),
-                self.segs.as_bytes(),
-                &self.data,
-            ],
-            &fds,
-        )?;
-        drop(fds);
+        if use_cache && !attach.is_empty() {
+            let mut g = lock(&conn.cached);
+            let keep = rsp_flags(&m) & RSP_FDS_CACHED != 0;
+            for (n, id) in &attach {
+                match id {
+                    Some(id) if keep => {
+                        if g.len() >= CACHE_HINTS && !g.contains_key(n) {
+                            g.clear();
+                        }
+                        g.insert(*n, *id);
+                    }
+                    _ => {
+                        g.remove(n);
+                    }
+                }
+            }
+        }
         // Memory the driver wrote, then the fds it installed. An error the
         // daemon raised itself comes in the same format; a body that is not
         // one (an older daemon's text) still gives the errno it carries.
@@ -542,6 +777,85 @@ impl Plan {
             return Err(err(libc::EFAULT, format!("copying the result back to 0x{a:x}")));
         }
         Ok(value)
+    }
+}
+
+/// The flags of an ioctl reply (0 if it has no [`IoctlRsp`]).
+fn rsp_flags(m: &Message) -> u32 {
+    Reader::new(&m.body).get::<IoctlRsp>().map_or(0, |r| r.flags)
+}
+
+impl Plan {
+    /// One request and its reply: through the ring when the connection has
+    /// one, nothing is attached, no fd comes back and both directions fit a
+    /// slot's region; else on the socket.
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        &self,
+        conn: &Connection,
+        op: Op,
+        cmd: u32,
+        arg: u64,
+        target: i32,
+        attach: &[(i32, Option<(u64, u64)>)],
+        cached: &[CachedFd],
+    ) -> Result<Message, Error> {
+        let fds: Vec<BorrowedFd<'_>> = attach.iter().filter_map(|(n, _)| sys::borrow_raw(*n).ok()).collect();
+        let nums: Vec<i32> = attach.iter().map(|(n, _)| *n).collect();
+        let req = IoctlReq {
+            cmd,
+            nsegs: self.segs.len() as u32,
+            arg,
+            nfds: nums.len() as u32,
+            nvmas: self.vmas.len() as u32,
+            target,
+            ncached: cached.len() as u32,
+        };
+        let mut numbytes = nums.as_bytes().to_vec();
+        numbytes.resize(numbytes.len().next_multiple_of(8), 0);
+        let vmas: Vec<Vma> = self
+            .vmas
+            .iter()
+            .map(|v| Vma {
+                start: v.start,
+                len: v.len,
+                dev: v.dev,
+                ino: v.ino,
+                file_off: v.file_offset,
+            })
+            .collect();
+        let parts: [&[u8]; 6] = [
+            req.as_bytes(),
+            &numbytes,
+            cached.as_bytes(),
+            vmas.as_bytes(),
+            self.segs.as_bytes(),
+            &self.data,
+        ];
+        if op == Op::Ioctl
+            && attach.is_empty()
+            && self.fd_out.is_none()
+            && let Some(region) = conn.ring_region()
+        {
+            let len: usize = parts.iter().map(|p| p.len()).sum();
+            // The reply: its header, the written ranges (a few per
+            // segment at most, merged by the daemon), the bytes of every
+            // segment the driver may write, an error text.
+            let out: u64 = self
+                .segs
+                .iter()
+                .filter(|s| s.flags & SEG_OUT != 0)
+                .map(|s| s.len as u64)
+                .sum();
+            let reply = 16 + 16 * (2 * self.segs.len() as u64 + 4) + out + 1024;
+            if len <= region
+                && reply <= region as u64
+                && let Some(r) = conn.call_ring(&parts)
+            {
+                return r;
+            }
+        }
+        conn.call(op, &parts, &fds)
     }
 }
 
