@@ -211,16 +211,12 @@ impl Connection {
         let budget = self.poll_us.load(Ordering::Relaxed);
         if budget > 0 {
             let end = Instant::now() + Duration::from_micros(budget.into());
-            'spin: while !done() {
-                for _ in 0..64 {
-                    if done() {
-                        break 'spin;
-                    }
-                    std::hint::spin_loop();
-                }
-                if Instant::now() >= end {
-                    break;
-                }
+            // Yielding between looks: on a machine with fewer CPUs than
+            // busy threads, the threads that must answer (the daemon's,
+            // the DSP's) get this CPU instead of waiting for the budget to
+            // run out.
+            while !done() && Instant::now() < end {
+                std::thread::yield_now();
             }
         }
         while !done() {

@@ -141,10 +141,9 @@ fn serve(sh: &Arc<Shared>, conn: &Arc<Conn>) {
                 let budget = conn.poll_us.load(Ordering::Relaxed);
                 if budget > 0 {
                     let end = Instant::now() + Duration::from_micros(budget.into());
+                    // Yielding: the client's thread may need this CPU.
                     while !ring.ready() && Instant::now() < end {
-                        for _ in 0..64 {
-                            std::hint::spin_loop();
-                        }
+                        std::thread::yield_now();
                     }
                 }
                 idle_since = Instant::now();
