@@ -7,6 +7,8 @@
 //! a program that only talks to a daemon links this crate alone.
 
 pub mod client;
+mod conn;
+mod plan;
 pub mod shm;
 pub mod wire;
 

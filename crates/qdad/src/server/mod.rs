@@ -350,6 +350,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
     // Before any thread starts, so every thread inherits the mask and the
     // signals are taken by sigwait only.
     crate::sys::block_shutdown_signals().map_err(|e| format!("blocking signals: {e}"))?;
+    crate::sys::keep_freed_memory();
     let server = Server::start(cfg)?;
     let sh = &server.shared;
     eprintln!(
@@ -791,8 +792,6 @@ use charge::{FdCharge, Refusal};
 pub use config::{Config, Limits, group_id, parse_uapi_revision};
 use events::{accept_loop, event_loop, park};
 use fdcache::FdCache;
-#[cfg(test)]
-use ioctl::parse_ioctl;
 use ioctl::{Call, conn_desc, parse_ioctl_with, run_ioctl};
 use requests::{info, mmap, node_kind, open, setup, stats};
 use ring::{ConnRing, kick};

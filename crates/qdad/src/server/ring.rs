@@ -131,11 +131,14 @@ fn serve(sh: &Arc<Shared>, conn: &Arc<Conn>) {
                 if r.free.load(Ordering::SeqCst) == 0 && ring.ready() {
                     start_server(sh, conn, r);
                 }
-                let go_on = serve_one(sh, conn, r, msg);
+                let done = serve_one(sh, conn, r, msg);
+                // Free again before the client can see its reply: its next
+                // request then finds a free thread and needs no kick.
                 r.free_up();
-                if !go_on {
+                let Some((i, seq, reply)) = done else {
                     break;
-                }
+                };
+                complete(r, i, seq, reply);
                 // Poll mode: spin for the budget before sleeping, as the
                 // client does for its reply.
                 let budget = conn.poll_us.load(Ordering::Relaxed);
@@ -177,15 +180,16 @@ fn serve(sh: &Arc<Shared>, conn: &Arc<Conn>) {
     r.servers.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Run one request from the ring and complete its slot; `false` when the
-/// client broke the protocol (the connection is being closed).
-fn serve_one(sh: &Arc<Shared>, conn: &Arc<Conn>, r: &ConnRing, msg: [u32; RING_WIDTH]) -> bool {
+/// Run one request from the ring: its slot, sequence number and reply, or
+/// `None` when the client broke the protocol (the connection is being
+/// closed).
+fn serve_one(sh: &Arc<Shared>, conn: &Arc<Conn>, r: &ConnRing, msg: [u32; RING_WIDTH]) -> Option<(u32, u32, Reply)> {
     let [i, len, seq, _] = msg;
     if r.shm.slot(i).is_none() {
         // No slot to answer in: the client broke the protocol.
         tracing::info!(target: TRACE_TARGET, "#{} pid {}: ring: slot {i} does not exist; closing", conn.id, conn.creds.pid);
         let _ = rustix::net::shutdown(conn.sock.as_fd(), rustix::net::Shutdown::Both);
-        return false;
+        return None;
     }
     sh.counters.requests.fetch_add(1, Ordering::Relaxed);
     sh.counters.ring_requests.fetch_add(1, Ordering::Relaxed);
@@ -193,8 +197,7 @@ fn serve_one(sh: &Arc<Shared>, conn: &Arc<Conn>, r: &ConnRing, msg: [u32; RING_W
         Err(e) => Reply::ioctl_errno(libc::EINVAL, format!("qdad: malformed ring request: {e}")),
         Ok(body) => run_request(sh, conn, seq, body),
     };
-    complete(r, i, seq, reply);
-    true
+    Some((i, seq, reply))
 }
 
 fn run_request(sh: &Arc<Shared>, conn: &Arc<Conn>, seq: u32, body: Vec<u8>) -> Reply {
