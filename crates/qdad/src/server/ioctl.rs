@@ -218,21 +218,16 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
     // What the driver wrote (overlapping ranges merged: the bytes are read
     // at the end), and the fds it installed.
     let written = merge(mem.written());
-    let mut segs = Vec::with_capacity(written.len());
-    let mut data = Vec::new();
-    for (addr, len) in written {
-        let at = data.len();
-        data.resize(at + len as usize, 0);
-        if mem.read(addr, &mut data[at..]).is_ok() {
-            segs.push(Seg {
-                addr,
-                len: len as u32,
-                flags: 0,
-            });
-        } else {
-            data.truncate(at);
-        }
-    }
+    let segs: Vec<Seg> = written
+        .into_iter()
+        .filter(|(addr, len)| mem.may_read(*addr, *len))
+        .map(|(addr, len)| Seg {
+            addr,
+            len: len as u32,
+            flags: 0,
+        })
+        .collect();
+    let data_len: usize = segs.iter().map(|s| s.len as usize).sum();
     let fds = mem.take_installed();
     if let Err(e) = &r {
         // A refusal and the driver's reason, on the call trace.
@@ -259,10 +254,16 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
         msg_len: msg.len() as u32,
         flags: rsp_flags,
     };
-    let mut body = Vec::with_capacity(16 + segs.len() * 16 + data.len() + msg.len());
+    // The written bytes are read straight into the body (no copy between).
+    let mut body = Vec::with_capacity(16 + segs.len() * 16 + data_len + msg.len());
     body.extend_from_slice(rsp.as_bytes());
     body.extend_from_slice(segs.as_bytes());
-    body.extend_from_slice(&data);
+    for sg in &segs {
+        let at = body.len();
+        body.resize(at + sg.len as usize, 0);
+        // Checked by may_read above; the segments do not change meanwhile.
+        let _ = mem.read(sg.addr, &mut body[at..]);
+    }
     body.extend_from_slice(msg.as_bytes());
     Reply {
         status,
