@@ -7,21 +7,18 @@
 //! installs the fds it returned. Buffer contents passed by fd never cross
 //! the socket.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::net::UnixStream;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 
-use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
-use qda_os::{self as sys, Errno, MapInfo, Mapping, OsError as Error};
-use qda_rt::{ReplyMux, lock};
-use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
-use zerocopy::{FromBytes, IntoBytes};
+use qda_ioctl::{Revision, Target};
+use qda_os::{Mapping, OsError as Error};
+use zerocopy::IntoBytes;
 
-use crate::wire::{
-    self, FD_PLACEHOLDER_BASE, Header, IoctlReq, IoctlRsp, MAX_BODY, Message, Op, Reader, SEG_IN, SEG_OUT, Seg, Vma,
-};
+pub use crate::conn::Connection;
+use crate::conn::{err, status, wire_err};
+use crate::plan::Plan;
+use crate::wire::{self, FEATURES, Op, Reader};
 
 /// Where a daemon listens by default: `$XDG_RUNTIME_DIR/qda/qdad.sock`,
 /// else `/run/qda/qdad.sock`.
@@ -38,82 +35,6 @@ pub fn socket_path() -> PathBuf {
         Some(s) if !s.is_empty() => PathBuf::from(s),
         _ => default_socket(),
     }
-}
-
-fn err(errno: i32, what: impl Into<std::borrow::Cow<'static, str>>) -> Error {
-    Error::new(Errno(errno), what)
-}
-
-fn wire_err(e: wire::WireError) -> Error {
-    err(e.errno(), format!("qdad: {e}"))
-}
-
-/// One connection to qdad. Many threads may call at once: whoever waits
-/// reads the socket for all (no reader thread, so a lone caller pays no
-/// hand-off).
-#[derive(Debug)]
-pub struct Connection {
-    sock: UnixStream,
-    send: Mutex<()>,
-    /// Replies by sequence number; why the connection died.
-    replies: ReplyMux<u32, Message, (i32, String)>,
-    seq: AtomicU32,
-}
-
-impl Connection {
-    /// Connect to the daemon at `path`.
-    pub fn connect(path: &Path) -> Result<Connection, Error> {
-        let sock = UnixStream::connect(path).map_err(|e| {
-            err(
-                e.raw_os_error().unwrap_or(libc::ECONNREFUSED),
-                format!("no qdad at {}: {e}", path.display()),
-            )
-        })?;
-        Ok(Connection {
-            sock,
-            send: Mutex::new(()),
-            replies: ReplyMux::new(),
-            seq: AtomicU32::new(1),
-        })
-    }
-
-    /// Send a request and wait for its reply. A reply with a negative
-    /// status is returned as is (its body may carry written memory).
-    pub fn call(&self, op: Op, parts: &[&[u8]], fds: &[BorrowedFd<'_>]) -> Result<Message, Error> {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let hdr = Header {
-            op: op as u16,
-            seq,
-            ..Default::default()
-        };
-        {
-            let _g = lock(&self.send);
-            wire::send(&self.sock, hdr, parts, fds).map_err(wire_err)?;
-        }
-        self.replies
-            .wait(seq, || {
-                wire::recv(&self.sock)
-                    .map(|m| (m.hdr.seq, m))
-                    .map_err(|e| (e.errno(), e.to_string()))
-            })
-            .map_err(|(errno, why)| err(errno, format!("qdad connection lost: {why}")))
-    }
-
-    /// The socket (for tests that need to kill it).
-    pub fn socket(&self) -> &UnixStream {
-        &self.sock
-    }
-}
-
-fn status(m: &Message, what: &str) -> Result<(), Error> {
-    if m.hdr.status < 0 {
-        let text = String::from_utf8_lossy(&m.body).into_owned();
-        return Err(err(
-            -m.hdr.status,
-            if text.is_empty() { what.to_string() } else { text },
-        ));
-    }
-    Ok(())
 }
 
 /// A device node opened through qdad: one connection.
@@ -136,6 +57,13 @@ impl DaemonFile {
         let m = conn.call(Op::Open, &[path.as_bytes()], &[])?;
         status(&m, &format!("open {path}"))?;
         let rsp: wire::OpenRsp = Reader::new(&m.body).get().map_err(wire_err)?;
+        // Features the daemon offers, unless `QDA_DAEMON_FEATURES` (a mask:
+        // 1 the fd cache, 2 the ring; 0 none) says otherwise.
+        let wanted = std::env::var("QDA_DAEMON_FEATURES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(FEATURES);
+        conn.setup(rsp.features, wanted)?;
         Ok(DaemonFile {
             conn,
             node,
@@ -161,7 +89,36 @@ impl DaemonFile {
     /// `ioctl(fd, cmd, arg)`, with `arg` in this process's memory.
     pub fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64, Error> {
         let plan = Plan::for_ioctl(self.node, self.rev, cmd, arg)?;
-        plan.run(&self.conn, Op::Ioctl, cmd, arg, -1)
+        let v = plan.run(&self.conn, Op::Ioctl, cmd, arg, -1)?;
+        self.note_poll(cmd, arg);
+        Ok(v)
+    }
+
+    /// After an accepted poll-mode ioctl: the file's calls now spin for
+    /// its budget before they sleep, on the ring too.
+    fn note_poll(&self, cmd: u32, arg: u64) {
+        use qda_uapi::{fastrpc as uf, qda as uq};
+        let budget = if cmd == uq::DRM_IOCTL_QDA_SET_POLL && self.node == Target::Accel {
+            let Some(p) = Plan::peek::<uq::DrmQdaSetPoll>(arg) else {
+                return;
+            };
+            p.budget_us
+        } else if cmd == uf::FASTRPC_IOCTL_SET_OPTION && self.node == Target::Fastrpc {
+            let Some(o) = Plan::peek::<uf::FastrpcIoctlSetOption>(arg) else {
+                return;
+            };
+            if o.req != uf::FASTRPC_POLL_MODE {
+                return;
+            }
+            if o.value != 0 {
+                uq::QDA_POLL_BUDGET_DEFAULT_US
+            } else {
+                0
+            }
+        } else {
+            return;
+        };
+        self.conn.poll_us.store(budget, Ordering::Relaxed);
     }
 
     /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
@@ -265,387 +222,12 @@ fn lines(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
         .map(|(k, v)| (k.to_string(), v.trim().to_string()))
 }
 
-/// Where an ioctl returns an fd.
-#[derive(Debug, Clone, Copy)]
-enum FdOut {
-    /// The syscall's return value.
-    Ret,
-    /// An i32 at this client address.
-    At(u64),
-}
-
-/// What one ioctl sends and expects.
-#[derive(Debug, Default)]
-struct Plan {
-    segs: Vec<Seg>,
-    data: Vec<u8>,
-    fds: Vec<i32>,
-    vmas: Vec<MapInfo>,
-    fd_out: Option<FdOut>,
-    out_bytes: u64,
-    /// The first error a walk ran into.
-    err: Option<Error>,
-}
-
-impl Visit for Plan {
-    fn peek(&mut self, addr: u64, buf: &mut [u8]) -> bool {
-        sys::copy_from_self(addr, buf).is_ok()
-    }
-
-    fn reach(&mut self, r: Reach) {
-        if self.err.is_some() {
-            return;
-        }
-        let res = match r {
-            Reach::In { addr, len } => self.seg(addr, len, SEG_IN),
-            Reach::Out { addr, len } => self.seg(addr, len, SEG_OUT),
-            Reach::CStr { addr, max } => self.cstr(addr, max),
-            Reach::Fd(n) => {
-                self.fd(n);
-                Ok(())
-            }
-            Reach::Vma(p) => {
-                self.vma(p);
-                Ok(())
-            }
-        };
-        self.err = res.err();
-    }
-}
-
-impl Plan {
-    /// What `ioctl(fd, cmd, arg)` on a file of kind `node` reaches, from the
-    /// ioctl's description: its struct as the core copies it, then what its
-    /// walk names. A number the driver refuses reaches nothing.
-    fn for_ioctl(node: Target, rev: Revision, cmd: u32, arg: u64) -> Result<Plan, Error> {
-        let mut p = Plan::default();
-        let Ok(d) = qda_ioctl::lookup(node, rev, cmd) else {
-            return Ok(p);
-        };
-        // The struct, copied once: sent as its segment, and seen by the walk
-        // as the driver will see it (the bytes the core copies in, the rest
-        // zero), so the walk can follow its pointers.
-        let (dir, size, in_size) = match d.copy {
-            ArgCopy::Sized => {
-                let both = ioc_dir(cmd) & ioc_dir(d.cmd);
-                let in_size = if both & IOC_WRITE != 0 { ioc_size(cmd) } else { 0 };
-                (ioc_dir(cmd), ioc_size(cmd), in_size)
-            }
-            ArgCopy::Handler => (ioc_dir(d.cmd), d.arg_size, d.arg_size),
-        };
-        let at = p.data.len();
-        p.arg_struct(dir, arg, size as u64)?;
-        let copied = &p.data[at..];
-        let view = (copied.len() >= in_size).then(|| {
-            let mut v = vec![0u8; size.max(d.arg_size)];
-            v[..in_size].copy_from_slice(&copied[..in_size]);
-            v
-        });
-        // Unreadable: the driver faults on the struct and reaches nothing else.
-        if let Some(view) = view {
-            d.walk(arg, &view, rev, &mut p);
-            if let Some(e) = p.err.take() {
-                return Err(e);
-            }
-        }
-        p.fd_out = match d.fd_out {
-            DescFdOut::None => None,
-            DescFdOut::Ret => Some(FdOut::Ret),
-            DescFdOut::Field(off) => Some(FdOut::At(arg + off as u64)),
-        };
-        Ok(p)
-    }
-
-    /// A segment; `SEG_IN` bytes are copied now. Unreadable memory is left
-    /// out, so the driver faults (`EFAULT`) exactly where it reads it.
-    fn seg(&mut self, addr: u64, len: u64, flags: u32) -> Result<(), Error> {
-        if len == 0 {
-            return Ok(());
-        }
-        if len > MAX_BODY as u64 {
-            return Err(too_big(len));
-        }
-        if flags & SEG_IN != 0 {
-            let at = self.data.len();
-            self.data.resize(at + len as usize, 0);
-            if sys::copy_from_self(addr, &mut self.data[at..]).is_err() {
-                self.data.truncate(at);
-                return Ok(());
-            }
-            if self.data.len() > MAX_BODY as usize {
-                return Err(too_big(self.data.len() as u64));
-            }
-        } else {
-            self.out_bytes += len;
-            if self.out_bytes > MAX_BODY as u64 {
-                return Err(too_big(self.out_bytes));
-            }
-        }
-        self.segs.push(Seg {
-            addr,
-            len: len as u32,
-            flags,
-        });
-        Ok(())
-    }
-
-    /// The ioctl's own struct: `len` bytes in and/or out as `dir` says.
-    fn arg_struct(&mut self, dir: u32, arg: u64, len: u64) -> Result<(), Error> {
-        let mut flags = 0;
-        if dir & IOC_WRITE != 0 {
-            flags |= SEG_IN;
-        }
-        if dir & IOC_READ != 0 {
-            flags |= SEG_OUT;
-        }
-        if flags != 0 {
-            self.seg(arg, len, flags)?;
-        }
-        Ok(())
-    }
-
-    /// A local copy of a struct at `addr` (None if unreadable).
-    fn peek<T: FromBytes + IntoBytes>(addr: u64) -> Option<T> {
-        let mut v = T::new_zeroed();
-        sys::copy_from_self(addr, v.as_mut_bytes()).ok()?;
-        Some(v)
-    }
-
-    /// An fd the call names. Numbers not open here are not sent (the
-    /// driver answers `EBADF` where it looks them up).
-    fn fd(&mut self, n: i32) {
-        if n >= 0 && !self.fds.contains(&n) && sys::borrow_raw(n).is_ok() {
-            self.fds.push(n);
-        }
-    }
-
-    /// The mapping `ptr` lies in, for the driver's `find_vma`.
-    fn vma(&mut self, ptr: u64) {
-        if let Some(v) = sys::find_mapping(ptr)
-            && !self.vmas.contains(&v)
-        {
-            self.vmas.push(v);
-        }
-    }
-
-    /// A string: its readable bytes up to and with the NUL, at most
-    /// `max + 1`; the driver faults or refuses where the copy ends.
-    fn cstr(&mut self, addr: u64, max: usize) -> Result<(), Error> {
-        let mut len = 0;
-        for i in 0..=max as u64 {
-            let mut b = [0u8];
-            if sys::copy_from_self(addr + i, &mut b).is_err() {
-                break;
-            }
-            len = i + 1;
-            if b[0] == 0 {
-                break;
-            }
-        }
-        self.seg(addr, len, SEG_IN)
-    }
-
-    /// Send, wait, write back, install fds.
-    fn run(self, conn: &Connection, op: Op, cmd: u32, arg: u64, target: i32) -> Result<i64, Error> {
-        let fds: Vec<BorrowedFd<'_>> = self.fds.iter().filter_map(|n| sys::borrow_raw(*n).ok()).collect();
-        let nums: Vec<i32> = self.fds.clone();
-        let req = IoctlReq {
-            cmd,
-            nsegs: self.segs.len() as u32,
-            arg,
-            nfds: nums.len() as u32,
-            nvmas: self.vmas.len() as u32,
-            target,
-            pad: 0,
-        };
-        let mut numbytes = nums.as_bytes().to_vec();
-        numbytes.resize(numbytes.len().next_multiple_of(8), 0);
-        let vmas: Vec<Vma> = self
-            .vmas
-            .iter()
-            .map(|v| Vma {
-                start: v.start,
-                len: v.len,
-                dev: v.dev,
-                ino: v.ino,
-                file_off: v.file_offset,
-            })
-            .collect();
-        let m = conn.call(
-            op,
-            &[
-                req.as_bytes(),
-                &numbytes,
-                vmas.as_bytes(),
-                self.segs.as_bytes(),
-                &self.data,
-            ],
-            &fds,
-        )?;
-        drop(fds);
-        // Memory the driver wrote, then the fds it installed. An error the
-        // daemon raised itself comes in the same format; a body that is not
-        // one (an older daemon's text) still gives the errno it carries.
-        let parsed = (|| -> Result<WrittenBack<'_>, wire::WireError> {
-            let mut r = Reader::new(&m.body);
-            let rsp: IoctlRsp = r.get()?;
-            if rsp.nsegs > wire::MAX_SEGS {
-                return Err(wire::WireError::Protocol("too many written ranges".into()));
-            }
-            let written: Vec<Seg> = r.array(rsp.nsegs as usize)?;
-            let mut out = Vec::with_capacity(written.len());
-            for s in written {
-                out.push((s, r.bytes(s.len as usize)?));
-            }
-            let msg = String::from_utf8_lossy(r.bytes(rsp.msg_len as usize)?).into_owned();
-            Ok(WrittenBack { segs: out, msg })
-        })();
-        let WrittenBack { segs: written, msg } = match parsed {
-            Ok(p) => p,
-            Err(_) if m.hdr.status < 0 => {
-                return Err(err(-m.hdr.status, String::from_utf8_lossy(&m.body).into_owned()));
-            }
-            Err(e) => return Err(wire_err(e)),
-        };
-        let mut copy_fault = None;
-        for (s, bytes) in &written {
-            if sys::copy_to_self(s.addr, bytes).is_err() {
-                copy_fault = Some(s.addr);
-            }
-        }
-        let mut installed: Vec<Option<OwnedFd>> = m.fds.into_iter().map(Some).collect();
-        let mut take = |v: i64| -> Option<i32> {
-            let i = v.checked_sub(FD_PLACEHOLDER_BASE as i64)?;
-            let fd = installed.get_mut(usize::try_from(i).ok()?)?.take()?;
-            Some(sys::into_raw(fd))
-        };
-        let mut value = m.hdr.value;
-        match self.fd_out {
-            Some(FdOut::Ret) if m.hdr.status == 0 => {
-                if let Some(n) = take(value) {
-                    value = n as i64;
-                }
-            }
-            Some(FdOut::At(addr)) => {
-                if let Some(v) = Self::peek::<i32>(addr)
-                    && let Some(n) = take(v as i64)
-                {
-                    let _ = sys::copy_to_self(addr, &n.to_ne_bytes());
-                }
-            }
-            _ => {}
-        }
-        if m.hdr.status < 0 {
-            return Err(err(-m.hdr.status, msg));
-        }
-        if let Some(a) = copy_fault {
-            return Err(err(libc::EFAULT, format!("copying the result back to 0x{a:x}")));
-        }
-        Ok(value)
-    }
-}
-
-/// What an ioctl reply carries back: the ranges the driver wrote, with
-/// their bytes, and the error text.
-struct WrittenBack<'a> {
-    segs: Vec<(Seg, &'a [u8])>,
-    msg: String,
-}
-
-fn too_big(n: u64) -> Error {
-    err(
-        libc::ENOMEM,
-        format!(
-            "{n} bytes of inline data exceed qdad's {} MiB per call; pass large buffers by fd",
-            MAX_BODY >> 20
-        ),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qda_uapi::{fastrpc as uf, qda as uq};
 
     #[test]
     fn socket_paths() {
         assert!(default_socket().ends_with("qdad.sock"));
-    }
-
-    #[test]
-    fn an_invoke_plan_copies_inline_buffers_and_names_fds() {
-        let inb = [7u8; 12];
-        let mut outb = [0u8; 8];
-        let f = sys::memfd("t", 4096).unwrap();
-        let map = Mapping::map(f.as_fd(), 0, 4096, true).unwrap();
-        let args = [
-            uf::FastrpcInvokeArgs {
-                ptr: inb.as_ptr() as u64,
-                length: 12,
-                fd: -1,
-                attr: 0,
-            },
-            uf::FastrpcInvokeArgs {
-                ptr: map.addr() + 100,
-                length: 64,
-                fd: f.as_raw_fd(),
-                attr: 0,
-            },
-            uf::FastrpcInvokeArgs {
-                ptr: outb.as_mut_ptr() as u64,
-                length: 8,
-                fd: -1,
-                attr: 0,
-            },
-        ];
-        let inv = uq::DrmQdaInvokeArgs {
-            handle: 0x10,
-            sc: qda_proto::Scalars::make(2, 2, 1).0,
-            args: args.as_ptr() as u64,
-        };
-        let p = Plan::for_ioctl(
-            Target::Accel,
-            Revision::May2026,
-            uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
-            &inv as *const _ as u64,
-        )
-        .unwrap();
-        // The struct, the array, the inline input, the inline output.
-        assert_eq!(p.segs.len(), 4);
-        assert_eq!(p.segs[2].len, 12);
-        assert_eq!(p.segs[3].flags, SEG_OUT);
-        assert_eq!(p.fds, [f.as_raw_fd()]);
-        assert_eq!(p.vmas.len(), 1);
-        // The dma-buf's 64 bytes are not in the data: struct + array + 12.
-        assert_eq!(p.data.len(), size_of::<uq::DrmQdaInvokeArgs>() + 3 * 24 + 12);
-    }
-
-    #[test]
-    fn unreadable_memory_is_left_for_the_driver_to_fault_on() {
-        let p = Plan::for_ioctl(Target::Accel, Revision::May2026, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
-        assert!(p.segs.is_empty());
-    }
-
-    #[test]
-    fn huge_inline_buffers_are_refused_with_the_reason() {
-        let args = [uf::FastrpcInvokeArgs {
-            ptr: 0x1000,
-            length: 1 << 40,
-            fd: -1,
-            attr: 0,
-        }];
-        let inv = uf::FastrpcInvoke {
-            handle: 0x10,
-            sc: qda_proto::Scalars::make(2, 1, 0).0,
-            args: args.as_ptr() as u64,
-        };
-        let e = Plan::for_ioctl(
-            Target::Fastrpc,
-            Revision::May2026,
-            uf::FASTRPC_IOCTL_INVOKE,
-            &inv as *const _ as u64,
-        )
-        .unwrap_err();
-        assert_eq!(e.errno, Errno::ENOMEM);
     }
 }

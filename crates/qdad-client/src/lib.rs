@@ -7,6 +7,9 @@
 //! a program that only talks to a daemon links this crate alone.
 
 pub mod client;
+mod conn;
+mod plan;
+pub mod shm;
 pub mod wire;
 
 pub use client::{Client, Connection, DaemonFile, Info, default_socket, socket_path};

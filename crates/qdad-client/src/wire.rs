@@ -79,6 +79,13 @@ pub enum Op {
     Stats = 6,
     /// Device nodes; reply body: `path kind` lines.
     Nodes = 7,
+    /// Turn on features the daemon offered in [`OpenRsp::features`]; body:
+    /// [`SetupReq`]; reply body: [`SetupRsp`], with the ring's memfd
+    /// attached when [`FEATURE_RING`] is on.
+    Setup = 8,
+    /// A request waits in the connection's ring and no daemon thread is
+    /// free to take it (the ring's `free_servers` word was 0). No reply.
+    Kick = 9,
 }
 
 impl Op {
@@ -92,14 +99,17 @@ impl Op {
             5 => Op::Info,
             6 => Op::Stats,
             7 => Op::Nodes,
+            8 => Op::Setup,
+            9 => Op::Kick,
             _ => return None,
         })
     }
 }
 
 /// An ioctl request (32 bytes), followed by `nfds` × i32 client fd numbers
-/// (padded to 8 bytes), `nvmas` × [`Vma`], `nsegs` × [`Seg`], then the bytes
-/// of every segment flagged [`SEG_IN`], in order.
+/// (padded to 8 bytes), `ncached` × [`CachedFd`], `nvmas` × [`Vma`],
+/// `nsegs` × [`Seg`], then the bytes of every segment flagged [`SEG_IN`],
+/// in order.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct IoctlReq {
@@ -115,6 +125,70 @@ pub struct IoctlReq {
     pub nvmas: u32,
     /// [`Op::DmabufIoctl`]: the client's number of the dma-buf to act on.
     pub target: i32,
+    /// Fds named by the client's number and identity only, the daemon
+    /// holding them from an earlier request ([`FEATURE_FD_CACHE`]); zero
+    /// on a connection without the fd cache.
+    pub ncached: u32,
+}
+
+/// An fd the client sent before and did not attach again (24 bytes): its
+/// number and the identity of the file it refers to now, which must be
+/// the daemon's cached file's ([`FEATURE_FD_CACHE`]).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct CachedFd {
+    /// The client's fd number.
+    pub num: i32,
+    /// Zero.
+    pub pad: u32,
+    /// `st_dev` of the client's file.
+    pub dev: u64,
+    /// `st_ino` of the client's file.
+    pub ino: u64,
+}
+
+/// Feature bit: the daemon keeps a reopened description of the dma-bufs a
+/// connection passed (keyed by the client's number and the file's
+/// identity), so a request may name them by [`CachedFd`] instead of
+/// attaching them again.
+pub const FEATURE_FD_CACHE: u32 = 1;
+/// Feature bit: requests and replies through a shared-memory ring (the
+/// layout is in [`crate::shm`]).
+pub const FEATURE_RING: u32 = 2;
+/// Every feature this side knows.
+pub const FEATURES: u32 = FEATURE_FD_CACHE | FEATURE_RING;
+
+/// [`IoctlRsp::flags`]: a [`CachedFd`] of the request is not (or no longer)
+/// held by the daemon; nothing ran. Send the request again with the fds
+/// attached.
+pub const RSP_RESEND_FDS: u32 = 1;
+/// [`IoctlRsp::flags`]: the daemon now holds every fd the request attached
+/// (a reopened description each, [`FEATURE_FD_CACHE`]); later requests may
+/// name them by [`CachedFd`] while the client's numbers still refer to the
+/// same files.
+pub const RSP_FDS_CACHED: u32 = 2;
+
+/// The body of [`Op::Setup`] (16 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SetupReq {
+    /// Features wanted (a subset of those offered).
+    pub features: u32,
+    /// [`FEATURE_RING`]: call slots (a power of two, 2..=64).
+    pub slots: u32,
+    /// [`FEATURE_RING`]: bytes of each slot's data region (a multiple of
+    /// 4096, 16 KiB..=1 MiB).
+    pub region: u32,
+    /// Zero.
+    pub pad: u32,
+}
+
+/// The reply to [`Op::Setup`] (8 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SetupRsp {
+    /// Features now on.
+    pub features: u32,
     /// Zero.
     pub pad: u32,
 }
@@ -166,8 +240,8 @@ pub struct IoctlRsp {
     pub nfds: u32,
     /// Error text bytes at the end.
     pub msg_len: u32,
-    /// Zero.
-    pub pad: u32,
+    /// [`RSP_RESEND_FDS`], [`RSP_FDS_CACHED`], else zero.
+    pub flags: u32,
 }
 
 /// An mmap request (24 bytes). The reply carries one fd (a new open file
@@ -192,8 +266,10 @@ pub struct MmapFileReq {
 pub struct OpenRsp {
     /// QDA UAPI revision: 0 May 2026, 1 the Feb 2026 RFC.
     pub revision: u32,
-    /// Zero.
-    pub pad: u32,
+    /// Features the daemon offers ([`FEATURE_FD_CACHE`], [`FEATURE_RING`]);
+    /// an older daemon sends zero. A client turns them on with
+    /// [`Op::Setup`] and uses none it was not offered.
+    pub features: u32,
 }
 
 /// The reply to [`Op::Info`] (16 bytes), followed by the device tree blob
@@ -453,6 +529,9 @@ mod tests {
         assert_eq!(size_of::<IoctlRsp>(), 16);
         assert_eq!(size_of::<MmapFileReq>(), 24);
         assert_eq!(size_of::<OpenRsp>(), 8);
+        assert_eq!(size_of::<CachedFd>(), 24);
+        assert_eq!(size_of::<SetupReq>(), 16);
+        assert_eq!(size_of::<SetupRsp>(), 8);
         assert_eq!(size_of::<InfoRsp>(), 16);
         assert_eq!(MAGIC.to_le_bytes(), *b"QDA1");
     }

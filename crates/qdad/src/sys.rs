@@ -83,3 +83,18 @@ pub fn activation_listener() -> Option<std::os::unix::net::UnixListener> {
     let owned = unsafe { OwnedFd::from_raw_fd(3) };
     Some(std::os::unix::net::UnixListener::from(owned))
 }
+
+/// Keep freed heap memory for reuse instead of handing it back to the
+/// kernel after every call: glibc trims an arena whose free top passes
+/// 128 KiB, so a call with 64 KiB inline in and out (its request, segments
+/// and reply, about 320 KiB freed together) made every next call fault
+/// its pages in again (an `madvise(MADV_DONTNEED)` of 192 KiB per call,
+/// about 40 % of such a call's time through qdad). Up to 8 MiB stays per
+/// arena, and blocks up to 1 MiB come from the heap rather than their own
+/// mapping. Process-wide, so called by the daemon's `run` only.
+pub fn keep_freed_memory() {
+    // SAFETY: mallopt only sets allocator parameters; any values are valid.
+    unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, 8 << 20) };
+    // SAFETY: as above.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
+}

@@ -16,6 +16,8 @@ pub(super) struct FdCharge {
     uid: Option<Arc<UidUse>>,
     n: usize,
     bytes: u64,
+    /// An fd cache entry (counted in `fds_cached` too).
+    cached: bool,
 }
 
 /// Why a request was refused before its body was read.
@@ -68,6 +70,63 @@ impl FdCharge {
             uid: Some(conn.uid_use.clone()),
             n,
             bytes,
+            cached: false,
+        })
+    }
+
+    /// Charge one fd an fd cache keeps, against the uid's quota and the
+    /// daemon's budget like any fd held. Cached fds may take at most half
+    /// of either, so a uid's caches never make its own requests (or
+    /// others') fail for want of fds: past that, an fd is not cached.
+    pub(super) fn try_cache(sh: &Arc<Shared>, conn: &Conn) -> Option<FdCharge> {
+        let u = &conn.uid_use;
+        u.cached
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < conn.rights.max_fds / 2).then_some(n + 1)
+            })
+            .ok()?;
+        if sh
+            .counters
+            .fds_cached
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < sh.fd_budget / 2).then_some(n + 1)
+            })
+            .is_err()
+        {
+            u.cached.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let undo = || {
+            u.cached.fetch_sub(1, Ordering::SeqCst);
+            sh.counters.fds_cached.fetch_sub(1, Ordering::SeqCst);
+        };
+        if u.fds
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(1).filter(|t| *t <= conn.rights.max_fds)
+            })
+            .is_err()
+        {
+            undo();
+            return None;
+        }
+        if sh
+            .counters
+            .fds_held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(1).filter(|t| *t <= sh.fd_budget)
+            })
+            .is_err()
+        {
+            u.fds.fetch_sub(1, Ordering::SeqCst);
+            undo();
+            return None;
+        }
+        Some(FdCharge {
+            sh: sh.clone(),
+            uid: Some(conn.uid_use.clone()),
+            n: 1,
+            bytes: 0,
+            cached: true,
         })
     }
 
@@ -77,6 +136,7 @@ impl FdCharge {
             uid: None,
             n: 0,
             bytes: 0,
+            cached: false,
         }
     }
 }
@@ -88,5 +148,11 @@ impl Drop for FdCharge {
             u.fds.fetch_sub(self.n, Ordering::SeqCst);
         }
         self.sh.counters.bytes_held.fetch_sub(self.bytes, Ordering::SeqCst);
+        if self.cached {
+            self.sh.counters.fds_cached.fetch_sub(1, Ordering::SeqCst);
+            if let Some(u) = &self.uid {
+                u.cached.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
     }
 }

@@ -75,6 +75,12 @@ pub struct Limits {
     /// How long a reply may wait for a client that does not read; then the
     /// connection is closed.
     pub send_timeout: Duration,
+    /// Features offered at open ([`qdad_client::wire::FEATURES`] by
+    /// default; 0 answers as a daemon from before them).
+    pub features: u32,
+    /// Fds each connection's fd cache holds at most (least recently used
+    /// go first).
+    pub fd_cache: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +92,8 @@ impl Default for Limits {
             body_deadline: Duration::from_secs(2),
             buffered_bytes: 512 << 20,
             send_timeout: Duration::from_secs(10),
+            features: qdad_client::wire::FEATURES,
+            fd_cache: 64,
         }
     }
 }

@@ -82,6 +82,10 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
             counted: AtomicBool::new(false),
             rights,
             uid_use: lock(&sh.uids).entry(uid).or_default().clone(),
+            features: AtomicU32::new(0),
+            fd_cache: Mutex::new(FdCache::default()),
+            ring: OnceLock::new(),
+            poll_us: AtomicU32::new(0),
         });
         sh.counters.connections.fetch_add(1, Ordering::Relaxed);
         lock(&sh.conns).insert(id, conn.clone());
@@ -112,6 +116,14 @@ pub(super) fn park(sh: &Arc<Shared>, conn: &Arc<Conn>, first: bool) {
     }
 }
 
+/// Drop cached fds whose buffers every client let go of.
+pub(super) fn sweep_fd_caches(sh: &Shared) {
+    let conns: Vec<Arc<Conn>> = lock(&sh.conns).values().cloned().collect();
+    for c in conns {
+        lock(&c.fd_cache).sweep();
+    }
+}
+
 /// Wait on every parked connection; give each that has data (or was
 /// closed) to a pool thread, which reads it until it is idle again.
 pub(super) fn event_loop(sh: &Arc<Shared>) {
@@ -130,6 +142,7 @@ pub(super) fn event_loop(sh: &Arc<Shared>) {
         if last_settle.elapsed() >= Duration::from_secs(1) {
             last_settle = Instant::now();
             sh.emb.driver.settle();
+            sweep_fd_caches(sh);
         }
         let (ready, _) = match epoll::wait(&sh.epoll, &mut buf, Some(&tick)) {
             Ok(r) => r,

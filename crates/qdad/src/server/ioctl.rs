@@ -10,26 +10,43 @@ pub(super) struct Call {
     pub(super) in_bytes: u64,
     /// Its fds, counted against the budget until it ends.
     pub(super) charge: Option<FdCharge>,
+    /// [`IoctlRsp::flags`] for its reply.
+    pub(super) rsp_flags: u32,
 }
 
+/// Parse an ioctl request of a connection without the fd cache.
+#[cfg(test)]
 pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
+    parse_ioctl_with(m, None)
+}
+
+/// Parse an ioctl request: everything read from `m`'s body (a copy: a
+/// ring's request is copied out of shared memory before it comes here) and
+/// bounded. With `cache` (the connection, if it has the fd cache), fds
+/// named by [`CachedFd`] come from it and attached ones go into it.
+pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>) -> Result<Call, Reply> {
     let bad = |why: String| Reply::ioctl_errno(libc::EINVAL, format!("qdad: malformed ioctl request: {why}"));
     let mut r = Reader::new(&m.body);
     let req: IoctlReq = r.get().map_err(|e| bad(e.to_string()))?;
-    if req.pad != 0 {
-        return Err(bad("pad is not zero".into()));
-    }
-    if req.nsegs > MAX_SEGS || req.nvmas > MAX_VMAS || req.nfds as usize > MAX_FDS {
+    if req.nsegs > MAX_SEGS || req.nvmas > MAX_VMAS || req.nfds as usize > MAX_FDS || req.ncached as usize > MAX_FDS {
         return Err(bad(format!(
-            "{} segments, {} VMAs, {} fds exceed {MAX_SEGS}/{MAX_VMAS}/{MAX_FDS}",
-            req.nsegs, req.nvmas, req.nfds
+            "{} segments, {} VMAs, {} fds, {} cached fds exceed {MAX_SEGS}/{MAX_VMAS}/{MAX_FDS}/{MAX_FDS}",
+            req.nsegs, req.nvmas, req.nfds, req.ncached
         )));
+    }
+    let cache = cache.filter(|(_, c)| c.features.load(Ordering::Relaxed) & FEATURE_FD_CACHE != 0);
+    if req.ncached != 0 && cache.is_none() {
+        return Err(bad("cached fds named on a connection without the fd cache".into()));
     }
     if req.nfds as usize != m.fds.len() {
         return Err(bad(format!("{} fd numbers for {} fds", req.nfds, m.fds.len())));
     }
     let nums: Vec<i32> = r.array(req.nfds as usize).map_err(|e| bad(e.to_string()))?;
     r.align8().map_err(|e| bad(e.to_string()))?;
+    let cached: Vec<CachedFd> = r.array(req.ncached as usize).map_err(|e| bad(e.to_string()))?;
+    if cached.iter().any(|c| c.pad != 0) {
+        return Err(bad("a cached fd's pad is not zero".into()));
+    }
     let vmas: Vec<Vma> = r.array(req.nvmas as usize).map_err(|e| bad(e.to_string()))?;
     let segs: Vec<Seg> = r.array(req.nsegs as usize).map_err(|e| bad(e.to_string()))?;
     let mut fds = HashMap::new();
@@ -63,6 +80,36 @@ pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
     if !r.rest().is_empty() {
         return Err(bad(format!("{} bytes left over", r.rest().len())));
     }
+    let mut rsp_flags = 0;
+    if let Some((sh, conn)) = cache {
+        // Attached fds go into the cache, and the call uses the cache's
+        // description: the client's own is closed at once.
+        if !fds.is_empty() {
+            let mut all = true;
+            let mut g = lock(&conn.fd_cache);
+            for (n, fd) in fds.iter_mut() {
+                match cache_one(sh, conn, &mut g, *n, fd) {
+                    Some(mine) => *fd = mine,
+                    None => all = false,
+                }
+            }
+            if all {
+                rsp_flags |= RSP_FDS_CACHED;
+            }
+        }
+        if !cached.is_empty() {
+            let mut g = lock(&conn.fd_cache);
+            for c in &cached {
+                if fds.contains_key(&c.num) {
+                    return Err(bad(format!("fd number {} listed twice", c.num)));
+                }
+                let Some(fd) = g.get(c) else {
+                    return Err(resend_fds(c.num));
+                };
+                fds.insert(c.num, fd);
+            }
+        }
+    }
     let vmas = vmas
         .into_iter()
         .map(|v| MapInfo {
@@ -78,7 +125,44 @@ pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
         mem: SegmentMemory::new(mem).with_fds(fds).with_vmas(vmas),
         in_bytes,
         charge: None,
+        rsp_flags,
     })
+}
+
+/// Put a reopened description of `fd` (the client's `n`) in the cache;
+/// returns a copy for the call, or `None` when it cannot be cached (not a
+/// file that can be reopened, or cached fds at their share of the quota).
+fn cache_one(sh: &Arc<Shared>, conn: &Conn, cache: &mut FdCache, n: i32, fd: &OwnedFd) -> Option<OwnedFd> {
+    use rustix::fs::OFlags;
+    let id = qda_os::file_id(fd.as_fd()).ok()?;
+    let mode = rustix::fs::fcntl_getfl(fd).ok()? & OFlags::RWMODE;
+    let mine = qda_os::reopen(fd.as_fd(), mode | OFlags::CLOEXEC).ok()?;
+    if qda_os::file_id(mine.as_fd()).ok()? != id {
+        return None;
+    }
+    let copy = rustix::io::fcntl_dupfd_cloexec(&mine, 0).ok()?;
+    let charge = FdCharge::try_cache(sh, conn)?;
+    cache.insert(n, id, mine, charge, sh.limits.fd_cache);
+    Some(copy)
+}
+
+/// The reply to a request naming a cached fd the cache does not hold (any
+/// more, or for another file): nothing ran; send it again with the fds.
+fn resend_fds(n: i32) -> Reply {
+    let msg = format!("qdad: fd {n} is not in this connection's fd cache; send it again");
+    let rsp = IoctlRsp {
+        nsegs: 0,
+        nfds: 0,
+        msg_len: msg.len() as u32,
+        flags: RSP_RESEND_FDS,
+    };
+    let mut body = rsp.as_bytes().to_vec();
+    body.extend_from_slice(msg.as_bytes());
+    Reply {
+        status: -libc::ESTALE,
+        body,
+        ..Default::default()
+    }
 }
 
 /// The description an ioctl on the connection's file is served by (none
@@ -111,7 +195,9 @@ impl Drop for InFlight<'_> {
 }
 
 pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
-    let Call { req, mem, .. } = call;
+    let Call {
+        req, mem, rsp_flags, ..
+    } = call;
     let tid = rustix::thread::gettid().as_raw_nonzero().get();
     let r = match op {
         Op::DmabufIoctl => sh.emb.driver.dmabuf_ioctl(req.target, req.cmd, req.arg, &mem),
@@ -126,23 +212,22 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
             file.ioctl(req.cmd, req.arg, &mem)
         }
     };
-    // What the driver wrote, and the fds it installed.
-    let written = mem.written();
-    let mut segs = Vec::with_capacity(written.len());
-    let mut data = Vec::new();
-    for (addr, len) in written {
-        let at = data.len();
-        data.resize(at + len as usize, 0);
-        if mem.read(addr, &mut data[at..]).is_ok() {
-            segs.push(Seg {
-                addr,
-                len: len as u32,
-                flags: 0,
-            });
-        } else {
-            data.truncate(at);
-        }
+    if r.is_ok() && op == Op::Ioctl {
+        note_poll(conn, req.cmd, req.arg, &mem);
     }
+    // What the driver wrote (overlapping ranges merged: the bytes are read
+    // at the end), and the fds it installed.
+    let written = merge(mem.written());
+    let segs: Vec<Seg> = written
+        .into_iter()
+        .filter(|(addr, len)| mem.may_read(*addr, *len))
+        .map(|(addr, len)| Seg {
+            addr,
+            len: len as u32,
+            flags: 0,
+        })
+        .collect();
+    let data_len: usize = segs.iter().map(|s| s.len as usize).sum();
     let fds = mem.take_installed();
     if let Err(e) = &r {
         // A refusal and the driver's reason, on the call trace.
@@ -167,17 +252,78 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
         nsegs: segs.len() as u32,
         nfds: fds.len() as u32,
         msg_len: msg.len() as u32,
-        pad: 0,
+        flags: rsp_flags,
     };
-    let mut body = Vec::with_capacity(16 + segs.len() * 16 + data.len() + msg.len());
+    // The written bytes are read straight into the body (no copy between).
+    let mut body = Vec::with_capacity(16 + segs.len() * 16 + data_len + msg.len());
     body.extend_from_slice(rsp.as_bytes());
     body.extend_from_slice(segs.as_bytes());
-    body.extend_from_slice(&data);
+    for sg in &segs {
+        let at = body.len();
+        body.resize(at + sg.len as usize, 0);
+        // Checked by may_read above; the segments do not change meanwhile.
+        let _ = mem.read(sg.addr, &mut body[at..]);
+    }
     body.extend_from_slice(msg.as_bytes());
     Reply {
         status,
         value,
         body,
         fds,
+    }
+}
+
+/// Written ranges, sorted, overlapping ones merged (adjacent ones are not:
+/// they may lie in two segments, and a read must fall in one).
+fn merge(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    v.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for (a, len) in v {
+        let end = a.saturating_add(len);
+        if let Some(last) = out.last_mut() {
+            let last_end = last.0.saturating_add(last.1);
+            if a < last_end {
+                last.1 = last_end.max(end) - last.0;
+                continue;
+            }
+        }
+        out.push((a, len));
+    }
+    out
+}
+
+/// After an accepted poll-mode ioctl on the connection's file: the budget
+/// its ring thread spins for after a call.
+fn note_poll(conn: &Conn, cmd: u32, arg: u64, mem: &SegmentMemory) {
+    use qda_uapi::{fastrpc as uf, qda as uq};
+    let mut b = [0u8; 8];
+    let budget = if cmd == uq::DRM_IOCTL_QDA_SET_POLL {
+        if mem.read(arg, &mut b).is_err() {
+            return;
+        }
+        u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+    } else if cmd == uf::FASTRPC_IOCTL_SET_OPTION {
+        if mem.read(arg, &mut b).is_err() || u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) != uf::FASTRPC_POLL_MODE {
+            return;
+        }
+        if u32::from_ne_bytes([b[4], b[5], b[6], b[7]]) != 0 {
+            uq::QDA_POLL_BUDGET_DEFAULT_US
+        } else {
+            0
+        }
+    } else {
+        return;
+    };
+    // The same number on another node kind is another ioctl.
+    let node_ok = lock(&conn.file).as_ref().is_some_and(|f| {
+        matches!(
+            (f.target(), cmd),
+            (qda_ioctl::Target::Accel, uq::DRM_IOCTL_QDA_SET_POLL)
+                | (qda_ioctl::Target::Fastrpc, uf::FASTRPC_IOCTL_SET_OPTION)
+        )
+    });
+    if node_ok {
+        conn.poll_us
+            .store(budget.min(uq::QDA_POLL_BUDGET_MAX_US), Ordering::Relaxed);
     }
 }

@@ -10,8 +10,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use qda_driver::fastrpc::CallTrace;
@@ -26,8 +26,9 @@ use crate::log::TRACE_TARGET;
 use zerocopy::IntoBytes;
 
 use qdad_client::wire::{
-    self, Header, InfoRsp, IoctlReq, IoctlRsp, MAX_FDS, MAX_PATH, MAX_SEGS, MAX_VMAS, Message, MmapFileReq, Op,
-    OpenRsp, Reader, SEG_IN, SEG_OUT, Seg, Vma, WireError,
+    self, CachedFd, FEATURE_FD_CACHE, FEATURE_RING, Header, InfoRsp, IoctlReq, IoctlRsp, MAX_FDS, MAX_PATH, MAX_SEGS,
+    MAX_VMAS, Message, MmapFileReq, Op, OpenRsp, RSP_FDS_CACHED, RSP_RESEND_FDS, Reader, SEG_IN, SEG_OUT, Seg, Vma,
+    WireError,
 };
 
 /// The built-in board as a device tree blob (what `qda info` reads back).
@@ -46,6 +47,10 @@ struct Counters {
     fds_held: AtomicUsize,
     /// Body bytes of requests still running (the buffered-bytes cap's use).
     bytes_held: AtomicU64,
+    /// Fds held in connections' fd caches.
+    fds_cached: AtomicUsize,
+    /// Requests taken from shared-memory rings.
+    ring_requests: AtomicU64,
 }
 
 struct Shared {
@@ -84,6 +89,8 @@ struct UidUse {
     files: AtomicUsize,
     calls: AtomicUsize,
     fds: AtomicUsize,
+    /// Of `fds`, those held in its connections' fd caches.
+    cached: AtomicUsize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -113,6 +120,14 @@ struct Conn {
     rights: crate::policy::Rights,
     /// What its uid holds, shared by all the uid's connections.
     uid_use: Arc<UidUse>,
+    /// Features turned on ([`Op::Setup`]).
+    features: AtomicU32,
+    /// Reopened descriptions of the fds it passed (with the fd cache).
+    fd_cache: Mutex<FdCache>,
+    /// Its shared-memory ring (with the ring).
+    ring: OnceLock<ConnRing>,
+    /// Its file's poll budget in µs, as its last poll-mode ioctl set it.
+    poll_us: AtomicU32,
 }
 
 /// A blocking call running, counted for its connection and in total until
@@ -335,6 +350,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
     // Before any thread starts, so every thread inherits the mask and the
     // signals are taken by sigwait only.
     crate::sys::block_shutdown_signals().map_err(|e| format!("blocking signals: {e}"))?;
+    crate::sys::keep_freed_memory();
     let server = Server::start(cfg)?;
     let sh = &server.shared;
     eprintln!(
@@ -459,7 +475,7 @@ impl Reply {
             nsegs: 0,
             nfds: 0,
             msg_len: msg.len() as u32,
-            pad: 0,
+            flags: 0,
         };
         let mut body = rsp.as_bytes().to_vec();
         body.extend_from_slice(msg.as_bytes());
@@ -623,6 +639,10 @@ fn close(sh: &Shared, conn: &Arc<Conn>, why: &WireError) {
     if conn.counted.swap(false, Ordering::SeqCst) {
         conn.uid_use.files.fetch_sub(1, Ordering::SeqCst);
     }
+    lock(&conn.fd_cache).clear();
+    if let Some(r) = conn.ring.get() {
+        r.wake();
+    }
     // The release (INIT_RELEASE to the DSP) is the client's last call.
     CLIENT.set((conn.id, conn.creds.pid));
     drop(file);
@@ -668,29 +688,45 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
             ..Default::default()
         },
         Some(Op::Mmap) => mmap(conn, &m),
-        Some(op @ (Op::Ioctl | Op::DmabufIoctl)) => match parse_ioctl(m) {
+        Some(Op::Setup) => setup(sh, conn, &m),
+        Some(Op::Kick) => {
+            // No reply: a request waits in the ring for a thread.
+            kick(sh, conn);
+            return None;
+        }
+        Some(op @ (Op::Ioctl | Op::DmabufIoctl)) => match prepare_ioctl(sh, conn, op, m, charge) {
             Err(r) => r,
-            Ok(mut call) => {
-                call.charge = Some(charge);
-                // One lookup: the policy and the scheduling both read it.
-                let desc = (op == Op::Ioctl).then(|| conn_desc(conn, call.req.cmd)).flatten();
-                if let Some(d) = desc
-                    && let Some(refusal) = refused_by_policy(conn, &call, d)
-                {
-                    send_reply(sh, conn, &hdr, refusal);
-                    return None;
-                }
-                sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
-                if desc.is_some_and(|d| d.blocks) {
-                    return Some((hdr, call));
-                }
-                run_guarded(sh, conn, op, call)
-            }
+            Ok((call, true)) => return Some((hdr, call)),
+            Ok((call, false)) => run_guarded(sh, conn, op, call),
         },
         None => Reply::errno(libc::EINVAL, format!("qdad: unknown request {}", hdr.op)),
     };
     send_reply(sh, conn, &hdr, reply);
     None
+}
+
+/// An ioctl request parsed (with the connection's fd cache for `Ioctl`),
+/// checked against the policy and counted; `true` with it when its
+/// description says it may block on a DSP. `Err` is the reply.
+fn prepare_ioctl(
+    sh: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    op: Op,
+    m: Message,
+    charge: FdCharge,
+) -> Result<(Call, bool), Reply> {
+    let cache = (op == Op::Ioctl).then_some((sh, &**conn));
+    let mut call = parse_ioctl_with(m, cache)?;
+    call.charge = Some(charge);
+    // One lookup: the policy and the scheduling both read it.
+    let desc = (op == Op::Ioctl).then(|| conn_desc(conn, call.req.cmd)).flatten();
+    if let Some(d) = desc
+        && let Some(refusal) = refused_by_policy(conn, &call, d)
+    {
+        return Err(refusal);
+    }
+    sh.counters.bytes_in.fetch_add(call.in_bytes, Ordering::Relaxed);
+    Ok((call, desc.is_some_and(|d| d.blocks)))
 }
 
 /// The policy's answer to an ioctl that needs a right (attach, static or
@@ -744,8 +780,10 @@ fn refused_by_policy(conn: &Conn, call: &Call, d: &qda_ioctl::Desc) -> Option<Re
 mod charge;
 mod config;
 mod events;
+mod fdcache;
 mod ioctl;
 mod requests;
+mod ring;
 #[cfg(test)]
 mod tests;
 mod trace;
@@ -753,6 +791,8 @@ mod trace;
 use charge::{FdCharge, Refusal};
 pub use config::{Config, Limits, group_id, parse_uapi_revision};
 use events::{accept_loop, event_loop, park};
-use ioctl::{Call, conn_desc, parse_ioctl, run_ioctl};
-use requests::{info, mmap, node_kind, open, stats};
+use fdcache::FdCache;
+use ioctl::{Call, conn_desc, parse_ioctl_with, run_ioctl};
+use requests::{info, mmap, node_kind, open, setup, stats};
+use ring::{ConnRing, kick};
 use trace::trace_call;

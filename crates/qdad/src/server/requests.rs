@@ -56,7 +56,12 @@ pub(super) fn open(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
                 qda_uapi::qda::Revision::May2026 => 0,
             };
             Reply {
-                body: OpenRsp { revision, pad: 0 }.as_bytes().to_vec(),
+                body: OpenRsp {
+                    revision,
+                    features: sh.limits.features,
+                }
+                .as_bytes()
+                .to_vec(),
                 ..Default::default()
             }
         }
@@ -85,6 +90,7 @@ pub(super) fn info(sh: &Shared) -> Reply {
 
 pub(super) fn stats(sh: &Shared) -> Vec<(String, u64)> {
     let s = sh.emb.driver.stats();
+    super::events::sweep_fd_caches(sh);
     let c = &sh.counters;
     let conns = lock(&sh.conns).len() as u64;
     let procs: usize = sh.emb.dsps.iter().map(|d| d.processes()).sum();
@@ -108,6 +114,8 @@ pub(super) fn stats(sh: &Shared) -> Vec<(String, u64)> {
         ("fds_held".into(), c.fds_held.load(Ordering::SeqCst) as u64),
         ("bytes_held".into(), c.bytes_held.load(Ordering::SeqCst)),
         ("calls_in_flight".into(), sh.calls.load(Ordering::SeqCst) as u64),
+        ("fds_cached".into(), c.fds_cached.load(Ordering::SeqCst) as u64),
+        ("ring_requests".into(), c.ring_requests.load(Ordering::Relaxed)),
     ]
 }
 
@@ -129,5 +137,53 @@ pub(super) fn mmap(conn: &Conn, m: &Message) -> Reply {
             ..Default::default()
         },
         Err(e) => Reply::err(&e),
+    }
+}
+
+/// `Setup`: turn on the features the daemon offers that the client asks
+/// for; for the ring, a sealed memfd of the asked shape (checked), mapped
+/// here and sent back for the client to map. A ring that cannot be made
+/// (out of fds or memory) is left off: the reply says which features are
+/// on. The daemon makes the memfd, not the client: a file the daemon
+/// creates cannot fail to arrive (receiving an fd at a full fd table
+/// truncates the message, which ends the connection), and needs no check
+/// of its seals.
+pub(super) fn setup(sh: &Shared, conn: &Conn, m: &Message) -> Reply {
+    let req: qdad_client::wire::SetupReq = match Reader::new(&m.body).get() {
+        Ok(r) => r,
+        Err(e) => return Reply::errno(libc::EINVAL, e.to_string()),
+    };
+    if req.pad != 0 || m.body.len() != size_of::<qdad_client::wire::SetupReq>() {
+        return Reply::errno(libc::EINVAL, "setup request: pad must be zero, 16 bytes");
+    }
+    if lock(&conn.file).is_none() {
+        return Reply::errno(libc::EBADF, "setup before open");
+    }
+    let mut on = req.features & sh.limits.features & (FEATURE_FD_CACHE | FEATURE_RING);
+    if conn.features.load(Ordering::SeqCst) != 0 || conn.ring.get().is_some() {
+        return Reply::errno(libc::EBUSY, "this connection is set up already");
+    }
+    let mut fds = Vec::new();
+    if on & FEATURE_RING != 0 {
+        let shape = qdad_client::shm::Shape {
+            slots: req.slots,
+            region: req.region,
+        };
+        match qdad_client::shm::Shm::create(shape) {
+            Ok((shm, fd)) => {
+                let _ = conn.ring.set(ConnRing::new(shm));
+                fds.push(fd);
+            }
+            Err(e) => {
+                tracing::info!(target: TRACE_TARGET, "#{} pid {}: no ring: {e}", conn.id, conn.creds.pid);
+                on &= !FEATURE_RING;
+            }
+        }
+    }
+    conn.features.store(on, Ordering::SeqCst);
+    Reply {
+        body: qdad_client::wire::SetupRsp { features: on, pad: 0 }.as_bytes().to_vec(),
+        fds,
+        ..Default::default()
     }
 }

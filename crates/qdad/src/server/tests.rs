@@ -1,4 +1,5 @@
 use super::events::client_pid;
+use super::ioctl::parse_ioctl;
 use super::*;
 use qda_ioctl::{Revision, Target};
 
@@ -35,6 +36,25 @@ fn random_and_mutated_ioctl_bodies_are_refused_without_panicking() {
     good.extend_from_slice(seg.as_bytes());
     good.extend_from_slice(&[7u8; 8]);
     assert!(parse_ioctl(msg(good.clone())).is_ok());
+    // The same naming a cached fd (the fd cache's part of a request, which
+    // the ring's requests use too); mutations of both are fuzzed below.
+    let mut cached = IoctlReq { ncached: 1, ..req }.as_bytes().to_vec();
+    cached.extend_from_slice(
+        CachedFd {
+            num: 5,
+            pad: 0,
+            dev: 1,
+            ino: 2,
+        }
+        .as_bytes(),
+    );
+    cached.extend_from_slice(seg.as_bytes());
+    cached.extend_from_slice(&[7u8; 8]);
+    assert_eq!(
+        parse_ioctl(msg(cached.clone())).err().map(|r| r.status),
+        Some(-libc::EINVAL),
+        "no fd cache on this connection"
+    );
     // `QDA_FUZZ_CASES=n` for a long run; the xorshift stream goes on, so
     // every case is a new one.
     for i in 0..qda_test::fuzz_cases(4000) {
@@ -42,7 +62,7 @@ fn random_and_mutated_ioctl_bodies_are_refused_without_panicking() {
             let n = (next() % 200) as usize;
             (0..n).map(|_| next() as u8).collect()
         } else {
-            let mut b = good.clone();
+            let mut b = if i % 4 == 1 { good.clone() } else { cached.clone() };
             for _ in 0..1 + next() % 4 {
                 let at = (next() as usize) % b.len();
                 b[at] = next() as u8;

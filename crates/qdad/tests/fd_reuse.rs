@@ -1,0 +1,118 @@
+//! qdad's fd cache and a reused fd number: alone in its test binary, so no
+//! other test's fds take the number it frees.
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use qda::{Arg, Buffer, Device, Domain};
+use qda_test::TempDir;
+
+const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
+/// The daemon in a process of its own: its fds are not this process's.
+struct Daemon {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn daemon(dir: &TempDir) -> Daemon {
+    let socket = dir.join("qdad.sock");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qdad"))
+        .arg("--socket")
+        .arg(&socket)
+        .env("QDA_PD_MODE", "thread")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while qdad::client::Client::connect(&socket).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "qdad did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Daemon { child, socket }
+}
+
+fn stat(d: &Daemon, name: &str) -> u64 {
+    let s = qdad::client::Client::connect(&d.socket).unwrap().stats().unwrap();
+    s.into_iter().find(|(k, _)| k == name).map_or(0, |(_, v)| v)
+}
+
+fn device(d: &Daemon) -> Device {
+    let calls = Arc::new(qda::sys::DaemonCalls::connect(&d.socket).unwrap());
+    Device::open_with(Domain::Cdsp, calls).unwrap()
+}
+
+/// A buffer of `n` i32s `base, base + 1, …`, exported.
+fn ints(dev: &Device, n: u32, base: i32) -> Buffer {
+    let buf = dev.alloc(4 * n as usize).unwrap();
+    let v: Vec<u8> = (0..n as i32).flat_map(|i| (base + i).to_le_bytes()).collect();
+    buf.write(0, &v).unwrap();
+    buf.export().unwrap();
+    buf
+}
+
+/// The calculator's sum of the buffer's `n` i32s, read by the DSP by fd.
+fn sum_by_fd(calc: &qda::RemoteHandle, buf: &Buffer, n: u32) -> i64 {
+    let mut sum = [0u8; 8];
+    calc.invoke(
+        2,
+        &mut [
+            Arg::In(&n.to_le_bytes()),
+            Arg::buf_in(buf, 0, 4 * n as usize),
+            Arg::Out(&mut sum),
+        ],
+    )
+    .unwrap();
+    i64::from_le_bytes(sum)
+}
+
+fn expect_sum(n: u32, base: i32) -> i64 {
+    (0..n as i64).map(|i| base as i64 + i).sum()
+}
+
+/// A by-fd call passes its fd once; the next ones name it. A number reused
+/// for another buffer is sent again, and the DSP reads the new buffer.
+#[test]
+fn a_cached_fd_is_not_sent_again_and_a_reused_number_is() {
+    let dir = TempDir::new("ring-reuse");
+    let s = daemon(&dir);
+    let dev = device(&s);
+    let session = dev.session().unwrap();
+    let calc = session.open(CALC).unwrap();
+    let a = ints(&dev, 1024, 1);
+    let a_fd = a.export().unwrap().as_raw_fd();
+    assert_eq!(sum_by_fd(&calc, &a, 1024), expect_sum(1024, 1));
+    let fds = stat(&s, "fds_in");
+    for _ in 0..5 {
+        assert_eq!(sum_by_fd(&calc, &a, 1024), expect_sum(1024, 1));
+    }
+    assert_eq!(stat(&s, "fds_in"), fds, "cached: the fd was not sent again");
+    assert!(stat(&s, "fds_cached") >= 1);
+    drop(a);
+    // B's export takes A's number: the lowest free one once the holes
+    // below it are filled.
+    let b = dev.alloc(4096).unwrap();
+    let v: Vec<u8> = (0..1024).flat_map(|i: i32| (1000 + i).to_le_bytes()).collect();
+    b.write(0, &v).unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let n = f.as_raw_fd();
+        assert!(n <= a_fd, "A's number was taken");
+        if n == a_fd {
+            break;
+        }
+        fillers.push(f);
+    }
+    assert_eq!(b.export().unwrap().as_raw_fd(), a_fd, "the number is reused");
+    assert_eq!(sum_by_fd(&calc, &b, 1024), expect_sum(1024, 1000));
+    assert_eq!(stat(&s, "fds_in"), fds + 1, "the new file was sent");
+    assert_eq!(sum_by_fd(&calc, &b, 1024), expect_sum(1024, 1000));
+    assert_eq!(stat(&s, "fds_in"), fds + 1);
+}
