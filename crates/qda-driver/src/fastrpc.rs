@@ -94,7 +94,21 @@ struct Pending {
     /// polling caller spins on it; a sleeping one waits on it as a futex,
     /// so a wake-up costs one `FUTEX_WAKE` and the woken caller does not
     /// queue on a mutex the waker still holds (a condvar's would).
-    changed: AtomicU32,
+    changed: Line,
+}
+
+/// A word alone on its cache line: the caller spins on it while the DSP
+/// thread takes and releases the `done` lock beside it; sharing a line
+/// would make each of those writes pull the line away from the spinner.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Line(AtomicU32);
+
+impl std::ops::Deref for Line {
+    type Target = AtomicU32;
+    fn deref(&self) -> &AtomicU32 {
+        &self.0
+    }
 }
 
 impl Pending {

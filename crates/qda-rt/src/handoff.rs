@@ -58,6 +58,31 @@ fn now_ns() -> u64 {
 const GATE_FORGET: Duration = Duration::from_secs(1);
 
 impl SpinGate {
+    /// An open gate (for a `static`).
+    pub const fn new() -> SpinGate {
+        SpinGate {
+            until: AtomicU64::new(0),
+            last: AtomicU64::new(0),
+            level: AtomicU32::new(0),
+        }
+    }
+
+    /// Spin until `ready()` for up to `budget` if the gate is open; a
+    /// preempted spin closes it. True when `ready()` held.
+    pub fn spin(&self, budget: Duration, ready: impl Fn() -> bool) -> bool {
+        if !self.open() {
+            return ready();
+        }
+        match spin_until(budget, ready) {
+            SpinEnd::Done => true,
+            SpinEnd::Budget => false,
+            SpinEnd::Preempted => {
+                self.preempted();
+                false
+            }
+        }
+    }
+
     /// Whether spinning is allowed now.
     pub fn open(&self) -> bool {
         let until = self.until.load(Ordering::Relaxed);
@@ -163,19 +188,23 @@ impl Handoff {
     /// give it to `slow`. Returns whether the ring emptied in time.
     pub fn settle(&self, grace: Duration, mut slow: impl FnMut(&[u32])) -> bool {
         let start = Instant::now();
-        let mut n = 0u32;
-        while self.ring.ready() {
-            n = n.wrapping_add(1);
-            if n.is_multiple_of(SPINS_PER_CLOCK_READ) && start.elapsed() >= grace {
+        // Look at the ring only every 64 pauses: each look pulls the slot's
+        // line from the spinner that is taking the message.
+        loop {
+            for _ in 0..SPINS_PER_CLOCK_READ {
+                std::hint::spin_loop();
+            }
+            if !self.ring.ready() {
+                return true;
+            }
+            if start.elapsed() >= grace {
                 let mut buf = vec![0u32; self.ring.width()];
                 if let Ok(true) = self.ring.pop(&mut buf) {
                     slow(&buf);
                 }
                 return false;
             }
-            std::hint::spin_loop();
         }
-        true
     }
 
     fn drain(&self, slow: &mut impl FnMut(&[u32])) {

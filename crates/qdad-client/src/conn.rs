@@ -2,13 +2,17 @@
 //! threads at once, replies matched by sequence number, no reader thread),
 //! the features agreed at open, and the shared-memory ring.
 
+/// Closes this process's poll-mode spinning on qdad replies for a while
+/// after a preempted spin (`qda_rt::handoff::SpinGate`).
+static SPIN_GATE: qda_rt::handoff::SpinGate = qda_rt::handoff::SpinGate::new();
+
 use std::collections::HashMap;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qda_os::{Errno, OsError as Error};
 use qda_rt::{ReplyMux, lock};
@@ -179,14 +183,10 @@ impl Connection {
         let done = || slot.state() == shm::DONE;
         let budget = self.poll_us.load(Ordering::Relaxed);
         if budget > 0 {
-            let end = Instant::now() + Duration::from_micros(budget.into());
-            // Yielding between looks: on a machine with fewer CPUs than
-            // busy threads, the threads that must answer (the daemon's,
-            // the DSP's) get this CPU instead of waiting for the budget to
-            // run out.
-            while !done() && Instant::now() < end {
-                std::thread::yield_now();
-            }
+            // No yields (on a CPU shared with a busy thread a yield gives
+            // it away for the rest of a tick); after a preempted spin the
+            // gate makes poll mode sleep for a while instead.
+            SPIN_GATE.spin(Duration::from_micros(budget.into()), done);
         }
         while !done() {
             if slot.bell().wait(&shm::FUTEX, Some(RING_CHECK), done) {

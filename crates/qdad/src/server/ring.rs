@@ -21,6 +21,10 @@
 //! decisions (how many threads serve, how many are free) are taken on the
 //! daemon's own counts, never on shared words.
 
+/// Closes the ring threads' poll-mode spinning for a while after a
+/// preempted spin.
+static SPIN_GATE: qda_rt::handoff::SpinGate = qda_rt::handoff::SpinGate::new();
+
 use std::sync::atomic::fence;
 
 use qdad_client::shm::{FUTEX, RING_WIDTH, Shm, SlotReply};
@@ -143,11 +147,9 @@ fn serve(sh: &Arc<Shared>, conn: &Arc<Conn>) {
                 // client does for its reply.
                 let budget = conn.poll_us.load(Ordering::Relaxed);
                 if budget > 0 {
-                    let end = Instant::now() + Duration::from_micros(budget.into());
-                    // Yielding: the client's thread may need this CPU.
-                    while !ring.ready() && Instant::now() < end {
-                        std::thread::yield_now();
-                    }
+                    // Without yields, and not at all after a preempted
+                    // spin (a busy machine): `qda_rt::handoff::SpinGate`.
+                    SPIN_GATE.spin(Duration::from_micros(budget.into()), || ring.ready());
                 }
                 idle_since = Instant::now();
             }
