@@ -405,6 +405,10 @@ impl Channel {
                     self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
                 }
                 SpinEnd::Budget => {
+                    // The answer did not come in the budget: the thread that
+                    // must give it lacked a CPU (or the call is long); spin
+                    // less for a while (`SpinGate::spin_for_answer`).
+                    self.gate.preempted();
                     self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
                 }
             }

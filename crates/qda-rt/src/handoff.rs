@@ -70,12 +70,30 @@ impl SpinGate {
     /// Spin until `ready()` for up to `budget` if the gate is open; a
     /// preempted spin closes it. True when `ready()` held.
     pub fn spin(&self, budget: Duration, ready: impl Fn() -> bool) -> bool {
+        self.spin_inner(budget, ready, false)
+    }
+
+    /// [`SpinGate::spin`] for an answer that is on its way: a budget spent
+    /// without it closes the gate too (the thread that must answer did not
+    /// get a CPU while this one spun: with more spinners than CPUs, as when
+    /// a qdad client, the daemon's thread, a DSP thread and a PD host all
+    /// spin on two CPUs, every spin runs out and only delays the sleep).
+    pub fn spin_for_answer(&self, budget: Duration, ready: impl Fn() -> bool) -> bool {
+        self.spin_inner(budget, ready, true)
+    }
+
+    fn spin_inner(&self, budget: Duration, ready: impl Fn() -> bool, budget_closes: bool) -> bool {
         if !self.open() {
             return ready();
         }
         match spin_until(budget, ready) {
             SpinEnd::Done => true,
-            SpinEnd::Budget => false,
+            SpinEnd::Budget => {
+                if budget_closes {
+                    self.preempted();
+                }
+                false
+            }
             SpinEnd::Preempted => {
                 self.preempted();
                 false
@@ -89,7 +107,7 @@ impl SpinGate {
         until == 0 || now_ns() >= until
     }
 
-    /// A spin was preempted: close the gate for a while.
+    /// A spin was preempted (or wasted): close the gate for a while.
     pub fn preempted(&self) {
         let now = now_ns();
         if now.saturating_sub(self.last.swap(now, Ordering::Relaxed)) > GATE_FORGET.as_nanos() as u64 {

@@ -186,7 +186,7 @@ impl Connection {
             // No yields (on a CPU shared with a busy thread a yield gives
             // it away for the rest of a tick); after a preempted spin the
             // gate makes poll mode sleep for a while instead.
-            SPIN_GATE.spin(Duration::from_micros(budget.into()), done);
+            SPIN_GATE.spin_for_answer(Duration::from_micros(budget.into()), done);
         }
         while !done() {
             if slot.bell().wait(&shm::FUTEX, Some(RING_CHECK), done) {
