@@ -10,7 +10,7 @@ mod table;
 use std::cell::RefCell;
 use std::time::Duration;
 
-use qda::bench::{self, Block, Handoff, HopChain, Invokes, Latencies, PingPongChain, plot, stats::ratio};
+use qda::bench::{self, Block, HopChain, Invokes, Latencies, PingPongChain, PingPongKind, plot, stats::ratio};
 use qda::{Backend, Device, Domain};
 use table::{Table, rate, times, us};
 
@@ -209,12 +209,12 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
 
     // 1. The null invoke in both modes against its baselines.
     let w = RefCell::new(Invokes::new(&dev, !a.no_large).map_err(qerr("opening the test skel"))?);
-    let spin = RefCell::new(PingPongChain::new(Handoff::Spin, hops.len()));
-    let futex = RefCell::new(PingPongChain::new(Handoff::Futex, hops.len()));
+    let spin = RefCell::new(PingPongChain::new(PingPongKind::Spin, hops.len()));
+    let futex = RefCell::new(PingPongChain::new(PingPongKind::Futex, hops.len()));
     // With more hops than one, a spin chain has more spinning threads than
     // two CPUs can run: a 1-hop chain beside it shows a bare cache-line
     // hand-off.
-    let spin1 = RefCell::new((hops.len() > 1).then(|| PingPongChain::new(Handoff::Spin, 1)));
+    let spin1 = RefCell::new((hops.len() > 1).then(|| PingPongChain::new(PingPongKind::Spin, 1)));
     let mut chain = HopChain::new(&hops).map_err(|e| format!("raw hops: {e}"))?;
     let null = || w.borrow().null().map_err(qerr("null invoke"));
     let mut blocks = vec![

@@ -126,17 +126,6 @@ impl Port {
     }
 }
 
-thread_local! {
-    /// The poll budget of the call this DSP thread runs (`None`: sleep mode).
-    static POLL: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
-}
-
-/// The poll budget of the call the current DSP thread runs: a PD process's
-/// hop waits the same way its caller does.
-pub(crate) fn current_poll() -> Option<Duration> {
-    POLL.with(|p| p.get())
-}
-
 impl PortInner {
     /// Run a call, then look for the next one (for its poll budget, or
     /// [`LINGER`] after a sleep-mode call).
@@ -154,9 +143,9 @@ impl PortInner {
     }
 
     fn handle(&self, msg: FastrpcMsg, poll: Option<Duration>) {
-        POLL.with(|p| p.set(poll));
+        crate::module::set_current_poll(poll);
         self.dsp.handle(msg);
-        POLL.with(|p| p.set(None));
+        crate::module::set_current_poll(None);
     }
 
     fn submit(&self, job: Job) {

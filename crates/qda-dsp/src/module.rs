@@ -8,6 +8,22 @@
 /// spinning.
 const PD_HOP_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 
+thread_local! {
+    /// The poll budget of the call this DSP thread runs (`None`: sleep mode).
+    static POLL: std::cell::Cell<Option<std::time::Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Set by the DSP thread around each call: the caller's poll budget.
+pub(crate) fn set_current_poll(poll: Option<std::time::Duration>) {
+    POLL.with(|p| p.set(poll));
+}
+
+/// The poll budget of the call the current DSP thread runs: a PD process's
+/// hop waits the way its caller does.
+fn current_poll() -> Option<std::time::Duration> {
+    POLL.with(|p| p.get())
+}
+
 use std::sync::Arc;
 
 use qda_proto::Scalars;
@@ -182,7 +198,7 @@ impl OpenModule for PdModule {
             self.handle,
             sc.0,
             &pargs,
-            crate::dsp::current_poll().map(|b| b.min(PD_HOP_SPIN)),
+            current_poll().map(|b| b.min(PD_HOP_SPIN)),
         ) {
             Ok(r) => skel_result(
                 r.retval,

@@ -190,14 +190,14 @@ mod baseline {
     /// A spin ping-pong chain of each path's hop count (poll mode's baseline).
     #[divan::bench(args = MODES)]
     fn spin_ping_pong(b: divan::Bencher, path: Path) {
-        let mut c = bench::PingPongChain::new(bench::Handoff::Spin, path.hops().len());
+        let mut c = bench::PingPongChain::new(bench::PingPongKind::Spin, path.hops().len());
         b.bench_local(|| c.round_trip());
     }
 
     /// A futex ping-pong chain of each path's hop count (sleep mode's baseline).
     #[divan::bench(args = MODES)]
     fn futex_ping_pong(b: divan::Bencher, path: Path) {
-        let mut c = bench::PingPongChain::new(bench::Handoff::Futex, path.hops().len());
+        let mut c = bench::PingPongChain::new(bench::PingPongKind::Futex, path.hops().len());
         b.bench_local(|| c.round_trip());
     }
 

@@ -125,8 +125,8 @@ fn the_benchmark_workloads_run() {
     // The null invoke beside spin and futex chains of its hop count, in
     // alternating blocks: numbers, ordered percentiles, no targets.
     let hops = HopChain::for_path(false, false).len();
-    let mut spin = PingPongChain::new(Handoff::Spin, hops);
-    let mut futex = PingPongChain::new(Handoff::Futex, hops);
+    let mut spin = PingPongChain::new(PingPongKind::Spin, hops);
+    let mut futex = PingPongChain::new(PingPongKind::Futex, hops);
     let mut blocks = [
         Block::new("spin", 30, || {
             spin.round_trip();

@@ -8,7 +8,7 @@
 //!
 //! Both kinds share one `AtomicU32` per pair of neighbours (a futex word):
 //!
-//! - [`Handoff::Spin`]: a waiter spins on the word (`std::hint::spin_loop`);
+//! - [`PingPongKind::Spin`]: a waiter spins on the word (`std::hint::spin_loop`);
 //!   after 1 µs without the message it yields its CPU between checks, so a
 //!   chain of more threads than free CPUs still moves (a hand-off then
 //!   costs about 1 µs plus a context switch, not a time slice). It only sleeps after 2 ms without a message, so the idle
@@ -16,7 +16,7 @@
 //!   blocks; a round trip in a block never waits that long unless its
 //!   threads are off the CPUs. The cost of a cache-line hand-off: what a
 //!   poll mode's completion word aims at.
-//! - [`Handoff::Futex`]: a waiter that does not find the message at once
+//! - [`PingPongKind::Futex`]: a waiter that does not find the message at once
 //!   sleeps in `futex(FUTEX_WAIT_PRIVATE)` (rustix's safe `futex::wait`); a
 //!   poster stores the message and, when the waiter said it sleeps (a flag
 //!   bit in the word), calls `futex(FUTEX_WAKE)`. No spinning: the sleeping
@@ -31,18 +31,18 @@ use rustix::thread::futex;
 
 /// How the parties of a [`PingPongChain`] wait for each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handoff {
+pub enum PingPongKind {
     /// Spin on the word (yielding between checks after 1 µs; asleep after 2 ms idle).
     Spin,
     /// Sleep on the word with `FUTEX_WAIT`; the poster wakes the sleeper.
     Futex,
 }
 
-impl std::fmt::Display for Handoff {
+impl std::fmt::Display for PingPongKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Handoff::Spin => "spin",
-            Handoff::Futex => "futex",
+            PingPongKind::Spin => "spin",
+            PingPongKind::Futex => "futex",
         })
     }
 }
@@ -61,12 +61,12 @@ const IDLE_SPIN: Duration = Duration::from_millis(2);
 /// even number; [`STOP`] ends the party below.
 #[derive(Debug)]
 struct Word {
-    how: Handoff,
+    how: PingPongKind,
     word: AtomicU32,
 }
 
 impl Word {
-    fn new(how: Handoff) -> Word {
+    fn new(how: PingPongKind) -> Word {
         Word {
             how,
             word: AtomicU32::new(0),
@@ -91,8 +91,8 @@ impl Word {
                 return value == want;
             }
             let sleep = match self.how {
-                Handoff::Futex => true,
-                Handoff::Spin => {
+                PingPongKind::Futex => true,
+                PingPongKind::Spin => {
                     checks = checks.wrapping_add(1);
                     if !yielding && !checks.is_multiple_of(64) {
                         std::hint::spin_loop();
@@ -132,7 +132,7 @@ impl Word {
 /// last party and back.
 #[derive(Debug)]
 pub struct PingPongChain {
-    how: Handoff,
+    how: PingPongKind,
     words: Vec<Arc<Word>>,
     seq: u32,
     threads: Vec<JoinHandle<()>>,
@@ -140,7 +140,7 @@ pub struct PingPongChain {
 
 impl PingPongChain {
     /// Start the `hops` parties (at least one).
-    pub fn new(how: Handoff, hops: usize) -> PingPongChain {
+    pub fn new(how: PingPongKind, hops: usize) -> PingPongChain {
         let hops = hops.max(1);
         let words: Vec<Arc<Word>> = (0..hops).map(|_| Arc::new(Word::new(how))).collect();
         let threads = (0..hops)
@@ -159,7 +159,7 @@ impl PingPongChain {
     }
 
     /// How the parties wait.
-    pub fn handoff(&self) -> Handoff {
+    pub fn handoff(&self) -> PingPongKind {
         self.how
     }
 
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn chains_answer_and_end() {
-        for how in [Handoff::Spin, Handoff::Futex] {
+        for how in [PingPongKind::Spin, PingPongKind::Futex] {
             for hops in [1, 2, 3] {
                 let mut c = PingPongChain::new(how, hops);
                 assert_eq!((c.hops(), c.handoff()), (hops, how));
