@@ -388,6 +388,14 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut taken = 0;
                     for i in 0..N {
+                        // Now and then wait for a spinner (bounded), so some
+                        // offers meet one even on a loaded machine.
+                        if i % 64 == 0 {
+                            let t = std::time::Instant::now();
+                            while h.spinning() == 0 && t.elapsed() < Duration::from_millis(100) {
+                                std::thread::yield_now();
+                            }
+                        }
                         if h.offer(&[p, i], |w| slow_tx.lock().unwrap().send((w[0], w[1])).unwrap()) {
                             taken += 1;
                         } else {
