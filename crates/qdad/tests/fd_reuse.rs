@@ -1,10 +1,13 @@
 //! qdad's fd cache and a reused fd number: alone in its test binary, so no
 //! other test's fds take the number it frees.
 
+mod common;
+use common::{expect_sum, ints, sum_by_fd};
+
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-use qda::{Arg, Buffer, Device, Domain};
+use qda::{Device, Domain};
 use qda_test::TempDir;
 
 const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
@@ -46,34 +49,6 @@ fn stat(d: &Daemon, name: &str) -> u64 {
 fn device(d: &Daemon) -> Device {
     let calls = Arc::new(qda::sys::DaemonCalls::connect(&d.socket).unwrap());
     Device::open_with(Domain::Cdsp, calls).unwrap()
-}
-
-/// A buffer of `n` i32s `base, base + 1, …`, exported.
-fn ints(dev: &Device, n: u32, base: i32) -> Buffer {
-    let buf = dev.alloc(4 * n as usize).unwrap();
-    let v: Vec<u8> = (0..n as i32).flat_map(|i| (base + i).to_le_bytes()).collect();
-    buf.write(0, &v).unwrap();
-    buf.export().unwrap();
-    buf
-}
-
-/// The calculator's sum of the buffer's `n` i32s, read by the DSP by fd.
-fn sum_by_fd(calc: &qda::RemoteHandle, buf: &Buffer, n: u32) -> i64 {
-    let mut sum = [0u8; 8];
-    calc.invoke(
-        2,
-        &mut [
-            Arg::In(&n.to_le_bytes()),
-            Arg::buf_in(buf, 0, 4 * n as usize),
-            Arg::Out(&mut sum),
-        ],
-    )
-    .unwrap();
-    i64::from_le_bytes(sum)
-}
-
-fn expect_sum(n: u32, base: i32) -> i64 {
-    (0..n as i64).map(|i| base as i64 + i).sum()
 }
 
 /// A by-fd call passes its fd once; the next ones name it. A number reused

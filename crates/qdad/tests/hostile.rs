@@ -3,6 +3,9 @@
 //! or contained. The daemon runs in this process; the clients speak the
 //! wire protocol directly where a well-behaved library would not.
 
+mod common;
+use common::within;
+
 use std::io::IoSlice;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -83,18 +86,6 @@ fn raw_ioctl(c: &UnixStream, cmd: u32, seq: u32, fds: &[BorrowedFd<'_>]) -> (u32
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
     (r.hdr.seq, r.hdr.status, msg)
-}
-
-/// Wait up to `secs` for `cond`.
-fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(secs) {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
 }
 
 /// Finding 6: errors qdad raises itself reach the client with their errno

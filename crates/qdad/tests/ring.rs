@@ -5,6 +5,9 @@
 //! library's daemon backend, or the raw protocol where a well-behaved
 //! client would not go.
 
+mod common;
+use common::{expect_sum, ints, sum_by_fd, within};
+
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -37,45 +40,6 @@ fn stat(s: &Server, name: &str) -> u64 {
 fn device(s: &Server) -> Device {
     let calls = Arc::new(qda::sys::DaemonCalls::connect(s.socket()).unwrap());
     Device::open_with(Domain::Cdsp, calls).unwrap()
-}
-
-/// A buffer of `n` i32s `base, base + 1, …`, exported.
-fn ints(dev: &Device, n: u32, base: i32) -> Buffer {
-    let buf = dev.alloc(4 * n as usize).unwrap();
-    let v: Vec<u8> = (0..n as i32).flat_map(|i| (base + i).to_le_bytes()).collect();
-    buf.write(0, &v).unwrap();
-    buf.export().unwrap();
-    buf
-}
-
-/// The calculator's sum of the buffer's `n` i32s, read by the DSP by fd.
-fn sum_by_fd(calc: &qda::RemoteHandle, buf: &Buffer, n: u32) -> i64 {
-    let mut sum = [0u8; 8];
-    calc.invoke(
-        2,
-        &mut [
-            Arg::In(&n.to_le_bytes()),
-            Arg::buf_in(buf, 0, 4 * n as usize),
-            Arg::Out(&mut sum),
-        ],
-    )
-    .unwrap();
-    i64::from_le_bytes(sum)
-}
-
-fn expect_sum(n: u32, base: i32) -> i64 {
-    (0..n as i64).map(|i| base as i64 + i).sum()
-}
-
-fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(secs) {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
 }
 
 /// The daemon never applies a cached file to a request naming another
