@@ -391,26 +391,19 @@ impl Channel {
             return Err(e);
         }
         if let Some(budget) = poll {
-            let end = if self.gate.open() || !self.gate_on.load(Ordering::Relaxed) {
-                handoff::spin_until(budget, || p.changed.load(Ordering::Acquire) != 0)
+            let ready = || p.changed.load(Ordering::Acquire) != 0;
+            // A spin that is preempted, or runs out of budget with the
+            // answer still coming, closes the gate; a call that finds it
+            // closed skips its spin and leaves the gate as it is.
+            let answered = if self.gate_on.load(Ordering::Relaxed) {
+                self.gate.spin_for_answer(budget, ready)
             } else {
-                SpinEnd::Preempted
+                handoff::spin_until(budget, ready) == SpinEnd::Done
             };
-            match end {
-                SpinEnd::Done => {
-                    self.answered_spinning.fetch_add(1, Ordering::Relaxed);
-                }
-                SpinEnd::Preempted => {
-                    self.gate.preempted();
-                    self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
-                }
-                SpinEnd::Budget => {
-                    // The answer did not come in the budget: the thread that
-                    // must give it lacked a CPU (or the call is long); spin
-                    // less for a while (`SpinGate::spin_for_answer`).
-                    self.gate.preempted();
-                    self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
-                }
+            if answered {
+                self.answered_spinning.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
             }
         }
         let deadline = timeout.map(|d| Instant::now() + d);
@@ -685,6 +678,57 @@ mod tests {
         assert!(st.answered_spinning > 0, "no answer seen while spinning: {st:?}");
         assert!(st.spin_timeouts > 0, "no spin ran out: {st:?}");
         assert_eq!(ch.in_flight(), 0);
+    }
+
+    /// Calls made while the spin gate is closed skip their spin; they must
+    /// not close it again (the first version did, escalating the pause to
+    /// its 128 ms cap on every call, so one preemption turned poll mode off
+    /// for as long as calls kept coming: 97,814 closings in 100,000 calls).
+    #[test]
+    fn skipped_spins_do_not_keep_the_gate_closed() {
+        let ch = Arc::new(Channel::new("cdsp"));
+        let (tx, rx) = mpsc::channel::<FastrpcMsg>();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let stop = Arc::new(AtomicBool::new(false));
+        let dsp = {
+            let (ch, stop) = (ch.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(m) = rx.recv_timeout(Duration::from_millis(10)) {
+                        answer(&ch, &m, 0);
+                    }
+                }
+            })
+        };
+        let call = || {
+            ch.call_polled(
+                FastrpcMsg::default(),
+                PdType::User,
+                None,
+                Some(Duration::from_millis(50)),
+            )
+            .unwrap()
+        };
+        // One preemption closes the gate for 1 ms; calls keep coming.
+        ch.gate.preempted();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(20) {
+            call();
+        }
+        // Well past the 1 ms pause (and short of the 128 ms cap): the gate
+        // is open again and a call spins.
+        std::thread::sleep(Duration::from_millis(10));
+        let before = ch.poll_stats().answered_spinning;
+        for _ in 0..20 {
+            call();
+        }
+        stop.store(true, Ordering::Relaxed);
+        dsp.join().unwrap();
+        assert!(
+            ch.poll_stats().answered_spinning > before,
+            "no call spun after the pause: {:?}",
+            ch.poll_stats()
+        );
     }
 
     #[test]
