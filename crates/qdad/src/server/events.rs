@@ -31,9 +31,16 @@ pub(super) fn accept_loop(sh: &Arc<Shared>, listener: UnixListener) {
                 if let Ok((s, _)) = listener.accept() {
                     drop(s);
                 }
+                // Take the reserve back at once: during the back-off another
+                // thread (a connection making its ring's memfd, say) would
+                // take the free slot, and the next client past the table
+                // would wait instead of being closed.
+                spare = reserve();
                 tracing::warn!("qdad: out of fds ({e}); refusing clients for 100 ms");
                 std::thread::sleep(Duration::from_millis(100));
-                spare = reserve();
+                if spare.is_none() {
+                    spare = reserve();
+                }
                 continue;
             }
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
