@@ -155,6 +155,11 @@ pub fn spin_until(budget: Duration, ready: impl Fn() -> bool) -> SpinEnd {
     }
 }
 
+/// The widest message a hand-off carries, in words: its buffers live on
+/// the stack (a spinner that takes a message drains the ring once more, on
+/// every call; no allocation there).
+pub const MAX_WIDTH: usize = 16;
+
 /// The ring and the count of threads spinning on it.
 #[derive(Debug)]
 pub struct Handoff {
@@ -168,8 +173,11 @@ pub struct Handoff {
 
 impl Handoff {
     /// A hand-off of up to `slots` (a power of two ≥ 2) messages of
-    /// `width` words in flight.
+    /// `width` (at most [`MAX_WIDTH`]) words in flight.
     pub fn new(slots: usize, width: usize) -> Result<Handoff, RingError> {
+        if width > MAX_WIDTH {
+            return Err(RingError::Corrupt);
+        }
         Ok(Handoff {
             ring: Ring::create(words(slots, width), slots, width)?,
             spinning: AtomicUsize::new(0),
@@ -221,9 +229,10 @@ impl Handoff {
                 return true;
             }
             if start.elapsed() >= grace {
-                let mut buf = vec![0u32; self.ring.width()];
-                if let Ok(true) = self.ring.pop(&mut buf) {
-                    slow(&buf);
+                let mut buf = [0u32; MAX_WIDTH];
+                let buf = &mut buf[..self.ring.width()];
+                if let Ok(true) = self.ring.pop(buf) {
+                    slow(buf);
                 }
                 return false;
             }
@@ -231,9 +240,10 @@ impl Handoff {
     }
 
     fn drain(&self, slow: &mut impl FnMut(&[u32])) {
-        let mut buf = vec![0u32; self.ring.width()];
-        while let Ok(true) = self.ring.pop(&mut buf) {
-            slow(&buf);
+        let mut buf = [0u32; MAX_WIDTH];
+        let buf = &mut buf[..self.ring.width()];
+        while let Ok(true) = self.ring.pop(buf) {
+            slow(buf);
         }
     }
 
@@ -242,7 +252,8 @@ impl Handoff {
     /// wait), hand the others found while this thread stops spinning to
     /// `slow`. Returns when a budget ran out with nothing to take.
     pub fn spin(&self, mut budget: Duration, mut run: impl FnMut(&[u32]) -> Duration, mut slow: impl FnMut(&[u32])) {
-        let mut buf = vec![0u32; self.ring.width()];
+        let mut buf = [0u32; MAX_WIDTH];
+        let buf = &mut buf[..self.ring.width()];
         while self.may_spin() && !budget.is_zero() {
             self.spinning.fetch_add(1, Ordering::Relaxed);
             let end = spin_until(budget, || self.ring.ready());
@@ -250,7 +261,7 @@ impl Handoff {
                 self.gate.preempted();
             }
             // `ready` is a hint: another spinner may take the message first.
-            let got = end == SpinEnd::Done && matches!(self.ring.pop(&mut buf), Ok(true));
+            let got = end == SpinEnd::Done && matches!(self.ring.pop(buf), Ok(true));
             // Not spinning while it runs a call (which may block).
             self.stop(&mut slow);
             if !got {
@@ -259,7 +270,7 @@ impl Handoff {
                 }
                 return;
             }
-            budget = run(&buf);
+            budget = run(buf);
         }
     }
 
@@ -343,6 +354,12 @@ mod tests {
         // preempted on a loaded machine).
         assert_ne!(spin_until(Duration::from_micros(20), || false), SpinEnd::Done);
         assert_eq!(spin_until(Duration::from_secs(1), || true), SpinEnd::Done);
+    }
+
+    #[test]
+    fn messages_wider_than_the_stack_buffers_are_refused() {
+        assert!(Handoff::new(4, MAX_WIDTH).is_ok());
+        assert_eq!(Handoff::new(4, MAX_WIDTH + 1).unwrap_err(), RingError::Corrupt);
     }
 
     #[test]
