@@ -22,7 +22,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use qda_rt::handoff::{self, SpinEnd, SpinGate};
+use qda_rt::handoff::SpinGate;
 use rustix::thread::futex;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -181,7 +181,8 @@ pub struct Channel {
     /// Closes spinning for a while after a preempted spin (a busy machine).
     gate: SpinGate,
     /// Tests turn the gate off to take both ends of a polled wait.
-    gate_on: std::sync::atomic::AtomicBool,
+    #[cfg(test)]
+    ungated: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -212,7 +213,8 @@ impl Channel {
             answered_spinning: AtomicU64::new(0),
             spin_timeouts: AtomicU64::new(0),
             gate: SpinGate::default(),
-            gate_on: std::sync::atomic::AtomicBool::new(true),
+            #[cfg(test)]
+            ungated: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -363,6 +365,15 @@ impl Channel {
         }
     }
 
+    /// A polled caller's spin, through the channel's gate.
+    fn spin_for_answer(&self, budget: Duration, ready: impl Fn() -> bool) -> bool {
+        #[cfg(test)]
+        if self.ungated.load(Ordering::Relaxed) {
+            return qda_rt::handoff::spin_until(budget, ready) == qda_rt::handoff::SpinEnd::Done;
+        }
+        self.gate.spin_for_answer(budget, ready)
+    }
+
     /// Send `msg` (its `ctx` is filled in from a fresh context and `pd`) and
     /// wait for the DSP's return value.
     pub fn call(&self, msg: FastrpcMsg, pd: PdType, timeout: Option<Duration>) -> Result<i32> {
@@ -395,11 +406,7 @@ impl Channel {
             // A spin that is preempted, or runs out of budget with the
             // answer still coming, closes the gate; a call that finds it
             // closed skips its spin and leaves the gate as it is.
-            let answered = if self.gate_on.load(Ordering::Relaxed) {
-                self.gate.spin_for_answer(budget, ready)
-            } else {
-                handoff::spin_until(budget, ready) == SpinEnd::Done
-            };
+            let answered = self.spin_for_answer(budget, ready);
             if answered {
                 self.answered_spinning.fetch_add(1, Ordering::Relaxed);
             } else {
@@ -614,7 +621,7 @@ mod tests {
         let ch = Arc::new(Channel::new("cdsp"));
         // On a loaded machine preempted spins would close the gate, and
         // this test is about both ends of a polled wait.
-        ch.gate_on.store(false, Ordering::Relaxed);
+        ch.ungated.store(true, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel::<FastrpcMsg>();
         ch.attach(Arc::new(Loop(Mutex::new(tx))));
         let stop = Arc::new(AtomicBool::new(false));
