@@ -139,17 +139,15 @@ impl PdProcess {
             d => Look::Garbage(d),
         };
         if let Some(budget) = poll {
-            let t = Instant::now();
-            let mut spins = 0u32;
-            // Not on the host's CPU: the host would wait for this one.
+            // The shared bounded spin (it also ends when this thread is
+            // preempted); it stops early, too, when this thread is on the
+            // host's CPU: the host would wait for this one.
+            let looks = std::cell::Cell::new(0u32);
             let apart = || shm.host_cpu().load(Ordering::Relaxed) != ring::this_cpu();
-            while look() == Look::Pending && t.elapsed() < budget {
-                std::hint::spin_loop();
-                spins = spins.wrapping_add(1);
-                if spins.is_multiple_of(SPINS_PER_LOOK) && !apart() {
-                    break;
-                }
-            }
+            qda_rt::handoff::spin_until(budget, || {
+                looks.set(looks.get().wrapping_add(1));
+                look() != Look::Pending || (looks.get().is_multiple_of(SPINS_PER_LOOK) && !apart())
+            });
         }
         let mut early = 0u32;
         loop {
