@@ -32,9 +32,12 @@ pub const PREEMPTED: Duration = Duration::from_micros(50);
 /// oversubscribed, and spinning threads, having used their share, wait a
 /// whole time slice (a 4 ms tick here) for the CPU the answer needs, where
 /// a woken thread would run at once. The gate then closes spinning for a
-/// while (1 ms, doubling with each preemption up to 128 ms; the count
-/// starts again after a second without one), so that poll mode behaves as
-/// sleep mode on a busy machine and tries spinning again now and then.
+/// while: 1 ms, doubling up to 128 ms while preemptions keep coming soon
+/// after it reopens (within twice the last pause plus [`GATE_FORGET`]), so
+/// that poll mode behaves as sleep mode on a busy machine and tries
+/// spinning again now and then. A preemption after a quiet stretch starts
+/// again at 1 ms: a VM's occasional lost tick (every 100 ms or so here)
+/// must not keep spinning off for most of the time.
 #[derive(Debug, Default)]
 pub struct SpinGate {
     /// Nanoseconds since [`epoch`] until which spinning is off.
@@ -54,8 +57,12 @@ fn now_ns() -> u64 {
     epoch().elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
 }
 
-/// After this long without a preemption the gate's count starts again.
-const GATE_FORGET: Duration = Duration::from_secs(1);
+/// A preemption later than twice the last pause plus this after the one
+/// before starts the gate's count again.
+pub const GATE_FORGET: Duration = Duration::from_millis(10);
+
+/// The longest pause, as a power of two of milliseconds.
+const GATE_MAX_LEVEL: u32 = 7;
 
 impl SpinGate {
     /// An open gate (for a `static`).
@@ -109,14 +116,31 @@ impl SpinGate {
 
     /// A spin was preempted (or wasted): close the gate for a while.
     pub fn preempted(&self) {
-        let now = now_ns();
-        if now.saturating_sub(self.last.swap(now, Ordering::Relaxed)) > GATE_FORGET.as_nanos() as u64 {
-            self.level.store(0, Ordering::Relaxed);
-        }
-        let level = self.level.fetch_add(1, Ordering::Relaxed).min(7);
-        let pause = Duration::from_millis(1 << level);
-        self.until
-            .store(now.saturating_add(pause.as_nanos() as u64), Ordering::Relaxed);
+        self.preempted_at(now_ns());
+    }
+
+    /// [`SpinGate::preempted`] at `now` (nanoseconds since [`epoch`]).
+    /// Threads that race here may lose a count or store an older end; the
+    /// gate stays a hint either way.
+    fn preempted_at(&self, now: u64) {
+        let last = self.last.swap(now, Ordering::Relaxed);
+        let level = self.level.load(Ordering::Relaxed);
+        let quiet =
+            2 * (1u64 << level.saturating_sub(1).min(GATE_MAX_LEVEL)) * 1_000_000 + GATE_FORGET.as_nanos() as u64;
+        let level = if last == 0 || now.saturating_sub(last) > quiet {
+            0
+        } else {
+            level
+        };
+        self.level.store((level + 1).min(GATE_MAX_LEVEL + 1), Ordering::Relaxed);
+        let pause_ns = (1u64 << level.min(GATE_MAX_LEVEL)) * 1_000_000;
+        self.until.store(now.saturating_add(pause_ns), Ordering::Relaxed);
+    }
+
+    /// When the gate opens again (nanoseconds since [`epoch`]; 0: open).
+    #[cfg(test)]
+    fn until(&self) -> u64 {
+        self.until.load(Ordering::Relaxed)
     }
 }
 
@@ -354,6 +378,44 @@ mod tests {
         // preempted on a loaded machine).
         assert_ne!(spin_until(Duration::from_micros(20), || false), SpinEnd::Done);
         assert_eq!(spin_until(Duration::from_secs(1), || true), SpinEnd::Done);
+    }
+
+    const MS: u64 = 1_000_000;
+
+    /// A VM loses a tick now and then (every 100 ms or so on these
+    /// machines): each such preemption closes the gate for the shortest
+    /// pause, not for a pause that grew with every one of them (with a
+    /// count forgotten only after a quiet second, spinning was off most of
+    /// the time on an idle VM).
+    #[test]
+    fn rare_preemptions_close_the_gate_briefly() {
+        let g = SpinGate::default();
+        for i in 1..=20u64 {
+            let now = i * 100 * MS;
+            g.preempted_at(now);
+            assert_eq!(g.until(), now + MS, "preemption {i}, 100 ms after the one before");
+        }
+    }
+
+    /// Preemptions that come soon after the gate reopens (busy neighbours
+    /// on every CPU) double the pause up to 128 ms, and it stays there
+    /// while they keep coming.
+    #[test]
+    fn frequent_preemptions_escalate_and_hold() {
+        let g = SpinGate::default();
+        let mut now = 5 * MS;
+        let mut pauses = Vec::new();
+        for _ in 0..12 {
+            g.preempted_at(now);
+            let until = g.until();
+            pauses.push((until - now) / MS);
+            // Preempted again 3 ms after it reopened.
+            now = until + 3 * MS;
+        }
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 64, 128, 128, 128, 128, 128]);
+        // A quiet stretch after the longest pause starts the count again.
+        g.preempted_at(now + 400 * MS);
+        assert_eq!(g.until(), now + 401 * MS);
     }
 
     #[test]
