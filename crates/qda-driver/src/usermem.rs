@@ -105,6 +105,27 @@ impl UserMemory for LocalMemory {
     }
 }
 
+/// The calling process's own memory, with slices it lent for this call
+/// ([`qda_os::Lent`], [`qda_os::Loan`]): accesses inside a lent slice are
+/// plain copies, the rest go through [`LocalMemory`] (and its `EFAULT`).
+#[derive(Debug, Clone, Copy)]
+pub struct LentMemory<'a, 'b>(pub &'a qda_os::Loan<'b>);
+
+impl UserMemory for LentMemory<'_, '_> {
+    fn read(&self, addr: u64, dst: &mut [u8]) -> Result<()> {
+        if self.0.read(addr, dst) {
+            return Ok(());
+        }
+        LocalMemory.read(addr, dst)
+    }
+    fn write(&self, addr: u64, src: &[u8]) -> Result<()> {
+        if self.0.write(addr, src) {
+            return Ok(());
+        }
+        LocalMemory.write(addr, src)
+    }
+}
+
 /// First number [`SegmentMemory::install_fd`] hands out: above any real fd
 /// (the kernel's `nr_open` ceiling is 2^20), so a client can tell it apart.
 pub const FD_PLACEHOLDER_BASE: i32 = 0x4000_0000;
@@ -250,5 +271,33 @@ mod tests {
         assert_eq!(d, [0, 1, 2, 0]);
         assert_eq!(m.read(0x100e, &mut d).unwrap_err().errno, Errno::EFAULT);
         assert_eq!(m.written(), [(0x1004, 2)]);
+    }
+
+    /// Lent slices are copied directly; what no slice covers still
+    /// reaches the process's memory through the checked copies, and a bad
+    /// address is still `EFAULT` (a loan adds no memory, it only skips
+    /// syscalls).
+    #[test]
+    fn lent_memory_copies_lent_slices_and_checks_the_rest() {
+        let input = [1u8, 2, 3, 4];
+        let mut output = [0u8; 4];
+        let not_lent = 0x55u8;
+        let out_addr = output.as_ptr() as u64;
+        {
+            let mut lent = qda_os::Lent::new();
+            lent.read_only(&input);
+            lent.read_write(&mut output);
+            let loan = lent.loan();
+            let um = LentMemory(&loan);
+            let mut d = [0u8; 2];
+            um.read(input.as_ptr() as u64 + 2, &mut d).unwrap();
+            assert_eq!(d, [3, 4]);
+            um.write(out_addr + 1, &[9, 9]).unwrap();
+            let got: u8 = read_struct(&um, &not_lent as *const u8 as u64).unwrap();
+            assert_eq!(got, 0x55);
+            assert_eq!(read_struct::<u64>(&um, 8).unwrap_err().errno, Errno::EFAULT);
+            assert_eq!(um.write(8, &[1]).unwrap_err().errno, Errno::EFAULT);
+        }
+        assert_eq!(output, [0, 9, 9, 0]);
     }
 }

@@ -8,17 +8,21 @@
 //!   `copy_from_user`/`copy_to_user` on the own process, borrowing raw fd
 //!   numbers, open-file-description locks;
 //! * [`fd`]: memfds and file identity;
+//! * [`lent`]: slices a caller lends to an emulated ioctl ([`Lent`]), so
+//!   the driver's reads and writes of them skip the checked copies;
 //! * [`vma`]: which file mapping an address lies in ([`find_mapping`],
 //!   [`MapInfo`]), the `find_vma` of this process.
 #![warn(missing_docs)]
 
 pub mod errno;
 pub mod fd;
+pub mod lent;
 pub mod sys;
 pub mod vma;
 
 pub use errno::{Errno, OsError, Result};
 pub use fd::{file_id, file_size, into_raw, is_memfd, memfd, reopen};
+pub use lent::{Lent, Loan};
 pub use sys::{Mapping, SharedWords, borrow_raw, copy_from_self, copy_to_self, self_pid, self_tid};
 pub use vma::{MapInfo, find_mapping};
 

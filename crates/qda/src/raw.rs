@@ -11,6 +11,7 @@ use qda_uapi::qda::*;
 
 use crate::device::Device;
 use crate::error::Error;
+use crate::os::Lent;
 use crate::session::{RemoteHandle, Session};
 use crate::shared::{Inner, Uapi};
 
@@ -174,7 +175,8 @@ fn invoke_checked(inner: &Inner, handle: u32, sc: u32, args: &mut [FastrpcInvoke
             args.len()
         )));
     }
-    inner.invoke(handle, sc, args, "REMOTE_INVOKE")
+    // The descriptors' pointers are the caller's: only the checked copies.
+    inner.invoke(handle, sc, args, Lent::new(), "REMOTE_INVOKE")
 }
 
 impl Device {

@@ -11,6 +11,7 @@ use zerocopy::IntoBytes;
 
 use crate::buffer::Buffer;
 use crate::error::{Error, dsp_result};
+use crate::os::Lent;
 use crate::shared::{Inner, Uapi};
 
 /// Session options.
@@ -72,7 +73,9 @@ impl Session {
             raw_arg(out.as_mut_bytes().as_mut_ptr(), 8),
             raw_arg(err.as_mut_ptr(), err.len()),
         ];
-        let r = self.inner.invoke(8, 0x0202_0200, &mut args, "remotectl open")?;
+        let r = self
+            .inner
+            .invoke(8, 0x0202_0200, &mut args, Lent::new(), "remotectl open")?;
         dsp_result("remotectl open", r)?;
         if out.dlerr != 0 {
             let text = String::from_utf8_lossy(err.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
@@ -260,7 +263,20 @@ impl RemoteHandle {
             });
         }
         let sc = qda_proto::Scalars::make(method, nin as u8, nout as u8).0;
-        let r = self.inner.invoke(self.handle, sc, &mut raw, "REMOTE_INVOKE")?;
+        // The inline buffers are this call's slices: lent, so the driver
+        // copies them without a checked copy (`Lent`).
+        let mut data = Lent::with_capacity(args.len() + 2);
+        for a in args.iter_mut() {
+            match a {
+                Arg::In(b) => data.read_only(b),
+                Arg::Out(b) => data.read_write(b),
+                Arg::BufIn(..) | Arg::BufOut(..) => {}
+            }
+        }
+        let r = self.inner.invoke(self.handle, sc, &mut raw, data, "REMOTE_INVOKE")?;
+        if r == 0 {
+            return Ok(());
+        }
         dsp_result(&format!("method {method}"), r)
     }
 }
@@ -278,6 +294,8 @@ impl Drop for RemoteHandle {
             raw_arg(dlerr.as_mut_bytes().as_mut_ptr(), 4),
             raw_arg(text.as_mut_ptr(), 64),
         ];
-        let _ = self.inner.invoke(8, 0x0301_0200, &mut args, "remotectl close");
+        let _ = self
+            .inner
+            .invoke(8, 0x0301_0200, &mut args, Lent::new(), "remotectl close");
     }
 }

@@ -9,7 +9,9 @@ use qda_uapi::qda::{DrmQdaGemMmapOffset, DrmQdaInvokeArgs, Revision};
 
 use crate::domain::Domain;
 use crate::error::{Error, os};
+use crate::os::Lent;
 use crate::sys::DeviceFile;
+use zerocopy::IntoBytes;
 
 /// Which UAPI a device speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,23 +98,31 @@ impl Inner {
 
     /// One invoke on this file with caller-built descriptors, by the UAPI
     /// the file speaks: the ioctl's value (the DSP's return value).
-    pub(crate) fn invoke(&self, handle: u32, sc: u32, args: &mut [FastrpcInvokeArgs], op: &str) -> Result<i64, Error> {
+    /// `data`: the buffers the descriptors point to, lent where the
+    /// caller has them as slices ([`crate::os::Lent`]; the descriptor array
+    /// and the ioctl struct are lent here).
+    pub(crate) fn invoke<'a>(
+        &self,
+        handle: u32,
+        sc: u32,
+        args: &'a mut [FastrpcInvokeArgs],
+        mut data: Lent<'a>,
+        op: &str,
+    ) -> Result<i64, Error> {
+        let ptr = args.as_mut_ptr() as u64;
+        data.read_write(args.as_mut_bytes());
         match self.uapi {
             Uapi::Qda => {
-                let mut inv = DrmQdaInvokeArgs {
-                    handle,
-                    sc,
-                    args: args.as_mut_ptr() as u64,
-                };
-                self.call_as::<spec::DrmIoctlQdaRemoteInvoke>(op, &mut inv)
+                let mut inv = DrmQdaInvokeArgs { handle, sc, args: ptr };
+                self.file
+                    .call_lent::<spec::DrmIoctlQdaRemoteInvoke>(&mut inv, data)
+                    .map_err(os(op))
             }
             Uapi::Fastrpc => {
-                let mut inv = uf::FastrpcInvoke {
-                    handle,
-                    sc,
-                    args: args.as_mut_ptr() as u64,
-                };
-                self.call_as::<spec::FastrpcIoctlInvoke>(op, &mut inv)
+                let mut inv = uf::FastrpcInvoke { handle, sc, args: ptr };
+                self.file
+                    .call_lent::<spec::FastrpcIoctlInvoke>(&mut inv, data)
+                    .map_err(os(op))
             }
         }
     }

@@ -28,7 +28,8 @@ use std::sync::Arc;
 
 use qda_ioctl::Ioctl;
 
-use crate::os::{Mapping, OsError};
+use crate::os::{Lent, Loan, Mapping, OsError};
+use zerocopy::IntoBytes;
 
 /// The system calls the library makes on device nodes.
 pub trait Syscalls: Send + Sync + fmt::Debug {
@@ -49,6 +50,15 @@ pub trait Syscalls: Send + Sync + fmt::Debug {
     /// `ioctl(fd, cmd, arg)`: the value it returns, or the errno of a -1.
     /// `arg` points into this process's memory.
     fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, OsError>;
+    /// [`Syscalls::ioctl`] with the slices of this process's memory the
+    /// call names lent as Rust slices ([`Lent`]): a backend that emulates
+    /// the driver in this process copies them directly instead of through
+    /// the checked copies a raw pointer needs. The same call and result;
+    /// by default the plain `ioctl` (a kernel reads the memory itself).
+    fn ioctl_lent(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64, lent: &Loan<'_>) -> Result<i64, OsError> {
+        let _ = lent;
+        self.ioctl(fd, cmd, arg)
+    }
     /// `mmap(NULL, len, RW, MAP_SHARED, fd, offset)`.
     fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, OsError>;
     /// `close(fd)`: the last close of a device file is its release.
@@ -96,6 +106,14 @@ impl DeviceFile {
     /// description.
     pub fn call<I: Ioctl>(&self, arg: &mut I::Arg) -> Result<i64, OsError> {
         self.ioctl(I::DESC.cmd, arg as *mut I::Arg as u64)
+    }
+
+    /// [`DeviceFile::call`] with the memory the struct points to lent as
+    /// `lent` ([`Syscalls::ioctl_lent`]); the struct itself is lent too.
+    pub fn call_lent<'a, I: Ioctl>(&self, arg: &'a mut I::Arg, mut lent: Lent<'a>) -> Result<i64, OsError> {
+        let addr = arg as *mut I::Arg as u64;
+        lent.read_write(arg.as_mut_bytes());
+        self.calls.ioctl_lent(self.as_fd(), I::DESC.cmd, addr, &lent.loan())
     }
 
     /// `mmap` of the file at `offset`.

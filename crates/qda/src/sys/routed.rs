@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 
-use qda_driver::{Creds, LocalMemory};
+use qda_driver::{Creds, LentMemory, LocalMemory, UserMemory};
 use qda_dsp::{Embedded, PdMode};
 use qda_ioctl::Target;
 use qda_rt::lock;
 
 use super::Syscalls;
 use super::{Backend, BackendInfo};
-use crate::os::{Errno, Mapping, OsError};
+use crate::os::{Errno, Loan, Mapping, OsError};
 
 /// System calls delivered to an embedded driver: `open` gives a real fd (a
 /// placeholder memfd standing for the device file) and the calls on it
@@ -44,6 +44,22 @@ impl Routed {
             .get(&fd.as_raw_fd())
             .cloned()
             .ok_or_else(|| OsError::new(Errno::ENOTTY, "not a device file of this platform"))
+    }
+
+    /// An ioctl on `fd` reaching user memory through `um`.
+    fn ioctl_in(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64, um: &dyn UserMemory) -> Result<i64, OsError> {
+        // The kernel's long result reaches the caller as libc's int.
+        let f = self.file(fd)?;
+        let r = f.ioctl(cmd, arg, um);
+        if let Err(e) = &r {
+            // A refusal and the driver's reason, on the call trace (what
+            // `QDA_LOG=qda::trace=info` shows; qdad logs its own).
+            let name = qda_ioctl::lookup(f.target(), f.driver().qda_revision(), cmd)
+                .ok()
+                .map(|d| d.name);
+            tracing::info!(target: "qda::trace", "{} -> {}", qda_ioctl::ioctl_label(name, cmd), e);
+        }
+        r.map(|v| v as i32 as i64)
     }
 
     fn nodes(&self, node: Target) -> Vec<String> {
@@ -81,18 +97,10 @@ impl Syscalls for Routed {
         Ok(fd)
     }
     fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, OsError> {
-        // The kernel's long result reaches the caller as libc's int.
-        let f = self.file(fd)?;
-        let r = f.ioctl(cmd, arg, &LocalMemory);
-        if let Err(e) = &r {
-            // A refusal and the driver's reason, on the call trace (what
-            // `QDA_LOG=qda::trace=info` shows; qdad logs its own).
-            let name = qda_ioctl::lookup(f.target(), f.driver().qda_revision(), cmd)
-                .ok()
-                .map(|d| d.name);
-            tracing::info!(target: "qda::trace", "{} -> {}", qda_ioctl::ioctl_label(name, cmd), e);
-        }
-        r.map(|v| v as i32 as i64)
+        self.ioctl_in(fd, cmd, arg, &LocalMemory)
+    }
+    fn ioctl_lent(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64, lent: &Loan<'_>) -> Result<i64, OsError> {
+        self.ioctl_in(fd, cmd, arg, &LentMemory(lent))
     }
     fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, OsError> {
         self.file(fd)?.mmap(offset, len as u64, true)
