@@ -77,6 +77,10 @@ pub const MAX_CONTEXTS: usize = 255;
 
 #[derive(Debug, Default)]
 struct State {
+    /// The context is allocated to a call (its slot's `Table::used`).
+    live: bool,
+    /// The caller's thread (for [`Channel::interrupt`]).
+    tid: i32,
     result: Option<i32>,
     interrupted: bool,
     /// The caller left (interrupted): the response frees the context.
@@ -88,12 +92,12 @@ struct State {
 #[derive(Debug, Default)]
 struct Pending {
     done: Mutex<State>,
-    tid: i32,
     /// The completion word: incremented (under `done`'s lock, after the
     /// change) each time the call is answered, failed or interrupted. A
-    /// polling caller spins on it; a sleeping one waits on it as a futex,
-    /// so a wake-up costs one `FUTEX_WAKE` and the woken caller does not
-    /// queue on a mutex the waker still holds (a condvar's would).
+    /// polling caller spins until it moves from the value it had when the
+    /// context was allocated; a sleeping one waits on it as a futex, so a
+    /// wake-up costs one `FUTEX_WAKE` and the woken caller does not queue
+    /// on a mutex the waker still holds (a condvar's would).
     changed: Line,
 }
 
@@ -145,7 +149,8 @@ pub const MAX_POLL_BUDGET: Duration = Duration::from_micros(qda_uapi::qda::QDA_P
 
 #[derive(Debug)]
 struct Table {
-    slots: Vec<Option<Arc<Pending>>>,
+    /// Which contexts are allocated (index 0 is never used).
+    used: Vec<bool>,
     next: usize,
     in_flight: usize,
     /// Callers waiting for a free context (all 255 in use).
@@ -157,7 +162,7 @@ impl Table {
     /// (std's `notify_one` is a futex syscall even with nobody waiting, and
     /// this runs once per call).
     fn release(&mut self, i: usize, freed: &Condvar) {
-        self.slots[i] = None;
+        self.used[i] = false;
         self.in_flight -= 1;
         if self.waiting > 0 {
             freed.notify_one();
@@ -171,6 +176,11 @@ pub struct Channel {
     label: String,
     transport: RwLock<Option<Arc<dyn Transport>>>,
     table: Mutex<Table>,
+    /// One per context id, made once and reused: a call allocates no
+    /// memory, and the answering side finds its context without the
+    /// table's lock (whose line would otherwise move to the DSP thread and
+    /// back on every call).
+    pending: Box<[Pending]>,
     freed: Condvar,
     layout: CtxLayout,
     /// Cached capability table (attributes 1..=255), per channel.
@@ -201,12 +211,13 @@ impl Channel {
             label: label.to_string(),
             transport: RwLock::new(None),
             table: Mutex::new(Table {
-                slots: vec![None; MAX_CONTEXTS + 1],
+                used: vec![false; MAX_CONTEXTS + 1],
                 next: 1,
                 in_flight: 0,
                 waiting: 0,
             }),
             freed: Condvar::new(),
+            pending: (0..=MAX_CONTEXTS).map(|_| Pending::default()).collect(),
             layout: CtxLayout::KERNEL,
             caps: Mutex::new(None),
             tracer: RwLock::new(TraceSlot(None)),
@@ -267,10 +278,14 @@ impl Channel {
         *qda_rt::lock(&self.caps) = None;
         let mut t = qda_rt::lock(&self.table);
         for i in 1..=MAX_CONTEXTS {
-            let Some(p) = t.slots[i].clone() else { continue };
+            if !t.used[i] {
+                continue;
+            }
+            let p = &self.pending[i];
             let mut d = qda_rt::lock(&p.done);
             d.result = Some(-Errno::EPIPE.0);
             if d.abandoned {
+                d.live = false;
                 t.release(i, &self.freed);
             }
             let sleeps = p.signal(&d);
@@ -292,9 +307,10 @@ impl Channel {
     pub fn interrupt(&self, tid: i32) -> usize {
         let t = qda_rt::lock(&self.table);
         let mut n = 0;
-        for p in t.slots.iter().flatten().filter(|p| p.tid == tid) {
+        for i in (1..=MAX_CONTEXTS).filter(|i| t.used[*i]) {
+            let p = &self.pending[i];
             let mut d = qda_rt::lock(&p.done);
-            if d.result.is_none() && !d.abandoned {
+            if d.live && d.tid == tid && d.result.is_none() && !d.abandoned {
                 d.interrupted = true;
                 n += 1;
                 let sleeps = p.signal(&d);
@@ -312,31 +328,46 @@ impl Channel {
     pub fn on_response(&self, bytes: &[u8]) -> Result<()> {
         let rsp = InvokeRsp::parse(bytes).map_err(|e| Error::new(Errno::EINVAL, e.to_string()))?;
         let idx = self.layout.index(rsp.ctx) as usize;
-        let mut t = qda_rt::lock(&self.table);
-        let p = t.slots.get(idx).and_then(|p| p.clone()).ok_or_else(|| {
+        let unknown = || {
             Error::new(
                 Errno::ENOENT,
                 format!("{}: response for unknown context 0x{:x}", self.label, rsp.ctx),
             )
-        })?;
+        };
+        // Index 0 is never allocated.
+        let p = self.pending.get(idx).filter(|_| idx != 0).ok_or_else(unknown)?;
         let mut d = qda_rt::lock(&p.done);
+        if !d.live {
+            return Err(unknown());
+        }
         if d.result.is_none() {
             d.result = Some(rsp.retval);
         }
-        if d.abandoned {
-            // Nobody waits any more: the response releases the context.
-            t.release(idx, &self.freed);
-        }
+        let abandoned = d.abandoned;
         let sleeps = p.signal(&d);
         drop(d);
-        drop(t);
         if sleeps {
             p.wake();
+        }
+        if abandoned {
+            // Nobody waits any more: the response releases the context (its
+            // `used` mark kept it from being allocated until now). Table
+            // first, as everywhere; a restart may have released it
+            // meanwhile (then it is not live, or live for another call).
+            let mut t = qda_rt::lock(&self.table);
+            let mut d = qda_rt::lock(&p.done);
+            if d.live && d.abandoned {
+                d.live = false;
+                drop(d);
+                t.release(idx, &self.freed);
+            }
         }
         Ok(())
     }
 
-    fn alloc(&self) -> (u8, Arc<Pending>) {
+    /// A free context: its index, its state and the completion word's
+    /// value before any answer.
+    fn alloc(&self) -> (u8, &Pending, u32) {
         let mut t = qda_rt::lock(&self.table);
         while t.in_flight == MAX_CONTEXTS {
             t.waiting += 1;
@@ -345,23 +376,31 @@ impl Channel {
         }
         // Cyclic allocation from 1, as idr_alloc_cyclic.
         let mut i = t.next;
-        while t.slots[i].is_some() {
+        while t.used[i] {
             i = if i == MAX_CONTEXTS { 1 } else { i + 1 };
         }
-        let p = Arc::new(Pending {
-            tid: qda_os::self_tid(),
-            ..Pending::default()
-        });
-        t.slots[i] = Some(p.clone());
+        t.used[i] = true;
         t.in_flight += 1;
         t.next = if i == MAX_CONTEXTS { 1 } else { i + 1 };
-        (i as u8, p)
+        drop(t);
+        let p = &self.pending[i];
+        *qda_rt::lock(&p.done) = State {
+            live: true,
+            tid: qda_os::self_tid(),
+            ..State::default()
+        };
+        // Read after the reset: an answer can only come once the message
+        // is sent.
+        let start = p.changed.load(Ordering::Acquire);
+        (i as u8, p, start)
     }
 
     fn free(&self, idx: u8) {
+        let i = idx as usize;
         let mut t = qda_rt::lock(&self.table);
-        if t.slots[idx as usize].is_some() {
-            t.release(idx as usize, &self.freed);
+        if t.used[i] {
+            qda_rt::lock(&self.pending[i].done).live = false;
+            t.release(i, &self.freed);
         }
     }
 
@@ -394,7 +433,7 @@ impl Channel {
         let Some(t) = t else {
             return Err(Error::new(Errno::EPIPE, format!("{}: DSP channel is down", self.label)));
         };
-        let (idx, p) = self.alloc();
+        let (idx, p, start) = self.alloc();
         msg.ctx = self.layout.encode(idx, pd);
         let poll = poll.map(|b| b.min(MAX_POLL_BUDGET));
         if let Err(e) = t.send_polled(&msg, poll) {
@@ -402,7 +441,7 @@ impl Channel {
             return Err(e);
         }
         if let Some(budget) = poll {
-            let ready = || p.changed.load(Ordering::Acquire) != 0;
+            let ready = || p.changed.load(Ordering::Acquire) != start;
             // A spin that is preempted, or runs out of budget with the
             // answer still coming, closes the gate; a call that finds it
             // closed skips its spin and leaves the gate as it is.
@@ -588,6 +627,74 @@ mod tests {
         answer(&ch, &m, 0);
         assert_eq!(ch.in_flight(), 0, "the late answer frees it");
         assert_eq!(ch.interrupt(tid), 0);
+    }
+
+    /// An abandoned context is released once, by whichever of a restart
+    /// and the late answer comes first: the other finds it gone (a second
+    /// release would count a call that is not in flight, or free a context
+    /// a new call holds). A context reused by the next calls keeps no state
+    /// of the last: an answer to a freed context is refused.
+    #[test]
+    fn an_abandoned_context_is_released_once() {
+        for answer_first in [true, false] {
+            let ch = Arc::new(Channel::new("cdsp"));
+            let (tx, rx) = mpsc::channel();
+            ch.attach(Arc::new(Loop(Mutex::new(tx))));
+            let (tid_tx, tid_rx) = mpsc::channel();
+            let c = {
+                let ch = ch.clone();
+                std::thread::spawn(move || {
+                    tid_tx.send(rustix::thread::gettid().as_raw_nonzero().get()).unwrap();
+                    ch.call(FastrpcMsg::default(), PdType::User, None)
+                })
+            };
+            let tid = tid_rx.recv().unwrap();
+            let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(ch.interrupt(tid), 1);
+            assert_eq!(c.join().unwrap().unwrap_err().errno, Errno::ERESTARTSYS);
+            assert_eq!(ch.in_flight(), 1);
+            if answer_first {
+                answer(&ch, &m, 0);
+                assert_eq!(ch.in_flight(), 0);
+                ch.restart();
+            } else {
+                ch.restart();
+                assert_eq!(ch.in_flight(), 0);
+                let late = InvokeRsp {
+                    ctx: m.ctx,
+                    retval: 0,
+                    pad: 0,
+                };
+                assert_eq!(
+                    ch.on_response(zerocopy::IntoBytes::as_bytes(&late)).unwrap_err().errno,
+                    Errno::ENOENT
+                );
+            }
+            assert_eq!(ch.in_flight(), 0, "answer first: {answer_first}");
+            // New calls on a fresh transport reuse contexts from a clean state.
+            let (tx, rx) = mpsc::channel();
+            ch.attach(Arc::new(Loop(Mutex::new(tx))));
+            for i in 0..(MAX_CONTEXTS as i32 + 3) {
+                let c = {
+                    let ch = ch.clone();
+                    std::thread::spawn(move || ch.call(FastrpcMsg::default(), PdType::User, None))
+                };
+                let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+                answer(&ch, &m, i);
+                assert_eq!(c.join().unwrap().unwrap(), i);
+                let again = InvokeRsp {
+                    ctx: m.ctx,
+                    retval: 1,
+                    pad: 0,
+                };
+                assert_eq!(
+                    ch.on_response(zerocopy::IntoBytes::as_bytes(&again)).unwrap_err().errno,
+                    Errno::ENOENT,
+                    "a second answer to a freed context"
+                );
+            }
+            assert_eq!(ch.in_flight(), 0);
+        }
     }
 
     #[test]
