@@ -35,7 +35,8 @@ enum FdOut {
 pub(crate) struct Plan {
     segs: Vec<Seg>,
     data: Vec<u8>,
-    fds: Vec<i32>,
+    /// The fds it names that are open here, borrowed once (as `fdget`).
+    fds: Vec<(i32, BorrowedFd<'static>)>,
     vmas: Vec<MapInfo>,
     fd_out: Option<FdOut>,
     out_bytes: u64,
@@ -44,7 +45,14 @@ pub(crate) struct Plan {
 }
 
 impl Visit for Plan {
+    /// Bytes the walk follows: from this plan's copy when an input segment
+    /// holds them all (the bytes the daemon's driver will read, without a
+    /// `process_vm_readv` per array element), else from memory.
     fn peek(&mut self, addr: u64, buf: &mut [u8]) -> bool {
+        if let Some(b) = self.copied(addr, buf.len()) {
+            buf.copy_from_slice(b);
+            return true;
+        }
         sys::copy_from_self(addr, buf).is_ok()
     }
 
@@ -145,6 +153,26 @@ impl Plan {
         Ok(())
     }
 
+    /// The copied bytes of `[addr, addr + len)`, if one input segment
+    /// holds them all.
+    fn copied(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let mut at = 0usize;
+        for s in &self.segs {
+            if s.flags & SEG_IN == 0 {
+                continue;
+            }
+            let n = s.len as usize;
+            if let Some(off) = addr.checked_sub(s.addr)
+                && off.checked_add(len as u64).is_some_and(|end| end <= n as u64)
+            {
+                let off = at + off as usize;
+                return self.data.get(off..off + len);
+            }
+            at += n;
+        }
+        None
+    }
+
     /// The ioctl's own struct: `len` bytes in and/or out as `dir` says.
     fn arg_struct(&mut self, dir: u32, arg: u64, len: u64) -> Result<(), Error> {
         let mut flags = 0;
@@ -170,8 +198,11 @@ impl Plan {
     /// An fd the call names. Numbers not open here are not sent (the
     /// driver answers `EBADF` where it looks them up).
     pub(crate) fn fd(&mut self, n: i32) {
-        if n >= 0 && !self.fds.contains(&n) && sys::borrow_raw(n).is_ok() {
-            self.fds.push(n);
+        if n >= 0
+            && !self.fds.iter().any(|(m, _)| *m == n)
+            && let Ok(fd) = sys::borrow_raw(n)
+        {
+            self.fds.push((n, fd));
         }
     }
 
@@ -206,12 +237,12 @@ impl Plan {
         // With the fd cache, an fd the daemon holds is named, not sent,
         // while this number still refers to the file it held.
         let use_cache = op == Op::Ioctl && conn.features() & FEATURE_FD_CACHE != 0;
-        let mut attach: Vec<(i32, Option<(u64, u64)>)> = Vec::with_capacity(self.fds.len());
+        let mut attach: Vec<(i32, BorrowedFd<'static>, Option<(u64, u64)>)> = Vec::with_capacity(self.fds.len());
         let mut cached: Vec<CachedFd> = Vec::new();
-        for &n in &self.fds {
-            let id = use_cache
-                .then(|| sys::borrow_raw(n).ok().and_then(|fd| sys::file_id(fd).ok()))
-                .flatten();
+        for &(n, fd) in &self.fds {
+            // What the number refers to now: one `fstat` (it was borrowed
+            // when the walk named it).
+            let id = use_cache.then(|| sys::file_id(fd).ok()).flatten();
             match id {
                 Some(id) if conn.cached_id(n) == Some(id) => cached.push(CachedFd {
                     num: n,
@@ -219,7 +250,7 @@ impl Plan {
                     dev: id.0,
                     ino: id.1,
                 }),
-                _ => attach.push((n, id)),
+                _ => attach.push((n, fd, id)),
             }
         }
         let m = match self.exchange(conn, op, cmd, arg, target, &attach, &cached) {
@@ -228,7 +259,9 @@ impl Plan {
                 let mut g = lock(&conn.cached);
                 for c in cached.drain(..) {
                     g.remove(&c.num);
-                    attach.push((c.num, Some((c.dev, c.ino))));
+                    if let Some(&(_, fd)) = self.fds.iter().find(|(n, _)| *n == c.num) {
+                        attach.push((c.num, fd, Some((c.dev, c.ino))));
+                    }
                 }
                 drop(g);
                 self.exchange(conn, op, cmd, arg, target, &attach, &cached)?
@@ -238,7 +271,7 @@ impl Plan {
         if use_cache && !attach.is_empty() {
             let mut g = lock(&conn.cached);
             let keep = rsp_flags(&m) & RSP_FDS_CACHED != 0;
-            for (n, id) in &attach {
+            for (n, _, id) in &attach {
                 match id {
                     Some(id) if keep => {
                         if g.len() >= CACHE_HINTS && !g.contains_key(n) {
@@ -331,11 +364,11 @@ impl Plan {
         cmd: u32,
         arg: u64,
         target: i32,
-        attach: &[(i32, Option<(u64, u64)>)],
+        attach: &[(i32, BorrowedFd<'static>, Option<(u64, u64)>)],
         cached: &[CachedFd],
     ) -> Result<Message, Error> {
-        let fds: Vec<BorrowedFd<'_>> = attach.iter().filter_map(|(n, _)| sys::borrow_raw(*n).ok()).collect();
-        let nums: Vec<i32> = attach.iter().map(|(n, _)| *n).collect();
+        let fds: Vec<BorrowedFd<'_>> = attach.iter().map(|(_, fd, _)| *fd).collect();
+        let nums: Vec<i32> = attach.iter().map(|(n, _, _)| *n).collect();
         let req = IoctlReq {
             cmd,
             nsegs: self.segs.len() as u32,
@@ -459,10 +492,36 @@ mod tests {
         assert_eq!(p.segs.len(), 4);
         assert_eq!(p.segs[2].len, 12);
         assert_eq!(p.segs[3].flags, SEG_OUT);
-        assert_eq!(p.fds, [f.as_raw_fd()]);
+        assert_eq!(p.fds.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [f.as_raw_fd()]);
         assert_eq!(p.vmas.len(), 1);
         // The dma-buf's 64 bytes are not in the data: struct + array + 12.
         assert_eq!(p.data.len(), size_of::<uq::DrmQdaInvokeArgs>() + 3 * 24 + 12);
+    }
+
+    /// The walk follows the bytes the plan copied (what the daemon's
+    /// driver will read), not a second read of the client's memory: an
+    /// element of a copied array is peeked from the copy (no
+    /// `process_vm_readv` per element), and memory outside every copy is
+    /// still read.
+    #[test]
+    fn peeks_inside_copied_input_come_from_the_copy() {
+        let mut arr = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        let other = [9u8; 4];
+        let mut p = Plan::default();
+        p.seg(arr.as_ptr() as u64, 8, SEG_IN).unwrap();
+        p.seg(other.as_ptr() as u64, 4, SEG_OUT).unwrap();
+        // The client's memory changes after the copy (another thread).
+        arr.copy_from_slice(&[0; 8]);
+        std::hint::black_box(&mut arr);
+        let mut b = [0u8; 4];
+        assert!(Visit::peek(&mut p, arr.as_ptr() as u64 + 2, &mut b));
+        assert_eq!(b, [3, 4, 5, 6], "the copy the daemon gets");
+        // Straddling the copy's end, or in an output-only segment: read.
+        assert!(Visit::peek(&mut p, arr.as_ptr() as u64 + 6, &mut b));
+        assert_eq!(b[..2], [0, 0]);
+        assert!(Visit::peek(&mut p, other.as_ptr() as u64, &mut b));
+        assert_eq!(b, [9; 4]);
+        assert!(!Visit::peek(&mut p, 16, &mut b), "unreadable stays unreadable");
     }
 
     #[test]
