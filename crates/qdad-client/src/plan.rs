@@ -6,7 +6,7 @@
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
-use qda_os::{self as sys, MapInfo, OsError as Error};
+use qda_os::{self as sys, Loan, MapInfo, OsError as Error};
 use qda_rt::lock;
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
@@ -32,7 +32,10 @@ enum FdOut {
 
 /// What one ioctl sends and expects.
 #[derive(Debug, Default)]
-pub(crate) struct Plan {
+pub(crate) struct Plan<'l, 'a> {
+    /// Slices of the caller's memory it lent ([`Loan`]): reads and
+    /// write-backs inside them are copies, not `process_vm_readv`/`writev`.
+    loan: Option<&'l Loan<'a>>,
     segs: Vec<Seg>,
     data: Vec<u8>,
     /// The fds it names that are open here, borrowed once (as `fdget`).
@@ -44,7 +47,18 @@ pub(crate) struct Plan {
     err: Option<Error>,
 }
 
-impl Visit for Plan {
+/// Read `buf.len()` bytes of the client's memory at `addr`: from a lent
+/// slice that holds them all, else the checked copy (`EFAULT` there).
+fn read_mem(loan: Option<&Loan<'_>>, addr: u64, buf: &mut [u8]) -> bool {
+    loan.is_some_and(|l| l.read(addr, buf)) || sys::copy_from_self(addr, buf).is_ok()
+}
+
+/// Write `src` at `addr`: into a slice lent writable, else the checked copy.
+fn write_mem(loan: Option<&Loan<'_>>, addr: u64, src: &[u8]) -> bool {
+    loan.is_some_and(|l| l.write(addr, src)) || sys::copy_to_self(addr, src).is_ok()
+}
+
+impl Visit for Plan<'_, '_> {
     /// Bytes the walk follows: from this plan's copy when an input segment
     /// holds them all (the bytes the daemon's driver will read, without a
     /// `process_vm_readv` per array element), else from memory.
@@ -53,7 +67,7 @@ impl Visit for Plan {
             buf.copy_from_slice(b);
             return true;
         }
-        sys::copy_from_self(addr, buf).is_ok()
+        read_mem(self.loan, addr, buf)
     }
 
     fn reach(&mut self, r: Reach) {
@@ -77,12 +91,22 @@ impl Visit for Plan {
     }
 }
 
-impl Plan {
+impl<'l, 'a> Plan<'l, 'a> {
     /// What `ioctl(fd, cmd, arg)` on a file of kind `node` reaches, from the
     /// ioctl's description: its struct as the core copies it, then what its
-    /// walk names. A number the driver refuses reaches nothing.
-    pub(crate) fn for_ioctl(node: Target, rev: Revision, cmd: u32, arg: u64) -> Result<Plan, Error> {
-        let mut p = Plan::default();
+    /// walk names. A number the driver refuses reaches nothing. With `loan`,
+    /// the memory inside lent slices is read and written back directly.
+    pub(crate) fn for_ioctl(
+        node: Target,
+        rev: Revision,
+        cmd: u32,
+        arg: u64,
+        loan: Option<&'l Loan<'a>>,
+    ) -> Result<Plan<'l, 'a>, Error> {
+        let mut p = Plan {
+            loan,
+            ..Plan::default()
+        };
         let Ok(d) = qda_ioctl::lookup(node, rev, cmd) else {
             return Ok(p);
         };
@@ -132,7 +156,7 @@ impl Plan {
         if flags & SEG_IN != 0 {
             let at = self.data.len();
             self.data.resize(at + len as usize, 0);
-            if sys::copy_from_self(addr, &mut self.data[at..]).is_err() {
+            if !read_mem(self.loan, addr, &mut self.data[at..]) {
                 self.data.truncate(at);
                 return Ok(());
             }
@@ -221,7 +245,7 @@ impl Plan {
         let mut len = 0;
         for i in 0..=max as u64 {
             let mut b = [0u8];
-            if sys::copy_from_self(addr + i, &mut b).is_err() {
+            if !read_mem(self.loan, addr + i, &mut b) {
                 break;
             }
             len = i + 1;
@@ -311,7 +335,7 @@ impl Plan {
         };
         let mut copy_fault = None;
         for (s, bytes) in &written {
-            if sys::copy_to_self(s.addr, bytes).is_err() {
+            if !write_mem(self.loan, s.addr, bytes) {
                 copy_fault = Some(s.addr);
             }
         }
@@ -329,10 +353,11 @@ impl Plan {
                 }
             }
             Some(FdOut::At(addr)) => {
-                if let Some(v) = Self::peek::<i32>(addr)
-                    && let Some(n) = take(v as i64)
+                let mut v = [0u8; 4];
+                if read_mem(self.loan, addr, &mut v)
+                    && let Some(n) = take(i32::from_ne_bytes(v) as i64)
                 {
-                    let _ = sys::copy_to_self(addr, &n.to_ne_bytes());
+                    let _ = write_mem(self.loan, addr, &n.to_ne_bytes());
                 }
             }
             _ => {}
@@ -352,7 +377,7 @@ fn rsp_flags(m: &Message) -> u32 {
     Reader::new(&m.body).get::<IoctlRsp>().map_or(0, |r| r.flags)
 }
 
-impl Plan {
+impl Plan<'_, '_> {
     /// One request and its reply: through the ring when the connection has
     /// one, nothing is attached, no fd comes back and both directions fit a
     /// slot's region; else on the socket.
@@ -486,6 +511,7 @@ mod tests {
             Revision::May2026,
             uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
             &inv as *const _ as u64,
+            None,
         )
         .unwrap();
         // The struct, the array, the inline input, the inline output.
@@ -526,7 +552,14 @@ mod tests {
 
     #[test]
     fn unreadable_memory_is_left_for_the_driver_to_fault_on() {
-        let p = Plan::for_ioctl(Target::Accel, Revision::May2026, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
+        let p = Plan::for_ioctl(
+            Target::Accel,
+            Revision::May2026,
+            uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
+            16,
+            None,
+        )
+        .unwrap();
         assert!(p.segs.is_empty());
     }
 
@@ -548,6 +581,7 @@ mod tests {
             Revision::May2026,
             uf::FASTRPC_IOCTL_INVOKE,
             &inv as *const _ as u64,
+            None,
         )
         .unwrap_err();
         assert_eq!(e.errno, Errno::ENOMEM);
