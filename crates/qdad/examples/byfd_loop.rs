@@ -52,8 +52,12 @@ fn main() {
         if !v.is_empty() {
             p50s[i] = pct(v, 0.5);
             out += &format!(
-                "{name}: p50 {:.2} µs p99 {:.2} µs ({} calls)\n",
+                "{name}: p10 {:.1} p25 {:.1} p50 {:.2} p75 {:.1} p90 {:.1} p99 {:.2} µs ({} calls)\n",
+                pct(v, 0.10),
+                pct(v, 0.25),
                 p50s[i],
+                pct(v, 0.75),
+                pct(v, 0.90),
                 pct(v, 0.99),
                 v.len()
             );
