@@ -30,6 +30,10 @@ enum FdOut {
     At(u64),
 }
 
+/// An fd a request attaches: the client's number, its borrow, and the
+/// identity it had (with the fd cache).
+type Attach = (i32, BorrowedFd<'static>, Option<(u64, u64)>);
+
 /// What one ioctl sends and expects.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'l, 'a> {
@@ -261,7 +265,7 @@ impl<'l, 'a> Plan<'l, 'a> {
         // With the fd cache, an fd the daemon holds is named, not sent,
         // while this number still refers to the file it held.
         let use_cache = op == Op::Ioctl && conn.features() & FEATURE_FD_CACHE != 0;
-        let mut attach: Vec<(i32, BorrowedFd<'static>, Option<(u64, u64)>)> = Vec::with_capacity(self.fds.len());
+        let mut attach: Vec<Attach> = Vec::with_capacity(self.fds.len());
         let mut cached: Vec<CachedFd> = Vec::new();
         for &(n, fd) in &self.fds {
             // What the number refers to now: one `fstat` (it was borrowed
@@ -389,7 +393,7 @@ impl Plan<'_, '_> {
         cmd: u32,
         arg: u64,
         target: i32,
-        attach: &[(i32, BorrowedFd<'static>, Option<(u64, u64)>)],
+        attach: &[Attach],
         cached: &[CachedFd],
     ) -> Result<Message, Error> {
         let fds: Vec<BorrowedFd<'_>> = attach.iter().map(|(_, fd, _)| *fd).collect();
