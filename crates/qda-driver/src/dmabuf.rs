@@ -102,6 +102,10 @@ pub struct DmaBuf {
     id: u64,
     size: u64,
     segments: Vec<Segment>,
+    /// `(st_dev, st_ino)` of each segment's file, asked once at creation:
+    /// the buffer holds those files open, so their identities cannot change
+    /// (`None`: the `fstat` failed then, and no mapping matches it).
+    segment_ids: Vec<Option<(u64, u64)>>,
     file: Arc<InternalFd>,
     ino: (u64, u64),
     exporter: Exporter,
@@ -176,10 +180,12 @@ impl DmaBuf {
     pub fn create(ctx: &Arc<Shared>, n: NewDmaBuf) -> Result<Arc<DmaBuf>> {
         let size = n.segments.iter().map(|s| s.len).sum();
         let ino = sys::file_id(n.file.as_fd())?;
+        let segment_ids = n.segments.iter().map(|s| s.file.file_id().ok()).collect();
         let buf = Arc::new(DmaBuf {
             id: ctx.next_id.fetch_add(1, Ordering::Relaxed),
             size,
             segments: n.segments,
+            segment_ids,
             file: n.file,
             ino,
             exporter: n.exporter,
@@ -207,6 +213,12 @@ impl DmaBuf {
     /// Memory segments.
     pub fn segments(&self) -> &[Segment] {
         &self.segments
+    }
+    /// `(st_dev, st_ino)` of each segment's file, in segment order, as
+    /// `fstat` gave them when the buffer was made (what `find_vma`'s file
+    /// is compared with, without an `fstat` per segment on every call).
+    pub fn segment_ids(&self) -> &[Option<(u64, u64)>] {
+        &self.segment_ids
     }
     /// The exporter.
     pub fn exporter(&self) -> &Exporter {
@@ -612,6 +624,41 @@ mod tests {
         assert_eq!(ctx.registry.pinned(), 1);
         drop(b);
         assert!(released(&ctx, &weak));
+    }
+
+    /// The identities `dma_offset` compares a pointer's mapping with are
+    /// the segments' files', one per segment (a udmabuf-like buffer of two
+    /// user memfds: neither is the identity file).
+    #[test]
+    fn segment_ids_are_the_segments_files() {
+        let ctx = Shared::new(Arc::new(DmaDebug::new()), Quirks::default()).unwrap();
+        let (a, b) = (sys::memfd("a", 8192).unwrap(), sys::memfd("b", 4096).unwrap());
+        let seg = |f: &OwnedFd, offset, len| Segment {
+            file: SegFile::Fd(Arc::new(InternalFd::dup(f.as_fd()).unwrap())),
+            offset,
+            len,
+        };
+        let desc = sys::memfd("d", 12288).unwrap();
+        let buf = DmaBuf::create(
+            &ctx,
+            NewDmaBuf {
+                segments: vec![seg(&a, 4096, 4096), seg(&b, 0, 4096)],
+                file: Arc::new(InternalFd::dup(desc.as_fd()).unwrap()),
+                exporter: Exporter::Udmabuf,
+                writable: true,
+                cpu_mappable: true,
+                private: None,
+            },
+        )
+        .unwrap();
+        let want = [
+            Some(sys::file_id(a.as_fd()).unwrap()),
+            Some(sys::file_id(b.as_fd()).unwrap()),
+        ];
+        assert_eq!(buf.segment_ids(), want);
+        assert_ne!(want[0], Some(buf.ino));
+        let heap = heap_buf(&ctx, 4096);
+        assert_eq!(heap.segment_ids(), [Some(heap.segments()[0].file.file_id().unwrap())]);
     }
 
     #[test]

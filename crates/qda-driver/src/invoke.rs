@@ -97,9 +97,8 @@ impl File {
         }
         let bfd = um.fd(fd)?;
         let buf = if c.qda {
-            let h = self.prime_fd_to_handle(bfd)?;
+            let (h, buf) = self.prime_import(bfd)?;
             let obj = self.gem_object(h)?;
-            let buf = self.driver().dmabuf(bfd)?;
             if Arc::ptr_eq(obj.iova_mapping().cb(), &c.cb) {
                 return Ok((buf, obj.dma_addr()));
             }
@@ -161,8 +160,8 @@ impl File {
                 ))
             })?;
         let mut pos = 0u64;
-        for s in buf.segments() {
-            if sys::file_id(s.file.fd()).ok() == Some(id) && at >= s.offset && at - s.offset < s.len {
+        for (s, sid) in buf.segments().iter().zip(buf.segment_ids()) {
+            if *sid == Some(id) && at >= s.offset && at - s.offset < s.len {
                 return Ok(pos.saturating_add(at - s.offset));
             }
             pos = pos.saturating_add(s.len);

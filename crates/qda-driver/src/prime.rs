@@ -31,10 +31,17 @@ impl File {
     /// a repeated import the same handle; a foreign dma-buf is attached to
     /// this file's CB and mapped over all of its segments.
     pub fn prime_fd_to_handle(&self, fd: BorrowedFd<'_>) -> Result<u32> {
+        self.prime_import(fd).map(|(h, _)| h)
+    }
+
+    /// [`File::prime_fd_to_handle`], with the dma-buf the fd was resolved
+    /// to: an invoke needs both, and resolving the fd again costs another
+    /// `fstat` per buffer argument.
+    pub(crate) fn prime_import(&self, fd: BorrowedFd<'_>) -> Result<(u32, Arc<dmabuf::DmaBuf>)> {
         let a = self.accel()?;
         let buf = self.driver().dmabuf(fd)?;
         if let Some(h) = qda_rt::lock(&a.handles).prime_lookup(buf.id()) {
-            return Ok(h);
+            return Ok((h, buf));
         }
         let obj = match buf.exporter() {
             Exporter::Gem(o) if let Some(o) = own_object(&a.domain, o) => o,
@@ -67,7 +74,7 @@ impl File {
         let mut h = qda_rt::lock(&a.handles);
         let handle = h.insert(obj);
         h.cache_prime(buf.id(), handle);
-        Ok(handle)
+        Ok((handle, buf))
     }
 }
 

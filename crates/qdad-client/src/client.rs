@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use qda_ioctl::{Revision, Target};
-use qda_os::{Mapping, OsError as Error};
+use qda_os::{Loan, Mapping, OsError as Error};
 use zerocopy::IntoBytes;
 
 pub use crate::conn::Connection;
@@ -88,7 +88,21 @@ impl DaemonFile {
 
     /// `ioctl(fd, cmd, arg)`, with `arg` in this process's memory.
     pub fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64, Error> {
-        let plan = Plan::for_ioctl(self.node, self.rev, cmd, arg)?;
+        self.ioctl_in(cmd, arg, None)
+    }
+
+    /// [`DaemonFile::ioctl`] with slices of the memory the call names lent
+    /// as Rust slices ([`Loan`]): what the request carries from them, and
+    /// what the driver wrote into those lent writable, is copied directly,
+    /// not with `process_vm_readv`/`writev` (two to four syscalls of an
+    /// invoke). Addresses no slice covers take the checked copies, with
+    /// their `EFAULT`; the request and the result are the same.
+    pub fn ioctl_lent(&self, cmd: u32, arg: u64, lent: &Loan<'_>) -> Result<i64, Error> {
+        self.ioctl_in(cmd, arg, Some(lent))
+    }
+
+    fn ioctl_in(&self, cmd: u32, arg: u64, lent: Option<&Loan<'_>>) -> Result<i64, Error> {
+        let plan = Plan::for_ioctl(self.node, self.rev, cmd, arg, lent)?;
         let v = plan.run(&self.conn, Op::Ioctl, cmd, arg, -1)?;
         self.note_poll(cmd, arg);
         Ok(v)
@@ -207,7 +221,7 @@ impl Client {
 
     /// `ioctl` on a dma-buf fd of this process (SYNC, SET_NAME).
     pub fn dmabuf_ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, Error> {
-        let mut plan = Plan::for_ioctl(Target::DmaBuf, Revision::default(), cmd, arg)?;
+        let mut plan = Plan::for_ioctl(Target::DmaBuf, Revision::default(), cmd, arg, None)?;
         let n = fd.as_raw_fd();
         plan.fd(n);
         plan.run(&self.conn, Op::DmabufIoctl, cmd, arg, n)

@@ -6,7 +6,7 @@
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
-use qda_os::{self as sys, MapInfo, OsError as Error};
+use qda_os::{self as sys, Loan, MapInfo, OsError as Error};
 use qda_rt::lock;
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
@@ -30,12 +30,20 @@ enum FdOut {
     At(u64),
 }
 
+/// An fd a request attaches: the client's number, its borrow, and the
+/// identity it had (with the fd cache).
+type Attach = (i32, BorrowedFd<'static>, Option<(u64, u64)>);
+
 /// What one ioctl sends and expects.
 #[derive(Debug, Default)]
-pub(crate) struct Plan {
+pub(crate) struct Plan<'l, 'a> {
+    /// Slices of the caller's memory it lent ([`Loan`]): reads and
+    /// write-backs inside them are copies, not `process_vm_readv`/`writev`.
+    loan: Option<&'l Loan<'a>>,
     segs: Vec<Seg>,
     data: Vec<u8>,
-    fds: Vec<i32>,
+    /// The fds it names that are open here, borrowed once (as `fdget`).
+    fds: Vec<(i32, BorrowedFd<'static>)>,
     vmas: Vec<MapInfo>,
     fd_out: Option<FdOut>,
     out_bytes: u64,
@@ -43,9 +51,27 @@ pub(crate) struct Plan {
     err: Option<Error>,
 }
 
-impl Visit for Plan {
+/// Read `buf.len()` bytes of the client's memory at `addr`: from a lent
+/// slice that holds them all, else the checked copy (`EFAULT` there).
+fn read_mem(loan: Option<&Loan<'_>>, addr: u64, buf: &mut [u8]) -> bool {
+    loan.is_some_and(|l| l.read(addr, buf)) || sys::copy_from_self(addr, buf).is_ok()
+}
+
+/// Write `src` at `addr`: into a slice lent writable, else the checked copy.
+fn write_mem(loan: Option<&Loan<'_>>, addr: u64, src: &[u8]) -> bool {
+    loan.is_some_and(|l| l.write(addr, src)) || sys::copy_to_self(addr, src).is_ok()
+}
+
+impl Visit for Plan<'_, '_> {
+    /// Bytes the walk follows: from this plan's copy when an input segment
+    /// holds them all (the bytes the daemon's driver will read, without a
+    /// `process_vm_readv` per array element), else from memory.
     fn peek(&mut self, addr: u64, buf: &mut [u8]) -> bool {
-        sys::copy_from_self(addr, buf).is_ok()
+        if let Some(b) = self.copied(addr, buf.len()) {
+            buf.copy_from_slice(b);
+            return true;
+        }
+        read_mem(self.loan, addr, buf)
     }
 
     fn reach(&mut self, r: Reach) {
@@ -69,12 +95,22 @@ impl Visit for Plan {
     }
 }
 
-impl Plan {
+impl<'l, 'a> Plan<'l, 'a> {
     /// What `ioctl(fd, cmd, arg)` on a file of kind `node` reaches, from the
     /// ioctl's description: its struct as the core copies it, then what its
-    /// walk names. A number the driver refuses reaches nothing.
-    pub(crate) fn for_ioctl(node: Target, rev: Revision, cmd: u32, arg: u64) -> Result<Plan, Error> {
-        let mut p = Plan::default();
+    /// walk names. A number the driver refuses reaches nothing. With `loan`,
+    /// the memory inside lent slices is read and written back directly.
+    pub(crate) fn for_ioctl(
+        node: Target,
+        rev: Revision,
+        cmd: u32,
+        arg: u64,
+        loan: Option<&'l Loan<'a>>,
+    ) -> Result<Plan<'l, 'a>, Error> {
+        let mut p = Plan {
+            loan,
+            ..Plan::default()
+        };
         let Ok(d) = qda_ioctl::lookup(node, rev, cmd) else {
             return Ok(p);
         };
@@ -124,7 +160,7 @@ impl Plan {
         if flags & SEG_IN != 0 {
             let at = self.data.len();
             self.data.resize(at + len as usize, 0);
-            if sys::copy_from_self(addr, &mut self.data[at..]).is_err() {
+            if !read_mem(self.loan, addr, &mut self.data[at..]) {
                 self.data.truncate(at);
                 return Ok(());
             }
@@ -143,6 +179,26 @@ impl Plan {
             flags,
         });
         Ok(())
+    }
+
+    /// The copied bytes of `[addr, addr + len)`, if one input segment
+    /// holds them all.
+    fn copied(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let mut at = 0usize;
+        for s in &self.segs {
+            if s.flags & SEG_IN == 0 {
+                continue;
+            }
+            let n = s.len as usize;
+            if let Some(off) = addr.checked_sub(s.addr)
+                && off.checked_add(len as u64).is_some_and(|end| end <= n as u64)
+            {
+                let off = at + off as usize;
+                return self.data.get(off..off + len);
+            }
+            at += n;
+        }
+        None
     }
 
     /// The ioctl's own struct: `len` bytes in and/or out as `dir` says.
@@ -170,8 +226,11 @@ impl Plan {
     /// An fd the call names. Numbers not open here are not sent (the
     /// driver answers `EBADF` where it looks them up).
     pub(crate) fn fd(&mut self, n: i32) {
-        if n >= 0 && !self.fds.contains(&n) && sys::borrow_raw(n).is_ok() {
-            self.fds.push(n);
+        if n >= 0
+            && !self.fds.iter().any(|(m, _)| *m == n)
+            && let Ok(fd) = sys::borrow_raw(n)
+        {
+            self.fds.push((n, fd));
         }
     }
 
@@ -190,7 +249,7 @@ impl Plan {
         let mut len = 0;
         for i in 0..=max as u64 {
             let mut b = [0u8];
-            if sys::copy_from_self(addr + i, &mut b).is_err() {
+            if !read_mem(self.loan, addr + i, &mut b) {
                 break;
             }
             len = i + 1;
@@ -206,12 +265,12 @@ impl Plan {
         // With the fd cache, an fd the daemon holds is named, not sent,
         // while this number still refers to the file it held.
         let use_cache = op == Op::Ioctl && conn.features() & FEATURE_FD_CACHE != 0;
-        let mut attach: Vec<(i32, Option<(u64, u64)>)> = Vec::with_capacity(self.fds.len());
+        let mut attach: Vec<Attach> = Vec::with_capacity(self.fds.len());
         let mut cached: Vec<CachedFd> = Vec::new();
-        for &n in &self.fds {
-            let id = use_cache
-                .then(|| sys::borrow_raw(n).ok().and_then(|fd| sys::file_id(fd).ok()))
-                .flatten();
+        for &(n, fd) in &self.fds {
+            // What the number refers to now: one `fstat` (it was borrowed
+            // when the walk named it).
+            let id = use_cache.then(|| sys::file_id(fd).ok()).flatten();
             match id {
                 Some(id) if conn.cached_id(n) == Some(id) => cached.push(CachedFd {
                     num: n,
@@ -219,7 +278,7 @@ impl Plan {
                     dev: id.0,
                     ino: id.1,
                 }),
-                _ => attach.push((n, id)),
+                _ => attach.push((n, fd, id)),
             }
         }
         let m = match self.exchange(conn, op, cmd, arg, target, &attach, &cached) {
@@ -228,7 +287,9 @@ impl Plan {
                 let mut g = lock(&conn.cached);
                 for c in cached.drain(..) {
                     g.remove(&c.num);
-                    attach.push((c.num, Some((c.dev, c.ino))));
+                    if let Some(&(_, fd)) = self.fds.iter().find(|(n, _)| *n == c.num) {
+                        attach.push((c.num, fd, Some((c.dev, c.ino))));
+                    }
                 }
                 drop(g);
                 self.exchange(conn, op, cmd, arg, target, &attach, &cached)?
@@ -238,7 +299,7 @@ impl Plan {
         if use_cache && !attach.is_empty() {
             let mut g = lock(&conn.cached);
             let keep = rsp_flags(&m) & RSP_FDS_CACHED != 0;
-            for (n, id) in &attach {
+            for (n, _, id) in &attach {
                 match id {
                     Some(id) if keep => {
                         if g.len() >= CACHE_HINTS && !g.contains_key(n) {
@@ -278,7 +339,7 @@ impl Plan {
         };
         let mut copy_fault = None;
         for (s, bytes) in &written {
-            if sys::copy_to_self(s.addr, bytes).is_err() {
+            if !write_mem(self.loan, s.addr, bytes) {
                 copy_fault = Some(s.addr);
             }
         }
@@ -296,10 +357,11 @@ impl Plan {
                 }
             }
             Some(FdOut::At(addr)) => {
-                if let Some(v) = Self::peek::<i32>(addr)
-                    && let Some(n) = take(v as i64)
+                let mut v = [0u8; 4];
+                if read_mem(self.loan, addr, &mut v)
+                    && let Some(n) = take(i32::from_ne_bytes(v) as i64)
                 {
-                    let _ = sys::copy_to_self(addr, &n.to_ne_bytes());
+                    let _ = write_mem(self.loan, addr, &n.to_ne_bytes());
                 }
             }
             _ => {}
@@ -319,7 +381,7 @@ fn rsp_flags(m: &Message) -> u32 {
     Reader::new(&m.body).get::<IoctlRsp>().map_or(0, |r| r.flags)
 }
 
-impl Plan {
+impl Plan<'_, '_> {
     /// One request and its reply: through the ring when the connection has
     /// one, nothing is attached, no fd comes back and both directions fit a
     /// slot's region; else on the socket.
@@ -331,11 +393,11 @@ impl Plan {
         cmd: u32,
         arg: u64,
         target: i32,
-        attach: &[(i32, Option<(u64, u64)>)],
+        attach: &[Attach],
         cached: &[CachedFd],
     ) -> Result<Message, Error> {
-        let fds: Vec<BorrowedFd<'_>> = attach.iter().filter_map(|(n, _)| sys::borrow_raw(*n).ok()).collect();
-        let nums: Vec<i32> = attach.iter().map(|(n, _)| *n).collect();
+        let fds: Vec<BorrowedFd<'_>> = attach.iter().map(|(_, fd, _)| *fd).collect();
+        let nums: Vec<i32> = attach.iter().map(|(n, _, _)| *n).collect();
         let req = IoctlReq {
             cmd,
             nsegs: self.segs.len() as u32,
@@ -453,21 +515,55 @@ mod tests {
             Revision::May2026,
             uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
             &inv as *const _ as u64,
+            None,
         )
         .unwrap();
         // The struct, the array, the inline input, the inline output.
         assert_eq!(p.segs.len(), 4);
         assert_eq!(p.segs[2].len, 12);
         assert_eq!(p.segs[3].flags, SEG_OUT);
-        assert_eq!(p.fds, [f.as_raw_fd()]);
+        assert_eq!(p.fds.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [f.as_raw_fd()]);
         assert_eq!(p.vmas.len(), 1);
         // The dma-buf's 64 bytes are not in the data: struct + array + 12.
         assert_eq!(p.data.len(), size_of::<uq::DrmQdaInvokeArgs>() + 3 * 24 + 12);
     }
 
+    /// The walk follows the bytes the plan copied (what the daemon's
+    /// driver will read), not a second read of the client's memory: an
+    /// element of a copied array is peeked from the copy (no
+    /// `process_vm_readv` per element), and memory outside every copy is
+    /// still read.
+    #[test]
+    fn peeks_inside_copied_input_come_from_the_copy() {
+        let mut arr = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        let other = [9u8; 4];
+        let mut p = Plan::default();
+        p.seg(arr.as_ptr() as u64, 8, SEG_IN).unwrap();
+        p.seg(other.as_ptr() as u64, 4, SEG_OUT).unwrap();
+        // The client's memory changes after the copy (another thread).
+        arr.copy_from_slice(&[0; 8]);
+        std::hint::black_box(&mut arr);
+        let mut b = [0u8; 4];
+        assert!(Visit::peek(&mut p, arr.as_ptr() as u64 + 2, &mut b));
+        assert_eq!(b, [3, 4, 5, 6], "the copy the daemon gets");
+        // Straddling the copy's end, or in an output-only segment: read.
+        assert!(Visit::peek(&mut p, arr.as_ptr() as u64 + 6, &mut b));
+        assert_eq!(b[..2], [0, 0]);
+        assert!(Visit::peek(&mut p, other.as_ptr() as u64, &mut b));
+        assert_eq!(b, [9; 4]);
+        assert!(!Visit::peek(&mut p, 16, &mut b), "unreadable stays unreadable");
+    }
+
     #[test]
     fn unreadable_memory_is_left_for_the_driver_to_fault_on() {
-        let p = Plan::for_ioctl(Target::Accel, Revision::May2026, uq::DRM_IOCTL_QDA_REMOTE_INVOKE, 16).unwrap();
+        let p = Plan::for_ioctl(
+            Target::Accel,
+            Revision::May2026,
+            uq::DRM_IOCTL_QDA_REMOTE_INVOKE,
+            16,
+            None,
+        )
+        .unwrap();
         assert!(p.segs.is_empty());
     }
 
@@ -489,6 +585,7 @@ mod tests {
             Revision::May2026,
             uf::FASTRPC_IOCTL_INVOKE,
             &inv as *const _ as u64,
+            None,
         )
         .unwrap_err();
         assert_eq!(e.errno, Errno::ENOMEM);

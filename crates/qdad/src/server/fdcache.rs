@@ -12,8 +12,13 @@
 //! (each second, and at every `Stats`) finds that no export description of
 //! the file is left anywhere, at a reused number, at eviction (least
 //! recently used past the bound), or at disconnect.
+//!
+//! A call that names a cached fd shares the entry's description
+//! (an `Arc`), neither a `dup` nor a `close` per call; an entry dropped
+//! meanwhile (evicted, replaced, swept) is closed when the call ends.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use qdad_client::wire::CachedFd;
 
@@ -23,7 +28,7 @@ use super::charge::FdCharge;
 struct Entry {
     num: i32,
     id: (u64, u64),
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     used: u64,
     /// Counted against the uid's fd quota and the daemon's budget.
     _charge: FdCharge,
@@ -37,17 +42,17 @@ pub(super) struct FdCache {
 }
 
 impl FdCache {
-    /// A new description of the file `c` names, if the cache holds that
-    /// number for that file (the identity the client saw on its fd now).
-    pub(super) fn get(&mut self, c: &CachedFd) -> Option<OwnedFd> {
+    /// The reopened description of the file `c` names, if the cache holds
+    /// that number for that file (the identity the client saw on its fd
+    /// now): shared, still no export lock.
+    pub(super) fn get(&mut self, c: &CachedFd) -> Option<Arc<OwnedFd>> {
         self.tick += 1;
         let e = self.entries.iter_mut().find(|e| e.num == c.num)?;
         if e.id != (c.dev, c.ino) {
             return None;
         }
         e.used = self.tick;
-        // A dup shares the reopened description: still no export lock.
-        rustix::io::fcntl_dupfd_cloexec(&e.fd, 0).ok()
+        Some(e.fd.clone())
     }
 
     /// Hold `fd` (a reopened description) under `num`, replacing what the
@@ -72,7 +77,7 @@ impl FdCache {
         self.entries.push(Entry {
             num,
             id,
-            fd,
+            fd: Arc::new(fd),
             used: self.tick,
             _charge: charge,
         });

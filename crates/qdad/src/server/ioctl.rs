@@ -3,10 +3,58 @@
 
 use super::*;
 
+/// A call's view of its client: the copied segments, attached fds and VMAs
+/// ([`SegmentMemory`]), and the fds it names from the connection's fd cache,
+/// shared with the cache (a `dup` and a `close` per by-fd call before).
+/// Every [`UserMemory`] method is answered here: none may fall back to a
+/// default, which would reach the daemon's own memory or fd table.
+#[derive(Debug)]
+pub(super) struct CallMemory {
+    seg: SegmentMemory,
+    cached: Vec<(i32, Arc<OwnedFd>)>,
+}
+
+impl CallMemory {
+    pub(super) fn new(seg: SegmentMemory, cached: Vec<(i32, Arc<OwnedFd>)>) -> CallMemory {
+        CallMemory { seg, cached }
+    }
+}
+
+impl std::ops::Deref for CallMemory {
+    type Target = SegmentMemory;
+    fn deref(&self) -> &SegmentMemory {
+        &self.seg
+    }
+}
+
+impl UserMemory for CallMemory {
+    fn read(&self, addr: u64, dst: &mut [u8]) -> qda_driver::errno::Result<()> {
+        self.seg.read(addr, dst)
+    }
+    fn write(&self, addr: u64, src: &[u8]) -> qda_driver::errno::Result<()> {
+        self.seg.write(addr, src)
+    }
+    fn fd(&self, n: i32) -> qda_driver::errno::Result<std::os::fd::BorrowedFd<'_>> {
+        match self.cached.iter().find(|(m, _)| *m == n) {
+            Some((_, fd)) => Ok(fd.as_fd()),
+            None => self.seg.fd(n),
+        }
+    }
+    fn install_fd(&self, fd: OwnedFd) -> qda_driver::errno::Result<i32> {
+        self.seg.install_fd(fd)
+    }
+    fn find_vma(&self, addr: u64) -> Option<MapInfo> {
+        self.seg.find_vma(addr)
+    }
+    fn may_read(&self, addr: u64, len: u64) -> bool {
+        self.seg.may_read(addr, len)
+    }
+}
+
 /// A parsed ioctl request.
 pub(super) struct Call {
     pub(super) req: IoctlReq,
-    pub(super) mem: SegmentMemory,
+    pub(super) mem: CallMemory,
     pub(super) in_bytes: u64,
     /// Its fds, counted against the budget until it ends.
     pub(super) charge: Option<FdCharge>,
@@ -81,6 +129,7 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
         return Err(bad(format!("{} bytes left over", r.rest().len())));
     }
     let mut rsp_flags = 0;
+    let mut named = Vec::with_capacity(cached.len());
     if let Some((sh, conn)) = cache {
         // Attached fds go into the cache, and the call uses the cache's
         // description: the client's own is closed at once.
@@ -100,13 +149,13 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
         if !cached.is_empty() {
             let mut g = lock(&conn.fd_cache);
             for c in &cached {
-                if fds.contains_key(&c.num) {
+                if fds.contains_key(&c.num) || named.iter().any(|(n, _)| *n == c.num) {
                     return Err(bad(format!("fd number {} listed twice", c.num)));
                 }
                 let Some(fd) = g.get(c) else {
                     return Err(resend_fds(c.num));
                 };
-                fds.insert(c.num, fd);
+                named.push((c.num, fd));
             }
         }
     }
@@ -122,7 +171,7 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
         .collect();
     Ok(Call {
         req,
-        mem: SegmentMemory::new(mem).with_fds(fds).with_vmas(vmas),
+        mem: CallMemory::new(SegmentMemory::new(mem).with_fds(fds).with_vmas(vmas), named),
         in_bytes,
         charge: None,
         rsp_flags,
@@ -294,7 +343,7 @@ fn merge(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 
 /// After an accepted poll-mode ioctl on the connection's file: the budget
 /// its ring thread spins for after a call.
-fn note_poll(conn: &Conn, cmd: u32, arg: u64, mem: &SegmentMemory) {
+fn note_poll(conn: &Conn, cmd: u32, arg: u64, mem: &CallMemory) {
     use qda_uapi::{fastrpc as uf, qda as uq};
     let mut b = [0u8; 8];
     let budget = if cmd == uq::DRM_IOCTL_QDA_SET_POLL {

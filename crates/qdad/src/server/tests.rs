@@ -160,3 +160,32 @@ fn a_peer_in_another_pid_namespace_gets_a_pid_of_its_own() {
     // Above any pid the kernel hands out (pid_max is at most 2^22), never 0.
     assert!(a > 1 << 22 && b > 1 << 22);
 }
+
+/// A call's fds are the ones its client attached or named from the cache,
+/// under the client's numbers: a named one is the cache's own description
+/// (shared, not a copy), and any other number is `EBADF`, even one that
+/// is open in the daemon.
+#[test]
+fn a_call_reaches_only_its_clients_fds() {
+    use super::ioctl::CallMemory;
+    let attached = qda_os::memfd("a", 4096).unwrap();
+    let cached = Arc::new(qda_os::memfd("c", 4096).unwrap());
+    let daemons_own = qda_os::memfd("d", 4096).unwrap();
+    let mut fds = HashMap::new();
+    // Client numbers no fd of this process has.
+    fds.insert(9005, attached.try_clone().unwrap());
+    let mem = CallMemory::new(
+        SegmentMemory::new(Vec::new()).with_fds(fds),
+        vec![(9007, cached.clone())],
+    );
+    let id = |fd: std::os::fd::BorrowedFd<'_>| qda_os::file_id(fd).unwrap();
+    assert_eq!(id(mem.fd(9005).unwrap()), id(attached.as_fd()));
+    assert_eq!(
+        std::os::fd::AsRawFd::as_raw_fd(&mem.fd(9007).unwrap()),
+        std::os::fd::AsRawFd::as_raw_fd(&*cached)
+    );
+    use std::os::fd::AsRawFd;
+    for n in [0, 1, 2, daemons_own.as_raw_fd(), cached.as_raw_fd(), -1] {
+        assert_eq!(mem.fd(n).unwrap_err().errno, qda_driver::Errno::EBADF, "fd {n}");
+    }
+}
