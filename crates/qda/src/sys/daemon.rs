@@ -10,7 +10,7 @@ use qdad_client::{Client, DaemonFile};
 
 use super::Syscalls;
 use super::{Backend, BackendInfo, DaemonInfo};
-use crate::os::{Errno, Mapping, OsError};
+use crate::os::{Errno, Loan, Mapping, OsError};
 
 /// A running qdad: every device file is a connection to its socket; the fd
 /// the library holds for it is a duplicate of that connection's socket.
@@ -91,6 +91,9 @@ impl Syscalls for DaemonCalls {
     }
     fn ioctl(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64) -> Result<i64, OsError> {
         self.file(fd)?.ioctl(cmd, arg)
+    }
+    fn ioctl_lent(&self, fd: BorrowedFd<'_>, cmd: u32, arg: u64, lent: &Loan<'_>) -> Result<i64, OsError> {
+        self.file(fd)?.ioctl_lent(cmd, arg, lent)
     }
     fn mmap(&self, fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Mapping, OsError> {
         self.file(fd)?.mmap(offset, len, true)
