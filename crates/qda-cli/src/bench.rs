@@ -262,7 +262,14 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     // Through qdad, the inline call is compared with the same call on the
     // embedded platform in this process, in the same rounds.
     let emb = if daemon {
-        let d = Device::open_on(domain, Backend::Embedded).map_err(|e| format!("the embedded comparison: {e}"))?;
+        // On the daemon's terms: its PDs' kind, whatever this process's
+        // QDA_PD_MODE says.
+        let d = match dev.backend_info().process_pds {
+            Some(process_pds) => qda::embedded_platform_with(process_pds)
+                .and_then(|p| Device::open_with(domain, p))
+                .map_err(|e| format!("the embedded comparison: {e}"))?,
+            None => Device::open_on(domain, Backend::Embedded).map_err(|e| format!("the embedded comparison: {e}"))?,
+        };
         let i = Invokes::new(&d, false).map_err(qerr("the embedded comparison"))?;
         i.set_poll(mode).map_err(qerr("the embedded comparison"))?;
         let pds = if d.backend_info().process_pds.unwrap_or(false) {

@@ -133,8 +133,11 @@ pub(crate) fn remote_call(
     let addr = payload.map.dsp_addr();
     let buf = &mut payload.cpu.as_mut_slice()[..size as usize];
     // Zeroed, as a fresh coherent allocation is: nothing of an earlier call
-    // shows through an output the DSP does not write.
-    buf.fill(0);
+    // shows through an output the DSP does not write. `Plan::write` zeroes
+    // the packet but its inputs (which it fills); the page's tail is ours.
+    if let Some(tail) = buf.get_mut(plan.pkt_size() as usize..) {
+        tail.fill(0);
+    }
     plan.write(buf, addr, fill)?;
     let msg = FastrpcMsg {
         client_id: if kernel { 0 } else { c.client_id },

@@ -237,6 +237,20 @@ impl Mapping {
         Ok(())
     }
 
+    /// `len` bytes of the mapping at `offset`, in a new vector (one pass:
+    /// no zeroing before the copy, as `read_at` into `vec![0; len]` does).
+    pub fn read_vec(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        self.check(offset, len)?;
+        let mut v = Vec::<u8>::with_capacity(len);
+        // SAFETY: bounds checked above; the source is mapped readable memory
+        // we own; the destination is the vector's own capacity of `len`
+        // bytes, distinct from the mapping.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr().wrapping_add(offset), v.as_mut_ptr(), len) };
+        // SAFETY: the copy above initialised all `len` bytes.
+        unsafe { v.set_len(len) };
+        Ok(v)
+    }
+
     /// Copy `src` into the mapping at `offset`.
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<()> {
         if !self.writable {
@@ -534,6 +548,17 @@ mod tests {
             "the child saw its parent's ids"
         );
         assert_eq!(self_pid(), parent);
+    }
+
+    #[test]
+    fn read_vec_copies_in_bounds_and_refuses_past_the_end() {
+        let fd = memfd("read-vec", 8192).unwrap();
+        let m = Mapping::map(fd.as_fd(), 0, 8192, true).unwrap();
+        m.write_at(4090, &[1, 2, 3, 4, 5, 6]).unwrap();
+        assert_eq!(m.read_vec(4090, 6).unwrap(), [1, 2, 3, 4, 5, 6]);
+        assert!(m.read_vec(0, 0).unwrap().is_empty());
+        assert_eq!(m.read_vec(8190, 3).unwrap_err().errno, Errno::EFAULT);
+        assert!(m.read_vec(usize::MAX, 2).is_err());
     }
 
     #[test]

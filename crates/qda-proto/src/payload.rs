@@ -401,9 +401,9 @@ impl Plan {
             });
         }
         let out = &mut out[..pkt];
-        out.fill(0);
-        let m = self.meta;
         let inbufs = self.sc.inbufs() as usize;
+        self.zero_all_but_inputs(out, inbufs);
+        let m = self.meta;
         for (i, a) in self.args.iter().enumerate() {
             let len = a.len();
             put(
@@ -465,6 +465,30 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// Zero `out` (the packet) except the inline inputs' slots, which
+    /// [`Plan::write`] fills whole: the same bytes as zeroing it all first,
+    /// without writing a large input twice.
+    fn zero_all_but_inputs(&self, out: &mut [u8], inbufs: usize) {
+        let mut inputs: alloc::vec::Vec<(usize, usize)> = (0..inbufs.min(self.args.len()))
+            .filter_map(|i| match self.args[i] {
+                ArgDesc::Inline { len, .. } if len != 0 => {
+                    self.slots[i].map(|pos| (pos as usize, pos as usize + len as usize))
+                }
+                _ => None,
+            })
+            .collect();
+        inputs.sort_unstable();
+        let mut at = 0usize;
+        for (start, end) in inputs {
+            let start = start.min(out.len());
+            if start > at {
+                out[at..start].fill(0);
+            }
+            at = at.max(end.min(out.len()));
+        }
+        out[at..].fill(0);
     }
 
     /// Copy the inline output buffers back after the DSP answered. `sink(i,

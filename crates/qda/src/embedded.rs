@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use qda_driver::{Driver, DriverConfig, Platform};
-use qda_dsp::Embedded;
+use qda_dsp::{Embedded, PdMode};
 
 use crate::error::{Error, os};
 use crate::sys::Routed;
@@ -21,6 +21,20 @@ pub fn embedded_platform() -> Result<Arc<Routed>, Error> {
     }
     let emb = Embedded::start().map_err(os("starting the embedded platform"))?;
     Ok(PLATFORM.get_or_init(|| Arc::new(Routed::new(emb))).clone())
+}
+
+/// An embedded platform of its own on the built-in board, its user PDs
+/// processes (`process_pds`) or threads whatever `QDA_PD_MODE` says: a
+/// comparison with a daemon's platform on equal terms (`qda bench`).
+pub fn embedded_platform_with(process_pds: bool) -> Result<Arc<Routed>, Error> {
+    let plat = Platform::from_dtb(BUILTIN_DTB).map_err(|e| Error::Usage(format!("the built-in board: {e}")))?;
+    let cfg = DriverConfig::new(plat)
+        .with_env()
+        .map_err(os("choosing the QDA UAPI revision"))?;
+    let drv = Driver::new(cfg).map_err(os("starting the driver"))?;
+    let mode = if process_pds { PdMode::Process } else { PdMode::Thread };
+    let emb = Embedded::with_mode(drv, mode).map_err(os("starting the DSPs"))?;
+    Ok(Arc::new(Routed::new(emb)))
 }
 
 /// An embedded platform of its own for the board `dtb` describes.

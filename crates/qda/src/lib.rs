@@ -47,7 +47,7 @@ pub use buffer::Buffer;
 pub use device::Device;
 pub use domain::{Domain, UnknownDomain};
 #[cfg(feature = "embedded")]
-pub use embedded::embedded_platform;
+pub use embedded::{embedded_platform, embedded_platform_with};
 pub use error::Error;
 pub use os::{Errno, OsError};
 pub use raw::FdMap;

@@ -211,9 +211,7 @@ impl Shm {
     /// the reader validates and uses).
     pub fn read(&self, i: u32, len: usize) -> Result<Vec<u8>, Error> {
         let at = self.region(i, len)?;
-        let mut v = vec![0u8; len];
-        self.ring.words().mapping().read_at(at, &mut v)?;
-        Ok(v)
+        Ok(self.ring.words().mapping().read_vec(at, len)?)
     }
 
     /// Copy `parts` one after the other into slot `i`'s region.

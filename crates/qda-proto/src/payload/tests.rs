@@ -357,6 +357,33 @@ fn golden_overlapping_inline_buffers() {
     assert_eq!(d.buf(1).unwrap().0 - d.buf(0).unwrap().0, 8);
 }
 
+/// A payload buffer is reused between calls: `write` leaves no byte of
+/// the last call outside the inputs it fills (which it does not zero first:
+/// a 64 KiB input was written twice), overlapping inputs and outputs
+/// included.
+#[test]
+fn write_leaves_nothing_of_a_dirty_buffer_but_the_inputs() {
+    let sc = Scalars::make(5, 2, 2);
+    let args = [
+        ArgDesc::Inline { ptr: 0x1000, len: 16 },
+        ArgDesc::Inline { ptr: 0x5000, len: 100 },
+        ArgDesc::Inline { ptr: 0x1008, len: 16 },
+        ArgDesc::Inline { ptr: 0x9000, len: 40 },
+    ];
+    let plan = Plan::new(sc, &args).unwrap();
+    let pkt = plan.pkt_size() as usize;
+    let mut clean = vec![0u8; pkt];
+    let mut dirty = vec![0xaau8; pkt + 64];
+    let fill = |i: usize, d: &mut [u8]| {
+        d.iter_mut().enumerate().for_each(|(k, b)| *b = (i * 50 + k) as u8 | 1);
+        Ok(())
+    };
+    plan.write(&mut clean, A, fill).unwrap();
+    plan.write(&mut dirty, A, fill).unwrap();
+    assert_eq!(&dirty[..pkt], &clean[..], "the packet, as written into zeroed memory");
+    assert!(dirty[pkt..].iter().all(|b| *b == 0xaa), "past the packet: untouched");
+}
+
 #[test]
 fn unpack_refuses_a_dsp_length_above_the_callers() {
     let sc = Scalars::make(3, 0, 1);
