@@ -211,7 +211,7 @@ impl Shm {
     /// the reader validates and uses).
     pub fn read(&self, i: u32, len: usize) -> Result<Vec<u8>, Error> {
         let at = self.region(i, len)?;
-        Ok(self.ring.words().mapping().read_vec(at, len)?)
+        self.ring.words().mapping().read_vec(at, len)
     }
 
     /// Copy `parts` one after the other into slot `i`'s region.
