@@ -141,8 +141,9 @@ enum Command {
     ///    process PD 2, qdad thread PD 2, qdad process PD 3: N hops, N + 1
     ///    threads), and the raw hops done with channels and sockets.
     /// 2. The workloads in sleep mode (--poll: poll mode): null, 64 KiB
-    ///    inline (through qdad also on the embedded platform, for the
-    ///    ratio), 4 KiB and 64 MiB by fd, GEM, PRIME, a memcpy.
+    ///    inline (through qdad also on an embedded platform in this
+    ///    process whose PDs are the daemon's kind, for the ratio), 4 KiB
+    ///    and 64 MiB by fd, GEM, PRIME, a memcpy.
     /// 3. Thread scaling (--threads): N callers, each its own thread, on one
     ///    shared session and handle, in both modes; total calls/s, p50, p99.
     /// 4. The null invoke in both modes beside two busy neighbour threads.
