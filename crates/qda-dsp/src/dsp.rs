@@ -3,6 +3,7 @@
 //! to a static handle or an open module, answer).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
 
@@ -66,6 +67,11 @@ struct PortInner {
     dsp: Arc<Dsp>,
     hand: Handoff,
     workers: OnceLock<Workers<Job>>,
+    /// When the last call was answered (ns since `epoch`; 0: none yet).
+    last_done: AtomicU64,
+    /// The average gap between a call's answer and the next call (ns).
+    gap_ns: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 /// How long a call offered to a spinning DSP thread may stay in the ring
@@ -77,8 +83,34 @@ const HANDOFF_GRACE: Duration = Duration::from_micros(20);
 /// call before it sleeps: a caller's next call then costs one wake-up (the
 /// answer's) instead of two. A real DSP's threads idle without the host's
 /// scheduler; this is the emulator's stand-in, bounded, and off while the
-/// CPUs are contended (`qda_rt::handoff::SpinGate`).
-const LINGER: Duration = Duration::from_micros(20);
+/// CPUs are contended (`qda_rt::handoff::SpinGate`). It follows how soon
+/// the next call usually comes ([`linger_for`]): 20 µs at least (an
+/// embedded caller's next call comes within a few), up to 100 µs (through
+/// qdad a round trip takes 20–40 µs, and a 20 µs linger missed about half
+/// the calls, each then paying a second wake-up).
+const LINGER_MIN: Duration = Duration::from_micros(20);
+/// The longest linger.
+const LINGER_MAX: Duration = Duration::from_micros(100);
+
+/// The linger after a sleep-mode call when calls have come `gap_ns` after
+/// the last one ended (an average): half as long again, and 5 µs, within
+/// [`LINGER_MIN`, `LINGER_MAX`].
+fn linger_for(gap_ns: u64) -> Duration {
+    let want = Duration::from_nanos(gap_ns.saturating_mul(3) / 2 + 5_000);
+    want.clamp(LINGER_MIN, LINGER_MAX)
+}
+
+/// The average gap after feeding one more: the gap itself when a linger
+/// could have caught it (at most twice [`LINGER_MAX`]), else 0 (sparse
+/// calls bring the linger down to its least, not up).
+fn next_gap_average(avg_ns: u64, gap_ns: u64) -> u64 {
+    let sample = if gap_ns <= 2 * LINGER_MAX.as_nanos() as u64 {
+        gap_ns
+    } else {
+        0
+    };
+    avg_ns.saturating_mul(7).saturating_add(sample) / 8
+}
 
 /// A message and the caller's poll budget (`None`: sleep mode).
 type Job = (FastrpcMsg, Option<Duration>);
@@ -114,6 +146,9 @@ impl Port {
             // 256 slots: more than the 255 contexts a channel has in flight.
             hand: Handoff::new(256, JOB_WORDS).expect("a valid ring shape"),
             workers: OnceLock::new(),
+            last_done: AtomicU64::new(0),
+            gap_ns: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
         });
         let weak = Arc::downgrade(&inner);
         let workers = Workers::new(format!("{label}-dsp"), move |job: Job| {
@@ -132,11 +167,11 @@ impl PortInner {
     fn run(&self, (msg, poll): Job) {
         self.handle(msg, poll);
         self.hand.spin(
-            poll.unwrap_or(LINGER),
+            poll.unwrap_or_else(|| self.linger()),
             |w| {
                 let (msg, poll) = words_job(w);
                 self.handle(msg, poll);
-                poll.unwrap_or(LINGER)
+                poll.unwrap_or_else(|| self.linger())
             },
             |w| self.submit(words_job(w)),
         );
@@ -146,6 +181,28 @@ impl PortInner {
         crate::module::set_current_poll(poll);
         self.dsp.handle(msg);
         crate::module::set_current_poll(None);
+        self.last_done.store(self.now_ns().max(1), Ordering::Relaxed);
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
+    }
+
+    /// A call arrives: fold its gap since the last answer into the average
+    /// (threads race here; it stays an estimate).
+    fn note_arrival(&self) {
+        let last = self.last_done.load(Ordering::Relaxed);
+        if last == 0 {
+            return;
+        }
+        let gap = self.now_ns().saturating_sub(last);
+        let avg = self.gap_ns.load(Ordering::Relaxed);
+        self.gap_ns.store(next_gap_average(avg, gap), Ordering::Relaxed);
+    }
+
+    /// How long to look for the next call after a sleep-mode one.
+    fn linger(&self) -> Duration {
+        linger_for(self.gap_ns.load(Ordering::Relaxed))
     }
 
     fn submit(&self, job: Job) {
@@ -170,6 +227,7 @@ impl Transport for Port {
 
     fn send_polled(&self, msg: &FastrpcMsg, poll: Option<Duration>) -> qda_driver::Result<()> {
         let p = &self.inner;
+        p.note_arrival();
         if p.hand.offer(&job_words(msg, poll), |w| p.submit(words_job(w))) {
             // A preempted spinner must not sit on the call: past the grace
             // the caller (which would spin anyway) hands it to the pool.
@@ -398,5 +456,29 @@ impl Dsp {
         // The module's runtime calls reach this PD's listener.
         let _rev = crate::reverse::enter(p.rev.clone());
         m.invoke(sc, args)
+    }
+}
+
+#[cfg(test)]
+mod linger_tests {
+    use super::*;
+
+    const US: u64 = 1_000;
+
+    /// Through qdad a call comes 20–40 µs after the last answer: the linger
+    /// grows past that gap (it stayed at 20 µs and missed about half), and
+    /// stays within its bounds whatever the gaps.
+    #[test]
+    fn the_linger_follows_the_gap_between_calls() {
+        let settle = |gap: u64| (0..64).fold(0, |avg, _| next_gap_average(avg, gap));
+        assert_eq!(linger_for(settle(3 * US)), LINGER_MIN, "an embedded caller");
+        let qdad = linger_for(settle(30 * US));
+        assert!(qdad > Duration::from_micros(40) && qdad < LINGER_MAX, "{qdad:?}");
+        assert_eq!(linger_for(settle(90 * US)), LINGER_MAX);
+        assert_eq!(linger_for(u64::MAX), LINGER_MAX);
+        // Sparse calls (a linger could not catch them) bring it down.
+        let after = (0..64).fold(settle(90 * US), |avg, _| next_gap_average(avg, 10_000 * US));
+        assert_eq!(linger_for(after), LINGER_MIN);
+        assert!(next_gap_average(u64::MAX, 0) > 0, "no overflow");
     }
 }
