@@ -138,20 +138,78 @@ pub const FD_PLACEHOLDER_BASE: i32 = 0x4000_0000;
 /// the fds receive on its side.
 #[derive(Debug, Default)]
 pub struct SegmentMemory {
-    segs: Mutex<Vec<(u64, Vec<u8>)>>,
+    segs: Mutex<Segs>,
     written: Mutex<Vec<(u64, u64)>>,
     fds: HashMap<i32, OwnedFd>,
     vmas: Vec<sys::MapInfo>,
     installed: Mutex<Vec<OwnedFd>>,
 }
 
+/// The segments' bytes in one buffer, and where each lies in it.
+#[derive(Debug, Default)]
+struct Segs {
+    data: Vec<u8>,
+    /// (user address, start in `data`, length).
+    at: Vec<(u64, usize, usize)>,
+}
+
+impl Segs {
+    /// Where `[addr, addr + len)` lies in `data`, inside one segment.
+    fn locate(&self, addr: u64, len: usize) -> Result<usize> {
+        self.at
+            .iter()
+            .find_map(|&(base, start, n)| {
+                let off = addr.checked_sub(base)?;
+                (off.checked_add(len as u64)? <= n as u64).then_some(start + off as usize)
+            })
+            .ok_or_else(|| Error::new(Errno::EFAULT, format!("user address 0x{addr:x}+{len} was not supplied")))
+    }
+}
+
 impl SegmentMemory {
     /// Memory with the given `(address, bytes)` segments.
     pub fn new(segs: Vec<(u64, Vec<u8>)>) -> Self {
+        let mut s = Segs {
+            data: Vec::with_capacity(segs.iter().map(|(_, b)| b.len()).sum()),
+            at: Vec::with_capacity(segs.len()),
+        };
+        for (addr, b) in segs {
+            s.at.push((addr, s.data.len(), b.len()));
+            s.data.extend_from_slice(&b);
+        }
         SegmentMemory {
-            segs: Mutex::new(segs),
+            segs: Mutex::new(s),
             ..Default::default()
         }
+    }
+
+    /// Memory whose segments are ranges of one buffer (a daemon's request
+    /// body, its output segments appended): `(address, range of data)`,
+    /// without copying them out. `EINVAL` if a range lies outside `data`.
+    pub fn over(data: Vec<u8>, segs: Vec<(u64, std::ops::Range<usize>)>) -> Result<Self> {
+        let mut at = Vec::with_capacity(segs.len());
+        for (addr, r) in segs {
+            if r.start > r.end || r.end > data.len() {
+                return Err(Error::new(
+                    Errno::EINVAL,
+                    format!("segment {r:?} outside a {}-byte buffer", data.len()),
+                ));
+            }
+            at.push((addr, r.start, r.end - r.start));
+        }
+        Ok(SegmentMemory {
+            segs: Mutex::new(Segs { data, at }),
+            ..Default::default()
+        })
+    }
+
+    /// Append `len` bytes at `addr` to `out` (one copy; `EFAULT` as
+    /// [`UserMemory::read`] when no segment holds them).
+    pub fn append_to(&self, addr: u64, len: usize, out: &mut Vec<u8>) -> Result<()> {
+        let segs = qda_rt::lock(&self.segs);
+        let o = segs.locate(addr, len)?;
+        out.extend_from_slice(&segs.data[o..o + len]);
+        Ok(())
     }
     /// With the client's fds, by the numbers it knows them under.
     pub fn with_fds(mut self, fds: HashMap<i32, OwnedFd>) -> Self {
@@ -165,7 +223,8 @@ impl SegmentMemory {
     }
     /// The segments (after writes).
     pub fn into_segments(self) -> Vec<(u64, Vec<u8>)> {
-        crate::sync::into_inner(self.segs)
+        let s = crate::sync::into_inner(self.segs);
+        s.at.iter().map(|&(a, o, n)| (a, s.data[o..o + n].to_vec())).collect()
     }
     /// Take the fds the driver installed, in placeholder order.
     pub fn take_installed(&self) -> Vec<OwnedFd> {
@@ -173,20 +232,12 @@ impl SegmentMemory {
     }
     /// Read back a segment's bytes.
     pub fn segment(&self, i: usize) -> Option<Vec<u8>> {
-        qda_rt::lock(&self.segs).get(i).map(|s| s.1.clone())
+        let s = qda_rt::lock(&self.segs);
+        s.at.get(i).map(|&(_, o, n)| s.data[o..o + n].to_vec())
     }
     /// Ranges written, in order.
     pub fn written(&self) -> Vec<(u64, u64)> {
         qda_rt::lock(&self.written).clone()
-    }
-    fn locate(segs: &[(u64, Vec<u8>)], addr: u64, len: usize) -> Result<(usize, usize)> {
-        segs.iter()
-            .enumerate()
-            .find_map(|(i, (base, b))| {
-                let off = addr.checked_sub(*base)?;
-                (off.checked_add(len as u64)? <= b.len() as u64).then_some((i, off as usize))
-            })
-            .ok_or_else(|| Error::new(Errno::EFAULT, format!("user address 0x{addr:x}+{len} was not supplied")))
     }
 }
 
@@ -196,8 +247,8 @@ impl UserMemory for SegmentMemory {
             return Ok(());
         }
         let segs = qda_rt::lock(&self.segs);
-        let (i, o) = Self::locate(&segs, addr, dst.len())?;
-        dst.copy_from_slice(&segs[i].1[o..o + dst.len()]);
+        let o = segs.locate(addr, dst.len())?;
+        dst.copy_from_slice(&segs.data[o..o + dst.len()]);
         Ok(())
     }
     fn write(&self, addr: u64, src: &[u8]) -> Result<()> {
@@ -205,8 +256,8 @@ impl UserMemory for SegmentMemory {
             return Ok(());
         }
         let mut segs = qda_rt::lock(&self.segs);
-        let (i, o) = Self::locate(&segs, addr, src.len())?;
-        segs[i].1[o..o + src.len()].copy_from_slice(src);
+        let o = segs.locate(addr, src.len())?;
+        segs.data[o..o + src.len()].copy_from_slice(src);
         qda_rt::lock(&self.written).push((addr, src.len() as u64));
         Ok(())
     }
@@ -231,7 +282,7 @@ impl UserMemory for SegmentMemory {
         self.vmas.iter().find(|v| v.contains(addr)).copied()
     }
     fn may_read(&self, addr: u64, len: u64) -> bool {
-        len == 0 || usize::try_from(len).is_ok_and(|len| Self::locate(&qda_rt::lock(&self.segs), addr, len).is_ok())
+        len == 0 || usize::try_from(len).is_ok_and(|len| qda_rt::lock(&self.segs).locate(addr, len).is_ok())
     }
 }
 
@@ -260,6 +311,38 @@ mod tests {
             Errno::EINVAL
         );
         assert_eq!(read_cstr(&um, 16, 31).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    /// Segments as ranges of one buffer (a daemon's request body, outputs
+    /// appended) behave as separate copies: reads and writes inside one
+    /// segment only, bytes between segments unreachable, ranges outside the
+    /// buffer refused.
+    #[test]
+    fn segment_memory_over_one_buffer() {
+        let body: Vec<u8> = (0u8..32).collect();
+        let m = SegmentMemory::over(body.clone(), vec![(0x1000, 4..8), (0x9000, 20..32)]).unwrap();
+        let mut d = [0u8; 4];
+        m.read(0x1000, &mut d).unwrap();
+        assert_eq!(d, [4, 5, 6, 7]);
+        assert_eq!(
+            m.read(0x1002, &mut d).unwrap_err().errno,
+            Errno::EFAULT,
+            "past its segment"
+        );
+        m.write(0x9008, &[0xee; 4]).unwrap();
+        let mut out = vec![0xaa];
+        m.append_to(0x9006, 4, &mut out).unwrap();
+        assert_eq!(out, [0xaa, 26, 27, 0xee, 0xee]);
+        assert_eq!(m.append_to(0x9000, 13, &mut out).unwrap_err().errno, Errno::EFAULT);
+        assert_eq!(m.segment(1).unwrap()[8..], [0xee; 4]);
+        assert_eq!(m.written(), [(0x9008, 4)]);
+        assert_eq!(
+            SegmentMemory::over(body.clone(), vec![(0, 30..33)]).unwrap_err().errno,
+            Errno::EINVAL
+        );
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = vec![(0, 9..8)];
+        assert_eq!(SegmentMemory::over(body, backwards).unwrap_err().errno, Errno::EINVAL);
     }
 
     #[test]

@@ -103,7 +103,11 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
             return Err(bad(format!("fd number {n} listed twice")));
         }
     }
+    // The segments stay where they are in the body (no copy out of it);
+    // output segments are appended to it, zeroed.
+    let base = m.body.as_ptr() as usize;
     let mut mem = Vec::with_capacity(segs.len());
+    let mut outs = Vec::new();
     let mut out_bytes = 0u64;
     let mut in_bytes = 0u64;
     for s in &segs {
@@ -113,20 +117,28 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
         if s.addr.checked_add(s.len as u64).is_none() {
             return Err(bad(format!("segment 0x{:x}+{} wraps", s.addr, s.len)));
         }
-        let bytes = if s.flags & SEG_IN != 0 {
+        if s.flags & SEG_IN != 0 {
             in_bytes += s.len as u64;
-            r.bytes(s.len as usize).map_err(|e| bad(e.to_string()))?.to_vec()
+            let b = r.bytes(s.len as usize).map_err(|e| bad(e.to_string()))?;
+            let start = b.as_ptr() as usize - base;
+            mem.push((s.addr, start..start + b.len()));
         } else {
             out_bytes += s.len as u64;
             if out_bytes > wire::MAX_BODY as u64 {
                 return Err(bad("output segments exceed the body limit".into()));
             }
-            vec![0u8; s.len as usize]
-        };
-        mem.push((s.addr, bytes));
+            outs.push((mem.len(), s.addr, s.len as usize));
+            mem.push((s.addr, 0..0));
+        }
     }
     if !r.rest().is_empty() {
         return Err(bad(format!("{} bytes left over", r.rest().len())));
+    }
+    let mut data = m.body;
+    for (i, addr, len) in outs {
+        let start = data.len();
+        data.resize(start + len, 0);
+        mem[i] = (addr, start..start + len);
     }
     let mut rsp_flags = 0;
     let mut named = Vec::with_capacity(cached.len());
@@ -171,7 +183,13 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
         .collect();
     Ok(Call {
         req,
-        mem: CallMemory::new(SegmentMemory::new(mem).with_fds(fds).with_vmas(vmas), named),
+        mem: CallMemory::new(
+            SegmentMemory::over(data, mem)
+                .map_err(|e| bad(e.to_string()))?
+                .with_fds(fds)
+                .with_vmas(vmas),
+            named,
+        ),
         in_bytes,
         charge: None,
         rsp_flags,
@@ -308,10 +326,12 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
     body.extend_from_slice(rsp.as_bytes());
     body.extend_from_slice(segs.as_bytes());
     for sg in &segs {
+        // Checked by may_read above; the segments do not change meanwhile
+        // (were one missing, zeros keep the body's layout).
         let at = body.len();
-        body.resize(at + sg.len as usize, 0);
-        // Checked by may_read above; the segments do not change meanwhile.
-        let _ = mem.read(sg.addr, &mut body[at..]);
+        if mem.append_to(sg.addr, sg.len as usize, &mut body).is_err() {
+            body.resize(at + sg.len as usize, 0);
+        }
     }
     body.extend_from_slice(msg.as_bytes());
     Reply {
