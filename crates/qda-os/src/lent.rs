@@ -99,6 +99,22 @@ impl Loan<'_> {
         }
     }
 
+    /// Append `len` bytes at `addr` to `out` from one lent slice (one copy,
+    /// no zeroing first); false when no slice covers them all.
+    pub fn append_to(&self, addr: u64, len: usize, out: &mut Vec<u8>) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
+        match locate(&segs, addr, len, false) {
+            Some((i, off)) => {
+                out.extend_from_slice(&segs[i].1.bytes()[off..off + len]);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Copy `src` to `addr` inside one slice lent writable; false when none
     /// covers the range (the caller takes the checked path).
     pub fn write(&self, addr: u64, src: &[u8]) -> bool {
@@ -151,6 +167,10 @@ mod tests {
         assert!(!lent.read(base.wrapping_sub(1), &mut two));
         assert!(!lent.read(u64::MAX, &mut two));
         assert!(lent.read(0, &mut []), "an empty read needs no memory");
+        let mut out = vec![9u8];
+        assert!(lent.append_to(base + 1, 3, &mut out));
+        assert!(!lent.append_to(base + 2, 3, &mut out), "past the end");
+        assert_eq!(out, [9, 2, 3, 4]);
     }
 
     #[test]

@@ -159,10 +159,15 @@ impl<'l, 'a> Plan<'l, 'a> {
         }
         if flags & SEG_IN != 0 {
             let at = self.data.len();
-            self.data.resize(at + len as usize, 0);
-            if !read_mem(self.loan, addr, &mut self.data[at..]) {
-                self.data.truncate(at);
-                return Ok(());
+            // A lent slice is appended in one copy; other memory is zeroed,
+            // then read with the checked copy.
+            let lent = self.loan.is_some_and(|l| l.append_to(addr, len as usize, &mut self.data));
+            if !lent {
+                self.data.resize(at + len as usize, 0);
+                if !read_mem(None, addr, &mut self.data[at..]) {
+                    self.data.truncate(at);
+                    return Ok(());
+                }
             }
             if self.data.len() > MAX_BODY as usize {
                 return Err(too_big(self.data.len() as u64));
