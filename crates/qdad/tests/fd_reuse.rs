@@ -2,7 +2,7 @@
 //! other test's fds take the number it frees.
 
 mod common;
-use common::{expect_sum, ints, sum_by_fd};
+use common::{Daemon, daemon, expect_sum, ints, sum_by_fd};
 
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -11,36 +11,6 @@ use qda::{Device, Domain};
 use qda_test::TempDir;
 
 const CALC: &str = "file:///libcalculator_skel.so?calculator_skel_handle_invoke&_modver=1.0";
-/// The daemon in a process of its own: its fds are not this process's.
-struct Daemon {
-    child: std::process::Child,
-    socket: std::path::PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn daemon(dir: &TempDir) -> Daemon {
-    let socket = dir.join("qdad.sock");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qdad"))
-        .arg("--socket")
-        .arg(&socket)
-        .env("QDA_PD_MODE", "thread")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while qdad::client::Client::connect(&socket).is_err() {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "qdad did not start");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Daemon { child, socket }
-}
-
 fn stat(d: &Daemon, name: &str) -> u64 {
     let s = qdad::client::Client::connect(&d.socket).unwrap().stats().unwrap();
     s.into_iter().find(|(k, _)| k == name).map_or(0, |(_, v)| v)

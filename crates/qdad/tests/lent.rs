@@ -1,41 +1,14 @@
 //! `DaemonFile::ioctl_lent`: an ioctl whose memory the caller lends as Rust
 //! slices gets the same request and result as with the checked copies.
 
+mod common;
+use common::daemon;
+
 use qda_os::Lent;
 use qda_test::TempDir;
 use qda_uapi::qda::{DRM_IOCTL_QDA_QUERY, DrmQdaQuery};
 use qdad::client::DaemonFile;
 use zerocopy::IntoBytes;
-
-/// The daemon in a process of its own.
-struct Daemon {
-    child: std::process::Child,
-    socket: std::path::PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn daemon(dir: &TempDir) -> Daemon {
-    let socket = dir.join("qdad.sock");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qdad"))
-        .arg("--socket")
-        .arg(&socket)
-        .env("QDA_PD_MODE", "thread")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while qdad::client::Client::connect(&socket).is_err() {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "qdad did not start");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Daemon { child, socket }
-}
 
 #[test]
 fn a_lent_struct_is_read_and_written_back_and_the_rest_is_checked() {

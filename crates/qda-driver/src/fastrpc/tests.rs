@@ -89,8 +89,9 @@ fn restart_fails_pending_calls_with_epipe() {
     );
 }
 
-#[test]
-fn an_interrupted_call_keeps_its_context_until_the_dsp_answers() {
+/// A channel with one call made on another thread and interrupted there
+/// (`ERESTARTSYS`): the message the DSP got and the caller's tid.
+fn interrupted_call() -> (Arc<Channel>, FastrpcMsg, i32) {
     let ch = Arc::new(Channel::new("cdsp"));
     let (tx, rx) = mpsc::channel();
     ch.attach(Arc::new(Loop(Mutex::new(tx))));
@@ -106,6 +107,12 @@ fn an_interrupted_call_keeps_its_context_until_the_dsp_answers() {
     let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(ch.interrupt(tid), 1);
     assert_eq!(c.join().unwrap().unwrap_err().errno, Errno::ERESTARTSYS);
+    (ch, m, tid)
+}
+
+#[test]
+fn an_interrupted_call_keeps_its_context_until_the_dsp_answers() {
+    let (ch, m, tid) = interrupted_call();
     assert_eq!(ch.in_flight(), 1, "the DSP still owns the context");
     answer(&ch, &m, 0);
     assert_eq!(ch.in_flight(), 0, "the late answer frees it");
@@ -120,21 +127,7 @@ fn an_interrupted_call_keeps_its_context_until_the_dsp_answers() {
 #[test]
 fn an_abandoned_context_is_released_once() {
     for answer_first in [true, false] {
-        let ch = Arc::new(Channel::new("cdsp"));
-        let (tx, rx) = mpsc::channel();
-        ch.attach(Arc::new(Loop(Mutex::new(tx))));
-        let (tid_tx, tid_rx) = mpsc::channel();
-        let c = {
-            let ch = ch.clone();
-            std::thread::spawn(move || {
-                tid_tx.send(rustix::thread::gettid().as_raw_nonzero().get()).unwrap();
-                ch.call(FastrpcMsg::default(), PdType::User, None)
-            })
-        };
-        let tid = tid_rx.recv().unwrap();
-        let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!(ch.interrupt(tid), 1);
-        assert_eq!(c.join().unwrap().unwrap_err().errno, Errno::ERESTARTSYS);
+        let (ch, m, _) = interrupted_call();
         assert_eq!(ch.in_flight(), 1);
         if answer_first {
             answer(&ch, &m, 0);

@@ -1,5 +1,6 @@
-//! Helpers the qdad integration tests share: buffers of known integers,
-//! the calculator's sum of one read by fd, and a bounded wait.
+//! Helpers the qdad integration tests share: a daemon of their own,
+//! buffers of known integers, the calculator's sum of one read by fd, and a
+//! bounded wait.
 #![allow(dead_code)] // each test file uses some of them
 
 use std::time::{Duration, Instant};
@@ -44,4 +45,36 @@ pub fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     cond()
+}
+
+/// The daemon in a process of its own (thread PDs): its fds are not this
+/// process's; killed when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub socket: std::path::PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start one with its socket in `dir`, once it answers.
+pub fn daemon(dir: &qda_test::TempDir) -> Daemon {
+    let socket = dir.join("qdad.sock");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qdad"))
+        .arg("--socket")
+        .arg(&socket)
+        .env("QDA_PD_MODE", "thread")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while qdad::client::Client::connect(&socket).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "qdad did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Daemon { child, socket }
 }
