@@ -161,7 +161,9 @@ impl<'l, 'a> Plan<'l, 'a> {
             let at = self.data.len();
             // A lent slice is appended in one copy; other memory is zeroed,
             // then read with the checked copy.
-            let lent = self.loan.is_some_and(|l| l.append_to(addr, len as usize, &mut self.data));
+            let lent = self
+                .loan
+                .is_some_and(|l| l.append_to(addr, len as usize, &mut self.data));
             if !lent {
                 self.data.resize(at + len as usize, 0);
                 if !read_mem(None, addr, &mut self.data[at..]) {
