@@ -89,6 +89,42 @@ fn restart_fails_pending_calls_with_epipe() {
     );
 }
 
+/// A DSP thread answering a channel's messages with `f` until stopped;
+/// `busy`: it polls for them without sleeping.
+struct DspThread {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl DspThread {
+    fn start(ch: &Arc<Channel>, busy: bool, f: impl Fn(&Channel, &FastrpcMsg) + Send + 'static) -> DspThread {
+        let (tx, rx) = mpsc::channel::<FastrpcMsg>();
+        ch.attach(Arc::new(Loop(Mutex::new(tx))));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ch, flag) = (ch.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let m = if busy {
+                    rx.try_recv().ok()
+                } else {
+                    rx.recv_timeout(Duration::from_millis(10)).ok()
+                };
+                match m {
+                    Some(m) => f(&ch, &m),
+                    None if busy => std::thread::yield_now(),
+                    None => {}
+                }
+            }
+        });
+        DspThread { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+    }
+}
+
 /// A channel with one call made on another thread and interrupted there
 /// (`ERESTARTSYS`): the message the DSP got and the caller's tid.
 fn interrupted_call() -> (Arc<Channel>, FastrpcMsg, i32) {
@@ -205,30 +241,17 @@ fn polled_waits_race_answers_without_losing_a_wakeup() {
     // On a loaded machine preempted spins would close the gate, and
     // this test is about both ends of a polled wait.
     ch.ungated.store(true, Ordering::Relaxed);
-    let (tx, rx) = mpsc::channel::<FastrpcMsg>();
-    ch.attach(Arc::new(Loop(Mutex::new(tx))));
-    let stop = Arc::new(AtomicBool::new(false));
-    let dsp = {
-        let (ch, stop) = (ch.clone(), stop.clone());
-        std::thread::spawn(move || {
-            // Answer without sleeping (a busy DSP thread); every third
-            // call after a short delay, so the caller's spin runs out.
-            while !stop.load(Ordering::Relaxed) {
-                match rx.try_recv() {
-                    Ok(m) => {
-                        if m.handle % 3 == 0 {
-                            let t = Instant::now();
-                            while t.elapsed() < Duration::from_micros(30) {
-                                std::thread::yield_now();
-                            }
-                        }
-                        answer(&ch, &m, m.handle as i32);
-                    }
-                    Err(_) => std::thread::yield_now(),
-                }
+    // Answer without sleeping (a busy DSP thread); every third call after
+    // a short delay, so the caller's spin runs out.
+    let dsp = DspThread::start(&ch, true, |ch, m| {
+        if m.handle % 3 == 0 {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_micros(30) {
+                std::thread::yield_now();
             }
-        })
-    };
+        }
+        answer(ch, m, m.handle as i32);
+    });
     let (done_tx, done_rx) = mpsc::channel();
     for c in 0..CALLERS {
         let (ch, done_tx) = (ch.clone(), done_tx.clone());
@@ -261,8 +284,7 @@ fn polled_waits_race_answers_without_losing_a_wakeup() {
             Err(_) => panic!("a polled caller never returned: a lost wake-up ({:?})", ch.poll_stats()),
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    dsp.join().unwrap();
+    dsp.stop();
     let st = ch.poll_stats();
     assert_eq!(st.answered_spinning + st.spin_timeouts, u64::from(CALLERS * CALLS));
     assert!(st.answered_spinning > 0, "no answer seen while spinning: {st:?}");
@@ -277,19 +299,7 @@ fn polled_waits_race_answers_without_losing_a_wakeup() {
 #[test]
 fn skipped_spins_do_not_keep_the_gate_closed() {
     let ch = Arc::new(Channel::new("cdsp"));
-    let (tx, rx) = mpsc::channel::<FastrpcMsg>();
-    ch.attach(Arc::new(Loop(Mutex::new(tx))));
-    let stop = Arc::new(AtomicBool::new(false));
-    let dsp = {
-        let (ch, stop) = (ch.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Ok(m) = rx.recv_timeout(Duration::from_millis(10)) {
-                    answer(&ch, &m, 0);
-                }
-            }
-        })
-    };
+    let dsp = DspThread::start(&ch, false, |ch, m| answer(ch, m, 0));
     let call = || {
         ch.call_polled(
             FastrpcMsg::default(),
@@ -314,8 +324,7 @@ fn skipped_spins_do_not_keep_the_gate_closed() {
     for _ in 0..20 {
         call();
     }
-    stop.store(true, Ordering::Relaxed);
-    dsp.join().unwrap();
+    dsp.stop();
     assert!(
         ch.poll_stats().answered_spinning > before,
         "no call spun after the pause: {:?}",
