@@ -113,7 +113,18 @@ impl SpinGate {
     /// Whether spinning is allowed now.
     pub fn open(&self) -> bool {
         let until = self.until.load(Ordering::Relaxed);
-        until == 0 || now_ns() >= until
+        if until == 0 {
+            return true;
+        }
+        if now_ns() >= until {
+            // Open again: later looks need no clock read (unless a
+            // preemption closed it meanwhile, which this leaves alone).
+            let _ = self
+                .until
+                .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 
     /// A spin was preempted (or wasted): close the gate for a while.
@@ -171,6 +182,14 @@ pub enum SpinEnd {
 /// yields: on a CPU shared with busy threads a yield gives the CPU away
 /// for a whole tick, which is what the gate's sleep avoids.
 pub fn spin_until(budget: Duration, ready: impl Fn() -> bool) -> SpinEnd {
+    // Most waits end within the first looks: the clock is read after them
+    // (the budget starts less than a microsecond late).
+    for _ in 0..SPINS_PER_CLOCK_READ {
+        if ready() {
+            return SpinEnd::Done;
+        }
+        std::hint::spin_loop();
+    }
     let start = Instant::now();
     let mut last = start;
     loop {
