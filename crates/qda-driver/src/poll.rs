@@ -17,7 +17,7 @@ fn set_poll(f: &File, budget: Option<std::time::Duration>) -> Result<i64> {
     let rpc = f
         .rpc_state()
         .expect("poll ioctls are dispatched on accel and fastrpc files");
-    *qda_rt::lock(&rpc.poll) = budget;
+    rpc.poll.set(budget);
     Ok(0)
 }
 

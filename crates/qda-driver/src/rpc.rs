@@ -55,12 +55,42 @@ pub struct RpcState {
     pub(crate) mmaps: Mutex<Vec<MmapBuf>>,
     pub(crate) mem_maps: Mutex<Vec<MemMap>>,
     /// Timeout for user calls (`None`: wait for ever, as the kernel).
-    pub user_timeout: Mutex<Option<Duration>>,
+    pub user_timeout: OptDuration,
     /// Poll mode: the spin budget of user calls to dynamic handles (`None`:
     /// sleep mode). Set by `SET_OPTION` (legacy) or `QDA_SET_POLL` (accel).
-    pub poll: Mutex<Option<Duration>>,
+    pub poll: OptDuration,
     /// Payload buffers kept between calls (see [`Payload`]).
     payloads: Mutex<Vec<Payload>>,
+}
+
+/// An optional duration read on every call without a lock (a mutex here
+/// was a locked instruction and, on a line the caller shares, a cache miss
+/// per call).
+#[derive(Debug)]
+pub struct OptDuration(std::sync::atomic::AtomicU64);
+
+impl OptDuration {
+    const NONE: u64 = u64::MAX;
+
+    /// The value.
+    pub fn get(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            Self::NONE => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
+    }
+
+    /// Set it (a duration of `u64::MAX - 1` ns or more saturates there).
+    pub fn set(&self, v: Option<Duration>) {
+        let ns = v.map_or(Self::NONE, |d| d.as_nanos().min(u128::from(Self::NONE - 1)) as u64);
+        self.0.store(ns, Ordering::Relaxed);
+    }
+}
+
+impl Default for OptDuration {
+    fn default() -> Self {
+        OptDuration(std::sync::atomic::AtomicU64::new(Self::NONE))
+    }
 }
 
 /// A payload buffer: coherent memory in the caller's CB and the driver's
@@ -151,7 +181,7 @@ pub(crate) fn remote_call(
     let timeout = if kernel {
         Some(KERNEL_CALL_TIMEOUT)
     } else {
-        *qda_rt::lock(&c.rpc.user_timeout)
+        c.rpc.user_timeout.get()
     };
     let tracer = c.domain.channel.tracer();
     let start = tracer.as_ref().map(|_| std::time::Instant::now());
@@ -160,7 +190,7 @@ pub(crate) fn remote_call(
     let poll = if kernel || handle <= qda_proto::handles::MAX_KERNEL_STATIC_HANDLE {
         None
     } else {
-        *qda_rt::lock(&c.rpc.poll)
+        c.rpc.poll.get()
     };
     let r = c.domain.channel.call_polled(msg, c.rpc.pd(), timeout, poll);
     if let (Some(t), Some(start)) = (tracer, start) {

@@ -316,7 +316,7 @@ fn set_poll_extension() {
     use std::time::Duration;
     let drv = driver();
     let f = accel(&drv, "cdsp");
-    let poll = || *qda_rt::lock(&f.rpc_state().unwrap().poll);
+    let poll = || f.rpc_state().unwrap().poll.get();
     assert_eq!(poll(), None);
     let mut p = DrmQdaSetPoll {
         budget_us: 50,

@@ -82,7 +82,7 @@ fn alloc_dma_buff_and_unsupported_ioctls() {
 fn set_option_poll_mode_as_proposed() {
     let drv = driver();
     let f = open(&drv, "/dev/fastrpc-cdsp");
-    let poll = || *qda_rt::lock(&f.rpc_state().unwrap().poll);
+    let poll = || f.rpc_state().unwrap().poll.get();
     assert_eq!(poll(), None, "sleep mode by default");
     let mut o = FastrpcIoctlSetOption {
         req: FASTRPC_POLL_MODE,

@@ -1330,7 +1330,7 @@ fn hazard_kernel_calls_time_out_user_calls_wait() {
     assert_eq!(KERNEL_CALL_TIMEOUT, Duration::from_secs(10));
     let (drv, dsp) = session(holds_user_calls);
     let f = legacy_session(&drv);
-    assert_eq!(*qda_rt::lock(&f.rpc_state().unwrap().user_timeout), None);
+    assert_eq!(f.rpc_state().unwrap().user_timeout.get(), None);
     std::thread::scope(|s| {
         let t = s.spawn(|| {
             let mut a = [invoke_arg(std::ptr::null(), 0, -1)];
