@@ -281,3 +281,24 @@ pub(crate) struct MmapBuf {
     pub(crate) _backing: Arc<Backing>,
     pub(crate) _map: IovaMapping,
 }
+
+#[cfg(test)]
+mod opt_duration_tests {
+    use super::*;
+
+    #[test]
+    fn none_some_and_saturation() {
+        let d = OptDuration::default();
+        assert_eq!(d.get(), None);
+        d.set(Some(Duration::from_micros(7)));
+        assert_eq!(d.get(), Some(Duration::from_micros(7)));
+        d.set(Some(Duration::MAX));
+        assert_eq!(
+            d.get(),
+            Some(Duration::from_nanos(u64::MAX - 1)),
+            "saturates short of None"
+        );
+        d.set(None);
+        assert_eq!(d.get(), None);
+    }
+}

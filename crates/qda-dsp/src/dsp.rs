@@ -67,9 +67,11 @@ struct PortInner {
     dsp: Arc<Dsp>,
     hand: Handoff,
     workers: OnceLock<Workers<Job>>,
-    /// When the last call was answered (ns since `epoch`; 0: none yet).
+    /// When the last sleep-mode call was answered (ns since `epoch`; 0:
+    /// none yet).
     last_done: AtomicU64,
-    /// The average gap between a call's answer and the next call (ns).
+    /// The average gap between a sleep-mode call's answer and the next
+    /// sleep-mode call (ns).
     gap_ns: AtomicU64,
     epoch: std::time::Instant,
 }
@@ -181,7 +183,11 @@ impl PortInner {
         crate::module::set_current_poll(poll);
         self.dsp.handle(msg);
         crate::module::set_current_poll(None);
-        self.last_done.store(self.now_ns().max(1), Ordering::Relaxed);
+        // The linger follows sleep-mode calls only: a polled call's thread
+        // spins for its budget, and needs no clock read for the average.
+        if poll.is_none() {
+            self.last_done.store(self.now_ns().max(1), Ordering::Relaxed);
+        }
     }
 
     fn now_ns(&self) -> u64 {
@@ -227,7 +233,9 @@ impl Transport for Port {
 
     fn send_polled(&self, msg: &FastrpcMsg, poll: Option<Duration>) -> qda_driver::Result<()> {
         let p = &self.inner;
-        p.note_arrival();
+        if poll.is_none() {
+            p.note_arrival();
+        }
         if p.hand.offer(&job_words(msg, poll), |w| p.submit(words_job(w))) {
             // A preempted spinner must not sit on the call: past the grace
             // the caller (which would spin anyway) hands it to the pool.

@@ -184,20 +184,14 @@ pub enum SpinEnd {
 pub fn spin_until(budget: Duration, ready: impl Fn() -> bool) -> SpinEnd {
     // Most waits end within the first looks: the clock is read after them
     // (the budget starts less than a microsecond late).
-    for _ in 0..SPINS_PER_CLOCK_READ {
-        if ready() {
-            return SpinEnd::Done;
-        }
-        std::hint::spin_loop();
+    if looks(&ready) {
+        return SpinEnd::Done;
     }
     let start = Instant::now();
     let mut last = start;
     loop {
-        for _ in 0..SPINS_PER_CLOCK_READ {
-            if ready() {
-                return SpinEnd::Done;
-            }
-            std::hint::spin_loop();
+        if looks(&ready) {
+            return SpinEnd::Done;
         }
         let now = Instant::now();
         if now - last >= PREEMPTED {
@@ -208,6 +202,18 @@ pub fn spin_until(budget: Duration, ready: impl Fn() -> bool) -> SpinEnd {
         }
         last = now;
     }
+}
+
+/// Up to [`SPINS_PER_CLOCK_READ`] looks at `ready`, a pause between two;
+/// whether it held.
+fn looks(ready: &impl Fn() -> bool) -> bool {
+    for _ in 0..SPINS_PER_CLOCK_READ {
+        if ready() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    false
 }
 
 /// The widest message a hand-off carries, in words: its buffers live on

@@ -150,7 +150,7 @@ impl Board {
                 let routed = if dtb.is_none() {
                     crate::embedded::embedded_platform()?
                 } else {
-                    crate::embedded::platform_for(&bytes, &source)?
+                    crate::embedded::platform_for(&bytes, &source, None)?
                 };
                 Ok(Board {
                     dtb: bytes,

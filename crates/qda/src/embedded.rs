@@ -27,23 +27,22 @@ pub fn embedded_platform() -> Result<Arc<Routed>, Error> {
 /// processes (`process_pds`) or threads whatever `QDA_PD_MODE` says: a
 /// comparison with a daemon's platform on equal terms (`qda bench`).
 pub fn embedded_platform_with(process_pds: bool) -> Result<Arc<Routed>, Error> {
-    let plat = Platform::from_dtb(BUILTIN_DTB).map_err(|e| Error::Usage(format!("the built-in board: {e}")))?;
-    let cfg = DriverConfig::new(plat)
-        .with_env()
-        .map_err(os("choosing the QDA UAPI revision"))?;
-    let drv = Driver::new(cfg).map_err(os("starting the driver"))?;
     let mode = if process_pds { PdMode::Process } else { PdMode::Thread };
-    let emb = Embedded::with_mode(drv, mode).map_err(os("starting the DSPs"))?;
-    Ok(Arc::new(Routed::new(emb)))
+    platform_for(BUILTIN_DTB, "the built-in board", Some(mode))
 }
 
-/// An embedded platform of its own for the board `dtb` describes.
-pub(crate) fn platform_for(dtb: &[u8], source: &str) -> Result<Arc<Routed>, Error> {
+/// An embedded platform of its own for the board `dtb` describes, its
+/// user PDs as `mode` says (`None`: as `QDA_PD_MODE` says).
+pub(crate) fn platform_for(dtb: &[u8], source: &str, mode: Option<PdMode>) -> Result<Arc<Routed>, Error> {
     let plat = Platform::from_dtb(dtb).map_err(|e| Error::Usage(format!("{source}: {e}")))?;
     let cfg = DriverConfig::new(plat)
         .with_env()
         .map_err(os("choosing the QDA UAPI revision"))?;
     let drv = Driver::new(cfg).map_err(os("starting the driver"))?;
-    let emb = Embedded::with_driver(drv).map_err(os("starting the DSPs"))?;
+    let emb = match mode {
+        Some(m) => Embedded::with_mode(drv, m),
+        None => Embedded::with_driver(drv),
+    }
+    .map_err(os("starting the DSPs"))?;
     Ok(Arc::new(Routed::new(emb)))
 }

@@ -78,11 +78,17 @@ pub(crate) fn os(op: impl Into<String>) -> impl FnOnce(OsError) -> Error {
 }
 
 pub(crate) fn dsp_result(op: &str, r: i64) -> Result<(), Error> {
+    dsp_result_of(|| op.into(), r)
+}
+
+/// [`dsp_result`] naming the operation only when it failed (an invoke's
+/// name is formatted; a call that succeeds formats nothing).
+pub(crate) fn dsp_result_of(op: impl FnOnce() -> String, r: i64) -> Result<(), Error> {
     if r == 0 {
         Ok(())
     } else {
         Err(Error::Dsp {
-            op: op.into(),
+            op: op(),
             code: AeeCode(r as u32),
         })
     }

@@ -10,7 +10,7 @@ use qda_uapi::qda::*;
 use zerocopy::IntoBytes;
 
 use crate::buffer::Buffer;
-use crate::error::{Error, dsp_result};
+use crate::error::{Error, dsp_result, dsp_result_of};
 use crate::os::Lent;
 use crate::shared::{Inner, Uapi};
 
@@ -274,10 +274,7 @@ impl RemoteHandle {
             }
         }
         let r = self.inner.invoke(self.handle, sc, &mut raw, data, "REMOTE_INVOKE")?;
-        if r == 0 {
-            return Ok(());
-        }
-        dsp_result(&format!("method {method}"), r)
+        dsp_result_of(|| format!("method {method}"), r)
     }
 }
 

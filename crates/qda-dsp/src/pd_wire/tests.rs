@@ -550,6 +550,30 @@ fn a_ring_call_answered_on_the_socket_reaches_its_caller() {
     });
 }
 
+/// Make a call, let the host take it and sit on it for `wait` (the call
+/// must still be waiting), then `end` the host: the call's result and how
+/// long after `end` it came.
+fn call_ended_by(
+    pd: &PdProcess,
+    h: &PdRing,
+    wait: Duration,
+    end: impl FnOnce(),
+) -> (Result<crate::pd::PdReturn, String>, Duration) {
+    std::thread::scope(|s| {
+        let call = s.spawn(|| {
+            let r = a_call(pd);
+            (r, Instant::now())
+        });
+        let _ = next_request(h);
+        std::thread::sleep(wait);
+        assert!(!call.is_finished(), "the call did not wait");
+        let ended = Instant::now();
+        end();
+        let (r, at) = call.join().unwrap();
+        (r, at.duration_since(ended))
+    })
+}
+
 /// A host that takes a call and never answers: the call waits (a skel may
 /// block), and fails as soon as the PD is ended.
 #[test]
@@ -557,24 +581,9 @@ fn a_ring_host_that_never_answers_fails_its_call_when_ended() {
     let (ours, _host) = UnixStream::pair().unwrap();
     let (pd, fd) = PdProcess::over_socket_with_ring(ours, "mute", None);
     let h = host_side(&fd);
-    std::thread::scope(|s| {
-        let call = s.spawn(|| {
-            let r = a_call(&pd);
-            (r, Instant::now())
-        });
-        let _ = next_request(&h);
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(!call.is_finished(), "the call did not wait");
-        let ended = Instant::now();
-        pd.terminate();
-        let (r, at) = call.join().unwrap();
-        assert!(r.is_err(), "{r:?}");
-        assert!(
-            at.duration_since(ended) < Duration::from_secs(1),
-            "{:?}",
-            at.duration_since(ended)
-        );
-    });
+    let (r, after) = call_ended_by(&pd, &h, Duration::from_millis(300), || pd.terminate());
+    assert!(r.is_err(), "{r:?}");
+    assert!(after < Duration::from_secs(1), "{after:?}");
 }
 
 /// A host that dies in the middle of a call: its socket's end wakes the
@@ -583,31 +592,17 @@ fn a_ring_host_that_never_answers_fails_its_call_when_ended() {
 fn a_ring_host_that_dies_mid_call_fails_it_promptly() {
     let (ours, host) = UnixStream::pair().unwrap();
     let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
-    let pid = child.id();
     let (pd, fd) = PdProcess::over_socket_with_ring(ours, "dying", None);
     let h = host_side(&fd);
-    std::thread::scope(|s| {
-        let call = s.spawn(|| {
-            let r = a_call(&pd);
-            (r, Instant::now())
-        });
-        let _ = next_request(&h);
-        std::thread::sleep(Duration::from_millis(50));
-        let died = Instant::now();
+    let (r, after) = call_ended_by(&pd, &h, Duration::from_millis(50), || {
         child.kill().unwrap();
         child.wait().unwrap();
         drop(host); // what the kernel does to a dead host's socket
-        let (r, at) = call.join().unwrap();
-        assert!(r.as_ref().is_err_and(|e| e.contains("'dying'")), "{r:?}");
-        assert!(
-            at.duration_since(died) < Duration::from_millis(500),
-            "{:?}",
-            at.duration_since(died)
-        );
-        // And the next call fails at once.
-        assert!(a_call(&pd).is_err());
     });
-    let _ = pid;
+    assert!(r.as_ref().is_err_and(|e| e.contains("'dying'")), "{r:?}");
+    assert!(after < Duration::from_millis(500), "{after:?}");
+    // And the next call fails at once.
+    assert!(a_call(&pd).is_err());
 }
 
 /// A host that writes a tag it was never given into an answer is ended
