@@ -82,7 +82,7 @@ pub struct Loan<'a> {
     segs: Mutex<Vec<(u64, Seg<'a>)>>,
 }
 
-impl Loan<'_> {
+impl<'a> Loan<'a> {
     /// Copy `dst.len()` bytes at `addr` out of one lent slice; false when
     /// no slice covers them all (the caller takes the checked path).
     pub fn read(&self, addr: u64, dst: &mut [u8]) -> bool {
@@ -118,20 +118,61 @@ impl Loan<'_> {
     /// Copy `src` to `addr` inside one slice lent writable; false when none
     /// covers the range (the caller takes the checked path).
     pub fn write(&self, addr: u64, src: &[u8]) -> bool {
-        if src.is_empty() {
+        self.write_with(addr, src.len(), |dst| {
+            dst.copy_from_slice(src);
+            true
+        })
+    }
+
+    /// Let `fill` write the `len` bytes at `addr` in place, inside one slice
+    /// lent writable (a copy straight from wherever the bytes are, with no
+    /// buffer between); false when none covers the range (then `fill` does
+    /// not run) or when `fill` returns false.
+    pub fn write_with(&self, addr: u64, len: usize, fill: impl FnOnce(&mut [u8]) -> bool) -> bool {
+        if len == 0 {
             return true;
         }
         let mut segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
-        match locate(&segs, addr, src.len(), true) {
+        match locate(&segs, addr, len, true) {
             Some((i, off)) => match &mut segs[i].1 {
-                Seg::Rw(b) => {
-                    b[off..off + src.len()].copy_from_slice(src);
-                    true
-                }
+                Seg::Rw(b) => fill(&mut b[off..off + len]),
                 Seg::Ro(_) => false,
             },
             None => false,
         }
+    }
+
+    /// Whether one lent slice holds `[addr, addr + len)` whole.
+    pub fn covers(&self, addr: u64, len: usize) -> bool {
+        let segs = self.segs.lock().unwrap_or_else(|e| e.into_inner());
+        locate(&segs, addr, len, false).is_some()
+    }
+
+    /// The lent slices as borrowed bytes, for as long as the view lives (a
+    /// request gathered from them without a copy between). The loan's
+    /// other methods wait until the view is dropped: drop it before a
+    /// write-back.
+    pub fn view(&self) -> LoanView<'_, 'a> {
+        LoanView {
+            segs: self.segs.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+}
+
+/// A [`Loan`]'s slices, borrowed while it lives ([`Loan::view`]).
+#[derive(Debug)]
+pub struct LoanView<'l, 'a> {
+    segs: std::sync::MutexGuard<'l, Vec<(u64, Seg<'a>)>>,
+}
+
+impl LoanView<'_, '_> {
+    /// The `len` bytes at `addr`, when one lent slice holds them all.
+    pub fn get(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        if len == 0 {
+            return Some(&[]);
+        }
+        let (i, off) = locate(&self.segs, addr, len, false)?;
+        Some(&self.segs[i].1.bytes()[off..off + len])
     }
 }
 
@@ -192,6 +233,35 @@ mod tests {
         }
         assert_eq!(rw, [0, 0, 7, 8]);
         assert_eq!(ro, [0; 4]);
+    }
+
+    #[test]
+    fn a_view_borrows_and_write_with_fills_in_place() {
+        let a = [1u8, 2, 3, 4];
+        let mut rw = [0u8; 4];
+        let rw_base = rw.as_ptr() as u64;
+        {
+            let mut lent = Lent::new();
+            lent.read_only(&a);
+            lent.read_write(&mut rw);
+            let lent = lent.loan();
+            let base = a.as_ptr() as u64;
+            assert!(lent.covers(base + 1, 3) && !lent.covers(base + 1, 4));
+            {
+                let v = lent.view();
+                assert_eq!(v.get(base + 1, 2), Some(&[2u8, 3][..]));
+                assert_eq!(v.get(base + 3, 2), None, "past the end");
+                assert_eq!(v.get(u64::MAX, 1), None);
+            }
+            assert!(lent.write_with(rw_base + 1, 2, |d| {
+                d.copy_from_slice(&[5, 6]);
+                true
+            }));
+            assert!(!lent.write_with(base, 1, |_| panic!("read-only: fill must not run")));
+            assert!(!lent.write_with(rw_base + 3, 2, |_| panic!("past the end: fill must not run")));
+            assert!(!lent.write_with(rw_base, 1, |_| false), "fill's own failure");
+        }
+        assert_eq!(rw, [0, 5, 6, 0]);
     }
 
     #[test]

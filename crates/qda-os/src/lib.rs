@@ -22,7 +22,7 @@ pub mod vma;
 
 pub use errno::{Errno, OsError, Result};
 pub use fd::{file_id, file_size, into_raw, is_memfd, memfd, reopen};
-pub use lent::{Lent, Loan};
+pub use lent::{Lent, Loan, LoanView};
 pub use sys::{Mapping, SharedWords, borrow_raw, copy_from_self, copy_to_self, self_pid, self_tid};
 pub use vma::{MapInfo, find_mapping};
 

@@ -63,6 +63,45 @@ struct ClientRing {
     free: Mutex<Vec<u32>>,
 }
 
+/// A reply in a ring slot's region, read in place: its bytes are copied
+/// straight to where they go. The slot is given back when it is dropped.
+#[derive(Debug)]
+pub(crate) struct RingReply<'c> {
+    ring: &'c ClientRing,
+    i: u32,
+    rep: shm::SlotReply,
+}
+
+impl RingReply<'_> {
+    /// 0 or a negative errno.
+    pub(crate) fn status(&self) -> i32 {
+        self.rep.status
+    }
+    /// The syscall's return value.
+    pub(crate) fn value(&self) -> i64 {
+        self.rep.value
+    }
+    /// Bytes of the reply body (at most the region's, checked).
+    pub(crate) fn len(&self) -> usize {
+        self.rep.len as usize
+    }
+    /// Copy `dst.len()` bytes of the body at `off` into `dst`; false past
+    /// the body's end.
+    pub(crate) fn read(&self, off: usize, dst: &mut [u8]) -> bool {
+        off.checked_add(dst.len()).is_some_and(|end| end <= self.len())
+            && self.ring.shm.read_into(self.i, off, dst).is_ok()
+    }
+}
+
+impl Drop for RingReply<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.ring.shm.slot(self.i) {
+            slot.set_state(shm::FREE);
+        }
+        lock(&self.ring.free).push(self.i);
+    }
+}
+
 impl Connection {
     /// Connect to the daemon at `path`.
     pub fn connect(path: &Path) -> Result<Connection, Error> {
@@ -141,8 +180,10 @@ impl Connection {
     }
 
     /// An [`Op::Ioctl`] request through the ring: `None` when it has no
-    /// ring or no free slot (then the socket carries it).
-    pub(crate) fn call_ring(&self, parts: &[&[u8]]) -> Option<Result<Message, Error>> {
+    /// ring or no free slot (then the socket carries it). The reply is read
+    /// where it lies, in the slot's region; the slot is the caller's until
+    /// the [`RingReply`] is dropped.
+    pub(crate) fn call_ring(&self, parts: &[&[u8]]) -> Option<Result<RingReply<'_>, Error>> {
         let r = self.ring.get()?;
         let i = lock(&r.free).pop()?;
         let give_back = |i| lock(&r.free).push(i);
@@ -196,26 +237,15 @@ impl Connection {
                 return Some(Err(err(libc::EPIPE, "qdad connection lost during a call")));
             }
         }
-        let rep = slot.reply();
-        let body = r.shm.read(i, rep.len as usize);
-        slot.set_state(shm::FREE);
-        give_back(i);
-        let body = match body {
-            Ok(b) => b,
-            Err(_) => return Some(Err(err(libc::EPROTO, "qdad ring: reply longer than its region"))),
+        let reply = RingReply {
+            ring: r,
+            i,
+            rep: slot.reply(),
         };
-        Some(Ok(Message {
-            hdr: Header {
-                op: Op::Ioctl as u16,
-                seq: rep.seq,
-                len: rep.len,
-                status: rep.status,
-                value: rep.value,
-                ..Default::default()
-            },
-            body,
-            fds: Vec::new(),
-        }))
+        if reply.rep.len > r.shm.shape().region {
+            return Some(Err(err(libc::EPROTO, "qdad ring: reply longer than its region")));
+        }
+        Some(Ok(reply))
     }
 
     /// The identity the daemon holds under `n`, if any.

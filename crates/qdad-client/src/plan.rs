@@ -6,12 +6,12 @@
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use qda_ioctl::{ArgCopy, FdOut as DescFdOut, Reach, Revision, Target, Visit};
-use qda_os::{self as sys, Loan, MapInfo, OsError as Error};
+use qda_os::{self as sys, Loan, LoanView, MapInfo, OsError as Error};
 use qda_rt::lock;
 use qda_uapi::ioctl::{IOC_READ, IOC_WRITE, ioc_dir, ioc_size};
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::conn::{Connection, err, wire_err};
+use crate::conn::{Connection, RingReply, err, wire_err};
 use crate::wire::{
     self, CachedFd, FD_PLACEHOLDER_BASE, FEATURE_FD_CACHE, IoctlReq, IoctlRsp, MAX_BODY, Message, Op, RSP_FDS_CACHED,
     RSP_RESEND_FDS, Reader, SEG_IN, SEG_OUT, Seg, Vma,
@@ -34,6 +34,24 @@ enum FdOut {
 /// identity it had (with the fd cache).
 type Attach = (i32, BorrowedFd<'static>, Option<(u64, u64)>);
 
+/// Input segments at least this long that lie in a lent slice are not
+/// copied into the plan: the request is gathered from the slice itself
+/// when it is sent (the slice is borrowed for the whole call, so its
+/// bytes cannot change meanwhile). Shorter ones (the ioctl's struct, an
+/// argument array) are copied, and the walk peeks into the copy.
+const GATHER_MIN: u32 = 1024;
+
+/// Where an input segment's bytes come from when the request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Src {
+    /// Copied into the plan's data, at this offset.
+    Copied(usize),
+    /// Gathered from the lent slice that holds it.
+    Lent,
+    /// An output-only segment: no bytes go.
+    Out,
+}
+
 /// What one ioctl sends and expects.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'l, 'a> {
@@ -41,7 +59,11 @@ pub(crate) struct Plan<'l, 'a> {
     /// write-backs inside them are copies, not `process_vm_readv`/`writev`.
     loan: Option<&'l Loan<'a>>,
     segs: Vec<Seg>,
+    /// For each segment, where its bytes come from.
+    src: Vec<Src>,
     data: Vec<u8>,
+    /// Input bytes gathered from lent slices ([`Src::Lent`]).
+    lent_bytes: u64,
     /// The fds it names that are open here, borrowed once (as `fdget`).
     fds: Vec<(i32, BorrowedFd<'static>)>,
     vmas: Vec<MapInfo>,
@@ -148,38 +170,56 @@ impl<'l, 'a> Plan<'l, 'a> {
         Ok(p)
     }
 
-    /// A segment; `SEG_IN` bytes are copied now. Unreadable memory is left
-    /// out, so the driver faults (`EFAULT`) exactly where it reads it.
+    /// A segment; `SEG_IN` bytes are copied now, or gathered from their
+    /// lent slice when the request is sent ([`GATHER_MIN`]). Unreadable
+    /// memory is left out, so the driver faults (`EFAULT`) exactly where
+    /// it reads it.
     fn seg(&mut self, addr: u64, len: u64, flags: u32) -> Result<(), Error> {
+        self.seg_as(addr, len, flags, true)
+    }
+
+    /// A segment; `gather`: a long enough input in a lent slice may be
+    /// gathered at send time instead of copied now.
+    fn seg_as(&mut self, addr: u64, len: u64, flags: u32, gather: bool) -> Result<(), Error> {
         if len == 0 {
             return Ok(());
         }
         if len > MAX_BODY as u64 {
             return Err(too_big(len));
         }
-        if flags & SEG_IN != 0 {
+        let src = if flags & SEG_IN != 0 {
             let at = self.data.len();
-            // A lent slice is appended in one copy; other memory is zeroed,
-            // then read with the checked copy.
-            let lent = self
-                .loan
-                .is_some_and(|l| l.append_to(addr, len as usize, &mut self.data));
-            if !lent {
-                self.data.resize(at + len as usize, 0);
-                if !read_mem(None, addr, &mut self.data[at..]) {
-                    self.data.truncate(at);
-                    return Ok(());
+            let gather = gather && len >= GATHER_MIN as u64 && self.loan.is_some_and(|l| l.covers(addr, len as usize));
+            if gather {
+                self.lent_bytes += len;
+                Src::Lent
+            } else {
+                // A lent slice is appended in one copy; other memory is
+                // zeroed, then read with the checked copy.
+                let lent = self
+                    .loan
+                    .is_some_and(|l| l.append_to(addr, len as usize, &mut self.data));
+                if !lent {
+                    self.data.resize(at + len as usize, 0);
+                    if !read_mem(None, addr, &mut self.data[at..]) {
+                        self.data.truncate(at);
+                        return Ok(());
+                    }
                 }
-            }
-            if self.data.len() > MAX_BODY as usize {
-                return Err(too_big(self.data.len() as u64));
+                Src::Copied(at)
             }
         } else {
             self.out_bytes += len;
             if self.out_bytes > MAX_BODY as u64 {
                 return Err(too_big(self.out_bytes));
             }
+            Src::Out
+        };
+        let in_bytes = self.data.len() as u64 + self.lent_bytes;
+        if in_bytes > MAX_BODY as u64 {
+            return Err(too_big(in_bytes));
         }
+        self.src.push(src);
         self.segs.push(Seg {
             addr,
             len: len as u32,
@@ -191,21 +231,37 @@ impl<'l, 'a> Plan<'l, 'a> {
     /// The copied bytes of `[addr, addr + len)`, if one input segment
     /// holds them all.
     fn copied(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let mut at = 0usize;
-        for s in &self.segs {
-            if s.flags & SEG_IN == 0 {
-                continue;
+        self.segs.iter().zip(&self.src).find_map(|(s, src)| {
+            let &Src::Copied(at) = src else {
+                return None;
+            };
+            let off = addr.checked_sub(s.addr)?;
+            if off.checked_add(len as u64)? > s.len as u64 {
+                return None;
             }
-            let n = s.len as usize;
-            if let Some(off) = addr.checked_sub(s.addr)
-                && off.checked_add(len as u64).is_some_and(|end| end <= n as u64)
-            {
-                let off = at + off as usize;
-                return self.data.get(off..off + len);
+            let off = at + off as usize;
+            self.data.get(off..off + len)
+        })
+    }
+
+    /// The input bytes in request order: copied ones from the plan, the
+    /// rest gathered from the lent slices (`view`).
+    fn inputs<'v>(&'v self, view: Option<&'v LoanView<'_, '_>>) -> Result<Vec<&'v [u8]>, Error> {
+        let mut parts = Vec::with_capacity(self.segs.len());
+        for (s, src) in self.segs.iter().zip(&self.src) {
+            let len = s.len as usize;
+            match *src {
+                Src::Copied(at) => parts.push(&self.data[at..at + len]),
+                Src::Lent => parts.push(view.and_then(|v| v.get(s.addr, len)).ok_or_else(|| {
+                    err(
+                        libc::EFAULT,
+                        format!("a lent slice at 0x{:x}+{len} is no longer lent", s.addr),
+                    )
+                })?),
+                Src::Out => {}
             }
-            at += n;
         }
-        None
+        Ok(parts)
     }
 
     /// The ioctl's own struct: `len` bytes in and/or out as `dir` says.
@@ -218,7 +274,8 @@ impl<'l, 'a> Plan<'l, 'a> {
             flags |= SEG_OUT;
         }
         if flags != 0 {
-            self.seg(arg, len, flags)?;
+            // Copied whatever its size: the walk reads it from the copy.
+            self.seg_as(arg, len, flags, false)?;
         }
         Ok(())
     }
@@ -288,9 +345,10 @@ impl<'l, 'a> Plan<'l, 'a> {
                 _ => attach.push((n, fd, id)),
             }
         }
-        let m = match self.exchange(conn, op, cmd, arg, target, &attach, &cached) {
-            Ok(m) if use_cache && !cached.is_empty() && rsp_flags(&m) & RSP_RESEND_FDS != 0 => {
+        let mut m = match self.exchange(conn, op, cmd, arg, target, &attach, &cached) {
+            Ok(m) if use_cache && !cached.is_empty() && m.rsp_flags() & RSP_RESEND_FDS != 0 => {
                 // The daemon no longer holds one of them: send them all.
+                drop(m);
                 let mut g = lock(&conn.cached);
                 for c in cached.drain(..) {
                     g.remove(&c.num);
@@ -305,7 +363,7 @@ impl<'l, 'a> Plan<'l, 'a> {
         };
         if use_cache && !attach.is_empty() {
             let mut g = lock(&conn.cached);
-            let keep = rsp_flags(&m) & RSP_FDS_CACHED != 0;
+            let keep = m.rsp_flags() & RSP_FDS_CACHED != 0;
             for (n, _, id) in &attach {
                 match id {
                     Some(id) if keep => {
@@ -323,42 +381,29 @@ impl<'l, 'a> Plan<'l, 'a> {
         // Memory the driver wrote, then the fds it installed. An error the
         // daemon raised itself comes in the same format; a body that is not
         // one (an older daemon's text) still gives the errno it carries.
-        let parsed = (|| -> Result<WrittenBack<'_>, wire::WireError> {
-            let mut r = Reader::new(&m.body);
-            let rsp: IoctlRsp = r.get()?;
-            if rsp.nsegs > wire::MAX_SEGS {
-                return Err(wire::WireError::Protocol("too many written ranges".into()));
-            }
-            let written: Vec<Seg> = r.array(rsp.nsegs as usize)?;
-            let mut out = Vec::with_capacity(written.len());
-            for s in written {
-                out.push((s, r.bytes(s.len as usize)?));
-            }
-            let msg = String::from_utf8_lossy(r.bytes(rsp.msg_len as usize)?).into_owned();
-            Ok(WrittenBack { segs: out, msg })
-        })();
-        let WrittenBack { segs: written, msg } = match parsed {
+        let WrittenBack { segs: written, msg } = match m.written_back() {
             Ok(p) => p,
-            Err(_) if m.hdr.status < 0 => {
-                return Err(err(-m.hdr.status, String::from_utf8_lossy(&m.body).into_owned()));
+            Err(_) if m.status() < 0 => {
+                return Err(err(-m.status(), String::from_utf8_lossy(&m.whole()).into_owned()));
             }
             Err(e) => return Err(wire_err(e)),
         };
         let mut copy_fault = None;
-        for (s, bytes) in &written {
-            if !write_mem(self.loan, s.addr, bytes) {
+        for (s, at) in &written {
+            if !m.write_back(self.loan, s.addr, *at, s.len as usize) {
                 copy_fault = Some(s.addr);
             }
         }
-        let mut installed: Vec<Option<OwnedFd>> = m.fds.into_iter().map(Some).collect();
+        let (status, value) = (m.status(), m.value());
+        let mut installed: Vec<Option<OwnedFd>> = m.take_fds().into_iter().map(Some).collect();
         let mut take = |v: i64| -> Option<i32> {
             let i = v.checked_sub(FD_PLACEHOLDER_BASE as i64)?;
             let fd = installed.get_mut(usize::try_from(i).ok()?)?.take()?;
             Some(sys::into_raw(fd))
         };
-        let mut value = m.hdr.value;
+        let mut value = value;
         match self.fd_out {
-            Some(FdOut::Ret) if m.hdr.status == 0 => {
+            Some(FdOut::Ret) if status == 0 => {
                 if let Some(n) = take(value) {
                     value = n as i64;
                 }
@@ -373,8 +418,8 @@ impl<'l, 'a> Plan<'l, 'a> {
             }
             _ => {}
         }
-        if m.hdr.status < 0 {
-            return Err(err(-m.hdr.status, msg));
+        if status < 0 {
+            return Err(err(-status, msg));
         }
         if let Some(a) = copy_fault {
             return Err(err(libc::EFAULT, format!("copying the result back to 0x{a:x}")));
@@ -383,9 +428,109 @@ impl<'l, 'a> Plan<'l, 'a> {
     }
 }
 
-/// The flags of an ioctl reply (0 if it has no [`IoctlRsp`]).
-fn rsp_flags(m: &Message) -> u32 {
-    Reader::new(&m.body).get::<IoctlRsp>().map_or(0, |r| r.flags)
+/// An ioctl's reply: a message from the socket, or a reply read in place
+/// in a ring slot (its bytes go straight from the slot to the caller's
+/// memory).
+enum Answer<'c> {
+    Socket(Message),
+    Ring(RingReply<'c>),
+}
+
+impl Answer<'_> {
+    fn status(&self) -> i32 {
+        match self {
+            Answer::Socket(m) => m.hdr.status,
+            Answer::Ring(r) => r.status(),
+        }
+    }
+
+    fn value(&self) -> i64 {
+        match self {
+            Answer::Socket(m) => m.hdr.value,
+            Answer::Ring(r) => r.value(),
+        }
+    }
+
+    /// The fds attached (none through the ring).
+    fn take_fds(&mut self) -> Vec<OwnedFd> {
+        match self {
+            Answer::Socket(m) => std::mem::take(&mut m.fds),
+            Answer::Ring(_) => Vec::new(),
+        }
+    }
+
+    /// `len` body bytes at `off`, copied (None past the end).
+    fn bytes(&self, off: usize, len: usize) -> Option<Vec<u8>> {
+        match self {
+            Answer::Socket(m) => m.body.get(off..off.checked_add(len)?).map(<[u8]>::to_vec),
+            Answer::Ring(r) => {
+                // Bounded by the reply's length before anything is allocated.
+                if off.checked_add(len)? > r.len() {
+                    return None;
+                }
+                let mut v = vec![0u8; len];
+                r.read(off, &mut v).then_some(v)
+            }
+        }
+    }
+
+    fn whole(&self) -> Vec<u8> {
+        let len = match self {
+            Answer::Socket(m) => m.body.len(),
+            Answer::Ring(r) => r.len(),
+        };
+        self.bytes(0, len).unwrap_or_default()
+    }
+
+    /// The flags of an ioctl reply (0 if it has no [`IoctlRsp`]).
+    fn rsp_flags(&self) -> u32 {
+        self.bytes(0, size_of::<IoctlRsp>())
+            .and_then(|b| Reader::new(&b).get::<IoctlRsp>().ok())
+            .map_or(0, |r| r.flags)
+    }
+
+    /// The written ranges, each with where its bytes lie in the body, and
+    /// the error text.
+    fn written_back(&self) -> Result<WrittenBack, wire::WireError> {
+        let short = || wire::WireError::Protocol("ioctl reply shorter than it says".into());
+        let head = self.bytes(0, size_of::<IoctlRsp>()).ok_or_else(short)?;
+        let rsp: IoctlRsp = Reader::new(&head).get()?;
+        if rsp.nsegs > wire::MAX_SEGS {
+            return Err(wire::WireError::Protocol("too many written ranges".into()));
+        }
+        let mut at = size_of::<IoctlRsp>();
+        let table_len = rsp.nsegs as usize * size_of::<Seg>();
+        let table = self.bytes(at, table_len).ok_or_else(short)?;
+        let written: Vec<Seg> = Reader::new(&table).array(rsp.nsegs as usize)?;
+        at += table_len;
+        let mut segs = Vec::with_capacity(written.len());
+        for s in written {
+            segs.push((s, at));
+            at = at.checked_add(s.len as usize).ok_or_else(short)?;
+        }
+        let msg = self.bytes(at, rsp.msg_len as usize).ok_or_else(short)?;
+        Ok(WrittenBack {
+            segs,
+            msg: String::from_utf8_lossy(&msg).into_owned(),
+        })
+    }
+
+    /// Write the `len` body bytes at `off` to the caller's `addr`: straight
+    /// into a slice lent writable, else with the checked copy.
+    fn write_back(&self, loan: Option<&Loan<'_>>, addr: u64, off: usize, len: usize) -> bool {
+        match self {
+            Answer::Socket(m) => off
+                .checked_add(len)
+                .and_then(|end| m.body.get(off..end))
+                .is_some_and(|b| write_mem(loan, addr, b)),
+            Answer::Ring(r) => {
+                loan.is_some_and(|l| l.write_with(addr, len, |dst| r.read(off, dst)))
+                    || self
+                        .bytes(off, len)
+                        .is_some_and(|b| sys::copy_to_self(addr, &b).is_ok())
+            }
+        }
+    }
 }
 
 impl Plan<'_, '_> {
@@ -393,16 +538,16 @@ impl Plan<'_, '_> {
     /// one, nothing is attached, no fd comes back and both directions fit a
     /// slot's region; else on the socket.
     #[allow(clippy::too_many_arguments)]
-    fn exchange(
+    fn exchange<'c>(
         &self,
-        conn: &Connection,
+        conn: &'c Connection,
         op: Op,
         cmd: u32,
         arg: u64,
         target: i32,
         attach: &[Attach],
         cached: &[CachedFd],
-    ) -> Result<Message, Error> {
+    ) -> Result<Answer<'c>, Error> {
         let fds: Vec<BorrowedFd<'_>> = attach.iter().map(|(_, fd, _)| *fd).collect();
         let nums: Vec<i32> = attach.iter().map(|(n, _, _)| *n).collect();
         let req = IoctlReq {
@@ -427,14 +572,17 @@ impl Plan<'_, '_> {
                 file_off: v.file_offset,
             })
             .collect();
-        let parts: [&[u8]; 6] = [
+        // Lent slices are borrowed until the request is sent (the view
+        // ends with this function, before any write-back).
+        let view = self.loan.filter(|_| self.lent_bytes > 0).map(|l| l.view());
+        let mut parts: Vec<&[u8]> = vec![
             req.as_bytes(),
             &numbytes,
             cached.as_bytes(),
             vmas.as_bytes(),
             self.segs.as_bytes(),
-            &self.data,
         ];
+        parts.extend(self.inputs(view.as_ref())?);
         if op == Op::Ioctl
             && attach.is_empty()
             && self.fd_out.is_none()
@@ -455,17 +603,17 @@ impl Plan<'_, '_> {
                 && reply <= region as u64
                 && let Some(r) = conn.call_ring(&parts)
             {
-                return r;
+                return r.map(Answer::Ring);
             }
         }
-        conn.call(op, &parts, &fds)
+        conn.call(op, &parts, &fds).map(Answer::Socket)
     }
 }
 
 /// What an ioctl reply carries back: the ranges the driver wrote, with
-/// their bytes, and the error text.
-struct WrittenBack<'a> {
-    segs: Vec<(Seg, &'a [u8])>,
+/// where their bytes lie in the body, and the error text.
+struct WrittenBack {
+    segs: Vec<(Seg, usize)>,
     msg: String,
 }
 
@@ -559,6 +707,43 @@ mod tests {
         assert!(Visit::peek(&mut p, other.as_ptr() as u64, &mut b));
         assert_eq!(b, [9; 4]);
         assert!(!Visit::peek(&mut p, 16, &mut b), "unreadable stays unreadable");
+    }
+
+    /// A long input in a lent slice is not copied into the plan: the
+    /// request gathers it from the slice; short ones and the struct are
+    /// copied (the walk reads them from the copy).
+    #[test]
+    fn long_lent_inputs_are_gathered_not_copied() {
+        let big = vec![3u8; GATHER_MIN as usize];
+        let small = [4u8; 16];
+        let unlent = vec![5u8; 2 * GATHER_MIN as usize];
+        let mut lent = qda_os::Lent::new();
+        lent.read_only(&big);
+        lent.read_only(&small);
+        let loan = lent.loan();
+        let mut p = Plan {
+            loan: Some(&loan),
+            ..Plan::default()
+        };
+        p.seg(big.as_ptr() as u64, big.len() as u64, SEG_IN).unwrap();
+        p.seg(small.as_ptr() as u64, 16, SEG_IN).unwrap();
+        p.seg(unlent.as_ptr() as u64, unlent.len() as u64, SEG_IN).unwrap();
+        p.seg_as(big.as_ptr() as u64, big.len() as u64, SEG_IN, false).unwrap();
+        assert_eq!(p.src[0], Src::Lent);
+        assert_eq!(p.src[1], Src::Copied(0));
+        assert_eq!(p.src[2], Src::Copied(16), "not lent: copied whatever its size");
+        assert!(matches!(p.src[3], Src::Copied(_)), "a struct is always copied");
+        assert_eq!(p.data.len(), 16 + unlent.len() + big.len());
+        {
+            let view = loan.view();
+            let parts = p.inputs(Some(&view)).unwrap();
+            let lens: Vec<usize> = parts.iter().map(|b| b.len()).collect();
+            assert_eq!(lens, [big.len(), 16, unlent.len(), big.len()]);
+            assert_eq!(parts[0].as_ptr(), big.as_ptr(), "gathered from the slice itself");
+            assert_eq!(parts[2], &unlent[..]);
+        }
+        // Without the view (no loan at send time): EFAULT, not a panic.
+        assert_eq!(p.inputs(None).unwrap_err().errno, Errno::EFAULT);
     }
 
     #[test]

@@ -214,6 +214,16 @@ impl Shm {
         self.ring.words().mapping().read_vec(at, len)
     }
 
+    /// Copy `dst.len()` bytes at `off` in slot `i`'s region into `dst`
+    /// (`EINVAL` past the region's end).
+    pub fn read_into(&self, i: u32, off: usize, dst: &mut [u8]) -> Result<(), Error> {
+        let end = off
+            .checked_add(dst.len())
+            .ok_or_else(|| Error::new(Errno::EINVAL, "offset overflows"))?;
+        let at = self.region(i, end)?;
+        self.ring.words().mapping().read_at(at + off, dst)
+    }
+
     /// Copy `parts` one after the other into slot `i`'s region.
     pub fn write(&self, i: u32, parts: &[&[u8]]) -> Result<usize, Error> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
@@ -315,6 +325,12 @@ mod tests {
         c.write(1, &[b"abc", b"def"]).unwrap();
         assert_eq!(d.read(1, 6).unwrap(), b"abcdef");
         assert!(d.read(2, 1).is_err() && d.read(0, (16 << 10) + 1).is_err());
+        let mut two = [0u8; 2];
+        d.read_into(1, 2, &mut two).unwrap();
+        assert_eq!(&two, b"cd");
+        assert!(d.read_into(1, (16 << 10) - 1, &mut two).is_err(), "past the region");
+        assert!(d.read_into(1, usize::MAX, &mut two).is_err());
+        assert!(d.read_into(2, 0, &mut two).is_err(), "no such slot");
         c.ring().push(&[1, 6, 9, 0]).unwrap();
         let mut m = [0u32; RING_WIDTH];
         assert!(d.ring().pop(&mut m).unwrap());
