@@ -45,4 +45,4 @@ pub use driver::{Creds, Driver, DriverConfig, Heap, Node, NodeRole, Stats};
 pub use errno::{Errno, OsError, Result};
 pub use file::{AccelState, FastrpcState, File, FileKind};
 pub use platform::Platform;
-pub use usermem::{LentMemory, LocalMemory, SegmentMemory, UserMemory};
+pub use usermem::{LentMemory, LocalMemory, Place, SegmentMemory, SharedBytes, UserMemory};

@@ -145,24 +145,61 @@ pub struct SegmentMemory {
     installed: Mutex<Vec<OwnedFd>>,
 }
 
-/// The segments' bytes in one buffer, and where each lies in it.
+/// Memory a daemon shares with its client (a ring slot's region) that
+/// segments of a [`SegmentMemory`] may lie in, read and written in place
+/// instead of copied out first. The client can change it at any time: the
+/// driver copies what it reads once and validates the copy, as it does
+/// with a process's own memory.
+pub trait SharedBytes: Send + Sync + std::fmt::Debug {
+    /// Bytes it holds.
+    fn size(&self) -> usize;
+    /// Copy `dst.len()` bytes at `off` into `dst` (in bounds: checked
+    /// against [`size`](SharedBytes::size) before).
+    fn read_at(&self, off: usize, dst: &mut [u8]) -> Result<()>;
+    /// Copy `src` to `off` (in bounds, as `read_at`).
+    fn write_at(&self, off: usize, src: &[u8]) -> Result<()>;
+}
+
+/// Where a segment's bytes lie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the memory's own buffer.
+    Own(std::ops::Range<usize>),
+    /// In its [`SharedBytes`].
+    Shared(std::ops::Range<usize>),
+}
+
+/// The segments' bytes in one buffer (and shared memory), and where each
+/// lies.
 #[derive(Debug, Default)]
 struct Segs {
     data: Vec<u8>,
-    /// (user address, start in `data`, length).
-    at: Vec<(u64, usize, usize)>,
+    shared: Option<Box<dyn SharedBytes>>,
+    /// (user address, start, length, in `shared` rather than `data`).
+    at: Vec<(u64, usize, usize, bool)>,
 }
 
 impl Segs {
-    /// Where `[addr, addr + len)` lies in `data`, inside one segment.
-    fn locate(&self, addr: u64, len: usize) -> Result<usize> {
+    /// Where `[addr, addr + len)` lies, inside one segment: the start and
+    /// whether it is in the shared memory.
+    fn locate(&self, addr: u64, len: usize) -> Result<(usize, bool)> {
         self.at
             .iter()
-            .find_map(|&(base, start, n)| {
+            .find_map(|&(base, start, n, shared)| {
                 let off = addr.checked_sub(base)?;
-                (off.checked_add(len as u64)? <= n as u64).then_some(start + off as usize)
+                (off.checked_add(len as u64)? <= n as u64).then_some((start + off as usize, shared))
             })
             .ok_or_else(|| Error::new(Errno::EFAULT, format!("user address 0x{addr:x}+{len} was not supplied")))
+    }
+
+    fn read(&self, (o, shared): (usize, bool), dst: &mut [u8]) -> Result<()> {
+        match (&self.shared, shared) {
+            (Some(sh), true) => sh.read_at(o, dst),
+            _ => {
+                dst.copy_from_slice(&self.data[o..o + dst.len()]);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -172,9 +209,10 @@ impl SegmentMemory {
         let mut s = Segs {
             data: Vec::with_capacity(segs.iter().map(|(_, b)| b.len()).sum()),
             at: Vec::with_capacity(segs.len()),
+            shared: None,
         };
         for (addr, b) in segs {
-            s.at.push((addr, s.data.len(), b.len()));
+            s.at.push((addr, s.data.len(), b.len(), false));
             s.data.extend_from_slice(&b);
         }
         SegmentMemory {
@@ -187,18 +225,32 @@ impl SegmentMemory {
     /// body, its output segments appended): `(address, range of data)`,
     /// without copying them out. `EINVAL` if a range lies outside `data`.
     pub fn over(data: Vec<u8>, segs: Vec<(u64, std::ops::Range<usize>)>) -> Result<Self> {
+        Self::over_places(data, None, segs.into_iter().map(|(a, r)| (a, Place::Own(r))).collect())
+    }
+
+    /// Memory whose segments lie in its own buffer `data` or, in place, in
+    /// `shared` (a daemon's ring slot: inputs read where the client wrote
+    /// them). `EINVAL` if a range lies outside where it says it is.
+    pub fn over_places(data: Vec<u8>, shared: Option<Box<dyn SharedBytes>>, segs: Vec<(u64, Place)>) -> Result<Self> {
         let mut at = Vec::with_capacity(segs.len());
-        for (addr, r) in segs {
-            if r.start > r.end || r.end > data.len() {
+        for (addr, place) in segs {
+            let (r, is_shared, len) = match place {
+                Place::Own(r) => (r, false, data.len()),
+                Place::Shared(r) => (r, true, shared.as_ref().map_or(0, |s| s.size())),
+            };
+            if r.start > r.end || r.end > len {
                 return Err(Error::new(
                     Errno::EINVAL,
-                    format!("segment {r:?} outside a {}-byte buffer", data.len()),
+                    format!(
+                        "segment {r:?} outside a {len}-byte {}",
+                        if is_shared { "shared memory" } else { "buffer" }
+                    ),
                 ));
             }
-            at.push((addr, r.start, r.end - r.start));
+            at.push((addr, r.start, r.end - r.start, is_shared));
         }
         Ok(SegmentMemory {
-            segs: Mutex::new(Segs { data, at }),
+            segs: Mutex::new(Segs { data, shared, at }),
             ..Default::default()
         })
     }
@@ -206,10 +258,29 @@ impl SegmentMemory {
     /// Append `len` bytes at `addr` to `out` (one copy; `EFAULT` as
     /// [`UserMemory::read`] when no segment holds them).
     pub fn append_to(&self, addr: u64, len: usize, out: &mut Vec<u8>) -> Result<()> {
+        self.with_bytes(addr, len, |b| out.extend_from_slice(b))
+    }
+
+    /// Run `f` on the `len` bytes at `addr`: borrowed from the own buffer,
+    /// or a copy of shared memory (which the caller may be about to
+    /// overwrite). `EFAULT` as [`UserMemory::read`] when no segment holds
+    /// them.
+    pub fn with_bytes<R>(&self, addr: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
         let segs = qda_rt::lock(&self.segs);
-        let o = segs.locate(addr, len)?;
-        out.extend_from_slice(&segs.data[o..o + len]);
-        Ok(())
+        let at = segs.locate(addr, len)?;
+        if at.1 {
+            let mut v = vec![0u8; len];
+            segs.read(at, &mut v)?;
+            return Ok(f(&v));
+        }
+        Ok(f(&segs.data[at.0..at.0 + len]))
+    }
+
+    /// Whether `[addr, addr + len)` lies in the shared memory.
+    pub fn is_shared(&self, addr: u64, len: usize) -> bool {
+        qda_rt::lock(&self.segs)
+            .locate(addr, len)
+            .is_ok_and(|(_, shared)| shared)
     }
     /// With the client's fds, by the numbers it knows them under.
     pub fn with_fds(mut self, fds: HashMap<i32, OwnedFd>) -> Self {
@@ -224,7 +295,13 @@ impl SegmentMemory {
     /// The segments (after writes).
     pub fn into_segments(self) -> Vec<(u64, Vec<u8>)> {
         let s = crate::sync::into_inner(self.segs);
-        s.at.iter().map(|&(a, o, n)| (a, s.data[o..o + n].to_vec())).collect()
+        s.at.iter()
+            .map(|&(a, o, n, sh)| {
+                let mut v = vec![0u8; n];
+                let _ = s.read((o, sh), &mut v);
+                (a, v)
+            })
+            .collect()
     }
     /// Take the fds the driver installed, in placeholder order.
     pub fn take_installed(&self) -> Vec<OwnedFd> {
@@ -233,7 +310,10 @@ impl SegmentMemory {
     /// Read back a segment's bytes.
     pub fn segment(&self, i: usize) -> Option<Vec<u8>> {
         let s = qda_rt::lock(&self.segs);
-        s.at.get(i).map(|&(_, o, n)| s.data[o..o + n].to_vec())
+        let &(_, o, n, sh) = s.at.get(i)?;
+        let mut v = vec![0u8; n];
+        s.read((o, sh), &mut v).ok()?;
+        Some(v)
     }
     /// Ranges written, in order.
     pub fn written(&self) -> Vec<(u64, u64)> {
@@ -247,17 +327,21 @@ impl UserMemory for SegmentMemory {
             return Ok(());
         }
         let segs = qda_rt::lock(&self.segs);
-        let o = segs.locate(addr, dst.len())?;
-        dst.copy_from_slice(&segs.data[o..o + dst.len()]);
-        Ok(())
+        let at = segs.locate(addr, dst.len())?;
+        segs.read(at, dst)
     }
     fn write(&self, addr: u64, src: &[u8]) -> Result<()> {
         if src.is_empty() {
             return Ok(());
         }
         let mut segs = qda_rt::lock(&self.segs);
-        let o = segs.locate(addr, src.len())?;
-        segs.data[o..o + src.len()].copy_from_slice(src);
+        match segs.locate(addr, src.len())? {
+            (o, true) => match &segs.shared {
+                Some(sh) => sh.write_at(o, src)?,
+                None => return Err(Error::new(Errno::EFAULT, "no shared memory")),
+            },
+            (o, false) => segs.data[o..o + src.len()].copy_from_slice(src),
+        }
         qda_rt::lock(&self.written).push((addr, src.len() as u64));
         Ok(())
     }
@@ -311,6 +395,64 @@ mod tests {
             Errno::EINVAL
         );
         assert_eq!(read_cstr(&um, 16, 31).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    /// Shared bytes for tests: a vector behind a lock.
+    #[derive(Debug)]
+    struct Shared(Mutex<Vec<u8>>);
+
+    impl SharedBytes for Shared {
+        fn size(&self) -> usize {
+            qda_rt::lock(&self.0).len()
+        }
+        fn read_at(&self, off: usize, dst: &mut [u8]) -> Result<()> {
+            dst.copy_from_slice(&qda_rt::lock(&self.0)[off..off + dst.len()]);
+            Ok(())
+        }
+        fn write_at(&self, off: usize, src: &[u8]) -> Result<()> {
+            qda_rt::lock(&self.0)[off..off + src.len()].copy_from_slice(src);
+            Ok(())
+        }
+    }
+
+    /// Segments in shared memory are read and written there, in place,
+    /// beside segments in the own buffer; ranges outside either are
+    /// refused when the memory is made.
+    #[test]
+    fn segment_memory_with_shared_places() {
+        let shared: Vec<u8> = (100u8..132).collect();
+        let m = SegmentMemory::over_places(
+            vec![1, 2, 3, 4],
+            Some(Box::new(Shared(Mutex::new(shared)))),
+            vec![(0x1000, Place::Own(0..4)), (0x2000, Place::Shared(8..24))],
+        )
+        .unwrap();
+        let mut d = [0u8; 4];
+        m.read(0x2000 + 2, &mut d).unwrap();
+        assert_eq!(d, [110, 111, 112, 113]);
+        m.read(0x1000, &mut d).unwrap();
+        assert_eq!(d, [1, 2, 3, 4]);
+        assert_eq!(
+            m.read(0x2000 + 14, &mut d).unwrap_err().errno,
+            Errno::EFAULT,
+            "past its segment"
+        );
+        m.write(0x2000 + 1, &[7, 7]).unwrap();
+        assert!(m.is_shared(0x2000, 16) && !m.is_shared(0x1000, 4));
+        assert_eq!(m.with_bytes(0x2000, 4, |b| b.to_vec()).unwrap(), [108, 7, 7, 111]);
+        assert_eq!(m.written(), [(0x2001, 2)]);
+        assert_eq!(m.segment(1).unwrap()[..3], [108, 7, 7]);
+        for bad in [Place::Shared(30..40), Place::Own(2..5)] {
+            let e = SegmentMemory::over_places(
+                vec![0; 4],
+                Some(Box::new(Shared(Mutex::new(vec![0; 32])))),
+                vec![(0x1000, bad)],
+            )
+            .unwrap_err();
+            assert_eq!(e.errno, Errno::EINVAL);
+        }
+        let e = SegmentMemory::over_places(Vec::new(), None, vec![(0x1000, Place::Shared(0..1))]).unwrap_err();
+        assert_eq!(e.errno, Errno::EINVAL, "shared places without shared memory");
     }
 
     /// Segments as ranges of one buffer (a daemon's request body, outputs

@@ -224,6 +224,15 @@ impl Shm {
         self.ring.words().mapping().read_at(at + off, dst)
     }
 
+    /// Copy `src` to `off` in slot `i`'s region (`EINVAL` past its end).
+    pub fn write_at(&self, i: u32, off: usize, src: &[u8]) -> Result<(), Error> {
+        let end = off
+            .checked_add(src.len())
+            .ok_or_else(|| Error::new(Errno::EINVAL, "offset overflows"))?;
+        let at = self.region(i, end)?;
+        self.ring.words().mapping().write_at(at + off, src)
+    }
+
     /// Copy `parts` one after the other into slot `i`'s region.
     pub fn write(&self, i: u32, parts: &[&[u8]]) -> Result<usize, Error> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
@@ -331,6 +340,9 @@ mod tests {
         assert!(d.read_into(1, (16 << 10) - 1, &mut two).is_err(), "past the region");
         assert!(d.read_into(1, usize::MAX, &mut two).is_err());
         assert!(d.read_into(2, 0, &mut two).is_err(), "no such slot");
+        d.write_at(1, 4, b"xy").unwrap();
+        assert_eq!(c.read(1, 6).unwrap(), b"abcdxy");
+        assert!(d.write_at(1, (16 << 10) - 1, b"xy").is_err(), "past the region");
         c.ring().push(&[1, 6, 9, 0]).unwrap();
         let mut m = [0u32; RING_WIDTH];
         assert!(d.ring().pop(&mut m).unwrap());

@@ -131,6 +131,20 @@ pub struct IoctlReq {
     pub ncached: u32,
 }
 
+impl IoctlReq {
+    /// Bytes of the request before the input segments' bytes: the struct,
+    /// the fd numbers (padded to 8), the cached fds, the VMAs and the
+    /// segments (`None` if the counts overflow).
+    pub fn head_len(&self) -> Option<usize> {
+        let nums = (self.nfds as usize).checked_mul(4)?.next_multiple_of(8);
+        size_of::<IoctlReq>()
+            .checked_add(nums)?
+            .checked_add((self.ncached as usize).checked_mul(size_of::<CachedFd>())?)?
+            .checked_add((self.nvmas as usize).checked_mul(size_of::<Vma>())?)?
+            .checked_add((self.nsegs as usize).checked_mul(size_of::<Seg>())?)
+    }
+}
+
 /// An fd the client sent before and did not attach again (24 bytes): its
 /// number and the identity of the file it refers to now, which must be
 /// the daemon's cached file's ([`FEATURE_FD_CACHE`]).

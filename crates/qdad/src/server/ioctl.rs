@@ -65,14 +65,30 @@ pub(super) struct Call {
 /// Parse an ioctl request of a connection without the fd cache.
 #[cfg(test)]
 pub(super) fn parse_ioctl(m: Message) -> Result<Call, Reply> {
-    parse_ioctl_with(m, None)
+    parse_ioctl_with(m, None, None)
+}
+
+/// A ring request's long input-only segments, left where the client wrote
+/// them (its slot's region) instead of copied into the body: the driver
+/// reads them there, once, as it reads a process's own memory.
+#[derive(Debug)]
+pub(super) struct InPlace {
+    pub(super) bytes: Box<dyn SharedBytes>,
+    /// For each segment of the request, its offset in `bytes` when it
+    /// stayed there (its bytes are then not in the body).
+    pub(super) at: Vec<Option<usize>>,
 }
 
 /// Parse an ioctl request: everything read from `m`'s body (a copy: a
-/// ring's request is copied out of shared memory before it comes here) and
-/// bounded. With `cache` (the connection, if it has the fd cache), fds
-/// named by [`CachedFd`] come from it and attached ones go into it.
-pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>) -> Result<Call, Reply> {
+/// ring's request is copied out of shared memory before it comes here,
+/// but for the input segments `inplace` leaves there) and bounded. With
+/// `cache` (the connection, if it has the fd cache), fds named by
+/// [`CachedFd`] come from it and attached ones go into it.
+pub(super) fn parse_ioctl_with(
+    m: Message,
+    cache: Option<(&Arc<Shared>, &Conn)>,
+    inplace: Option<InPlace>,
+) -> Result<Call, Reply> {
     let bad = |why: String| Reply::ioctl_errno(libc::EINVAL, format!("qdad: malformed ioctl request: {why}"));
     let mut r = Reader::new(&m.body);
     let req: IoctlReq = r.get().map_err(|e| bad(e.to_string()))?;
@@ -110,7 +126,7 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
     let mut outs = Vec::new();
     let mut out_bytes = 0u64;
     let mut in_bytes = 0u64;
-    for s in &segs {
+    for (k, s) in segs.iter().enumerate() {
         if s.flags & !(SEG_IN | SEG_OUT) != 0 || s.flags == 0 {
             return Err(bad(format!("segment flags 0x{:x}", s.flags)));
         }
@@ -119,16 +135,20 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
         }
         if s.flags & SEG_IN != 0 {
             in_bytes += s.len as u64;
+            if let Some(off) = inplace.as_ref().and_then(|p| p.at.get(k).copied().flatten()) {
+                mem.push((s.addr, Place::Shared(off..off + s.len as usize)));
+                continue;
+            }
             let b = r.bytes(s.len as usize).map_err(|e| bad(e.to_string()))?;
             let start = b.as_ptr() as usize - base;
-            mem.push((s.addr, start..start + b.len()));
+            mem.push((s.addr, Place::Own(start..start + b.len())));
         } else {
             out_bytes += s.len as u64;
             if out_bytes > wire::MAX_BODY as u64 {
                 return Err(bad("output segments exceed the body limit".into()));
             }
             outs.push((mem.len(), s.addr, s.len as usize));
-            mem.push((s.addr, 0..0));
+            mem.push((s.addr, Place::Own(0..0)));
         }
     }
     if !r.rest().is_empty() {
@@ -138,7 +158,7 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
     for (i, addr, len) in outs {
         let start = data.len();
         data.resize(start + len, 0);
-        mem[i] = (addr, start..start + len);
+        mem[i] = (addr, Place::Own(start..start + len));
     }
     let mut rsp_flags = 0;
     let mut named = Vec::with_capacity(cached.len());
@@ -184,7 +204,7 @@ pub(super) fn parse_ioctl_with(m: Message, cache: Option<(&Arc<Shared>, &Conn)>)
     Ok(Call {
         req,
         mem: CallMemory::new(
-            SegmentMemory::over(data, mem)
+            SegmentMemory::over_places(data, inplace.map(|p| p.bytes), mem)
                 .map_err(|e| bad(e.to_string()))?
                 .with_fds(fds)
                 .with_vmas(vmas),
@@ -282,20 +302,6 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
     if r.is_ok() && op == Op::Ioctl {
         note_poll(conn, req.cmd, req.arg, &mem);
     }
-    // What the driver wrote (overlapping ranges merged: the bytes are read
-    // at the end), and the fds it installed.
-    let written = merge(mem.written());
-    let segs: Vec<Seg> = written
-        .into_iter()
-        .filter(|(addr, len)| mem.may_read(*addr, *len))
-        .map(|(addr, len)| Seg {
-            addr,
-            len: len as u32,
-            flags: 0,
-        })
-        .collect();
-    let data_len: usize = segs.iter().map(|s| s.len as usize).sum();
-    let fds = mem.take_installed();
     if let Err(e) = &r {
         // A refusal and the driver's reason, on the call trace.
         let name = match op {
@@ -311,7 +317,26 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
             e
         );
     }
-    let (status, value, msg) = match &r {
+    ioctl_reply(&r, mem, rsp_flags)
+}
+
+/// The reply to an ioctl that ran on `mem`: its result, the ranges the
+/// driver wrote (their bytes follow, [`Written`]) and the fds it installed.
+pub(super) fn ioctl_reply(r: &qda_driver::errno::Result<i64>, mem: CallMemory, rsp_flags: u32) -> Reply {
+    // What the driver wrote (overlapping ranges merged: the bytes are read
+    // at the end), and the fds it installed.
+    let written = merge(mem.written());
+    let segs: Vec<Seg> = written
+        .into_iter()
+        .filter(|(addr, len)| mem.may_read(*addr, *len))
+        .map(|(addr, len)| Seg {
+            addr,
+            len: len as u32,
+            flags: 0,
+        })
+        .collect();
+    let fds = mem.take_installed();
+    let (status, value, msg) = match r {
         Ok(v) => (0, *v, String::new()),
         Err(e) => (-e.errno.0, 0, e.to_string()),
     };
@@ -321,24 +346,79 @@ pub(super) fn run_ioctl(sh: &Shared, conn: &Conn, op: Op, call: Call) -> Reply {
         msg_len: msg.len() as u32,
         flags: rsp_flags,
     };
-    // The written bytes are read straight into the body (no copy between).
-    let mut body = Vec::with_capacity(16 + segs.len() * 16 + data_len + msg.len());
+    // The head now; the written bytes are copied where the reply goes.
+    let mut body = Vec::with_capacity(size_of::<IoctlRsp>() + size_of_val(&segs[..]));
     body.extend_from_slice(rsp.as_bytes());
     body.extend_from_slice(segs.as_bytes());
-    for sg in &segs {
-        // Checked by may_read above; the segments do not change meanwhile
-        // (were one missing, zeros keep the body's layout).
-        let at = body.len();
-        if mem.append_to(sg.addr, sg.len as usize, &mut body).is_err() {
-            body.resize(at + sg.len as usize, 0);
-        }
-    }
-    body.extend_from_slice(msg.as_bytes());
     Reply {
         status,
         value,
         body,
         fds,
+        written: Some(Box::new(Written { mem, segs, msg })),
+    }
+}
+
+/// What an ioctl wrote (the ranges of its reply, in order) and its error
+/// text, to follow the reply's head.
+#[derive(Debug)]
+pub(super) struct Written {
+    mem: CallMemory,
+    segs: Vec<Seg>,
+    msg: String,
+}
+
+impl Written {
+    /// Bytes it adds to the body.
+    pub(super) fn len(&self) -> usize {
+        self.segs.iter().map(|s| s.len as usize).sum::<usize>() + self.msg.len()
+    }
+
+    /// Append the bytes to `body`, read straight from the call's memory.
+    pub(super) fn append_to(&self, body: &mut Vec<u8>) {
+        body.reserve(self.len());
+        for sg in &self.segs {
+            // Checked by may_read; the segments do not change meanwhile
+            // (were one missing, zeros keep the body's layout).
+            let at = body.len();
+            if self.mem.append_to(sg.addr, sg.len as usize, body).is_err() {
+                body.resize(at + sg.len as usize, 0);
+            }
+        }
+        body.extend_from_slice(self.msg.as_bytes());
+    }
+
+    /// Write the bytes with `put(offset from the first, bytes)`, each
+    /// straight from the call's memory. Ranges that lie in shared memory
+    /// (the slot `put` writes to) are copied out before anything is put.
+    pub(super) fn put(&self, mut put: impl FnMut(usize, &[u8])) {
+        let staged: Vec<Option<Vec<u8>>> = self
+            .segs
+            .iter()
+            .map(|sg| {
+                let len = sg.len as usize;
+                self.mem.is_shared(sg.addr, len).then(|| {
+                    let mut v = Vec::new();
+                    let _ = self.mem.append_to(sg.addr, len, &mut v);
+                    v.resize(len, 0);
+                    v
+                })
+            })
+            .collect();
+        let mut at = 0;
+        for (sg, staged) in self.segs.iter().zip(staged) {
+            let len = sg.len as usize;
+            match staged {
+                Some(v) => put(at, &v),
+                None => {
+                    if self.mem.with_bytes(sg.addr, len, |b| put(at, b)).is_err() {
+                        put(at, &vec![0; len]);
+                    }
+                }
+            }
+            at += len;
+        }
+        put(at, self.msg.as_bytes());
     }
 }
 

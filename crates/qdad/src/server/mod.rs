@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use qda_driver::fastrpc::CallTrace;
 use qda_driver::sys::MapInfo;
-use qda_driver::{Creds, Driver, DriverConfig, File, Platform, SegmentMemory, UserMemory};
+use qda_driver::{Creds, Driver, DriverConfig, File, Place, Platform, SegmentMemory, SharedBytes, UserMemory};
 use qda_dsp::{Embedded, PdMode};
 use qda_rt::{Workers, lock, wait_timeout};
 
@@ -453,9 +453,21 @@ struct Reply {
     value: i64,
     body: Vec<u8>,
     fds: Vec<OwnedFd>,
+    /// An ioctl reply's written bytes and error text, which follow `body`
+    /// (its [`IoctlRsp`] and ranges) but are not yet in it: copied once,
+    /// from the call's memory to where the reply goes.
+    written: Option<Box<ioctl::Written>>,
 }
 
 impl Reply {
+    /// The whole body in `body` (the socket's way).
+    fn flatten(mut self) -> Reply {
+        if let Some(w) = self.written.take() {
+            w.append_to(&mut self.body);
+        }
+        self
+    }
+
     fn err(e: &qda_os::OsError) -> Reply {
         Reply {
             status: -e.errno.0,
@@ -488,6 +500,7 @@ impl Reply {
 }
 
 fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
+    let r = r.flatten();
     let hdr = Header {
         op: req.op,
         seq: req.seq,
@@ -694,7 +707,7 @@ fn dispatch(sh: &Arc<Shared>, conn: &Arc<Conn>, m: Message, charge: FdCharge) ->
             kick(sh, conn);
             return None;
         }
-        Some(op @ (Op::Ioctl | Op::DmabufIoctl)) => match prepare_ioctl(sh, conn, op, m, charge) {
+        Some(op @ (Op::Ioctl | Op::DmabufIoctl)) => match prepare_ioctl(sh, conn, op, m, charge, None) {
             Err(r) => r,
             Ok((call, true)) => return Some((hdr, call)),
             Ok((call, false)) => run_guarded(sh, conn, op, call),
@@ -714,9 +727,10 @@ fn prepare_ioctl(
     op: Op,
     m: Message,
     charge: FdCharge,
+    inplace: Option<InPlace>,
 ) -> Result<(Call, bool), Reply> {
     let cache = (op == Op::Ioctl).then_some((sh, &**conn));
-    let mut call = parse_ioctl_with(m, cache)?;
+    let mut call = parse_ioctl_with(m, cache, inplace)?;
     call.charge = Some(charge);
     // One lookup: the policy and the scheduling both read it.
     let desc = (op == Op::Ioctl).then(|| conn_desc(conn, call.req.cmd)).flatten();
@@ -792,7 +806,7 @@ use charge::{FdCharge, Refusal};
 pub use config::{Config, Limits, group_id, parse_uapi_revision};
 use events::{accept_loop, event_loop, park};
 use fdcache::FdCache;
-use ioctl::{Call, conn_desc, parse_ioctl_with, run_ioctl};
+use ioctl::{Call, InPlace, conn_desc, parse_ioctl_with, run_ioctl};
 use requests::{info, mmap, node_kind, open, setup, stats};
 use ring::{ConnRing, kick};
 use trace::trace_call;

@@ -34,7 +34,7 @@ use super::*;
 /// A connection's ring and the threads serving it.
 #[derive(Debug)]
 pub(super) struct ConnRing {
-    shm: Shm,
+    shm: Arc<Shm>,
     /// Threads serving it.
     servers: AtomicUsize,
     /// Of those, threads not in a call (ready to pop).
@@ -44,7 +44,7 @@ pub(super) struct ConnRing {
 impl ConnRing {
     pub(super) fn new(shm: Shm) -> ConnRing {
         ConnRing {
-            shm,
+            shm: Arc::new(shm),
             servers: AtomicUsize::new(0),
             free: AtomicUsize::new(0),
         }
@@ -195,14 +195,89 @@ fn serve_one(sh: &Arc<Shared>, conn: &Arc<Conn>, r: &ConnRing, msg: [u32; RING_W
     }
     sh.counters.requests.fetch_add(1, Ordering::Relaxed);
     sh.counters.ring_requests.fetch_add(1, Ordering::Relaxed);
-    let reply = match r.shm.read(i, len as usize) {
+    let reply = match read_request(&r.shm, i, len as usize) {
         Err(e) => Reply::ioctl_errno(libc::EINVAL, format!("qdad: malformed ring request: {e}")),
-        Ok(body) => run_request(sh, conn, seq, body),
+        Ok((body, inplace)) => run_request(sh, conn, seq, body, inplace),
     };
     Some((i, seq, reply))
 }
 
-fn run_request(sh: &Arc<Shared>, conn: &Arc<Conn>, seq: u32, body: Vec<u8>) -> Reply {
+/// Input-only segments at least this long stay in the slot's region
+/// ([`InPlace`]); shorter ones, and any holding the ioctl's struct (which
+/// the policy and the driver may each read), are copied with the body.
+const IN_PLACE_MIN: u32 = 1024;
+
+/// A slot's region as the driver's shared memory.
+#[derive(Debug)]
+struct SlotBytes {
+    shm: Arc<Shm>,
+    i: u32,
+}
+
+impl SharedBytes for SlotBytes {
+    fn size(&self) -> usize {
+        self.shm.shape().region as usize
+    }
+    fn read_at(&self, off: usize, dst: &mut [u8]) -> qda_driver::errno::Result<()> {
+        self.shm.read_into(self.i, off, dst)
+    }
+    fn write_at(&self, off: usize, src: &[u8]) -> qda_driver::errno::Result<()> {
+        self.shm.write_at(self.i, off, src)
+    }
+}
+
+/// Slot `i`'s request of `len` bytes: a copy of its head (what is parsed
+/// and checked) and of its short inputs, the long input-only segments left
+/// in the region. Whatever does not add up (counts past the limits, a
+/// short body) is copied whole, for the parser to refuse with its reason.
+fn read_request(shm: &Arc<Shm>, i: u32, len: usize) -> Result<(Vec<u8>, Option<InPlace>), qda_os::OsError> {
+    let mut req = IoctlReq::default();
+    let head = (len >= size_of::<IoctlReq>())
+        .then(|| shm.read_into(i, 0, req.as_mut_bytes()))
+        .transpose()?
+        .and_then(|()| req.head_len())
+        .filter(|&h| h <= len && req.nsegs <= wire::MAX_SEGS);
+    let Some(head_len) = head else {
+        return Ok((shm.read(i, len)?, None));
+    };
+    let mut body = shm.read(i, head_len)?;
+    let table = &body[head_len - req.nsegs as usize * size_of::<Seg>()..];
+    let segs: Vec<Seg> = Reader::new(table).array(req.nsegs as usize).unwrap_or_default();
+    let mut at = vec![None; segs.len()];
+    let mut pos = head_len;
+    for (k, s) in segs.iter().enumerate() {
+        if s.flags & SEG_IN == 0 {
+            continue;
+        }
+        let n = s.len as usize;
+        let Some(end) = pos.checked_add(n).filter(|&e| e <= len) else {
+            break;
+        };
+        let holds_struct = req.arg.wrapping_sub(s.addr) < s.len as u64;
+        if s.flags == SEG_IN && s.len >= IN_PLACE_MIN && !holds_struct {
+            at[k] = Some(pos);
+        } else {
+            append(shm, i, pos..end, &mut body)?;
+        }
+        pos = end;
+    }
+    // What is left (the parser says what is wrong with it).
+    append(shm, i, pos..len, &mut body)?;
+    let inplace = at.iter().any(Option::is_some).then(|| InPlace {
+        bytes: Box::new(SlotBytes { shm: shm.clone(), i }),
+        at,
+    });
+    Ok((body, inplace))
+}
+
+/// Append the bytes of `range` of slot `i`'s region to `body`.
+fn append(shm: &Shm, i: u32, range: std::ops::Range<usize>, body: &mut Vec<u8>) -> Result<(), qda_os::OsError> {
+    let at = body.len();
+    body.resize(at + range.len(), 0);
+    shm.read_into(i, range.start, &mut body[at..])
+}
+
+fn run_request(sh: &Arc<Shared>, conn: &Arc<Conn>, seq: u32, body: Vec<u8>, inplace: Option<InPlace>) -> Reply {
     let charge = match FdCharge::try_new(sh, conn, 0, body.len() as u64) {
         Ok(c) => c,
         Err(_) => {
@@ -225,7 +300,7 @@ fn run_request(sh: &Arc<Shared>, conn: &Arc<Conn>, seq: u32, body: Vec<u8>) -> R
         body,
         fds: Vec::new(),
     };
-    let reply = match prepare_ioctl(sh, conn, Op::Ioctl, m, charge) {
+    let reply = match prepare_ioctl(sh, conn, Op::Ioctl, m, charge, inplace) {
         Err(r) => r,
         Ok((call, blocks)) => {
             let _slot = blocks.then(|| CallSlot::new(sh, conn));
@@ -245,6 +320,20 @@ fn run_request(sh: &Arc<Shared>, conn: &Arc<Conn>, seq: u32, body: Vec<u8>) -> R
 /// mark the slot done and wake the client if it sleeps.
 fn complete(r: &ConnRing, i: u32, seq: u32, mut reply: Reply) {
     let region = r.shm.shape().region as usize;
+    if let Some(w) = reply.written.take() {
+        let head = reply.body.len();
+        if head + w.len() <= region {
+            // The head, then the written bytes straight from the call's
+            // memory into the slot (one copy).
+            let mut ok = r.shm.write_at(i, 0, &reply.body).is_ok();
+            w.put(|at, b| ok &= r.shm.write_at(i, head + at, b).is_ok());
+            if ok {
+                done(r, i, seq, &reply, head + w.len());
+                return;
+            }
+        }
+        w.append_to(&mut reply.body);
+    }
     if reply.body.len() > region {
         shorten_text(&mut reply.body, region);
     }
@@ -252,6 +341,12 @@ fn complete(r: &ConnRing, i: u32, seq: u32, mut reply: Reply) {
         reply = Reply::ioctl_errno(libc::EMSGSIZE, "qdad: the reply does not fit the ring's slot");
     }
     let len = r.shm.write(i, &[&reply.body]).unwrap_or(0);
+    done(r, i, seq, &reply, len);
+}
+
+/// Mark slot `i` done with `len` bytes of reply (waking the client if it
+/// sleeps).
+fn done(r: &ConnRing, i: u32, seq: u32, reply: &Reply, len: usize) {
     if let Some(slot) = r.shm.slot(i) {
         slot.complete(SlotReply {
             status: reply.status,
@@ -276,4 +371,133 @@ fn shorten_text(body: &mut Vec<u8>, max: usize) {
     rsp.msg_len -= cut as u32;
     body.truncate(body.len() - cut);
     body[..size_of::<IoctlRsp>()].copy_from_slice(rsp.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ioctl::{ioctl_reply, parse_ioctl_with};
+    use super::*;
+    use qdad_client::shm::{DONE, Shape};
+
+    const STRUCT_AT: u64 = 0x1000;
+
+    /// A request body: the struct (`STRUCT_AT`) and `segs` with their
+    /// input bytes.
+    fn request(segs: &[(Seg, u8)]) -> Vec<u8> {
+        let req = IoctlReq {
+            nsegs: segs.len() as u32,
+            arg: STRUCT_AT,
+            ..Default::default()
+        };
+        let mut b = req.as_bytes().to_vec();
+        for (s, _) in segs {
+            b.extend_from_slice(s.as_bytes());
+        }
+        assert_eq!(b.len(), req.head_len().unwrap(), "head_len follows the layout");
+        for (s, fill) in segs {
+            if s.flags & SEG_IN != 0 {
+                b.extend(std::iter::repeat_n(*fill, s.len as usize));
+            }
+        }
+        b
+    }
+
+    fn seg(addr: u64, len: u32, flags: u32) -> Seg {
+        Seg { addr, len, flags }
+    }
+
+    /// Long input-only segments are read where the client wrote them (a
+    /// change the client makes shows through: nothing was copied), the
+    /// struct and short or written segments are copied; the reply goes
+    /// into the slot with the written bytes, including a write into a
+    /// segment left in place (read out before the reply covers it).
+    #[test]
+    fn long_inputs_stay_in_the_slot_and_the_reply_is_written_there() {
+        let r = ConnRing::new(
+            Shm::create(Shape {
+                slots: 2,
+                region: 64 << 10,
+            })
+            .unwrap()
+            .0,
+        );
+        let segs = [
+            (seg(STRUCT_AT, 2048, SEG_IN), 1),
+            (seg(0x4000, 4096, SEG_IN), 2),
+            (seg(0x3000, 16, SEG_IN), 3),
+            (seg(0x2000, 4096, SEG_OUT), 0),
+            (seg(0x5000, 4096, SEG_IN | SEG_OUT), 5),
+        ];
+        let body = request(&segs);
+        let head = IoctlReq::default().as_bytes().len() + 5 * size_of::<Seg>();
+        r.shm.write(1, &[&body]).unwrap();
+        let (copy, inplace) = read_request(&r.shm, 1, body.len()).unwrap();
+        let inplace = inplace.expect("a segment stays in place");
+        assert_eq!(inplace.at, [None, Some(head + 2048), None, None, None]);
+        assert_eq!(
+            copy.len(),
+            head + 2048 + 16 + 4096,
+            "all but the long input-only segment"
+        );
+        let call = parse_ioctl_with(
+            Message {
+                hdr: Header::default(),
+                body: copy,
+                fds: Vec::new(),
+            },
+            None,
+            Some(inplace),
+        )
+        .unwrap();
+        let mem = call.mem;
+        let mut b = [0u8; 4];
+        mem.read(0x4000 + 8, &mut b).unwrap();
+        assert_eq!(b, [2; 4]);
+        r.shm.write_at(1, head + 2048 + 8, &[9; 4]).unwrap();
+        mem.read(0x4000 + 8, &mut b).unwrap();
+        assert_eq!(b, [9; 4], "read in place");
+        mem.read(0x5000, &mut b).unwrap();
+        assert_eq!(b, [5; 4]);
+        // The driver writes the output, and into the in-place input (whose
+        // place in the slot the output's bytes in the reply cover).
+        mem.write(0x2000, &[7; 4096]).unwrap();
+        mem.write(0x4000 + 100, &[8; 8]).unwrap();
+        let reply = ioctl_reply(&Ok(3), mem, 0);
+        complete(&r, 1, 42, reply);
+        let slot = r.shm.slot(1).unwrap();
+        assert_eq!(slot.state(), DONE);
+        let rep = slot.reply();
+        assert_eq!((rep.status, rep.value, rep.seq), (0, 3, 42));
+        let out = r.shm.read(1, rep.len as usize).unwrap();
+        let mut rd = Reader::new(&out);
+        let rsp: IoctlRsp = rd.get().unwrap();
+        let written: Vec<Seg> = rd.array(rsp.nsegs as usize).unwrap();
+        let got: Vec<(u64, u32)> = written.iter().map(|s| (s.addr, s.len)).collect();
+        assert_eq!(got, [(0x2000, 4096), (0x4064, 8)]);
+        assert_eq!(rd.bytes(4096).unwrap(), [7; 4096]);
+        assert_eq!(rd.bytes(8).unwrap(), [8; 8], "read out before the reply covered it");
+        assert!(rd.rest().is_empty());
+    }
+
+    /// Counts past the limits or a body shorter than its head: the whole
+    /// body is copied and nothing stays in place (the parser refuses it).
+    #[test]
+    fn requests_that_do_not_add_up_are_copied_whole() {
+        let shm = Arc::new(
+            Shm::create(Shape {
+                slots: 2,
+                region: 16 << 10,
+            })
+            .unwrap()
+            .0,
+        );
+        let mut body = request(&[(seg(0x2000, 4096, SEG_IN), 2)]);
+        for (nsegs, len) in [(wire::MAX_SEGS + 1, body.len()), (1, 40), (1, 20)] {
+            body[4..8].copy_from_slice(&nsegs.to_ne_bytes());
+            shm.write(0, &[&body]).unwrap();
+            let (copy, inplace) = read_request(&shm, 0, len).unwrap();
+            assert_eq!(copy, body[..len], "nsegs {nsegs}, {len} bytes");
+            assert!(inplace.is_none());
+        }
+    }
 }
