@@ -60,6 +60,13 @@ struct Args {
     /// else 2026-05.
     #[arg(long, value_name = "2026-02|2026-05")]
     uapi_revision: Option<String>,
+    /// How long a daemon thread that makes a client's sleep-mode call
+    /// spins for the DSP's answer before it sleeps, in µs (0: never). The
+    /// client sleeps either way; the spin spares it the daemon thread's
+    /// wake-up on top of its own (a 64 KiB inline call: about a fifth
+    /// faster here). Spins stop for a while when the machine is busy.
+    #[arg(long, value_name = "US", default_value_t = qdad::server::DEFAULT_ANSWER_SPIN.as_micros() as u64)]
+    answer_spin_us: u64,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +114,7 @@ fn main() -> ExitCode {
         socket: a.socket.unwrap_or_else(qdad::client::default_socket),
         trace: a.trace,
         group,
+        answer_spin: (a.answer_spin_us > 0).then(|| std::time::Duration::from_micros(a.answer_spin_us)),
         ..qdad::server::Config::new()
     };
     match qdad::server::run(cfg) {

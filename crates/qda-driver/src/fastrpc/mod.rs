@@ -138,6 +138,9 @@ pub struct PollStats {
     pub answered_spinning: u64,
     /// Polled calls whose budget ran out: they slept as in sleep mode.
     pub spin_timeouts: u64,
+    /// Sleep-mode calls whose proxy spin ([`Channel::set_proxy_spin`]) saw
+    /// the answer (not polled calls: not in the two counts above).
+    pub proxy_answered_spinning: u64,
 }
 
 /// The spin budget poll mode uses when the caller gives none (the proposed
@@ -187,9 +190,12 @@ pub struct Channel {
     pub(crate) caps: Mutex<Option<Vec<u32>>>,
     tracer: RwLock<TraceSlot>,
     answered_spinning: AtomicU64,
+    proxy_answered_spinning: AtomicU64,
     spin_timeouts: AtomicU64,
     /// Closes spinning for a while after a preempted spin (a busy machine).
     gate: SpinGate,
+    /// A sleep-mode call's spin for its answer ([`Channel::set_proxy_spin`]).
+    proxy_spin: crate::rpc::OptDuration,
     /// Tests turn the gate off to take both ends of a polled wait.
     #[cfg(test)]
     ungated: std::sync::atomic::AtomicBool,
@@ -222,11 +228,25 @@ impl Channel {
             caps: Mutex::new(None),
             tracer: RwLock::new(TraceSlot(None)),
             answered_spinning: AtomicU64::new(0),
+            proxy_answered_spinning: AtomicU64::new(0),
             spin_timeouts: AtomicU64::new(0),
             gate: SpinGate::default(),
+            proxy_spin: crate::rpc::OptDuration::default(),
             #[cfg(test)]
             ungated: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Spin for up to `spin` for the answer to a sleep-mode call too,
+    /// before sleeping (`None`: sleep at once, the default). For a driver
+    /// whose callers are proxies of callers that sleep themselves (qdad:
+    /// its thread makes the call while the client waits on the ring), so
+    /// the proxy's own wake-up is not added to the client's. The DSP is
+    /// not told (the call stays in sleep mode there) and the call is not
+    /// counted as a polled one ([`Channel::poll_stats`]); the spin is
+    /// gated as poll mode's is.
+    pub fn set_proxy_spin(&self, spin: Option<Duration>) {
+        self.proxy_spin.set(spin);
     }
 
     /// How polled waits ended so far.
@@ -234,6 +254,7 @@ impl Channel {
         PollStats {
             answered_spinning: self.answered_spinning.load(Ordering::Relaxed),
             spin_timeouts: self.spin_timeouts.load(Ordering::Relaxed),
+            proxy_answered_spinning: self.proxy_answered_spinning.load(Ordering::Relaxed),
         }
     }
 
@@ -440,13 +461,19 @@ impl Channel {
             self.free(idx);
             return Err(e);
         }
-        if let Some(budget) = poll {
+        let spin = poll.or_else(|| self.proxy_spin.get().map(|b| b.min(MAX_POLL_BUDGET)));
+        if let Some(budget) = spin {
             let ready = || p.changed.load(Ordering::Acquire) != start;
             // A spin that is preempted, or runs out of budget with the
             // answer still coming, closes the gate; a call that finds it
             // closed skips its spin and leaves the gate as it is.
             let answered = self.spin_for_answer(budget, ready);
-            if answered {
+            // Poll mode's own counts (a proxy's spin is not the caller's).
+            if poll.is_none() {
+                if answered {
+                    self.proxy_answered_spinning.fetch_add(1, Ordering::Relaxed);
+                }
+            } else if answered {
                 self.answered_spinning.fetch_add(1, Ordering::Relaxed);
             } else {
                 self.spin_timeouts.fetch_add(1, Ordering::Relaxed);

@@ -346,3 +346,77 @@ fn sleep_mode_calls_are_not_counted_as_polled() {
     assert_eq!(c.join().unwrap().unwrap(), 7);
     assert_eq!(ch.poll_stats(), PollStats::default());
 }
+
+/// A transport that records the poll budget each call was sent with.
+#[derive(Debug)]
+struct Recording {
+    tx: Mutex<mpsc::Sender<FastrpcMsg>>,
+    polls: Mutex<Vec<Option<Duration>>>,
+}
+
+impl Transport for Recording {
+    fn send(&self, m: &FastrpcMsg) -> Result<()> {
+        self.send_polled(m, None)
+    }
+    fn send_polled(&self, m: &FastrpcMsg, poll: Option<Duration>) -> Result<()> {
+        self.polls.lock().unwrap().push(poll);
+        self.tx
+            .lock()
+            .unwrap()
+            .send(*m)
+            .map_err(|_| Error::new(Errno::EPIPE, "closed"))
+    }
+}
+
+/// With a proxy spin, a sleep-mode call spins for its answer (a prompt
+/// answer ends the wait without a sleep) while the DSP is told sleep mode
+/// and the call is not counted as polled.
+#[test]
+fn a_proxy_spin_waits_for_the_answer_spinning_and_the_dsp_sees_sleep_mode() {
+    let ch = Arc::new(Channel::new("cdsp"));
+    ch.ungated.store(true, Ordering::Relaxed);
+    let (tx, rx) = mpsc::channel::<FastrpcMsg>();
+    let t = Arc::new(Recording {
+        tx: Mutex::new(tx),
+        polls: Mutex::new(Vec::new()),
+    });
+    ch.attach(t.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let dsp = {
+        let (ch, stop) = (ch.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match rx.try_recv() {
+                    Ok(m) => answer(&ch, &m, 7),
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+        })
+    };
+    for _ in 0..20 {
+        assert_eq!(ch.call(FastrpcMsg::default(), PdType::User, None), Ok(7));
+    }
+    assert_eq!(ch.poll_stats(), PollStats::default(), "no spin without a proxy spin");
+    ch.set_proxy_spin(Some(Duration::from_millis(50)));
+    for _ in 0..20 {
+        assert_eq!(ch.call(FastrpcMsg::default(), PdType::User, None), Ok(7));
+    }
+    stop.store(true, Ordering::Relaxed);
+    dsp.join().unwrap();
+    let st = ch.poll_stats();
+    assert!(
+        st.proxy_answered_spinning > 0,
+        "no proxied call saw its answer spinning: {st:?}"
+    );
+    assert_eq!(
+        st.answered_spinning + st.spin_timeouts,
+        0,
+        "not counted as polled: {st:?}"
+    );
+    let polls = t.polls.lock().unwrap();
+    assert_eq!(polls.len(), 40);
+    assert!(
+        polls.iter().all(Option::is_none),
+        "the DSP was told poll mode: {polls:?}"
+    );
+}

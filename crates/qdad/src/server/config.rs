@@ -3,6 +3,10 @@
 use super::*;
 use crate::policy::Policy;
 
+/// [`Config::answer_spin`] by default: about a 64 KiB inline call's time
+/// on the DSP side here, far short of a futex wake-up's worst.
+pub const DEFAULT_ANSWER_SPIN: Duration = Duration::from_micros(50);
+
 /// How to run a daemon.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,6 +29,13 @@ pub struct Config {
     /// default: `QDA_UAPI_REVISION`, else the board's `qda,uapi-revision`,
     /// else May 2026.
     pub uapi_revision: Option<qda_uapi::qda::Revision>,
+    /// How long a daemon thread making a client's sleep-mode call spins for
+    /// the DSP's answer before it sleeps (`--answer-spin-us`; `None`: not
+    /// at all). The client sleeps on its own; without the spin the
+    /// daemon's thread would sleep too, and each call would pay its
+    /// wake-up on top of the client's. Gated as poll mode's spins are
+    /// (`qda_rt::handoff::SpinGate`): off for a while on a busy machine.
+    pub answer_spin: Option<Duration>,
     /// Test hook: a request with this ioctl number panics in its handler.
     #[doc(hidden)]
     pub panic_on_cmd: Option<u32>,
@@ -110,6 +121,7 @@ impl Config {
             limits: Limits::default(),
             policy: None,
             uapi_revision: None,
+            answer_spin: Some(DEFAULT_ANSWER_SPIN),
             panic_on_cmd: None,
         }
     }

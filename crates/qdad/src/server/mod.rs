@@ -199,6 +199,9 @@ impl Server {
         let driver = Driver::new(dcfg).map_err(|e| format!("starting the driver: {e}"))?;
         let pd_mode = cfg.pd_mode.unwrap_or_else(PdMode::from_env);
         let emb = Embedded::with_mode(driver, pd_mode).map_err(|e| format!("starting the DSPs: {e}"))?;
+        for d in emb.driver.domains() {
+            d.channel.set_proxy_spin(cfg.answer_spin);
+        }
         // Socket activation: systemd made the socket and owns its file.
         let (listener, owns_socket) = match crate::sys::activation_listener() {
             Some(l) => (l, false),
@@ -803,7 +806,7 @@ mod tests;
 mod trace;
 
 use charge::{FdCharge, Refusal};
-pub use config::{Config, Limits, group_id, parse_uapi_revision};
+pub use config::{Config, DEFAULT_ANSWER_SPIN, Limits, group_id, parse_uapi_revision};
 use events::{accept_loop, event_loop, park};
 use fdcache::FdCache;
 use ioctl::{Call, InPlace, conn_desc, parse_ioctl_with, run_ioctl};
