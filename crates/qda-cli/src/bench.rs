@@ -215,6 +215,13 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     // two CPUs can run: a 1-hop chain beside it shows a bare cache-line
     // hand-off.
     let spin1 = RefCell::new((hops.len() > 1).then(|| PingPongChain::new(PingPongKind::Spin, 1)));
+    // The futex chain again with every hop crossing CPUs (pinned), as an
+    // invoke's hand-offs do: left to the scheduler, its two threads often
+    // take turns on one CPU, a context switch with no other CPU to wake.
+    let cpus = bench::two_cpus();
+    let futex_x = RefCell::new(cpus.map(|c| PingPongChain::pinned(PingPongKind::Futex, hops.len(), c)));
+    let caller_mask = RefCell::new(None);
+    let caller_mask = &caller_mask;
     let mut chain = HopChain::new(&hops).map_err(|e| format!("raw hops: {e}"))?;
     let null = || w.borrow().null().map_err(qerr("null invoke"));
     let mut blocks = vec![
@@ -241,6 +248,31 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
             Ok(())
         }));
     }
+    let futex_x_at = cpus.map(|[a, b]| {
+        blocks.push(
+            Block::new(
+                format!("futex ping-pong, {}, across CPUs {a} and {b}", hop_count(hops.len())),
+                n,
+                || {
+                    if let Some(c) = futex_x.borrow_mut().as_mut() {
+                        c.round_trip();
+                    }
+                    Ok(())
+                },
+            )
+            .before(move || {
+                *caller_mask.borrow_mut() = bench::pin_self(a).ok();
+                Ok(())
+            })
+            .after(|| {
+                if let Some(m) = caller_mask.borrow_mut().take() {
+                    bench::restore_affinity(&m);
+                }
+                Ok(())
+            }),
+        );
+        blocks.len() - 1
+    });
     let r1 = bench::interleave(rounds, &mut blocks)?;
     let mut t = Table::new("null invoke and its baselines (alternating blocks)", &LAT_HEAD);
     for (b, l) in blocks.iter().zip(&r1) {
@@ -249,11 +281,17 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     drop(blocks);
     drop(chain);
     crate::out!("{}", t.render(md));
+    let l_futex_x = futex_x_at.and_then(|i| r1.get(i).cloned());
     let mut r1 = r1.into_iter();
     let mut next = || r1.next().unwrap_or_default();
-    let (l_spin, l_futex, l_hops, l_sleep, l_poll, l_spin1) = (next(), next(), next(), next(), next(), next());
+    let (l_spin, l_futex, l_hops, l_sleep, l_poll) = (next(), next(), next(), next(), next());
+    let l_spin1 = if spin1.borrow().is_some() {
+        next()
+    } else {
+        Latencies::default()
+    };
     // The baselines' threads spin: stop them before the next tables.
-    drop((spin, futex, spin1));
+    drop((spin, futex, spin1, futex_x));
 
     // 2. The workloads, in one mode, alternating too.
     let mode = a.poll.then_some(budget);
@@ -434,11 +472,23 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     }
     let r = ratio(l_sleep.p50(), l_futex.p50());
     target(
-        "sleep-mode null invoke ÷ futex ping-pong".into(),
+        "sleep-mode null invoke ÷ futex ping-pong (threads where the scheduler put them)".into(),
         r,
         "≤ 1.5×".into(),
         at_most(r, 1.5),
     );
+    match &l_futex_x {
+        Some(l) => {
+            let r = ratio(l_sleep.p50(), l.p50());
+            target(
+                "sleep-mode null invoke ÷ futex ping-pong (every hop across CPUs)".into(),
+                r,
+                "≤ 1.5×".into(),
+                at_most(r, 1.5),
+            );
+        }
+        None => notes.push("One CPU allowed: no futex ping-pong across CPUs.".into()),
+    }
     let r = ratio(l_sleep.p50(), l_hops.p50());
     let old = if daemon { 2.0 } else { 3.0 };
     target(

@@ -139,7 +139,11 @@ enum Command {
     ///    (the same, sleeping in FUTEX_WAIT, woken by FUTEX_WAKE), each a
     ///    chain of as many hops as the call makes (embedded thread PD 1,
     ///    process PD 2, qdad thread PD 2, qdad process PD 3: N hops, N + 1
-    ///    threads), and the raw hops done with channels and sockets.
+    ///    threads), and the raw hops done with channels and sockets. The
+    ///    futex chain runs twice: where the scheduler puts its threads
+    ///    (two threads that wake each other often end up taking turns on
+    ///    one CPU, a context switch with no other CPU to wake) and pinned
+    ///    so that every hop crosses CPUs, as an invoke's hand-offs do.
     /// 2. The workloads in sleep mode (--poll: poll mode): null, 64 KiB
     ///    inline (through qdad also on an embedded platform in this
     ///    process whose PDs are the daemon's kind, for the ratio), 4 KiB
@@ -152,7 +156,7 @@ enum Command {
     ///    spin baseline slower than 1 µs per hop (its threads shared a CPU):
     ///    poll-mode null p50 ÷ spin ping-pong p50 (≤ 10× embedded thread PDs,
     ///    15× process PDs, 20× qdad); sleep-mode null p50 ÷ futex ping-pong
-    ///    p50 (≤ 1.5×); null ÷ raw hops (the earlier ≤ 3×, ≤ 2× qdad);
+    ///    p50, each placement (≤ 1.5×); null ÷ raw hops (the earlier ≤ 3×, ≤ 2× qdad);
     ///    through qdad, 64 KiB inline ÷ the same call embedded (≤ 2×) and
     ///    4 KiB by fd ÷ null (≤ 1.3×); 64 MiB by fd ÷ 4 KiB by fd (≤ 1.1×);
     ///    poll p99 ÷ sleep p99 beside busy neighbours (≤ 2×); null invokes/s

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use qda_proto::bodies::Call;
 use qda_proto::{ArgDesc, FastrpcMsg, PdType, Plan, Scalars};
@@ -63,35 +62,7 @@ pub struct RpcState {
     payloads: Mutex<Vec<Payload>>,
 }
 
-/// An optional duration read on every call without a lock (a mutex here
-/// was a locked instruction and, on a line the caller shares, a cache miss
-/// per call).
-#[derive(Debug)]
-pub struct OptDuration(std::sync::atomic::AtomicU64);
-
-impl OptDuration {
-    const NONE: u64 = u64::MAX;
-
-    /// The value.
-    pub fn get(&self) -> Option<Duration> {
-        match self.0.load(Ordering::Relaxed) {
-            Self::NONE => None,
-            ns => Some(Duration::from_nanos(ns)),
-        }
-    }
-
-    /// Set it (a duration of `u64::MAX - 1` ns or more saturates there).
-    pub fn set(&self, v: Option<Duration>) {
-        let ns = v.map_or(Self::NONE, |d| d.as_nanos().min(u128::from(Self::NONE - 1)) as u64);
-        self.0.store(ns, Ordering::Relaxed);
-    }
-}
-
-impl Default for OptDuration {
-    fn default() -> Self {
-        OptDuration(std::sync::atomic::AtomicU64::new(Self::NONE))
-    }
-}
+pub use crate::sync::OptDuration;
 
 /// A payload buffer: coherent memory in the caller's CB and the driver's
 /// CPU view of it. Allocating one per call (a memfd, its pages, two maps)
@@ -280,25 +251,4 @@ pub(crate) struct MmapBuf {
     pub(crate) size: u64,
     pub(crate) _backing: Arc<Backing>,
     pub(crate) _map: IovaMapping,
-}
-
-#[cfg(test)]
-mod opt_duration_tests {
-    use super::*;
-
-    #[test]
-    fn none_some_and_saturation() {
-        let d = OptDuration::default();
-        assert_eq!(d.get(), None);
-        d.set(Some(Duration::from_micros(7)));
-        assert_eq!(d.get(), Some(Duration::from_micros(7)));
-        d.set(Some(Duration::MAX));
-        assert_eq!(
-            d.get(),
-            Some(Duration::from_nanos(u64::MAX - 1)),
-            "saturates short of None"
-        );
-        d.set(None);
-        assert_eq!(d.get(), None);
-    }
 }

@@ -195,7 +195,7 @@ pub struct Channel {
     /// Closes spinning for a while after a preempted spin (a busy machine).
     gate: SpinGate,
     /// A sleep-mode call's spin for its answer ([`Channel::set_proxy_spin`]).
-    proxy_spin: crate::rpc::OptDuration,
+    proxy_spin: crate::sync::OptDuration,
     /// Tests turn the gate off to take both ends of a polled wait.
     #[cfg(test)]
     ungated: std::sync::atomic::AtomicBool,
@@ -231,7 +231,7 @@ impl Channel {
             proxy_answered_spinning: AtomicU64::new(0),
             spin_timeouts: AtomicU64::new(0),
             gate: SpinGate::default(),
-            proxy_spin: crate::rpc::OptDuration::default(),
+            proxy_spin: crate::sync::OptDuration::default(),
             #[cfg(test)]
             ungated: std::sync::atomic::AtomicBool::new(false),
         }

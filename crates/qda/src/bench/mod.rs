@@ -19,7 +19,7 @@ pub mod scaling;
 pub mod stats;
 
 pub use hops::{Hop, HopChain, SocketPingPong, ThreadPingPong};
-pub use pingpong::{PingPongChain, PingPongKind};
+pub use pingpong::{PingPongChain, PingPongKind, pin_self, restore_affinity, two_cpus};
 pub use scaling::{Neighbours, ScalingRow, scale};
 pub use stats::{Block, Latencies, interleave, percentile, sleep_vs_poll};
 

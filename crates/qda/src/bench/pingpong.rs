@@ -139,15 +139,39 @@ pub struct PingPongChain {
 }
 
 impl PingPongChain {
-    /// Start the `hops` parties (at least one).
+    /// Start the `hops` parties (at least one), where the scheduler puts
+    /// them.
     pub fn new(how: PingPongKind, hops: usize) -> PingPongChain {
+        Self::start(how, hops, None)
+    }
+
+    /// Start the `hops` parties pinned so that every hop crosses CPUs: the
+    /// caller's side belongs on `cpus[0]` ([`pin_self`] it there while it
+    /// calls), the first party on `cpus[1]`, the next on `cpus[0]`, and so
+    /// on. Left where the scheduler puts them, two threads that wake each
+    /// other may end up taking turns on one CPU (a context switch, no
+    /// wake-up of another CPU), which is not the hand-off between
+    /// processors an invoke makes.
+    pub fn pinned(how: PingPongKind, hops: usize, cpus: [usize; 2]) -> PingPongChain {
+        Self::start(how, hops, Some(cpus))
+    }
+
+    fn start(how: PingPongKind, hops: usize, cpus: Option<[usize; 2]>) -> PingPongChain {
         let hops = hops.max(1);
         let words: Vec<Arc<Word>> = (0..hops).map(|_| Arc::new(Word::new(how))).collect();
         let threads = (0..hops)
             .map(|i| {
                 let up = words[i].clone();
                 let down = words.get(i + 1).cloned();
-                std::thread::spawn(move || party(&up, down.as_deref()))
+                let cpu = cpus.map(|c| c[(i + 1) % 2]);
+                std::thread::spawn(move || {
+                    if let Some(cpu) = cpu {
+                        // Unpinned if refused (a container's cpuset): the
+                        // row then measures what the scheduler does.
+                        let _ = pin_self(cpu);
+                    }
+                    party(&up, down.as_deref())
+                })
             })
             .collect();
         PingPongChain {
@@ -175,6 +199,29 @@ impl PingPongChain {
         self.words[0].post(req);
         self.words[0].wait_for(req + 1);
     }
+}
+
+/// The first two CPUs this thread may run on (its affinity), if it may run
+/// on two.
+pub fn two_cpus() -> Option<[usize; 2]> {
+    let mask = rustix::thread::sched_getaffinity(None).ok()?;
+    let mut cpus = (0..rustix::thread::CpuSet::MAX_CPU).filter(|&c| mask.is_set(c));
+    Some([cpus.next()?, cpus.next()?])
+}
+
+/// Pin the calling thread to `cpu`; returns the affinity it had, for
+/// [`restore_affinity`].
+pub fn pin_self(cpu: usize) -> std::io::Result<rustix::thread::CpuSet> {
+    let old = rustix::thread::sched_getaffinity(None)?;
+    let mut one = rustix::thread::CpuSet::new();
+    one.set(cpu);
+    rustix::thread::sched_setaffinity(None, &one)?;
+    Ok(old)
+}
+
+/// Give the calling thread back the affinity [`pin_self`] returned.
+pub fn restore_affinity(mask: &rustix::thread::CpuSet) {
+    let _ = rustix::thread::sched_setaffinity(None, mask);
 }
 
 /// The request after `seq`: odd, never [`STOP`], with room for its answer.
@@ -227,6 +274,28 @@ mod tests {
                 drop(c); // joins every party: a hang here fails the test run
             }
         }
+    }
+
+    /// A pinned chain runs its parties on alternate CPUs and answers; the
+    /// caller's pin is undone.
+    #[test]
+    fn pinned_chains_cross_cpus() {
+        let Some(cpus) = two_cpus() else {
+            return; // one CPU: nothing to cross
+        };
+        let before = rustix::thread::sched_getaffinity(None).unwrap();
+        for how in [PingPongKind::Spin, PingPongKind::Futex] {
+            let mut c = PingPongChain::pinned(how, 2, cpus);
+            let old = pin_self(cpus[0]).unwrap();
+            for _ in 0..200 {
+                c.round_trip();
+            }
+            assert_eq!(rustix::thread::sched_getcpu(), cpus[0]);
+            restore_affinity(&old);
+            drop(c);
+        }
+        let after = rustix::thread::sched_getaffinity(None).unwrap();
+        assert!((0..rustix::thread::CpuSet::MAX_CPU).all(|c| before.is_set(c) == after.is_set(c)));
     }
 
     #[test]

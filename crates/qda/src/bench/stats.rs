@@ -105,6 +105,7 @@ pub struct Block<'a, E> {
     name: String,
     calls: u32,
     before: Option<Step<'a, E>>,
+    after: Option<Step<'a, E>>,
     call: Step<'a, E>,
 }
 
@@ -124,6 +125,7 @@ impl<'a, E> Block<'a, E> {
             name: name.into(),
             calls,
             before: None,
+            after: None,
             call: Box::new(call),
         }
     }
@@ -131,6 +133,13 @@ impl<'a, E> Block<'a, E> {
     /// Run `f` before each block of this workload.
     pub fn before(mut self, f: impl FnMut() -> Result<(), E> + 'a) -> Block<'a, E> {
         self.before = Some(Box::new(f));
+        self
+    }
+
+    /// Run `f` after each block of this workload (undo what `before` set
+    /// up, so the next workload's block runs as it would alone).
+    pub fn after(mut self, f: impl FnMut() -> Result<(), E> + 'a) -> Block<'a, E> {
+        self.after = Some(Box::new(f));
         self
     }
 
@@ -165,6 +174,9 @@ pub fn interleave<E>(rounds: u32, blocks: &mut [Block<'_, E>]) -> Result<Vec<Lat
                 let t = Instant::now();
                 (b.call)()?;
                 samples[i].push(t.elapsed());
+            }
+            if let Some(f) = b.after.as_mut() {
+                f()?;
             }
         }
     }
@@ -231,10 +243,15 @@ mod tests {
     fn blocks_alternate_and_stop_at_the_first_error() {
         let order = std::cell::RefCell::new(String::new());
         let mut blocks = [
-            Block::new("a", 10, || Ok::<(), u32>(())).before(|| {
-                order.borrow_mut().push('a');
-                Ok(())
-            }),
+            Block::new("a", 10, || Ok::<(), u32>(()))
+                .before(|| {
+                    order.borrow_mut().push('a');
+                    Ok(())
+                })
+                .after(|| {
+                    order.borrow_mut().push('.');
+                    Ok(())
+                }),
             Block::new("b", 20, || Ok(())).before(|| {
                 order.borrow_mut().push('b');
                 Ok(())
@@ -244,7 +261,7 @@ mod tests {
         assert_eq!((l[0].len(), l[1].len()), (30, 60));
         assert_eq!(blocks[1].name(), "b");
         drop(blocks);
-        assert_eq!(order.into_inner(), "abbaab");
+        assert_eq!(order.into_inner(), "a.bba.a.b");
         let mut n = 0;
         let mut failing = [Block::new("f", 10, || {
             n += 1;

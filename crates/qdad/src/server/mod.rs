@@ -449,80 +449,6 @@ fn raise_fd_limit() -> usize {
         .map_or(1 << 20, |c| c.min(1 << 20) as usize)
 }
 
-/// A reply to send.
-#[derive(Debug, Default)]
-struct Reply {
-    status: i32,
-    value: i64,
-    body: Vec<u8>,
-    fds: Vec<OwnedFd>,
-    /// An ioctl reply's written bytes and error text, which follow `body`
-    /// (its [`IoctlRsp`] and ranges) but are not yet in it: copied once,
-    /// from the call's memory to where the reply goes.
-    written: Option<Box<ioctl::Written>>,
-}
-
-impl Reply {
-    /// The whole body in `body` (the socket's way).
-    fn flatten(mut self) -> Reply {
-        if let Some(w) = self.written.take() {
-            w.append_to(&mut self.body);
-        }
-        self
-    }
-
-    fn err(e: &qda_os::OsError) -> Reply {
-        Reply {
-            status: -e.errno.0,
-            body: e.to_string().into_bytes(),
-            ..Default::default()
-        }
-    }
-    fn errno(errno: i32, what: impl Into<std::borrow::Cow<'static, str>>) -> Reply {
-        Reply::err(&qda_os::OsError::new(qda_driver::Errno(errno), what))
-    }
-    /// An error the daemon raises for an ioctl request, in the ioctl reply
-    /// format (nothing written, no fds, the reason as its message), so the
-    /// client reports its errno like the driver's own.
-    fn ioctl_errno(errno: i32, what: impl Into<String>) -> Reply {
-        let msg = what.into();
-        let rsp = IoctlRsp {
-            nsegs: 0,
-            nfds: 0,
-            msg_len: msg.len() as u32,
-            flags: 0,
-        };
-        let mut body = rsp.as_bytes().to_vec();
-        body.extend_from_slice(msg.as_bytes());
-        Reply {
-            status: -errno,
-            body,
-            ..Default::default()
-        }
-    }
-}
-
-fn send_reply(sh: &Shared, conn: &Conn, req: &Header, r: Reply) {
-    let r = r.flatten();
-    let hdr = Header {
-        op: req.op,
-        seq: req.seq,
-        status: r.status,
-        value: r.value,
-        ..Default::default()
-    };
-    let fds: Vec<_> = r.fds.iter().map(|f| f.as_fd()).collect();
-    sh.counters.bytes_out.fetch_add(r.body.len() as u64, Ordering::Relaxed);
-    sh.counters.fds_out.fetch_add(fds.len() as u64, Ordering::Relaxed);
-    let _g = lock(&conn.send);
-    // A client that left gets nothing; its reader will see the end. A
-    // client that does not read its replies within the send timeout is
-    // closed: its threads stop waiting on it.
-    if wire::send(&conn.sock, hdr, &[&r.body], &fds).is_err() {
-        let _ = rustix::net::shutdown(conn.sock.as_fd(), rustix::net::Shutdown::Both);
-    }
-}
-
 /// Receive a request: the header and its fds (counted against the budget
 /// at once), then the body within the body deadline. Over the budget, the
 /// fds are closed before the body is read and the request is refused.
@@ -799,6 +725,7 @@ mod config;
 mod events;
 mod fdcache;
 mod ioctl;
+mod reply;
 mod requests;
 mod ring;
 #[cfg(test)]
@@ -810,6 +737,7 @@ pub use config::{Config, DEFAULT_ANSWER_SPIN, Limits, group_id, parse_uapi_revis
 use events::{accept_loop, event_loop, park};
 use fdcache::FdCache;
 use ioctl::{Call, InPlace, conn_desc, parse_ioctl_with, run_ioctl};
+use reply::{Reply, send_reply};
 use requests::{info, mmap, node_kind, open, setup, stats};
 use ring::{ConnRing, kick};
 use trace::trace_call;
