@@ -425,13 +425,22 @@ impl Channel {
         }
     }
 
-    /// A polled caller's spin, through the channel's gate.
-    fn spin_for_answer(&self, budget: Duration, ready: impl Fn() -> bool) -> bool {
+    /// A polled caller's spin (`polled`) or a proxy's, through the
+    /// channel's gate. A preempted spin closes the gate; so does a polled
+    /// caller's that runs out of budget with the answer on its way, but not
+    /// a proxy's: its budget is a guess at how long calls take (a skel that
+    /// computes outlasts it every time), and the gate is shared with every
+    /// polled caller of the channel.
+    fn spin_for_answer(&self, budget: Duration, ready: impl Fn() -> bool, polled: bool) -> bool {
         #[cfg(test)]
         if self.ungated.load(Ordering::Relaxed) {
             return qda_rt::handoff::spin_until(budget, ready) == qda_rt::handoff::SpinEnd::Done;
         }
-        self.gate.spin_for_answer(budget, ready)
+        if polled {
+            self.gate.spin_for_answer(budget, ready)
+        } else {
+            self.gate.spin(budget, ready)
+        }
     }
 
     /// Send `msg` (its `ctx` is filled in from a fresh context and `pd`) and
@@ -464,10 +473,11 @@ impl Channel {
         let spin = poll.or_else(|| self.proxy_spin.get().map(|b| b.min(MAX_POLL_BUDGET)));
         if let Some(budget) = spin {
             let ready = || p.changed.load(Ordering::Acquire) != start;
-            // A spin that is preempted, or runs out of budget with the
-            // answer still coming, closes the gate; a call that finds it
-            // closed skips its spin and leaves the gate as it is.
-            let answered = self.spin_for_answer(budget, ready);
+            // A spin that is preempted, or a polled one that runs out of
+            // budget with the answer still coming, closes the gate; a call
+            // that finds it closed skips its spin and leaves the gate as
+            // it is.
+            let answered = self.spin_for_answer(budget, ready, poll.is_some());
             // Poll mode's own counts (a proxy's spin is not the caller's).
             if poll.is_none() {
                 if answered {

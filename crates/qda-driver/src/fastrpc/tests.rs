@@ -420,3 +420,25 @@ fn a_proxy_spin_waits_for_the_answer_spinning_and_the_dsp_sees_sleep_mode() {
         "the DSP was told poll mode: {polls:?}"
     );
 }
+
+/// A proxy's spin that runs out (a call longer than its budget: a skel
+/// that computes) leaves the gate open: it is a guess at how long calls
+/// take, not a polled caller's budget, and the gate is shared with every
+/// polled caller of the channel. Only a preempted spin closes it.
+#[test]
+fn a_proxy_spin_that_runs_out_leaves_the_gate_open() {
+    let ch = Arc::new(Channel::new("cdsp"));
+    ch.set_proxy_spin(Some(Duration::from_micros(20)));
+    let dsp = DspThread::start(&ch, false, |ch, m| {
+        std::thread::sleep(Duration::from_millis(2));
+        answer(ch, m, 0);
+    });
+    // Were a run-out spin a strike, the sixth would close the gate for
+    // 16 ms, well past the call's own 2 ms.
+    for _ in 0..6 {
+        assert_eq!(ch.call(FastrpcMsg::default(), PdType::User, None), Ok(0));
+    }
+    let open = ch.gate.open();
+    dsp.stop();
+    assert!(open, "long sleep-mode calls closed the poll gate: {:?}", ch.gate);
+}
