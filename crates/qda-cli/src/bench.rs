@@ -412,6 +412,12 @@ pub fn bench(a: &BenchArgs, backend: Option<Backend>) -> Result<(), String> {
     };
 
     // 4. Two busy neighbours: half the calls, both modes alternating.
+    // First a second's rest: the spin gates remember the scaling table's
+    // preempted spins (255 callers on 2 CPUs) for up to a few hundred ms,
+    // and this table is about two neighbours, not that storm's wake.
+    if !scaled.is_empty() && !a.quick {
+        std::thread::sleep(Duration::from_secs(1));
+    }
     let busy = bench::Neighbours::start(2);
     let mut blocks = [
         Block::new("null invoke, sleep mode", n.div_ceil(2), null)

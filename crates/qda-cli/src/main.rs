@@ -150,7 +150,8 @@ enum Command {
     ///    and 64 MiB by fd, GEM, PRIME, a memcpy.
     /// 3. Thread scaling (--threads): N callers, each its own thread, on one
     ///    shared session and handle, in both modes; total calls/s, p50, p99.
-    /// 4. The null invoke in both modes beside two busy neighbour threads.
+    /// 4. The null invoke in both modes beside two busy neighbour threads
+    ///    (after a second's rest from the scaling table).
     /// 5. The ratios, each of numbers of this run, beside issue 13's target
     ///    and "met" (at or under it, as printed) or "not met"; "*" marks a
     ///    spin baseline slower than 1 µs per hop (its threads shared a CPU):
