@@ -182,6 +182,10 @@ pub struct Stats {
     pub poll_answered_spinning: u64,
     /// Poll-mode calls whose spin budget ran out, then slept (running total).
     pub poll_spin_timeouts: u64,
+    /// Sleep-mode calls a proxy's spin saw answered (qdad's, running total).
+    pub proxy_answered_spinning: u64,
+    /// Proxy spins that ended without the answer, then slept (running total).
+    pub proxy_spin_timeouts: u64,
 }
 
 impl Stats {
@@ -466,6 +470,16 @@ impl Driver {
             payloads_allocated: i.domains.iter().map(|d| d.payload_allocs.get()).sum(),
             poll_answered_spinning: i.domains.iter().map(|d| d.channel.poll_stats().answered_spinning).sum(),
             poll_spin_timeouts: i.domains.iter().map(|d| d.channel.poll_stats().spin_timeouts).sum(),
+            proxy_answered_spinning: i
+                .domains
+                .iter()
+                .map(|d| d.channel.poll_stats().proxy_answered_spinning)
+                .sum(),
+            proxy_spin_timeouts: i
+                .domains
+                .iter()
+                .map(|d| d.channel.poll_stats().proxy_spin_timeouts)
+                .sum(),
         }
     }
 

@@ -75,6 +75,9 @@ impl<'a> Lent<'a> {
 }
 
 /// Lent slices while a call runs: the driver's copies in and out of them.
+/// A loan serves one call at a time: a call may hold its slices (a
+/// [`LoanView`]) while its request is sent and answered, and another call
+/// on the same loan then waits for it.
 #[derive(Debug, Default)]
 pub struct Loan<'a> {
     // A lock for `write(&self)` (a driver sees user memory through a

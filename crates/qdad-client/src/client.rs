@@ -96,7 +96,8 @@ impl DaemonFile {
     /// what the driver wrote into those lent writable, is copied directly,
     /// not with `process_vm_readv`/`writev` (two to four syscalls of an
     /// invoke). Addresses no slice covers take the checked copies, with
-    /// their `EFAULT`; the request and the result are the same.
+    /// their `EFAULT`; the request and the result are the same. The loan
+    /// is this call's: it is held until the daemon answers.
     pub fn ioctl_lent(&self, cmd: u32, arg: u64, lent: &Loan<'_>) -> Result<i64, Error> {
         self.ioctl_in(cmd, arg, Some(lent))
     }

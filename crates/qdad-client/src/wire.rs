@@ -136,7 +136,7 @@ impl IoctlReq {
     /// the fd numbers (padded to 8), the cached fds, the VMAs and the
     /// segments (`None` if the counts overflow).
     pub fn head_len(&self) -> Option<usize> {
-        let nums = (self.nfds as usize).checked_mul(4)?.next_multiple_of(8);
+        let nums = (self.nfds as usize).checked_mul(4)?.checked_next_multiple_of(8)?;
         size_of::<IoctlReq>()
             .checked_add(nums)?
             .checked_add((self.ncached as usize).checked_mul(size_of::<CachedFd>())?)?

@@ -641,3 +641,67 @@ fn buffered_request_bodies_are_capped() {
 fn qda_proto_sc() -> u32 {
     (2 << 24) | (1 << 16)
 }
+
+/// Overlapping segments: one covers only the create struct's `attrs`
+/// (a signed PD), another the whole struct (unsigned). The policy must
+/// judge the bytes the driver's core copies, the whole struct in one read;
+/// it read the field alone, found the first segment, and let a uid allowed
+/// only signed PDs ask for an unsigned one (found in review).
+#[test]
+fn the_policy_judges_the_struct_the_driver_copies() {
+    use qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE;
+    let dir = TempDir::new("hostile-overlap");
+    let s = untrusting_server(
+        &dir,
+        qdad::policy::Rights {
+            signed_pds: true,
+            unsigned_pds: false,
+            ..qdad::policy::Rights::default()
+        },
+    );
+    let c = UnixStream::connect(s.socket()).unwrap();
+    raw_open(&c, "/dev/accel/accel1");
+    const ARG: u64 = 0x1000;
+    let off = std::mem::offset_of!(uq::DrmQdaInitCreate, attrs) as u64;
+    let whole = uq::DrmQdaInitCreate {
+        attrs: FASTRPC_MODE_UNSIGNED_MODULE,
+        ..Default::default()
+    };
+    let segs = [
+        Seg {
+            addr: ARG + off,
+            len: 4,
+            flags: SEG_IN,
+        },
+        Seg {
+            addr: ARG,
+            len: size_of::<uq::DrmQdaInitCreate>() as u32,
+            flags: SEG_IN | SEG_OUT,
+        },
+    ];
+    let req = IoctlReq {
+        cmd: uq::DRM_IOCTL_QDA_REMOTE_SESSION_CREATE,
+        nsegs: 2,
+        arg: ARG,
+        target: -1,
+        ..Default::default()
+    };
+    let h = Header {
+        op: Op::Ioctl as u16,
+        seq: 2,
+        ..Default::default()
+    };
+    let signed = 0u32;
+    wire::send(
+        &c,
+        h,
+        &[req.as_bytes(), segs.as_bytes(), signed.as_bytes(), whole.as_bytes()],
+        &[],
+    )
+    .unwrap();
+    let r = wire::recv(&c).unwrap();
+    // The reason is the reply body's tail.
+    let msg = String::from_utf8_lossy(&r.body).into_owned();
+    assert_eq!(r.hdr.status, -libc::EPERM, "{msg}");
+    assert!(msg.contains("policy"), "{msg}");
+}

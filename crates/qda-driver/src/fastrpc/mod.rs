@@ -141,6 +141,9 @@ pub struct PollStats {
     /// Sleep-mode calls whose proxy spin ([`Channel::set_proxy_spin`]) saw
     /// the answer (not polled calls: not in the two counts above).
     pub proxy_answered_spinning: u64,
+    /// Proxy spins that ran out, were preempted or skipped (the proxy's
+    /// gate closed), then slept.
+    pub proxy_spin_timeouts: u64,
 }
 
 /// The spin budget poll mode uses when the caller gives none (the proposed
@@ -191,6 +194,10 @@ pub struct Channel {
     tracer: RwLock<TraceSlot>,
     answered_spinning: AtomicU64,
     proxy_answered_spinning: AtomicU64,
+    proxy_spin_timeouts: AtomicU64,
+    /// The proxy spin's own gate: a stream of calls longer than its budget
+    /// turns it off for a while, without touching polled callers' gate.
+    proxy_gate: SpinGate,
     spin_timeouts: AtomicU64,
     /// Closes spinning for a while after a preempted spin (a busy machine).
     gate: SpinGate,
@@ -229,6 +236,8 @@ impl Channel {
             tracer: RwLock::new(TraceSlot(None)),
             answered_spinning: AtomicU64::new(0),
             proxy_answered_spinning: AtomicU64::new(0),
+            proxy_spin_timeouts: AtomicU64::new(0),
+            proxy_gate: SpinGate::default(),
             spin_timeouts: AtomicU64::new(0),
             gate: SpinGate::default(),
             proxy_spin: crate::sync::OptDuration::default(),
@@ -243,8 +252,10 @@ impl Channel {
     /// its thread makes the call while the client waits on the ring), so
     /// the proxy's own wake-up is not added to the client's. The DSP is
     /// not told (the call stays in sleep mode there) and the call is not
-    /// counted as a polled one ([`Channel::poll_stats`]); the spin is
-    /// gated as poll mode's is.
+    /// counted as a polled one ([`Channel::poll_stats`] counts it apart).
+    /// The spin has a gate of its own, closed by a preempted spin or one
+    /// that runs out (a stream of calls longer than the budget turns it off
+    /// for a while); polled callers' gate is not touched.
     pub fn set_proxy_spin(&self, spin: Option<Duration>) {
         self.proxy_spin.set(spin);
     }
@@ -255,6 +266,7 @@ impl Channel {
             answered_spinning: self.answered_spinning.load(Ordering::Relaxed),
             spin_timeouts: self.spin_timeouts.load(Ordering::Relaxed),
             proxy_answered_spinning: self.proxy_answered_spinning.load(Ordering::Relaxed),
+            proxy_spin_timeouts: self.proxy_spin_timeouts.load(Ordering::Relaxed),
         }
     }
 
@@ -425,22 +437,18 @@ impl Channel {
         }
     }
 
-    /// A polled caller's spin (`polled`) or a proxy's, through the
-    /// channel's gate. A preempted spin closes the gate; so does a polled
-    /// caller's that runs out of budget with the answer on its way, but not
-    /// a proxy's: its budget is a guess at how long calls take (a skel that
-    /// computes outlasts it every time), and the gate is shared with every
-    /// polled caller of the channel.
+    /// A polled caller's spin (`polled`, through the channel's gate) or a
+    /// proxy's (through its own: its budget is a guess at how long calls
+    /// take, and a skel that computes outlasts it every time; that must
+    /// not turn polled callers' spinning off). A spin that is preempted,
+    /// or runs out with the answer still coming, closes its gate.
     fn spin_for_answer(&self, budget: Duration, ready: impl Fn() -> bool, polled: bool) -> bool {
         #[cfg(test)]
         if self.ungated.load(Ordering::Relaxed) {
             return qda_rt::handoff::spin_until(budget, ready) == qda_rt::handoff::SpinEnd::Done;
         }
-        if polled {
-            self.gate.spin_for_answer(budget, ready)
-        } else {
-            self.gate.spin(budget, ready)
-        }
+        let gate = if polled { &self.gate } else { &self.proxy_gate };
+        gate.spin_for_answer(budget, ready)
     }
 
     /// Send `msg` (its `ctx` is filled in from a fresh context and `pd`) and
@@ -482,6 +490,8 @@ impl Channel {
             if poll.is_none() {
                 if answered {
                     self.proxy_answered_spinning.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.proxy_spin_timeouts.fetch_add(1, Ordering::Relaxed);
                 }
             } else if answered {
                 self.answered_spinning.fetch_add(1, Ordering::Relaxed);

@@ -422,9 +422,9 @@ fn a_proxy_spin_waits_for_the_answer_spinning_and_the_dsp_sees_sleep_mode() {
 }
 
 /// A proxy's spin that runs out (a call longer than its budget: a skel
-/// that computes) leaves the gate open: it is a guess at how long calls
-/// take, not a polled caller's budget, and the gate is shared with every
-/// polled caller of the channel. Only a preempted spin closes it.
+/// that computes) leaves polled callers' gate open: its budget is a guess
+/// at how long calls take, not a polled caller's, and it has a gate of its
+/// own.
 #[test]
 fn a_proxy_spin_that_runs_out_leaves_the_gate_open() {
     let ch = Arc::new(Channel::new("cdsp"));
@@ -441,4 +441,6 @@ fn a_proxy_spin_that_runs_out_leaves_the_gate_open() {
     let open = ch.gate.open();
     dsp.stop();
     assert!(open, "long sleep-mode calls closed the poll gate: {:?}", ch.gate);
+    let st = ch.poll_stats();
+    assert_eq!((st.proxy_answered_spinning, st.proxy_spin_timeouts), (0, 6), "{st:?}");
 }

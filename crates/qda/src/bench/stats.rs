@@ -167,17 +167,21 @@ pub fn interleave<E>(rounds: u32, blocks: &mut [Block<'_, E>]) -> Result<Vec<Lat
             if let Some(f) = b.before.as_mut() {
                 f()?;
             }
-            for _ in 0..b.calls / 10 {
-                (b.call)()?;
-            }
-            for _ in 0..b.calls {
-                let t = Instant::now();
-                (b.call)()?;
-                samples[i].push(t.elapsed());
-            }
-            if let Some(f) = b.after.as_mut() {
-                f()?;
-            }
+            let ran = (|| {
+                for _ in 0..b.calls / 10 {
+                    (b.call)()?;
+                }
+                for _ in 0..b.calls {
+                    let t = Instant::now();
+                    (b.call)()?;
+                    samples[i].push(t.elapsed());
+                }
+                Ok(())
+            })();
+            // Undone whether the block ran to the end or not.
+            let undone = b.after.as_mut().map_or(Ok(()), |f| f());
+            ran?;
+            undone?;
         }
     }
     Ok(samples.into_iter().map(Latencies::new).collect())
@@ -263,11 +267,18 @@ mod tests {
         drop(blocks);
         assert_eq!(order.into_inner(), "a.bba.a.b");
         let mut n = 0;
+        let undone = std::cell::Cell::new(false);
         let mut failing = [Block::new("f", 10, || {
             n += 1;
             if n == 3 { Err(n) } else { Ok(()) }
+        })
+        .after(|| {
+            undone.set(true);
+            Ok(())
         })];
         assert_eq!(interleave(2, &mut failing).unwrap_err(), 3);
+        drop(failing);
+        assert!(undone.get(), "after runs when a call fails too");
     }
 
     #[test]

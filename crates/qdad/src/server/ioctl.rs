@@ -388,10 +388,12 @@ impl Written {
         body.extend_from_slice(self.msg.as_bytes());
     }
 
-    /// Write the bytes with `put(offset from the first, bytes)`, each
-    /// straight from the call's memory. Ranges that lie in shared memory
-    /// (the slot `put` writes to) are copied out before anything is put.
-    pub(super) fn put(&self, mut put: impl FnMut(usize, &[u8])) {
+    /// Write the reply with `put(offset, bytes)`: `head` at 0, then the
+    /// written bytes, each straight from the call's memory, then the text.
+    /// Ranges that lie in shared memory (the slot `put` writes to) are
+    /// copied out before anything is put, the head included: it may be
+    /// longer than the request's and cover them.
+    pub(super) fn put(&self, head: &[u8], mut put: impl FnMut(usize, &[u8])) {
         let staged: Vec<Option<Vec<u8>>> = self
             .segs
             .iter()
@@ -405,7 +407,8 @@ impl Written {
                 })
             })
             .collect();
-        let mut at = 0;
+        put(0, head);
+        let mut at = head.len();
         for (sg, staged) in self.segs.iter().zip(staged) {
             let len = sg.len as usize;
             match staged {

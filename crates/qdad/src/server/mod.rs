@@ -684,13 +684,29 @@ fn refused_by_policy(conn: &Conn, call: &Call, d: &qda_ioctl::Desc) -> Option<Re
     fn is<I: Ioctl>(d: &spec::Desc) -> bool {
         d.name == I::DESC.name
     }
-    // The attrs word of a create's struct, as the client sent it.
+    // The struct as the driver's core copies it (one read of the bytes the
+    // client's command says it passes, the rest zero), so the policy judges
+    // the bytes the driver will act on: a read of the field alone could
+    // find another segment that covers it (segments may overlap).
+    let copied = {
+        use qda_uapi::ioctl::{IOC_WRITE, ioc_dir, ioc_size};
+        let cmd = call.req.cmd;
+        let n = if ioc_dir(cmd) & ioc_dir(d.cmd) & IOC_WRITE != 0 {
+            ioc_size(cmd) as usize
+        } else {
+            0
+        };
+        let mut b = vec![0u8; n];
+        call.mem.read(call.req.arg, &mut b).ok().map(|_| b)
+    };
+    // The attrs word of a create's struct, as the driver will see it.
     let attrs = |off: usize| {
-        let mut b = [0u8; 4];
-        call.mem
-            .read(call.req.arg + off as u64, &mut b)
-            .ok()
-            .map(|_| u32::from_ne_bytes(b))
+        let b = copied.as_ref()?;
+        let mut w = [0u8; 4];
+        for (i, x) in w.iter_mut().enumerate() {
+            *x = b.get(off + i).copied().unwrap_or(0);
+        }
+        Some(u32::from_ne_bytes(w))
     };
     let unsigned = |a: Option<u32>| a.is_some_and(|a| a & qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE != 0);
     let need = if is::<spec::FastrpcIoctlInitAttach>(d) || is::<spec::RfcDrmIoctlQdaInitAttach>(d) {

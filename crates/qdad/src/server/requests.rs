@@ -116,6 +116,10 @@ pub(super) fn stats(sh: &Shared) -> Vec<(String, u64)> {
         ("calls_in_flight".into(), sh.calls.load(Ordering::SeqCst) as u64),
         ("fds_cached".into(), c.fds_cached.load(Ordering::SeqCst) as u64),
         ("ring_requests".into(), c.ring_requests.load(Ordering::Relaxed)),
+        ("poll_answered_spinning".into(), s.poll_answered_spinning),
+        ("poll_spin_timeouts".into(), s.poll_spin_timeouts),
+        ("answer_spin_answered".into(), s.proxy_answered_spinning),
+        ("answer_spin_timeouts".into(), s.proxy_spin_timeouts),
     ]
 }
 

@@ -231,16 +231,28 @@ impl SharedBytes for SlotBytes {
 /// in the region. Whatever does not add up (counts past the limits, a
 /// short body) is copied whole, for the parser to refuse with its reason.
 fn read_request(shm: &Arc<Shm>, i: u32, len: usize) -> Result<(Vec<u8>, Option<InPlace>), qda_os::OsError> {
-    let mut req = IoctlReq::default();
-    let head = (len >= size_of::<IoctlReq>())
-        .then(|| shm.read_into(i, 0, req.as_mut_bytes()))
-        .transpose()?
-        .and_then(|()| req.head_len())
-        .filter(|&h| h <= len && req.nsegs <= wire::MAX_SEGS);
-    let Some(head_len) = head else {
-        return Ok((shm.read(i, len)?, None));
+    let region = shm.shape().region as usize;
+    if len > region {
+        return Err(qda_os::OsError::new(
+            qda_os::Errno::EINVAL,
+            format!("{len} bytes do not fit a {region}-byte slot"),
+        ));
+    }
+    // Every byte of the head is read once, into the body, and everything
+    // below is decided on that copy, which is also what is parsed (a
+    // second read of the struct could see other counts, another `arg`).
+    let fixed = size_of::<IoctlReq>();
+    let mut body = shm.read(i, len.min(fixed))?;
+    let head = Reader::new(&body)
+        .get::<IoctlReq>()
+        .ok()
+        .and_then(|req| Some((req, req.head_len()?)))
+        .filter(|&(req, h)| h <= len && req.nsegs <= wire::MAX_SEGS);
+    let Some((req, head_len)) = head else {
+        append(shm, i, body.len()..len, &mut body)?;
+        return Ok((body, None));
     };
-    let mut body = shm.read(i, head_len)?;
+    append(shm, i, fixed..head_len, &mut body)?;
     let table = &body[head_len - req.nsegs as usize * size_of::<Seg>()..];
     let segs: Vec<Seg> = Reader::new(table).array(req.nsegs as usize).unwrap_or_default();
     let mut at = vec![None; segs.len()];
@@ -270,8 +282,12 @@ fn read_request(shm: &Arc<Shm>, i: u32, len: usize) -> Result<(Vec<u8>, Option<I
     Ok((body, inplace))
 }
 
-/// Append the bytes of `range` of slot `i`'s region to `body`.
+/// Append the bytes of `range` of slot `i`'s region to `body` (`EINVAL`
+/// past the region, before anything is allocated).
 fn append(shm: &Shm, i: u32, range: std::ops::Range<usize>, body: &mut Vec<u8>) -> Result<(), qda_os::OsError> {
+    if range.end > shm.shape().region as usize {
+        return Err(qda_os::OsError::new(qda_os::Errno::EINVAL, "past the slot's region"));
+    }
     let at = body.len();
     body.resize(at + range.len(), 0);
     shm.read_into(i, range.start, &mut body[at..])
@@ -325,8 +341,8 @@ fn complete(r: &ConnRing, i: u32, seq: u32, mut reply: Reply) {
         if head + w.len() <= region {
             // The head, then the written bytes straight from the call's
             // memory into the slot (one copy).
-            let mut ok = r.shm.write_at(i, 0, &reply.body).is_ok();
-            w.put(|at, b| ok &= r.shm.write_at(i, head + at, b).is_ok());
+            let mut ok = true;
+            w.put(&reply.body, |at, b| ok &= r.shm.write_at(i, at, b).is_ok());
             if ok {
                 done(r, i, seq, &reply, head + w.len());
                 return;
@@ -477,6 +493,68 @@ mod tests {
         assert_eq!(rd.bytes(4096).unwrap(), [7; 4096]);
         assert_eq!(rd.bytes(8).unwrap(), [8; 8], "read out before the reply covered it");
         assert!(rd.rest().is_empty());
+    }
+
+    /// The driver writes more separate ranges than the request had
+    /// segments, inside a segment left in place: the reply's head is longer
+    /// than the request's and covers the segment's first bytes, which must
+    /// be read out before it is written (they came back as the head's bytes).
+    #[test]
+    fn a_reply_head_longer_than_the_request_head_does_not_eat_in_place_bytes() {
+        let r = ConnRing::new(
+            Shm::create(Shape {
+                slots: 2,
+                region: 16 << 10,
+            })
+            .unwrap()
+            .0,
+        );
+        let body = request(&[(seg(STRUCT_AT, 16, SEG_IN), 1), (seg(0x4000, 4096, SEG_IN), 2)]);
+        r.shm.write(0, &[&body]).unwrap();
+        let (copy, inplace) = read_request(&r.shm, 0, body.len()).unwrap();
+        assert!(inplace.is_some());
+        let call = parse_ioctl_with(
+            Message {
+                hdr: Header::default(),
+                body: copy,
+                fds: Vec::new(),
+            },
+            None,
+            inplace,
+        )
+        .unwrap();
+        for k in 0..8 {
+            call.mem.write(0x4000 + 2 * k, &[0xab]).unwrap();
+        }
+        complete(&r, 0, 1, ioctl_reply(&Ok(0), call.mem, 0));
+        let rep = r.shm.slot(0).unwrap().reply();
+        let out = r.shm.read(0, rep.len as usize).unwrap();
+        let mut rd = Reader::new(&out);
+        let rsp: IoctlRsp = rd.get().unwrap();
+        assert_eq!(rsp.nsegs, 8);
+        let _: Vec<Seg> = rd.array(8).unwrap();
+        assert_eq!(rd.bytes(8).unwrap(), [0xab; 8]);
+    }
+
+    /// A ring message may say any length: past the slot's region it is
+    /// refused before anything is allocated for it (a client could make
+    /// the daemon allocate and zero 4 GiB per request).
+    #[test]
+    fn a_length_past_the_region_is_refused_before_any_allocation() {
+        let shm = Arc::new(
+            Shm::create(Shape {
+                slots: 2,
+                region: 16 << 10,
+            })
+            .unwrap()
+            .0,
+        );
+        let body = request(&[(seg(0x2000, 64, SEG_IN), 2)]);
+        shm.write(0, &[&body]).unwrap();
+        for len in [(16 << 10) + 1, u32::MAX as usize] {
+            let e = read_request(&shm, 0, len).unwrap_err();
+            assert_eq!(e.errno, qda_os::Errno::EINVAL, "{len}");
+        }
     }
 
     /// Counts past the limits or a body shorter than its head: the whole
