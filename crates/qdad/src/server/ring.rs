@@ -21,10 +21,6 @@
 //! decisions (how many threads serve, how many are free) are taken on the
 //! daemon's own counts, never on shared words.
 
-/// Closes the ring threads' poll-mode spinning for a while after a
-/// preempted spin.
-static SPIN_GATE: qda_rt::handoff::SpinGate = qda_rt::handoff::SpinGate::new();
-
 use std::sync::atomic::fence;
 
 use qdad_client::shm::{FUTEX, RING_WIDTH, Shm, SlotReply};
@@ -39,6 +35,10 @@ pub(super) struct ConnRing {
     servers: AtomicUsize,
     /// Of those, threads not in a call (ready to pop).
     free: AtomicUsize,
+    /// Closes this connection's ring threads' poll-mode spinning for a
+    /// while after a spin that was preempted or ran out (one connection's
+    /// calls never turn another's spinning off).
+    gate: qda_rt::handoff::SpinGate,
 }
 
 impl ConnRing {
@@ -47,6 +47,7 @@ impl ConnRing {
             shm: Arc::new(shm),
             servers: AtomicUsize::new(0),
             free: AtomicUsize::new(0),
+            gate: qda_rt::handoff::SpinGate::new(),
         }
     }
 
@@ -147,9 +148,14 @@ fn serve(sh: &Arc<Shared>, conn: &Arc<Conn>) {
                 // client does for its reply.
                 let budget = conn.poll_us.load(Ordering::Relaxed);
                 if budget > 0 {
-                    // Without yields, and not at all after a preempted
-                    // spin (a busy machine): `qda_rt::handoff::SpinGate`.
-                    SPIN_GATE.spin(Duration::from_micros(budget.into()), || ring.ready());
+                    // Without yields, and not at all for a while after a
+                    // spin that was preempted or ran out: on a busy machine
+                    // the spin holds the CPU the client needs to send its
+                    // next request, which then comes after the budget
+                    // (beside two busy threads every call took the whole
+                    // 100 µs; `qda_rt::handoff::SpinGate`).
+                    r.gate
+                        .spin_for_answer(Duration::from_micros(budget.into()), || ring.ready());
                 }
                 idle_since = Instant::now();
             }
