@@ -131,6 +131,11 @@ const RING_SPINS: u32 = 200;
 /// request before it sleeps.
 const POLL_MAX: Duration = Duration::from_millis(10);
 
+/// Closes the ring thread's look for a poll-mode caller's next request for
+/// a while after one that was preempted or ran out: on a busy machine the
+/// look holds a CPU the caller's side needs to send that request.
+static LOOK_GATE: qda_rt::handoff::SpinGate = qda_rt::handoff::SpinGate::new();
+
 /// A request failed in the host: the AEE code answered and its text.
 struct Failed(i32, String);
 
@@ -261,25 +266,35 @@ impl Host {
                 }
                 Ok(None) => {
                     ring.busy().store(0, Ordering::Relaxed);
-                    let mut spins = 0u32;
-                    while !r.ready() {
-                        std::hint::spin_loop();
-                        spins = spins.wrapping_add(1);
-                        let more = match look_until {
-                            Some(_) if !spins.is_multiple_of(32) => true,
-                            // Not on the caller's CPU, which it needs.
-                            Some((t, cpu)) => {
+                    match look_until.take() {
+                        // Poll mode: look for the caller's next request for
+                        // its budget, but not on the caller's CPU, which it
+                        // needs; gated (a preempted or fruitless look closes
+                        // the gate for a while).
+                        Some((t, cpu)) => {
+                            let spins = Cell::new(0u32);
+                            let left = t.saturating_duration_since(std::time::Instant::now());
+                            LOOK_GATE.spin_for_answer(left, || {
+                                if r.ready() {
+                                    return true;
+                                }
+                                spins.set(spins.get().wrapping_add(1));
+                                if !spins.get().is_multiple_of(32) {
+                                    return false;
+                                }
                                 let here = pd_wire::ring::this_cpu();
                                 ring.host_cpu().store(here, Ordering::Relaxed);
-                                here != cpu && std::time::Instant::now() < t
+                                here == cpu
+                            });
+                        }
+                        None => {
+                            let mut spins = 0u32;
+                            while !r.ready() && spins < RING_SPINS {
+                                std::hint::spin_loop();
+                                spins += 1;
                             }
-                            None => spins < RING_SPINS,
-                        };
-                        if !more {
-                            break;
                         }
                     }
-                    look_until = None;
                     r.bell().wait(&SHARED, None, || r.ready());
                 }
                 Err(_) => fail("the DSP's ring is corrupt"),
