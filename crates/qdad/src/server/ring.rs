@@ -428,6 +428,29 @@ mod tests {
         Seg { addr, len, flags }
     }
 
+    /// A connection's ring of two slots of `region` bytes.
+    fn conn_ring(region: u32) -> ConnRing {
+        ConnRing::new(Shm::create(Shape { slots: 2, region }).unwrap().0)
+    }
+
+    /// Slot `i`'s request as the ring thread reads and parses it.
+    fn parsed(r: &ConnRing, i: u32, len: usize) -> (Call, bool) {
+        let (copy, inplace) = read_request(&r.shm, i, len).unwrap();
+        let some = inplace.is_some();
+        let m = Message {
+            hdr: Header::default(),
+            body: copy,
+            fds: Vec::new(),
+        };
+        (parse_ioctl_with(m, None, inplace).unwrap(), some)
+    }
+
+    /// Slot `i`'s reply body.
+    fn reply_body(r: &ConnRing, i: u32) -> Vec<u8> {
+        let rep = r.shm.slot(i).unwrap().reply();
+        r.shm.read(i, rep.len as usize).unwrap()
+    }
+
     /// Long input-only segments are read where the client wrote them (a
     /// change the client makes shows through: nothing was copied), the
     /// struct and short or written segments are copied; the reply goes
@@ -435,14 +458,7 @@ mod tests {
     /// segment left in place (read out before the reply covers it).
     #[test]
     fn long_inputs_stay_in_the_slot_and_the_reply_is_written_there() {
-        let r = ConnRing::new(
-            Shm::create(Shape {
-                slots: 2,
-                region: 64 << 10,
-            })
-            .unwrap()
-            .0,
-        );
+        let r = conn_ring(64 << 10);
         let segs = [
             (seg(STRUCT_AT, 2048, SEG_IN), 1),
             (seg(0x4000, 4096, SEG_IN), 2),
@@ -461,16 +477,7 @@ mod tests {
             head + 2048 + 16 + 4096,
             "all but the long input-only segment"
         );
-        let call = parse_ioctl_with(
-            Message {
-                hdr: Header::default(),
-                body: copy,
-                fds: Vec::new(),
-            },
-            None,
-            Some(inplace),
-        )
-        .unwrap();
+        let (call, _) = parsed(&r, 1, body.len());
         let mem = call.mem;
         let mut b = [0u8; 4];
         mem.read(0x4000 + 8, &mut b).unwrap();
@@ -490,7 +497,7 @@ mod tests {
         assert_eq!(slot.state(), DONE);
         let rep = slot.reply();
         assert_eq!((rep.status, rep.value, rep.seq), (0, 3, 42));
-        let out = r.shm.read(1, rep.len as usize).unwrap();
+        let out = reply_body(&r, 1);
         let mut rd = Reader::new(&out);
         let rsp: IoctlRsp = rd.get().unwrap();
         let written: Vec<Seg> = rd.array(rsp.nsegs as usize).unwrap();
@@ -507,34 +514,16 @@ mod tests {
     /// be read out before it is written (they came back as the head's bytes).
     #[test]
     fn a_reply_head_longer_than_the_request_head_does_not_eat_in_place_bytes() {
-        let r = ConnRing::new(
-            Shm::create(Shape {
-                slots: 2,
-                region: 16 << 10,
-            })
-            .unwrap()
-            .0,
-        );
+        let r = conn_ring(16 << 10);
         let body = request(&[(seg(STRUCT_AT, 16, SEG_IN), 1), (seg(0x4000, 4096, SEG_IN), 2)]);
         r.shm.write(0, &[&body]).unwrap();
-        let (copy, inplace) = read_request(&r.shm, 0, body.len()).unwrap();
-        assert!(inplace.is_some());
-        let call = parse_ioctl_with(
-            Message {
-                hdr: Header::default(),
-                body: copy,
-                fds: Vec::new(),
-            },
-            None,
-            inplace,
-        )
-        .unwrap();
+        let (call, in_place) = parsed(&r, 0, body.len());
+        assert!(in_place);
         for k in 0..8 {
             call.mem.write(0x4000 + 2 * k, &[0xab]).unwrap();
         }
         complete(&r, 0, 1, ioctl_reply(&Ok(0), call.mem, 0));
-        let rep = r.shm.slot(0).unwrap().reply();
-        let out = r.shm.read(0, rep.len as usize).unwrap();
+        let out = reply_body(&r, 0);
         let mut rd = Reader::new(&out);
         let rsp: IoctlRsp = rd.get().unwrap();
         assert_eq!(rsp.nsegs, 8);
@@ -547,14 +536,7 @@ mod tests {
     /// the daemon allocate and zero 4 GiB per request).
     #[test]
     fn a_length_past_the_region_is_refused_before_any_allocation() {
-        let shm = Arc::new(
-            Shm::create(Shape {
-                slots: 2,
-                region: 16 << 10,
-            })
-            .unwrap()
-            .0,
-        );
+        let shm = conn_ring(16 << 10).shm;
         let body = request(&[(seg(0x2000, 64, SEG_IN), 2)]);
         shm.write(0, &[&body]).unwrap();
         for len in [(16 << 10) + 1, u32::MAX as usize] {
@@ -567,14 +549,7 @@ mod tests {
     /// body is copied and nothing stays in place (the parser refuses it).
     #[test]
     fn requests_that_do_not_add_up_are_copied_whole() {
-        let shm = Arc::new(
-            Shm::create(Shape {
-                slots: 2,
-                region: 16 << 10,
-            })
-            .unwrap()
-            .0,
-        );
+        let shm = conn_ring(16 << 10).shm;
         let mut body = request(&[(seg(0x2000, 4096, SEG_IN), 2)]);
         for (nsegs, len) in [(wire::MAX_SEGS + 1, body.len()), (1, 40), (1, 20)] {
             body[4..8].copy_from_slice(&nsegs.to_ne_bytes());
