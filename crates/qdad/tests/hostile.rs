@@ -45,6 +45,20 @@ fn stat(s: &Server, name: &str) -> u64 {
     s.stats().into_iter().find(|(k, _)| k == name).map_or(0, |(_, v)| v)
 }
 
+/// The tests of this file run in one process, two at a time: the ones that
+/// count the process's own threads or fds run alone ([`alone`]), the rest
+/// beside each other ([`beside_others`]), so another test's daemon never
+/// shows up in a count (one did: "66 threads over the 5 before").
+static COUNTING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    COUNTING.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn beside_others() -> std::sync::RwLockReadGuard<'static, ()> {
+    COUNTING.read().unwrap_or_else(|e| e.into_inner())
+}
+
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
@@ -92,6 +106,7 @@ fn raw_ioctl(c: &UnixStream, cmd: u32, seq: u32, fds: &[BorrowedFd<'_>]) -> (u32
 /// and reason, in the ioctl reply format, not as EPROTO.
 #[test]
 fn daemon_errors_reach_the_client_with_their_errno() {
+    let _serial = beside_others();
     let dir = TempDir::new("hostile-errors");
     let s = server(
         &dir,
@@ -151,6 +166,7 @@ fn half_send(c: &UnixStream, fds: &[BorrowedFd<'_>], len: u32) {
 /// the body misses its deadline; a new client is served meanwhile.
 #[test]
 fn fds_on_half_sent_messages_never_exceed_the_budget() {
+    let _serial = alone();
     let dir = TempDir::new("hostile-halfsent");
     let budget = 600;
     let s = server(
@@ -205,6 +221,7 @@ fn fds_on_half_sent_messages_never_exceed_the_budget() {
 /// threads stay bounded, and another client's calculator completes.
 #[test]
 fn a_pipelining_client_that_never_reads_is_throttled() {
+    let _serial = alone();
     let dir = TempDir::new("hostile-pipeline");
     let s = server(
         &dir,
@@ -298,6 +315,7 @@ fn a_pipelining_client_that_never_reads_is_throttled() {
 /// nothing afterwards; the daemon goes on serving.
 #[test]
 fn a_panicking_request_is_answered_with_eio_and_leaks_nothing() {
+    let _serial = beside_others();
     let dir = TempDir::new("hostile-panic");
     let s = server(&dir, Limits::default(), Some(drm::DRM_IOCTL_PRIME_FD_TO_HANDLE));
     let f = DaemonFile::open(s.socket(), "/dev/accel/accel1").unwrap();
@@ -322,6 +340,7 @@ fn a_panicking_request_is_answered_with_eio_and_leaks_nothing() {
 /// The socket is the daemon's user's alone unless a group is given.
 #[test]
 fn the_socket_is_closed_to_other_users() {
+    let _serial = beside_others();
     let dir = TempDir::new("hostile-perms");
     let sub = dir.join("run");
     let s = Server::start(Config {
@@ -359,6 +378,7 @@ fn proc_status(pid: u32, key: &str) -> u64 {
 /// still answer afterwards.
 #[test]
 fn idle_connections_cost_no_thread() {
+    let _serial = beside_others();
     let n: usize = std::env::var("QDA_IDLE_CONNECTIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -434,6 +454,7 @@ fn idle_connections_cost_no_thread() {
 /// untrusted by the policy: the policy is keyed on each connection's creds.)
 #[test]
 fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
+    let _serial = beside_others();
     use qda_uapi::fastrpc as uf;
     use qdad::policy::Rights;
     let dir = TempDir::new("hostile-policy");
@@ -506,6 +527,7 @@ fn an_untrusted_uid_runs_the_calculator_and_nothing_more() {
 /// quota while its requests run — and each refusal names the quota.
 #[test]
 fn an_untrusted_uids_memory_and_fd_quotas_hold() {
+    let _serial = beside_others();
     use qdad::policy::Rights;
     let dir = TempDir::new("hostile-quotas");
     let s = untrusting_server(
@@ -566,6 +588,7 @@ fn an_untrusted_uids_memory_and_fd_quotas_hold() {
 /// daemon's memory) would fill with buffers nobody holds.
 #[test]
 fn exported_buffers_freed_by_a_long_lived_client_give_their_memory_back() {
+    let _serial = beside_others();
     use qdad::policy::Rights;
     let dir = TempDir::new("hostile-exports");
     let s = untrusting_server(
@@ -603,6 +626,7 @@ fn exported_buffers_freed_by_a_long_lived_client_give_their_memory_back() {
 /// connection's shared memory and are not buffered by the daemon.)
 #[test]
 fn buffered_request_bodies_are_capped() {
+    let _serial = beside_others();
     use qda_uapi::fastrpc as uf;
     let dir = TempDir::new("hostile-bytes");
     let s = server(
@@ -649,6 +673,7 @@ fn qda_proto_sc() -> u32 {
 /// only signed PDs ask for an unsigned one (found in review).
 #[test]
 fn the_policy_judges_the_struct_the_driver_copies() {
+    let _serial = beside_others();
     use qda_uapi::fastrpc::FASTRPC_MODE_UNSIGNED_MODULE;
     let dir = TempDir::new("hostile-overlap");
     let s = untrusting_server(
