@@ -394,14 +394,13 @@ impl<'l, 'a> Plan<'l, 'a> {
                 copy_fault = Some(s.addr);
             }
         }
-        let (status, value) = (m.status(), m.value());
+        let (status, mut value) = (m.status(), m.value());
         let mut installed: Vec<Option<OwnedFd>> = m.take_fds().into_iter().map(Some).collect();
         let mut take = |v: i64| -> Option<i32> {
             let i = v.checked_sub(FD_PLACEHOLDER_BASE as i64)?;
             let fd = installed.get_mut(usize::try_from(i).ok()?)?.take()?;
             Some(sys::into_raw(fd))
         };
-        let mut value = value;
         match self.fd_out {
             Some(FdOut::Ret) if status == 0 => {
                 if let Some(n) = take(value) {
@@ -744,6 +743,50 @@ mod tests {
         }
         // Without the view (no loan at send time): EFAULT, not a panic.
         assert_eq!(p.inputs(None).unwrap_err().errno, Errno::EFAULT);
+    }
+
+    /// A reply that says more than it carries (written ranges or text past
+    /// its end, too many ranges) is a protocol error, not a panic or a
+    /// short write-back; one that adds up gives each range's place.
+    #[test]
+    fn replies_that_do_not_add_up_are_protocol_errors() {
+        let answer = |rsp: IoctlRsp, segs: &[Seg], tail: usize| {
+            let mut body = rsp.as_bytes().to_vec();
+            body.extend_from_slice(segs.as_bytes());
+            body.resize(body.len() + tail, 7);
+            Answer::Socket(Message {
+                hdr: wire::Header::default(),
+                body,
+                fds: Vec::new(),
+            })
+        };
+        let rsp = |nsegs, msg_len| IoctlRsp {
+            nsegs,
+            nfds: 0,
+            msg_len,
+            flags: 0,
+        };
+        let seg = Seg {
+            addr: 0x1000,
+            len: 8,
+            flags: 0,
+        };
+        let ok = answer(rsp(1, 2), &[seg], 10).written_back().unwrap();
+        assert_eq!((ok.segs[0].1, ok.msg.len()), (32, 2));
+        for (a, what) in [
+            (answer(rsp(1, 0), &[seg], 7), "range past the end"),
+            (answer(rsp(1, 3), &[seg], 10), "text past the end"),
+            (answer(rsp(2, 0), &[seg], 8), "table past the end"),
+            (answer(rsp(wire::MAX_SEGS + 1, 0), &[], 0), "too many ranges"),
+        ] {
+            assert!(matches!(a.written_back(), Err(wire::WireError::Protocol(_))), "{what}");
+        }
+        let empty = Answer::Socket(Message {
+            hdr: wire::Header::default(),
+            body: vec![1, 2],
+            fds: Vec::new(),
+        });
+        assert!(empty.written_back().is_err() && empty.rsp_flags() == 0, "no head");
     }
 
     #[test]

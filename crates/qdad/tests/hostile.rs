@@ -86,12 +86,18 @@ fn raw_ioctl(c: &UnixStream, cmd: u32, seq: u32, fds: &[BorrowedFd<'_>]) -> (u32
         target: -1,
         ..Default::default()
     };
+    raw_request(c, seq, &[req.as_bytes()], fds)
+}
+
+/// An ioctl request whose body is `parts`, in the raw protocol; the
+/// reply's `(seq, status, message)`.
+fn raw_request(c: &UnixStream, seq: u32, parts: &[&[u8]], fds: &[BorrowedFd<'_>]) -> (u32, i32, String) {
     let h = Header {
         op: Op::Ioctl as u16,
         seq,
         ..Default::default()
     };
-    wire::send(c, h, &[req.as_bytes()], fds).unwrap();
+    wire::send(c, h, parts, fds).unwrap();
     let r = wire::recv(c).unwrap();
     let mut rd = Reader::new(&r.body);
     let msg = rd
@@ -711,22 +717,13 @@ fn the_policy_judges_the_struct_the_driver_copies() {
         target: -1,
         ..Default::default()
     };
-    let h = Header {
-        op: Op::Ioctl as u16,
-        seq: 2,
-        ..Default::default()
-    };
     let signed = 0u32;
-    wire::send(
+    let (_, status, msg) = raw_request(
         &c,
-        h,
+        2,
         &[req.as_bytes(), segs.as_bytes(), signed.as_bytes(), whole.as_bytes()],
         &[],
-    )
-    .unwrap();
-    let r = wire::recv(&c).unwrap();
-    // The reason is the reply body's tail.
-    let msg = String::from_utf8_lossy(&r.body).into_owned();
-    assert_eq!(r.hdr.status, -libc::EPERM, "{msg}");
+    );
+    assert_eq!(status, -libc::EPERM, "{msg}");
     assert!(msg.contains("policy"), "{msg}");
 }

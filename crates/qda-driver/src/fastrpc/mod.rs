@@ -487,17 +487,11 @@ impl Channel {
             // it is.
             let answered = self.spin_for_answer(budget, ready, poll.is_some());
             // Poll mode's own counts (a proxy's spin is not the caller's).
-            if poll.is_none() {
-                if answered {
-                    self.proxy_answered_spinning.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    self.proxy_spin_timeouts.fetch_add(1, Ordering::Relaxed);
-                }
-            } else if answered {
-                self.answered_spinning.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.spin_timeouts.fetch_add(1, Ordering::Relaxed);
-            }
+            let (seen, missed) = match poll {
+                Some(_) => (&self.answered_spinning, &self.spin_timeouts),
+                None => (&self.proxy_answered_spinning, &self.proxy_spin_timeouts),
+            };
+            if answered { seen } else { missed }.fetch_add(1, Ordering::Relaxed);
         }
         let deadline = timeout.map(|d| Instant::now() + d);
         let mut d = qda_rt::lock(&p.done);

@@ -400,9 +400,8 @@ impl Written {
             .map(|sg| {
                 let len = sg.len as usize;
                 self.mem.is_shared(sg.addr, len).then(|| {
-                    let mut v = Vec::new();
-                    let _ = self.mem.append_to(sg.addr, len, &mut v);
-                    v.resize(len, 0);
+                    let mut v = vec![0; len];
+                    let _ = self.mem.read(sg.addr, &mut v);
                     v
                 })
             })
