@@ -6,6 +6,7 @@
 //! description of each in `qda-ioctl`. The server lives in the `qdad` crate;
 //! a program that only talks to a daemon links this crate alone.
 
+mod answer;
 pub mod client;
 mod conn;
 mod plan;
